@@ -1,0 +1,29 @@
+# The two commands a newcomer needs: `make demo` and `make test`. See README.md.
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# Integration packages each start a control plane; two at once is what 2 cores carry.
+TEST_PARALLEL ?= 2
+
+.PHONY: build demo test upstream vet
+
+# build: the static berth binary (used by the Dockerfile too).
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/berth .
+
+# upstream: build etcd, kube-apiserver and kube-scheduler from the Go module proxy into the cache.
+upstream:
+	$(GO) run ./testenv/cmd/upstream-binaries
+
+# demo: a local control plane, a few nodes and pods, berth scheduling them; Ctrl-C stops it all.
+demo: upstream
+	$(GO) run ./demo
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+
+# test: vet, then every unit, integration and end-to-end test with the race detector.
+test: upstream vet
+	$(GO) test -race -p $(TEST_PARALLEL) -timeout 40m ./...

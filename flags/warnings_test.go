@@ -1,0 +1,44 @@
+package flags
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestWarnings(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want []string
+	}{
+		{"defaults", nil, nil},
+		{"supported flags are silent", []string{"--v=4", "--leader-elect=false", "--kube-api-qps=10", "--emulated-version=1.37"}, nil},
+		{"feature gates sorted", []string{"--feature-gates=ZGate=false,AGate=true"}, []string{
+			"--feature-gates: AGate=true has no effect: berth implements kube-scheduler v1.37's default behaviour only",
+			"--feature-gates: ZGate=false has no effect: berth implements kube-scheduler v1.37's default behaviour only",
+		}},
+		{"no-op flags", []string{"--vmodule=a=1", "--log-flush-frequency=1s", "--disabled-metrics=x", "--min-compatibility-version=1.37"}, []string{
+			"--disabled-metrics is accepted for compatibility but has no effect in berth",
+			"--log-flush-frequency is accepted for compatibility but has no effect in berth",
+			"--min-compatibility-version is accepted for compatibility but has no effect in berth",
+			"--vmodule is accepted for compatibility but has no effect in berth",
+		}},
+		{"deprecated flag without config applies", []string{"--kubeconfig=k"}, nil},
+		{"deprecated flags with config", []string{"--config=c.yaml", "--kubeconfig=k", "--kube-api-qps=5", "--pod-max-in-unschedulable-pods-duration=1m"}, []string{
+			"--kube-api-qps is ignored because --config is given; set it in the configuration file",
+			"--kubeconfig is ignored because --config is given; set it in the configuration file",
+		}},
+		{"non-standard request headers", []string{"--requestheader-username-headers=X-User", "--requestheader-extra-headers-prefix=X-Remote-Extra-,X-Extra-"}, []string{
+			"--requestheader-username-headers does not include the standard X-Remote-User; API aggregation will not work",
+		}},
+		{"emptied request headers are silent", []string{"--requestheader-group-headers="}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := mustParse(t, c.args...).Warnings()
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("Warnings() for %q =\n  %q\nwant\n  %q", c.args, got, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,251 @@
+// Package cache keeps the scheduler's live view of the cluster: every node and the pods placed on
+// it, including pods the scheduler has chosen a node for but the API server has not yet confirmed
+// (assumed pods), so that the next decision already sees them.
+//
+// Informer handlers call the Add/Update/Remove methods; the scheduling loop calls Assume, Forget
+// and UpdateSnapshot. All methods are safe for concurrent use.
+package cache
+
+import (
+	"fmt"
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+type podState struct {
+	info    *snapshot.PodInfo
+	node    string
+	assumed bool // chosen by us, not yet seen bound by the informer
+}
+
+// Cache is the live cluster state. The zero value is not usable; call New.
+type Cache struct {
+	mu         sync.Mutex
+	nodes      map[string]*snapshot.NodeInfo
+	pods       map[types.UID]*podState
+	namespaces map[string]labels.Set
+
+	// snapshot bookkeeping: which live nodes changed since the last UpdateSnapshot.
+	dirty         map[string]struct{}
+	nodeSetChange bool // a node was added or removed (or gained/lost its node object)
+	nsChange      bool
+}
+
+// New returns an empty cache.
+func New() *Cache {
+	return &Cache{
+		nodes:         map[string]*snapshot.NodeInfo{},
+		pods:          map[types.UID]*podState{},
+		namespaces:    map[string]labels.Set{},
+		dirty:         map[string]struct{}{},
+		nodeSetChange: true,
+	}
+}
+
+func (c *Cache) nodeInfo(name string) *snapshot.NodeInfo {
+	n, ok := c.nodes[name]
+	if !ok {
+		n = snapshot.NewNodeInfo(nil)
+		c.nodes[name] = n
+	}
+	return n
+}
+
+func (c *Cache) touch(name string) { c.dirty[name] = struct{}{} }
+
+// AddNode adds or replaces a node.
+func (c *Cache) AddNode(node *v1.Node) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.nodeInfo(node.Name)
+	if n.Node == nil {
+		c.nodeSetChange = true
+	}
+	n.SetNode(node)
+	c.touch(node.Name)
+}
+
+// UpdateNode replaces a node.
+func (c *Cache) UpdateNode(node *v1.Node) { c.AddNode(node) }
+
+// RemoveNode removes a node. Pods still on it stay accounted for until they are removed, as the
+// node may come back.
+func (c *Cache) RemoveNode(node *v1.Node) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.nodes[node.Name]
+	if !ok {
+		return
+	}
+	c.nodeSetChange = true
+	if len(n.Pods) == 0 {
+		delete(c.nodes, node.Name)
+		return
+	}
+	n.SetNode(nil)
+}
+
+// AddPod records a pod the informer reports bound to a node (pods without spec.nodeName are
+// ignored). It confirms an assumed pod.
+func (c *Cache) AddPod(pod *v1.Pod) {
+	if pod.Spec.NodeName == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.pods[pod.UID]; ok {
+		c.removeLocked(old)
+	}
+	c.addLocked(pod.UID, snapshot.NewPodInfo(pod), pod.Spec.NodeName, false)
+}
+
+// UpdatePod replaces a bound pod's record.
+func (c *Cache) UpdatePod(pod *v1.Pod) { c.AddPod(pod) }
+
+// RemovePod forgets a pod (deleted, or no longer relevant such as finished).
+func (c *Cache) RemovePod(pod *v1.Pod) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.pods[pod.UID]; ok {
+		c.removeLocked(old)
+	}
+}
+
+// Assume places pod on node before the binding is confirmed, so that later decisions see it.
+func (c *Cache) Assume(pi *snapshot.PodInfo, node string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.pods[pi.Pod.UID]; ok {
+		return fmt.Errorf("assuming pod %s/%s on %s: already in the cache", pi.Pod.Namespace, pi.Pod.Name, node)
+	}
+	c.addLocked(pi.Pod.UID, pi, node, true)
+	return nil
+}
+
+// Forget removes an assumed pod (its binding failed, or leadership was lost). A pod the informer
+// has already confirmed stays.
+func (c *Cache) Forget(pod *v1.Pod) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.pods[pod.UID]; ok && old.assumed {
+		c.removeLocked(old)
+	}
+}
+
+// ForgetAllAssumed removes every assumed pod, returning how many there were.
+func (c *Cache) ForgetAllAssumed() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, ps := range c.pods {
+		if ps.assumed {
+			c.removeLocked(ps)
+			n++
+		}
+	}
+	return n
+}
+
+// IsAssumed reports whether the pod is assumed and not yet confirmed.
+func (c *Cache) IsAssumed(uid types.UID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ps, ok := c.pods[uid]
+	return ok && ps.assumed
+}
+
+func (c *Cache) addLocked(uid types.UID, pi *snapshot.PodInfo, node string, assumed bool) {
+	c.nodeInfo(node).AddPod(pi)
+	c.pods[uid] = &podState{info: pi, node: node, assumed: assumed}
+	c.touch(node)
+}
+
+func (c *Cache) removeLocked(ps *podState) {
+	delete(c.pods, ps.info.Pod.UID)
+	n, ok := c.nodes[ps.node]
+	if !ok {
+		return
+	}
+	n.RemovePod(ps.info)
+	c.touch(ps.node)
+	if n.Node == nil && len(n.Pods) == 0 {
+		delete(c.nodes, ps.node)
+	}
+}
+
+// SetNamespace records a namespace's labels (for namespace selectors).
+func (c *Cache) SetNamespace(ns *v1.Namespace) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.namespaces[ns.Name] = labels.Set(ns.Labels)
+	c.nsChange = true
+}
+
+// RemoveNamespace forgets a namespace.
+func (c *Cache) RemoveNamespace(ns *v1.Namespace) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.namespaces, ns.Name)
+	c.nsChange = true
+}
+
+// Counts returns the number of nodes (with a node object) and of pods in the cache.
+func (c *Cache) Counts() (nodes, pods int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, n := range c.nodes {
+		if n.Node != nil {
+			nodes++
+		}
+	}
+	return nodes, len(c.pods)
+}
+
+// UpdateSnapshot brings s up to date with the cache, copying only what changed since the last call,
+// and returns it (a new snapshot when s is nil or the set of nodes changed). The caller owns the
+// snapshot: nothing else mutates it, and it must not be read while UpdateSnapshot runs.
+func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ns map[string]labels.Set
+	if s == nil || c.nsChange {
+		ns = make(map[string]labels.Set, len(c.namespaces))
+		for k, v := range c.namespaces {
+			ns[k] = v
+		}
+		c.nsChange = false
+	}
+	if s != nil && !c.nodeSetChange {
+		changed := make([]*snapshot.NodeInfo, 0, len(c.dirty))
+		for name := range c.dirty {
+			if n, ok := c.nodes[name]; ok && n.Node != nil {
+				changed = append(changed, n.Clone())
+			}
+		}
+		if s.Update(changed) {
+			clear(c.dirty)
+			if ns != nil {
+				s.NamespaceLabels = ns
+			}
+			return s
+		}
+	}
+	if ns == nil {
+		ns = s.NamespaceLabels
+	}
+	list := make([]*snapshot.NodeInfo, 0, len(c.nodes))
+	for _, n := range c.nodes {
+		if n.Node != nil {
+			list = append(list, n.Clone())
+		}
+	}
+	sortNodes(list)
+	clear(c.dirty)
+	c.nodeSetChange = false
+	return snapshot.New(list, ns)
+}

@@ -1,0 +1,336 @@
+package decide
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// Sampling bounds of kube-scheduler's adaptive percentageOfNodesToScore.
+const (
+	minFeasibleNodesToFind           = 100
+	minFeasibleNodesPercentageToFind = 5
+	// serialBelow is the node count under which filters and scores run on one goroutine: starting
+	// workers costs more than it saves.
+	serialBelow = 256
+)
+
+// WeightedScorer is a score plugin with its weight in the total.
+type WeightedScorer struct {
+	Plugin ScorePlugin
+	Weight int64
+}
+
+// Profile is one scheduler profile's pipeline, in the order plugins run.
+type Profile struct {
+	Filters []FilterPlugin
+	Scorers []WeightedScorer
+	// PercentageOfNodesToScore bounds how many feasible nodes are looked for: 0 is adaptive
+	// (kube-scheduler's default), 100 means all nodes.
+	PercentageOfNodesToScore int32
+	// Parallelism caps the goroutines used to filter and score; 0 means 16 (upstream's default).
+	Parallelism int
+	// Seed seeds tie-breaking between equally scored nodes, for reproducible decisions.
+	Seed uint64
+}
+
+// Decider runs one profile. It keeps only the rotation point of the node search and the
+// tie-breaking random source between calls; Decide must be called by one goroutine at a time.
+type Decider struct {
+	filters     []FilterPlugin
+	scorers     []WeightedScorer
+	percentage  int32
+	parallelism int
+	nextStart   int
+	rng         *rand.Rand
+}
+
+// New validates p and returns its Decider.
+func New(p Profile) (*Decider, error) {
+	if p.PercentageOfNodesToScore < 0 || p.PercentageOfNodesToScore > 100 {
+		return nil, fmt.Errorf("percentageOfNodesToScore: Invalid value: %d: not in valid range [0-100]", p.PercentageOfNodesToScore)
+	}
+	if p.Parallelism < 0 {
+		return nil, fmt.Errorf("parallelism: Invalid value: %d: should be an integer greater than 0", p.Parallelism)
+	}
+	for i, s := range p.Scorers {
+		if s.Weight <= 0 {
+			return nil, fmt.Errorf("scorers[%d] (%s): weight %d must be positive", i, s.Plugin.Name(), s.Weight)
+		}
+	}
+	par := p.Parallelism
+	if par == 0 {
+		par = 16
+	}
+	return &Decider{
+		filters: p.Filters, scorers: p.Scorers, percentage: p.PercentageOfNodesToScore,
+		parallelism: par, rng: rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15)),
+	}, nil
+}
+
+// Result is the outcome of one decision.
+type Result struct {
+	// Node is the chosen node; empty when the pod fits nowhere (see Diagnosis).
+	Node string
+	// Evaluated and Feasible count the nodes filtered and the nodes that passed.
+	Evaluated, Feasible int
+	// Diagnosis explains why no node fits; nil when Node is set.
+	Diagnosis *Diagnosis
+}
+
+// Decide picks a node for pod in snap. It starts and joins its own goroutines and calls nothing
+// outside the plugins.
+func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result {
+	n := len(snap.Nodes)
+	diag := &Diagnosis{NumNodes: n}
+	if n == 0 {
+		return Result{Diagnosis: diag}
+	}
+	checks := make([]NodeFilter, 0, len(d.filters))
+	names := make([]string, 0, len(d.filters))
+	for _, f := range d.filters {
+		nf, v := f.PreFilter(pod, snap)
+		if !v.Fits() {
+			diag.PreFilterMsg = strings.Join(v.Reasons, ", ")
+			diag.addPlugin(f.Name())
+			diag.Unresolvable = v.Unresolvable
+			return Result{Diagnosis: diag}
+		}
+		if nf != nil {
+			checks = append(checks, nf)
+			names = append(names, f.Name())
+		}
+	}
+	feasible, evaluated := d.findFeasible(snap, checks, names, diag)
+	if len(feasible) == 0 {
+		return Result{Evaluated: evaluated, Diagnosis: diag}
+	}
+	res := Result{Evaluated: evaluated, Feasible: len(feasible)}
+	if len(feasible) == 1 {
+		res.Node = feasible[0].Node.Name
+		return res
+	}
+	res.Node = d.pick(feasible, d.score(pod, snap, feasible))
+	return res
+}
+
+// NumFeasibleNodesToFind is how many feasible nodes a search over n nodes looks for.
+func NumFeasibleNodesToFind(percentage int32, n int) int {
+	if n < minFeasibleNodesToFind {
+		return n
+	}
+	if percentage == 0 {
+		percentage = int32(50 - n/125)
+		if percentage < minFeasibleNodesPercentageToFind {
+			percentage = minFeasibleNodesPercentageToFind
+		}
+	}
+	k := n * int(percentage) / 100
+	if k < minFeasibleNodesToFind {
+		return minFeasibleNodesToFind
+	}
+	return k
+}
+
+// findFeasible filters nodes starting at the rotation point until enough feasible ones are found
+// (or all were checked). Rejections are recorded in diag.
+func (d *Decider) findFeasible(snap *snapshot.Snapshot, checks []NodeFilter, names []string, diag *Diagnosis) ([]*snapshot.NodeInfo, int) {
+	n := len(snap.Nodes)
+	want := NumFeasibleNodesToFind(d.percentage, n)
+	start := d.nextStart % n
+	verdicts := make([]snapshot.Verdict, n) // by offset from start
+	rejectedBy := make([]int16, n)
+	passed := make([]bool, n)
+	check := func(off int) bool {
+		node := snap.Nodes[(start+off)%n]
+		for i, c := range checks {
+			if v := c.Filter(node); !v.Fits() {
+				verdicts[off], rejectedBy[off] = v, int16(i)
+				return false
+			}
+		}
+		passed[off] = true
+		return true
+	}
+	var processed int
+	if n < serialBelow || d.parallelism == 1 {
+		found := 0
+		for off := 0; off < n && found < want; off++ {
+			if check(off) {
+				found++
+			}
+			processed = off + 1
+		}
+	} else {
+		processed = d.parallelCheck(n, want, check)
+	}
+	feasible := make([]*snapshot.NodeInfo, 0, min(want, processed))
+	for off := 0; off < processed; off++ {
+		if passed[off] {
+			if len(feasible) < want {
+				feasible = append(feasible, snap.Nodes[(start+off)%n])
+			}
+			continue
+		}
+		diag.addVerdict(verdicts[off], names[rejectedBy[off]])
+	}
+	d.nextStart = (start + processed) % n
+	return feasible, processed
+}
+
+// parallelCheck runs check over offsets 0..n-1 on up to d.parallelism goroutines, in chunks, and
+// stops handing out chunks once want nodes passed. It returns how many leading offsets were
+// checked (all offsets below it were checked).
+func (d *Decider) parallelCheck(n, want int, check func(off int) bool) int {
+	workers := min(d.parallelism, runtime.GOMAXPROCS(0), n)
+	chunk := max(1, min(64, n/(workers*4)))
+	var next, found atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for found.Load() < int64(want) {
+				lo := int(next.Add(int64(chunk))) - chunk
+				if lo >= n {
+					return
+				}
+				for off := lo; off < min(lo+chunk, n); off++ {
+					if check(off) {
+						found.Add(1)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return min(int(next.Load()), n)
+}
+
+// score returns each feasible node's weighted total.
+func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo) []int64 {
+	totals := make([]int64, len(feasible))
+	raw := make([]int64, len(feasible))
+	for _, ws := range d.scorers {
+		ns := ws.Plugin.PreScore(pod, snap, feasible)
+		if ns == nil {
+			continue
+		}
+		d.forEach(len(feasible), func(i int) { raw[i] = ns.Score(feasible[i]) })
+		if norm, ok := ns.(Normalizer); ok {
+			norm.Normalize(raw)
+		}
+		for i, s := range raw {
+			totals[i] += s * ws.Weight
+		}
+	}
+	return totals
+}
+
+// forEach calls fn(0..n-1), in parallel for large n.
+func (d *Decider) forEach(n int, fn func(i int)) {
+	if n < serialBelow || d.parallelism == 1 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	workers := min(d.parallelism, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*per, min((w+1)*per, n)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// pick returns the highest-scored node, choosing uniformly among ties.
+func (d *Decider) pick(feasible []*snapshot.NodeInfo, totals []int64) string {
+	best, ties := 0, 1
+	for i := 1; i < len(totals); i++ {
+		switch {
+		case totals[i] > totals[best]:
+			best, ties = i, 1
+		case totals[i] == totals[best]:
+			ties++
+			if d.rng.IntN(ties) == 0 {
+				best = i
+			}
+		}
+	}
+	return feasible[best].Node.Name
+}
+
+// Diagnosis records why a pod fits no node.
+type Diagnosis struct {
+	// NumNodes is the number of nodes in the snapshot.
+	NumNodes int
+	// PreFilterMsg is set when a PreFilter rejected the pod outright.
+	PreFilterMsg string
+	// Reasons counts nodes per rejection reason.
+	Reasons map[string]int
+	// Plugins are the names of the plugins that rejected the pod somewhere.
+	Plugins []string
+	// Unresolvable is true when every rejection was unresolvable (preemption cannot help).
+	Unresolvable bool
+	resolvable   bool
+}
+
+func (g *Diagnosis) addPlugin(name string) {
+	for _, p := range g.Plugins {
+		if p == name {
+			return
+		}
+	}
+	g.Plugins = append(g.Plugins, name)
+}
+
+func (g *Diagnosis) addVerdict(v snapshot.Verdict, plugin string) {
+	if g.Reasons == nil {
+		g.Reasons = map[string]int{}
+	}
+	for _, r := range v.Reasons {
+		g.Reasons[r]++
+	}
+	g.addPlugin(plugin)
+	if !v.Unresolvable {
+		g.resolvable = true
+	}
+	g.Unresolvable = !g.resolvable
+}
+
+// Message renders the diagnosis as kube-scheduler's FailedScheduling message, e.g.
+// "0/5 nodes are available: 3 Insufficient cpu, 2 node(s) had untolerated taint(s).".
+func (g *Diagnosis) Message() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "0/%d nodes are available:", g.NumNodes)
+	if g.PreFilterMsg != "" {
+		b.WriteString(" " + g.PreFilterMsg + ".")
+		return b.String()
+	}
+	counts := make([]string, 0, len(g.Reasons))
+	for r, c := range g.Reasons {
+		counts = append(counts, fmt.Sprintf("%d %s", c, r))
+	}
+	sort.Strings(counts)
+	if len(counts) > 0 {
+		b.WriteString(" " + strings.Join(counts, ", ") + ".")
+	}
+	return b.String()
+}

@@ -1,0 +1,192 @@
+package decide
+
+import (
+	"fmt"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// byName rejects the nodes named in reject, with their reason.
+type byName struct {
+	name         string
+	reject       map[string]snapshot.Verdict
+	preFilterErr snapshot.Verdict
+}
+
+func (b byName) Name() string { return b.name }
+func (b byName) PreFilter(*snapshot.PodInfo, *snapshot.Snapshot) (NodeFilter, snapshot.Verdict) {
+	return b, b.preFilterErr
+}
+func (b byName) Filter(n *snapshot.NodeInfo) snapshot.Verdict { return b.reject[n.Node.Name] }
+
+// scoreTable scores nodes from a table, optionally normalising by doubling.
+type scoreTable map[string]int64
+
+func (s scoreTable) Name() string { return "table" }
+func (s scoreTable) PreScore(*snapshot.PodInfo, *snapshot.Snapshot, []*snapshot.NodeInfo) NodeScorer {
+	return s
+}
+func (s scoreTable) Score(n *snapshot.NodeInfo) int64 { return s[n.Node.Name] }
+
+func nodes(names ...string) *snapshot.Snapshot {
+	var l []*snapshot.NodeInfo
+	for _, n := range names {
+		l = append(l, snapshot.NewNodeInfo(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: n}}))
+	}
+	return snapshot.New(l, nil)
+}
+
+func manyNodes(n int) *snapshot.Snapshot {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("n%04d", i)
+	}
+	return nodes(names...)
+}
+
+var pod = snapshot.NewPodInfo(&v1.Pod{})
+
+func TestDecide(t *testing.T) {
+	cpu := snapshot.Reject("Insufficient cpu")
+	taint := snapshot.RejectUnresolvable("node(s) had untolerated taint(s)")
+	tests := []struct {
+		name        string
+		snap        *snapshot.Snapshot
+		filters     []FilterPlugin
+		scorers     []WeightedScorer
+		wantNode    string
+		wantMessage string
+		unresolv    bool
+	}{
+		{name: "no nodes", snap: nodes(), wantMessage: "0/0 nodes are available:"},
+		{name: "highest score wins", snap: nodes("a", "b", "c"),
+			scorers: []WeightedScorer{{scoreTable{"a": 10, "b": 50, "c": 20}, 1}}, wantNode: "b"},
+		{name: "weights multiply", snap: nodes("a", "b"),
+			scorers: []WeightedScorer{{scoreTable{"a": 10, "b": 0}, 3}, {scoreTable{"a": 0, "b": 20}, 1}}, wantNode: "a"},
+		{name: "filtered node never chosen", snap: nodes("a", "b"),
+			filters: []FilterPlugin{byName{name: "F", reject: map[string]snapshot.Verdict{"b": cpu}}},
+			scorers: []WeightedScorer{{scoreTable{"a": 0, "b": 100}, 1}}, wantNode: "a"},
+		{name: "reasons counted and sorted", snap: nodes("a", "b", "c", "d", "e"),
+			filters: []FilterPlugin{byName{name: "F", reject: map[string]snapshot.Verdict{"a": cpu, "b": cpu, "c": cpu, "d": taint, "e": taint}}},
+			wantMessage: "0/5 nodes are available: 2 node(s) had untolerated taint(s), 3 Insufficient cpu."},
+		{name: "prefilter rejection", snap: nodes("a", "b"),
+			filters:     []FilterPlugin{byName{name: "F", preFilterErr: snapshot.RejectUnresolvable("bad spec")}},
+			wantMessage: "0/2 nodes are available: bad spec.", unresolv: true},
+		{name: "all unresolvable", snap: nodes("a"),
+			filters:     []FilterPlugin{byName{name: "F", reject: map[string]snapshot.Verdict{"a": taint}}},
+			wantMessage: "0/1 nodes are available: 1 node(s) had untolerated taint(s).", unresolv: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := New(Profile{Filters: tc.filters, Scorers: tc.scorers, PercentageOfNodesToScore: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := d.Decide(pod, tc.snap)
+			if res.Node != tc.wantNode {
+				t.Fatalf("node = %q, want %q", res.Node, tc.wantNode)
+			}
+			if tc.wantNode != "" {
+				return
+			}
+			if res.Diagnosis == nil {
+				t.Fatal("no diagnosis for an unschedulable pod")
+			}
+			if got := res.Diagnosis.Message(); got != tc.wantMessage {
+				t.Errorf("message = %q, want %q", got, tc.wantMessage)
+			}
+			if res.Diagnosis.Unresolvable != tc.unresolv {
+				t.Errorf("unresolvable = %v, want %v", res.Diagnosis.Unresolvable, tc.unresolv)
+			}
+		})
+	}
+}
+
+func TestNumFeasibleNodesToFind(t *testing.T) {
+	tests := []struct {
+		name       string
+		percentage int32
+		nodes      int
+		want       int
+	}{
+		{"small cluster: all", 0, 99, 99},
+		{"adaptive 1000 nodes: 42%", 0, 1000, 420},
+		{"adaptive 5000 nodes: 10%", 0, 5000, 500},
+		{"adaptive floor 5%", 0, 10000, 500},
+		{"explicit 100", 100, 1000, 1000},
+		{"at least 100", 1, 1000, 100},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NumFeasibleNodesToFind(tc.percentage, tc.nodes); got != tc.want {
+				t.Errorf("got %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSamplingRotatesAndParallelMatchesSerial(t *testing.T) {
+	snap := manyNodes(1000)
+	reject := map[string]snapshot.Verdict{}
+	for i := 0; i < 1000; i += 3 {
+		reject[fmt.Sprintf("n%04d", i)] = snapshot.Reject("Insufficient cpu")
+	}
+	f := []FilterPlugin{byName{name: "F", reject: reject}}
+	for _, par := range []int{1, 16} {
+		t.Run(fmt.Sprintf("parallelism %d", par), func(t *testing.T) {
+			d, err := New(Profile{Filters: f, Parallelism: par})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := d.Decide(pod, snap)
+			if res.Feasible != 420 {
+				t.Errorf("feasible = %d, want 420 (adaptive share of 1000)", res.Feasible)
+			}
+			if res.Evaluated >= 1000 || res.Evaluated < 420 {
+				t.Errorf("evaluated = %d, want a partial search", res.Evaluated)
+			}
+			if d.nextStart != res.Evaluated%1000 {
+				t.Errorf("next start = %d, want %d", d.nextStart, res.Evaluated)
+			}
+			if reject[res.Node].Reasons != nil {
+				t.Errorf("chose rejected node %s", res.Node)
+			}
+		})
+	}
+}
+
+func TestTiesAreSeeded(t *testing.T) {
+	pickAll := func(seed uint64) []string {
+		d, _ := New(Profile{Scorers: []WeightedScorer{{scoreTable{}, 1}}, Seed: seed})
+		var out []string
+		snap := nodes("a", "b", "c", "d")
+		for range 20 {
+			out = append(out, d.Decide(pod, snap).Node)
+		}
+		return out
+	}
+	a, b := pickAll(7), pickAll(7)
+	seen := map[string]bool{}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("same seed gave different picks: %v vs %v", a, b)
+		}
+		seen[a[i]] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("ties always broken the same way: %v", a)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	if _, err := New(Profile{PercentageOfNodesToScore: 120}); err == nil || err.Error() != "percentageOfNodesToScore: Invalid value: 120: not in valid range [0-100]" {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := New(Profile{Scorers: []WeightedScorer{{scoreTable{}, 0}}}); err == nil {
+		t.Error("zero weight accepted")
+	}
+}

@@ -1,0 +1,46 @@
+// Package decide makes the scheduling decision: given a pod and a snapshot of the cluster it runs
+// the filter plugins, scores the nodes that pass and picks one. It is a pure function of its inputs:
+// no API calls, no clock, no goroutines that outlive a call.
+package decide
+
+import "github.com/berth-scheduler/berth/scheduler/snapshot"
+
+// MaxNodeScore is the highest score a node can get from one plugin, before weighting.
+const MaxNodeScore int64 = 100
+
+// FilterPlugin judges whether a pod fits a node. Plugins are stateless between pods: everything a
+// plugin learns about one pod lives in the NodeFilter it returns for that pod.
+type FilterPlugin interface {
+	Name() string
+	// PreFilter prepares the checks for pod against snap, computing once what every node's check
+	// needs (the pod's typed per-cycle state). It returns a nil NodeFilter when the plugin has
+	// nothing to check for this pod. A verdict that does not fit rejects the pod on every node
+	// (for example an invalid spec), and the NodeFilter is then ignored.
+	PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (NodeFilter, snapshot.Verdict)
+}
+
+// NodeFilter checks one prepared pod against one node. Filter must be safe for concurrent calls on
+// different nodes and must not modify the node.
+type NodeFilter interface {
+	Filter(n *snapshot.NodeInfo) snapshot.Verdict
+}
+
+// ScorePlugin ranks the nodes a pod fits on.
+type ScorePlugin interface {
+	Name() string
+	// PreScore prepares the scoring of pod over the feasible nodes. It returns nil when the plugin
+	// has nothing to score for this pod (every node then gets 0 from it).
+	PreScore(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo) NodeScorer
+}
+
+// NodeScorer scores one prepared pod on one feasible node. Score must be safe for concurrent calls.
+// Unless the scorer is also a Normalizer, scores must already lie in 0..MaxNodeScore.
+type NodeScorer interface {
+	Score(n *snapshot.NodeInfo) int64
+}
+
+// Normalizer is implemented by a NodeScorer whose raw scores need rescaling once all feasible nodes
+// are scored. Normalize rewrites scores (same order as the feasible nodes) into 0..MaxNodeScore.
+type Normalizer interface {
+	Normalize(scores []int64)
+}

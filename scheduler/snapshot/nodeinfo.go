@@ -1,0 +1,149 @@
+package snapshot
+
+import (
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// NodeInfo is one node and the pods placed on it, with running totals. The scheduler cache owns
+// the live NodeInfos and mutates them; a Snapshot holds clones that nobody mutates.
+type NodeInfo struct {
+	// Node is nil when pods are known on a node the informer has not delivered (or has deleted).
+	Node *v1.Node
+	Pods []*PodInfo
+	// PodsWithAffinity are the pods of Pods that have any inter-pod (anti-)affinity term.
+	PodsWithAffinity []*PodInfo
+	// PodsWithRequiredAntiAffinity are the pods of Pods with a required anti-affinity term.
+	PodsWithRequiredAntiAffinity []*PodInfo
+
+	// Requested is the sum of the pods' requests.
+	Requested Resource
+	// NonZeroRequested is the sum of the pods' non-zero cpu and memory requests (scoring only).
+	NonZeroRequested Resource
+	// Allocatable is the node's allocatable resources.
+	Allocatable Resource
+	// UsedPorts are the host ports the pods use.
+	UsedPorts HostPorts
+	// Images maps each normalised image name on the node to its size in bytes.
+	Images map[string]int64
+
+	// Generation increases on every change; the cache uses it to refresh snapshots cheaply.
+	Generation int64
+}
+
+// NewNodeInfo returns a NodeInfo for node (which may be nil) with the given pods.
+func NewNodeInfo(node *v1.Node, pods ...*PodInfo) *NodeInfo {
+	n := &NodeInfo{}
+	n.SetNode(node)
+	for _, p := range pods {
+		n.AddPod(p)
+	}
+	return n
+}
+
+// Name returns the node's name, or "" when the node object is unknown.
+func (n *NodeInfo) Name() string {
+	if n.Node == nil {
+		return ""
+	}
+	return n.Node.Name
+}
+
+// SetNode replaces the node object and what is derived from it (allocatable, images).
+func (n *NodeInfo) SetNode(node *v1.Node) {
+	n.Node = node
+	n.Generation++
+	if node == nil {
+		n.Allocatable, n.Images = Resource{}, nil
+		return
+	}
+	n.Allocatable = NewResource(node.Status.Allocatable)
+	n.Images = nil
+	if len(node.Status.Images) > 0 {
+		n.Images = make(map[string]int64, len(node.Status.Images))
+		for _, img := range node.Status.Images {
+			for _, name := range img.Names {
+				n.Images[NormalizeImageName(name)] = img.SizeBytes
+			}
+		}
+	}
+}
+
+// AddPod accounts for p on the node.
+func (n *NodeInfo) AddPod(p *PodInfo) {
+	n.Pods = append(n.Pods, p)
+	if p.HasAffinity() {
+		n.PodsWithAffinity = append(n.PodsWithAffinity, p)
+	}
+	if len(p.RequiredAntiAffinity) > 0 {
+		n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, p)
+	}
+	n.Requested.Add(&p.Requests)
+	n.NonZeroRequested.MilliCPU += p.NonZeroCPU
+	n.NonZeroRequested.Memory += p.NonZeroMemory
+	n.UsedPorts.addPod(p.Pod, 1)
+	n.Generation++
+}
+
+// RemovePod removes the pod with p's UID from the node and reports whether it was there.
+func (n *NodeInfo) RemovePod(p *PodInfo) bool {
+	uid := p.Pod.UID
+	var old *PodInfo
+	n.Pods, old = removeByUID(n.Pods, uid)
+	if old == nil {
+		return false
+	}
+	n.PodsWithAffinity, _ = removeByUID(n.PodsWithAffinity, uid)
+	n.PodsWithRequiredAntiAffinity, _ = removeByUID(n.PodsWithRequiredAntiAffinity, uid)
+	n.Requested.Sub(&old.Requests)
+	n.NonZeroRequested.MilliCPU -= old.NonZeroCPU
+	n.NonZeroRequested.Memory -= old.NonZeroMemory
+	n.UsedPorts.addPod(old.Pod, -1)
+	n.Generation++
+	return true
+}
+
+// removeByUID removes the element with uid, swapping the last one into its place.
+func removeByUID(s []*PodInfo, uid types.UID) ([]*PodInfo, *PodInfo) {
+	for i, p := range s {
+		if p.Pod.UID == uid {
+			last := len(s) - 1
+			s[i] = s[last]
+			s[last] = nil
+			return s[:last], p
+		}
+	}
+	return s, nil
+}
+
+// Clone returns a copy that shares the immutable PodInfos and node object but none of the
+// slices or maps that AddPod, RemovePod and SetNode change.
+func (n *NodeInfo) Clone() *NodeInfo {
+	c := &NodeInfo{
+		Node:             n.Node,
+		Requested:        n.Requested.Clone(),
+		NonZeroRequested: n.NonZeroRequested.Clone(),
+		Allocatable:      n.Allocatable.Clone(),
+		UsedPorts:        n.UsedPorts.Clone(),
+		Images:           n.Images, // replaced, never mutated, by SetNode
+		Generation:       n.Generation,
+	}
+	c.Pods = append([]*PodInfo(nil), n.Pods...)
+	c.PodsWithAffinity = append([]*PodInfo(nil), n.PodsWithAffinity...)
+	c.PodsWithRequiredAntiAffinity = append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...)
+	return c
+}
+
+// NormalizeImageName returns name with the ":latest" tag added when it has neither tag nor digest,
+// so that "nginx" on a node and "nginx:latest" in a pod are the same image.
+func NormalizeImageName(name string) string {
+	if strings.Contains(name, "@") {
+		return name
+	}
+	if i := strings.LastIndex(name, ":"); i >= 0 && !strings.Contains(name[i:], "/") {
+		return name
+	}
+	return name + ":latest"
+}

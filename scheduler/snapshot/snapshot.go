@@ -1,0 +1,119 @@
+package snapshot
+
+import "k8s.io/apimachinery/pkg/labels"
+
+// Snapshot is the cluster as one scheduling decision sees it. It is immutable once built and safe
+// for concurrent reads.
+type Snapshot struct {
+	// Nodes are all nodes with a node object, in a stable order.
+	Nodes []*NodeInfo
+	// WithAffinity are the nodes running at least one pod with inter-pod affinity terms.
+	WithAffinity []*NodeInfo
+	// WithRequiredAntiAffinity are the nodes running at least one pod with required anti-affinity.
+	WithRequiredAntiAffinity []*NodeInfo
+	// NamespaceLabels maps each known namespace to its labels (for namespace selectors).
+	NamespaceLabels map[string]labels.Set
+
+	byName     map[string]*NodeInfo
+	index      map[string]int // position in Nodes
+	imageNodes map[string]int
+}
+
+// New builds a snapshot of nodes (entries without a node object are left out) and the namespaces'
+// labels. The NodeInfos must not be changed afterwards.
+func New(nodes []*NodeInfo, namespaceLabels map[string]labels.Set) *Snapshot {
+	s := &Snapshot{
+		Nodes:           make([]*NodeInfo, 0, len(nodes)),
+		NamespaceLabels: namespaceLabels,
+		byName:          make(map[string]*NodeInfo, len(nodes)),
+		index:           make(map[string]int, len(nodes)),
+		imageNodes:      map[string]int{},
+	}
+	for _, n := range nodes {
+		if n.Node == nil {
+			continue
+		}
+		s.index[n.Node.Name] = len(s.Nodes)
+		s.Nodes = append(s.Nodes, n)
+		s.byName[n.Node.Name] = n
+		for img := range n.Images {
+			s.imageNodes[img]++
+		}
+	}
+	s.rebuildAffinityLists()
+	return s
+}
+
+func (s *Snapshot) rebuildAffinityLists() {
+	s.WithAffinity, s.WithRequiredAntiAffinity = s.WithAffinity[:0], s.WithRequiredAntiAffinity[:0]
+	for _, n := range s.Nodes {
+		if len(n.PodsWithAffinity) > 0 {
+			s.WithAffinity = append(s.WithAffinity, n)
+		}
+		if len(n.PodsWithRequiredAntiAffinity) > 0 {
+			s.WithRequiredAntiAffinity = append(s.WithRequiredAntiAffinity, n)
+		}
+	}
+}
+
+// Update swaps in new versions of nodes already in s (matched by name) and refreshes what is
+// derived from them. It returns false, changing nothing, when a node of changed is not in s: the
+// caller must then build a new snapshot with New. Update mutates s: only its owner may call it,
+// while no decision is reading s.
+func (s *Snapshot) Update(changed []*NodeInfo) bool {
+	for _, n := range changed {
+		if n.Node == nil {
+			return false
+		}
+		if _, ok := s.index[n.Node.Name]; !ok {
+			return false
+		}
+	}
+	rebuild, images := false, false
+	for _, n := range changed {
+		old := s.byName[n.Node.Name]
+		s.Nodes[s.index[n.Node.Name]] = n
+		s.byName[n.Node.Name] = n
+		if (len(old.PodsWithAffinity) > 0) != (len(n.PodsWithAffinity) > 0) ||
+			(len(old.PodsWithRequiredAntiAffinity) > 0) != (len(n.PodsWithRequiredAntiAffinity) > 0) ||
+			len(n.PodsWithAffinity) > 0 || len(old.PodsWithAffinity) > 0 {
+			rebuild = true // list membership or the listed pointer changed
+		}
+		if len(old.Images) != len(n.Images) || (len(n.Images) > 0 && !sameImages(old.Images, n.Images)) {
+			images = true
+		}
+	}
+	if rebuild {
+		s.rebuildAffinityLists()
+	}
+	if images {
+		clear(s.imageNodes)
+		for _, n := range s.Nodes {
+			for img := range n.Images {
+				s.imageNodes[img]++
+			}
+		}
+	}
+	return true
+}
+
+func sameImages(a, b map[string]int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if bv, ok := b[k]; !ok || bv != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Get returns the node named name, or nil.
+func (s *Snapshot) Get(name string) *NodeInfo { return s.byName[name] }
+
+// ImageNodes returns on how many nodes the (normalised) image is present.
+func (s *Snapshot) ImageNodes(image string) int { return s.imageNodes[image] }
+
+// Namespace returns the labels of namespace ns (nil when unknown).
+func (s *Snapshot) Namespace(ns string) labels.Set { return s.NamespaceLabels[ns] }

@@ -1,0 +1,24 @@
+package snapshot
+
+// Verdict is a filter's answer for one pod on one node. The zero value means the pod fits.
+// A pod that does not fit is data, not an error: Reasons say why, in the words kube-scheduler uses
+// in its FailedScheduling message (for example "Insufficient cpu").
+type Verdict struct {
+	// Reasons lists why the pod does not fit; empty means it fits. Callers must not modify it:
+	// plugins may return shared, preallocated slices.
+	Reasons []string
+	// Unresolvable is true when removing pods from the node (preemption) cannot make the pod fit,
+	// as for a node selector mismatch or an untolerated taint.
+	Unresolvable bool
+}
+
+// Fits reports whether the verdict lets the pod onto the node.
+func (v Verdict) Fits() bool { return len(v.Reasons) == 0 }
+
+// Reject returns a verdict that preemption could resolve.
+func Reject(reasons ...string) Verdict { return Verdict{Reasons: reasons} }
+
+// RejectUnresolvable returns a verdict that preemption cannot resolve.
+func RejectUnresolvable(reasons ...string) Verdict {
+	return Verdict{Reasons: reasons, Unresolvable: true}
+}
