@@ -1,13 +1,172 @@
-// Command berth is a drop-in replacement for kube-scheduler. This first slice only lays the
-// foundation (see README.md); the daemon's wiring lands with the flags and HTTP server.
+// Command berth is a drop-in replacement for kube-scheduler v1.37: same flags, Lease, RBAC,
+// events and metric names, same placements. This file wires the parts together; each part lives in
+// its own package (flags, httpserve, metrics, election, scheduler).
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/informers"
+
+	"github.com/berth-scheduler/berth/election"
+	"github.com/berth-scheduler/berth/flags"
+	"github.com/berth-scheduler/berth/metrics"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "berth: the scheduling daemon is not wired yet")
-	os.Exit(1)
+// Stamped at build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "v0.0.0-dev"
+	commit  = "unknown"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// errSignal ends the errgroup on SIGINT/SIGTERM; it is a clean exit.
+var errSignal = errors.New("received termination signal")
+
+func run(args []string, stdout, stderr io.Writer) int {
+	opts, err := flags.Parse(args)
+	switch {
+	case errors.Is(err, flags.ErrHelp):
+		flags.Usage(stdout, "berth")
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "berth: %v\n", err)
+		return 1
+	}
+	if opts.Version != flags.VersionNone {
+		printVersion(stdout, opts.Version)
+		return 0
+	}
+	if opts.ConfigFile != "" || opts.WriteConfigTo != "" {
+		fmt.Fprintln(stderr, "berth: --config and --write-config-to: not supported by berth yet; use the equivalent flags")
+		return 1
+	}
+	log := newLogger(opts.Logs, stderr)
+	for _, w := range opts.Warnings() {
+		log.Warn(w)
+	}
+	if err := serve(opts, log); err != nil && !errors.Is(err, errSignal) {
+		log.Error("berth stopped", "err", err)
+		fmt.Fprintf(stderr, "berth: %v\n", err)
+		return 1
+	}
+	log.Info("berth stopped")
+	return 0
+}
+
+// serve builds every part, then runs them in one errgroup until a signal or the first error.
+func serve(opts *flags.Options, log *slog.Logger) error {
+	clients, err := newClients(opts)
+	if err != nil {
+		return err
+	}
+	reg := metrics.NewRegistry()
+	if err := reg.RegisterRuntime(); err != nil {
+		return fmt.Errorf("registering runtime metrics: %w", err)
+	}
+	factory := informers.NewSharedInformerFactory(clients.main, 0)
+	sched, err := newScheduler(opts, clients.main, factory, reg, log)
+	if err != nil {
+		return err
+	}
+	var elector *election.Elector
+	leaseEvents := newLeaseEvents(clients.main, log)
+	if opts.LeaderElection.LeaderElect {
+		if elector, err = newElector(opts, clients.election, leaseEvents, log); err != nil {
+			return err
+		}
+	}
+	if err := registerLeaderMetric(reg, elector); err != nil {
+		return err
+	}
+	synced := newFlag()
+	server, err := newHTTPServer(opts, clients, reg, elector, synced, log)
+	if err != nil {
+		return err
+	}
+	if err := server.Listen(); err != nil {
+		return err
+	}
+
+	g, ctx := errgroup.WithContext(context.Background())
+	g.Go(func() error { return waitForSignal(ctx) })
+	g.Go(func() error { return server.Serve(ctx) })
+	g.Go(func() error { return leaseEvents.run(ctx) })
+	g.Go(func() error {
+		factory.Start(ctx.Done())
+		for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
+			if !ok && ctx.Err() == nil {
+				return fmt.Errorf("informer cache for %v did not sync", typ)
+			}
+		}
+		synced.set()
+		log.Info("informer caches synced")
+		<-ctx.Done()
+		factory.Shutdown()
+		return nil
+	})
+	g.Go(func() error {
+		if !synced.wait(ctx) {
+			return nil
+		}
+		if elector == nil {
+			return sched.Run(ctx)
+		}
+		return elector.Run(ctx, sched.Run)
+	})
+	return g.Wait()
+}
+
+func waitForSignal(ctx context.Context) error {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	select {
+	case s := <-sig:
+		return fmt.Errorf("%w %v", errSignal, s)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+func printVersion(w io.Writer, req flags.VersionRequest) {
+	if req == flags.VersionRaw {
+		fmt.Fprintf(w, "{\"gitVersion\":%q,\"gitCommit\":%q,\"kubeSchedulerCompatibility\":\"v%s\"}\n", version, commit, flags.KubeVersion)
+		return
+	}
+	fmt.Fprintf(w, "berth %s (commit %s; kube-scheduler v%s compatible)\n", version, commit, flags.KubeVersion)
+}
+
+// syncFlag is set once the informer caches have synced.
+type syncFlag struct{ ch chan struct{} }
+
+func newFlag() *syncFlag { return &syncFlag{ch: make(chan struct{})} }
+func (f *syncFlag) set() { close(f.ch) }
+
+func (f *syncFlag) isSet() bool {
+	select {
+	case <-f.ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait blocks until the flag is set (true) or ctx ends (false).
+func (f *syncFlag) wait(ctx context.Context) bool {
+	select {
+	case <-f.ch:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }

@@ -108,3 +108,12 @@ func freePorts(n int) ([]int, error) {
 }
 
 var errExited = errors.New("process exited")
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort() (int, error) {
+	p, err := freePorts(1)
+	if err != nil {
+		return 0, err
+	}
+	return p[0], nil
+}

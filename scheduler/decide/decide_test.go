@@ -71,7 +71,7 @@ func TestDecide(t *testing.T) {
 			filters: []FilterPlugin{byName{name: "F", reject: map[string]snapshot.Verdict{"b": cpu}}},
 			scorers: []WeightedScorer{{scoreTable{"a": 0, "b": 100}, 1}}, wantNode: "a"},
 		{name: "reasons counted and sorted", snap: nodes("a", "b", "c", "d", "e"),
-			filters: []FilterPlugin{byName{name: "F", reject: map[string]snapshot.Verdict{"a": cpu, "b": cpu, "c": cpu, "d": taint, "e": taint}}},
+			filters:     []FilterPlugin{byName{name: "F", reject: map[string]snapshot.Verdict{"a": cpu, "b": cpu, "c": cpu, "d": taint, "e": taint}}},
 			wantMessage: "0/5 nodes are available: 2 node(s) had untolerated taint(s), 3 Insufficient cpu."},
 		{name: "prefilter rejection", snap: nodes("a", "b"),
 			filters:     []FilterPlugin{byName{name: "F", preFilterErr: snapshot.RejectUnresolvable("bad spec")}},

@@ -1,0 +1,66 @@
+package httpserve
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+)
+
+// pathMux routes by exact path first, then by the longest registered prefix, like the API
+// server's path recorder mux. Unlike http.ServeMux it reports conflicts as errors instead of
+// panicking. It is safe for concurrent use; handlers may be added while serving.
+type pathMux struct {
+	mu       sync.RWMutex
+	exact    map[string]http.Handler
+	prefixes map[string]http.Handler
+}
+
+func newPathMux() *pathMux {
+	return &pathMux{exact: map[string]http.Handler{}, prefixes: map[string]http.Handler{}}
+}
+
+// handle registers h for path, or for every path under it when prefix is set.
+func (m *pathMux) handle(path string, h http.Handler, prefix bool) error {
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("path %q must start with /", path)
+	}
+	if h == nil {
+		return fmt.Errorf("path %q: nil handler", path)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	routes := m.exact
+	if prefix {
+		routes = m.prefixes
+	}
+	if _, ok := routes[path]; ok {
+		return fmt.Errorf("path %q is already handled", path)
+	}
+	routes[path] = h
+	return nil
+}
+
+func (m *pathMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := m.lookup(r.URL.Path); h != nil {
+		h.ServeHTTP(w, r)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+func (m *pathMux) lookup(path string) http.Handler {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if h, ok := m.exact[path]; ok {
+		return h
+	}
+	var best string
+	var found http.Handler
+	for p, h := range m.prefixes {
+		if strings.HasPrefix(path, p) && len(p) > len(best) {
+			best, found = p, h
+		}
+	}
+	return found
+}

@@ -1,0 +1,88 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+)
+
+// writer performs the scheduler's API writes: bindings, pod conditions and events. Its methods
+// are called from the binder pool and block for one request each.
+type writer struct {
+	client     kubernetes.Interface
+	controller string // reportingController of events, e.g. "default-scheduler"
+	instance   string // reportingInstance
+}
+
+// bind binds pod to node through the pods/binding subresource.
+func (w *writer) bind(ctx context.Context, pod *v1.Pod, node string) error {
+	err := w.client.CoreV1().Pods(pod.Namespace).Bind(ctx, &v1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		Target:     v1.ObjectReference{Kind: "Node", Name: node},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("binding pod %s/%s to %s: %w", pod.Namespace, pod.Name, node, err)
+	}
+	return nil
+}
+
+// event records an events.k8s.io/v1 event about pod.
+func (w *writer) event(ctx context.Context, pod *v1.Pod, typ, reason, action, note string) error {
+	now := metav1.NewMicroTime(time.Now())
+	_, err := w.client.EventsV1().Events(pod.Namespace).Create(ctx, &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod.Name, now.UnixNano()), Namespace: pod.Namespace},
+		EventTime:           now,
+		ReportingController: w.controller,
+		ReportingInstance:   w.instance,
+		Action:              action,
+		Reason:              reason,
+		Type:                typ,
+		Note:                truncate(note, 1024),
+		Regarding: v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace,
+			Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("recording %s event for pod %s/%s: %w", reason, pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// markUnschedulable sets the PodScheduled=False condition with reason and message, unless the
+// pod already carries exactly that condition.
+func (w *writer) markUnschedulable(ctx context.Context, pod *v1.Pod, reason, message string) error {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse && c.Reason == reason && c.Message == message {
+			return nil
+		}
+	}
+	cond := map[string]any{
+		"type": v1.PodScheduled, "status": v1.ConditionFalse, "reason": reason, "message": message,
+		"lastProbeTime": nil, "lastTransitionTime": metav1.Now(),
+	}
+	patch, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"uid": pod.UID},
+		"status":   map[string]any{"conditions": []any{cond}},
+	})
+	if err != nil {
+		return fmt.Errorf("encoding status patch: %w", err)
+	}
+	_, err = w.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	if err != nil {
+		return fmt.Errorf("updating PodScheduled condition of %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

@@ -1,0 +1,179 @@
+package scheduler
+
+import (
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	coreinformers "k8s.io/client-go/informers/core/v1"
+	"k8s.io/client-go/kubernetes"
+	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/berth-scheduler/berth/scheduler/queue"
+)
+
+// nonTerminalPods is the field selector of the scheduler's pod informer: finished pods hold no
+// resources, so they are neither scheduled nor counted (kube-scheduler watches the same set).
+const nonTerminalPods = "status.phase!=" + string(v1.PodSucceeded) + ",status.phase!=" + string(v1.PodFailed)
+
+func newPodInformer(c kubernetes.Interface, resync time.Duration) toolscache.SharedIndexInformer {
+	return coreinformers.NewFilteredPodInformer(c, metav1.NamespaceAll, resync,
+		toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc},
+		func(o *metav1.ListOptions) { o.FieldSelector = nonTerminalPods })
+}
+
+// registerHandlers feeds the cache and queue from pod, node and namespace informers.
+func (s *Scheduler) registerHandlers(f informers.SharedInformerFactory) error {
+	pods := f.InformerFor(&v1.Pod{}, newPodInformer)
+	if _, err := pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { s.onPodAdd(o) },
+		UpdateFunc: func(o, n any) { s.onPodUpdate(o, n) },
+		DeleteFunc: func(o any) { s.onPodDelete(o) },
+	}); err != nil {
+		return fmt.Errorf("registering pod handler: %w", err)
+	}
+	if _, err := f.Core().V1().Nodes().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(o any) {
+			if n, ok := o.(*v1.Node); ok {
+				s.cache.AddNode(n)
+				s.queue.OnEvent(queue.NodeAdd)
+			}
+		},
+		UpdateFunc: func(o, n any) {
+			oldN, ok1 := o.(*v1.Node)
+			newN, ok2 := n.(*v1.Node)
+			if !ok1 || !ok2 {
+				return
+			}
+			s.cache.UpdateNode(newN)
+			if nodeChangeMatters(oldN, newN) {
+				s.queue.OnEvent(queue.NodeChange)
+			}
+		},
+		DeleteFunc: func(o any) {
+			if n, ok := unwrap[*v1.Node](o); ok {
+				s.cache.RemoveNode(n)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("registering node handler: %w", err)
+	}
+	if _, err := f.Core().V1().Namespaces().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(o any) {
+			if ns, ok := o.(*v1.Namespace); ok {
+				s.cache.SetNamespace(ns)
+				s.queue.OnEvent(queue.NamespaceChange)
+			}
+		},
+		UpdateFunc: func(o, n any) {
+			oldNS, ok1 := o.(*v1.Namespace)
+			newNS, ok2 := n.(*v1.Namespace)
+			if ok1 && ok2 && !equality.Semantic.DeepEqual(oldNS.Labels, newNS.Labels) {
+				s.cache.SetNamespace(newNS)
+				s.queue.OnEvent(queue.NamespaceChange)
+			}
+		},
+		DeleteFunc: func(o any) {
+			if ns, ok := unwrap[*v1.Namespace](o); ok {
+				s.cache.RemoveNamespace(ns)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("registering namespace handler: %w", err)
+	}
+	return nil
+}
+
+// responsible reports whether one of our profiles schedules pod.
+func (s *Scheduler) responsible(pod *v1.Pod) bool {
+	_, ok := s.profiles[pod.Spec.SchedulerName]
+	return ok
+}
+
+func (s *Scheduler) onPodAdd(o any) {
+	pod, ok := o.(*v1.Pod)
+	if !ok {
+		return
+	}
+	switch {
+	case pod.Spec.NodeName != "":
+		s.cache.AddPod(pod)
+		s.queue.OnEvent(queue.AssignedPodAdd)
+	case s.responsible(pod) && pod.DeletionTimestamp == nil:
+		s.queue.Add(pod)
+	}
+}
+
+func (s *Scheduler) onPodUpdate(o, n any) {
+	oldPod, ok1 := o.(*v1.Pod)
+	pod, ok2 := n.(*v1.Pod)
+	if !ok1 || !ok2 {
+		return
+	}
+	switch {
+	case pod.Spec.NodeName != "":
+		s.cache.UpdatePod(pod)
+		if oldPod.Spec.NodeName == "" { // just bound (by us or anyone): leaves the queue
+			s.queue.Delete(pod)
+			s.queue.OnEvent(queue.AssignedPodAdd)
+		} else if assignedChangeMatters(oldPod, pod) {
+			s.queue.OnEvent(queue.AssignedPodChange)
+		}
+	case !s.responsible(pod) || pod.DeletionTimestamp != nil:
+		s.queue.Delete(pod)
+	default:
+		s.queue.Update(oldPod, pod)
+	}
+}
+
+func (s *Scheduler) onPodDelete(o any) {
+	pod, ok := unwrap[*v1.Pod](o)
+	if !ok {
+		return
+	}
+	if pod.Spec.NodeName != "" {
+		s.cache.RemovePod(pod)
+		s.queue.OnEvent(queue.AssignedPodDelete)
+	}
+	s.queue.Delete(pod)
+}
+
+// unwrap returns the object of a delete notification, which may be a tombstone.
+func unwrap[T any](o any) (T, bool) {
+	if t, ok := o.(T); ok {
+		return t, true
+	}
+	if tomb, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+		t, ok := tomb.Obj.(T)
+		return t, ok
+	}
+	var zero T
+	return zero, false
+}
+
+// nodeChangeMatters reports whether a node update could make an unschedulable pod fit; status
+// heartbeats and condition updates do not.
+func nodeChangeMatters(o, n *v1.Node) bool {
+	return o.Spec.Unschedulable != n.Spec.Unschedulable ||
+		!equality.Semantic.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) ||
+		!equality.Semantic.DeepEqual(o.Labels, n.Labels) ||
+		!equality.Semantic.DeepEqual(o.Spec.Taints, n.Spec.Taints) ||
+		len(o.Status.Images) != len(n.Status.Images)
+}
+
+// assignedChangeMatters reports whether an update of a bound pod could change other pods'
+// placement (labels for affinity and spreading, resources after an in-place resize).
+func assignedChangeMatters(o, n *v1.Pod) bool {
+	if !equality.Semantic.DeepEqual(o.Labels, n.Labels) {
+		return true
+	}
+	for i := range n.Spec.Containers {
+		if i >= len(o.Spec.Containers) || !equality.Semantic.DeepEqual(o.Spec.Containers[i].Resources, n.Spec.Containers[i].Resources) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,52 @@
+package scheduler
+
+import (
+	"errors"
+
+	"github.com/berth-scheduler/berth/metrics"
+)
+
+// Metric results as kube-scheduler labels them.
+const (
+	resultScheduled     = "scheduled"
+	resultUnschedulable = "unschedulable"
+	resultError         = "error"
+)
+
+// schedMetrics are the scheduler's metrics, under kube-scheduler's names.
+type schedMetrics struct {
+	attempts        *metrics.CounterVec   // result, profile
+	attemptDuration *metrics.HistogramVec // result, profile
+	sli             *metrics.HistogramVec // attempts
+	incoming        *metrics.CounterVec   // event, queue
+	bindings        *metrics.CounterVec   // result (berth-specific: binding outcomes)
+}
+
+// newSchedMetrics registers the scheduler's metrics in r. With r nil the metrics are counted
+// nowhere (every method of a nil metric is a no-op).
+func newSchedMetrics(r *metrics.Registry) (*schedMetrics, error) {
+	m := &schedMetrics{}
+	if r == nil {
+		return m, nil
+	}
+	var errs []error
+	var err error
+	m.attempts, err = r.Counter("scheduler_schedule_attempts_total",
+		"[STABLE] Number of attempts to schedule pods, by the result. 'unschedulable' means a pod could not be scheduled, while 'error' means an internal scheduler problem.",
+		"result", "profile")
+	errs = append(errs, err)
+	m.attemptDuration, err = r.Histogram("scheduler_scheduling_attempt_duration_seconds",
+		"[STABLE] Scheduling attempt latency in seconds (scheduling algorithm + binding)",
+		metrics.ExponentialBuckets(0.001, 2, 15), "result", "profile")
+	errs = append(errs, err)
+	m.sli, err = r.Histogram("scheduler_pod_scheduling_sli_duration_seconds",
+		"[BETA] E2e latency for a pod being scheduled, from the time the pod enters the scheduling queue and might involve multiple scheduling attempts.",
+		metrics.ExponentialBuckets(0.01, 2, 20), "attempts")
+	errs = append(errs, err)
+	m.incoming, err = r.Counter("scheduler_queue_incoming_pods_total",
+		"[STABLE] Number of pods added to scheduling queues by event and queue type.", "event", "queue")
+	errs = append(errs, err)
+	m.bindings, err = r.Counter("berth_bindings_total", "Bindings sent to the API server, by result.", "result")
+	errs = append(errs, err)
+	return m, errors.Join(errs...)
+}

@@ -1,0 +1,212 @@
+package interpodaffinity
+
+import (
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// Filter reasons, in kube-scheduler's words.
+const (
+	ReasonAffinityRulesNotMatch             = "node(s) didn't match pod affinity rules"
+	ReasonAntiAffinityRulesNotMatch         = "node(s) didn't match pod anti-affinity rules"
+	ReasonExistingAntiAffinityRulesNotMatch = "node(s) didn't satisfy existing pods anti-affinity rules"
+	reasonParsingPodPrefix                  = "parsing pod: "
+)
+
+// Shared verdicts: Filter returns them without allocating. A missing affinity match cannot be
+// fixed by removing pods; an anti-affinity conflict can.
+var (
+	rejectAffinity        = snapshot.RejectUnresolvable(ReasonAffinityRulesNotMatch)
+	rejectAntiAffinity    = snapshot.Reject(ReasonAntiAffinityRulesNotMatch)
+	rejectExistingAntiAff = snapshot.Reject(ReasonExistingAntiAffinityRulesNotMatch)
+)
+
+// PodFilter is the InterPodAffinity check of one pod, prepared by PreFilter.
+//
+// Filter only reads it and is safe for concurrent calls. AddPod and RemovePod change it and must
+// not run concurrently with anything else on the same PodFilter: a caller simulating changes on
+// several nodes at once (preemption) works on one Clone per goroutine.
+type PodFilter struct {
+	pod *snapshot.PodInfo
+	// nsLabels are the labels of the pod's namespace, which existing pods' terms select on.
+	nsLabels labels.Set
+	// namespaces are all known namespaces, which the pod's own terms select on.
+	namespaces map[string]labels.Set
+
+	affinity []podTerm
+	anti     []podTerm
+	// selfMatch is set when the pod matches all its own affinity terms (the first-pod rule).
+	selfMatch bool
+
+	// affinityCounts counts, per domain of each affinity term, the pods matching all the terms.
+	affinityCounts topologyCounts
+	// antiCounts counts, per domain of each anti-affinity term, the pods matching that term.
+	antiCounts topologyCounts
+	// existingAntiCounts counts, per domain, existing pods' anti-affinity terms matching the pod.
+	existingAntiCounts topologyCounts
+}
+
+// PreFilter precomputes pod's inter-pod checks over snap. It returns a nil NodeFilter when nothing
+// constrains the pod (it has no required terms and no existing pod's anti-affinity selects it), and
+// an unresolvable verdict when the pod's affinity cannot be parsed.
+//
+// Cost: the existing pods with required anti-affinity, plus every existing pod when the incoming
+// pod has required terms of its own (that scan is split among up to GOMAXPROCS goroutines, all
+// joined before PreFilter returns).
+func (pl *InterPodAffinity) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {
+	if pod.AffinityErr != nil {
+		return nil, snapshot.RejectUnresolvable(reasonParsingPodPrefix + pod.AffinityErr.Error())
+	}
+	f := &PodFilter{
+		pod:                pod,
+		nsLabels:           snap.Namespace(pod.Pod.Namespace),
+		namespaces:         snap.NamespaceLabels,
+		affinity:           newPodTerms(pod.RequiredAffinity),
+		anti:               newPodTerms(pod.RequiredAntiAffinity),
+		affinityCounts:     topologyCounts{},
+		antiCounts:         topologyCounts{},
+		existingAntiCounts: topologyCounts{},
+	}
+	f.selfMatch = matchesAll(f.affinity, pod.Pod, f.namespaces)
+
+	for _, n := range snap.WithRequiredAntiAffinity {
+		for _, p := range n.PodsWithRequiredAntiAffinity {
+			f.countExistingAnti(p, n.Node, 1)
+		}
+	}
+	if len(f.affinity) > 0 || len(f.anti) > 0 {
+		f.countAllPods(snap.Nodes)
+	}
+	if len(f.existingAntiCounts) == 0 && len(f.affinity) == 0 && len(f.anti) == 0 {
+		return nil, snapshot.Verdict{}
+	}
+	return f, snapshot.Verdict{}
+}
+
+// countExistingAnti counts the required anti-affinity terms of p, on node, that select the pod.
+func (f *PodFilter) countExistingAnti(p *snapshot.PodInfo, node *v1.Node, delta int64) {
+	if node == nil {
+		return
+	}
+	for i := range p.RequiredAntiAffinity {
+		t := &p.RequiredAntiAffinity[i]
+		if t.Matches(f.pod.Pod, f.nsLabels) {
+			f.existingAntiCounts.add(node.Labels, t.TopologyKey, delta)
+		}
+	}
+}
+
+// countAllPods counts every pod of nodes against the pod's own terms. The nodes are split among
+// goroutines that count separately; their counts are merged before it returns.
+func (f *PodFilter) countAllPods(nodes []*snapshot.NodeInfo) {
+	k := chunks(len(nodes))
+	affinity, anti := make([]topologyCounts, k), make([]topologyCounts, k)
+	affinity[0], anti[0] = f.affinityCounts, f.antiCounts
+	for i := 1; i < k; i++ {
+		affinity[i], anti[i] = topologyCounts{}, topologyCounts{}
+	}
+	inParallel(len(nodes), k, func(i, lo, hi int) {
+		for _, n := range nodes[lo:hi] {
+			for _, p := range n.Pods {
+				f.countIncomingInto(affinity[i], anti[i], p.Pod, n.Node, 1)
+			}
+		}
+	})
+	for i := 1; i < k; i++ {
+		f.affinityCounts.merge(affinity[i])
+		f.antiCounts.merge(anti[i])
+	}
+}
+
+// countIncomingInto counts p, on node, in the domains of the pod's terms that select it. It only
+// reads f, so concurrent calls with distinct count maps are safe.
+func (f *PodFilter) countIncomingInto(affinity, anti topologyCounts, p *v1.Pod, node *v1.Node, delta int64) {
+	if node == nil {
+		return
+	}
+	if matchesAll(f.affinity, p, f.namespaces) {
+		for i := range f.affinity {
+			affinity.add(node.Labels, f.affinity[i].TopologyKey, delta)
+		}
+	}
+	for i := range f.anti {
+		if f.anti[i].matches(p, f.namespaces) {
+			anti.add(node.Labels, f.anti[i].TopologyKey, delta)
+		}
+	}
+}
+
+// Filter judges the prepared pod on node n. It does not allocate.
+func (f *PodFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
+	var nodeLabels map[string]string
+	if n.Node != nil {
+		nodeLabels = n.Node.Labels
+	}
+	if !f.affinityMet(nodeLabels) {
+		return rejectAffinity
+	}
+	if f.antiViolated(nodeLabels) {
+		return rejectAntiAffinity
+	}
+	if f.existingAntiCounts.anyOnNode(nodeLabels) {
+		return rejectExistingAntiAff
+	}
+	return snapshot.Verdict{}
+}
+
+// affinityMet reports whether the node has every affinity term's topology key and its domains hold
+// a pod matching all terms, or the first-pod rule applies.
+func (f *PodFilter) affinityMet(nodeLabels map[string]string) bool {
+	found := true
+	for i := range f.affinity {
+		key := f.affinity[i].TopologyKey
+		value, ok := nodeLabels[key]
+		if !ok {
+			return false
+		}
+		if f.affinityCounts[key][value] <= 0 {
+			found = false
+		}
+	}
+	return found || (len(f.affinityCounts) == 0 && f.selfMatch)
+}
+
+// antiViolated reports whether a domain of the node holds a pod matching an anti-affinity term.
+func (f *PodFilter) antiViolated(nodeLabels map[string]string) bool {
+	if len(f.antiCounts) == 0 {
+		return false
+	}
+	for i := range f.anti {
+		key := f.anti[i].TopologyKey
+		if value, ok := nodeLabels[key]; ok && f.antiCounts[key][value] > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// AddPod updates the prepared state as if p were running on n (preemption's "what if").
+func (f *PodFilter) AddPod(p *snapshot.PodInfo, n *snapshot.NodeInfo) { f.update(p, n, 1) }
+
+// RemovePod updates the prepared state as if p, running on n, were gone.
+func (f *PodFilter) RemovePod(p *snapshot.PodInfo, n *snapshot.NodeInfo) { f.update(p, n, -1) }
+
+func (f *PodFilter) update(p *snapshot.PodInfo, n *snapshot.NodeInfo, delta int64) {
+	if p == nil || p.Pod == nil || n == nil {
+		return
+	}
+	f.countExistingAnti(p, n.Node, delta)
+	f.countIncomingInto(f.affinityCounts, f.antiCounts, p.Pod, n.Node, delta)
+}
+
+// Clone returns an independent copy whose counts AddPod and RemovePod may change without affecting
+// f. The pod, its terms and the namespaces are shared: they are read-only.
+func (f *PodFilter) Clone() *PodFilter {
+	c := *f
+	c.affinityCounts = f.affinityCounts.clone()
+	c.antiCounts = f.antiCounts.clone()
+	c.existingAntiCounts = f.existingAntiCounts.clone()
+	return &c
+}

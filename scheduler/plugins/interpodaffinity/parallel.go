@@ -1,0 +1,31 @@
+package interpodaffinity
+
+import (
+	"runtime"
+	"sync"
+)
+
+// minNodesPerChunk keeps small clusters on one goroutine, where starting others costs more than
+// the scan they would share.
+const minNodesPerChunk = 256
+
+// chunks splits n nodes into at most GOMAXPROCS contiguous ranges of at least minNodesPerChunk
+// (one range when n is small) and returns how many there are.
+func chunks(n int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), n/minNodesPerChunk))
+}
+
+// inParallel calls work(i, lo, hi) for each of k contiguous ranges [lo, hi) covering 0..n, one
+// goroutine per range, and returns when all calls have returned. With k == 1 it runs inline.
+func inParallel(n, k int, work func(i, lo, hi int)) {
+	if k <= 1 {
+		work(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range k {
+		lo, hi := i*n/k, (i+1)*n/k
+		wg.Go(func() { work(i, lo, hi) })
+	}
+	wg.Wait()
+}

@@ -1,0 +1,155 @@
+package podtopologyspread
+
+import (
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
+	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// constraint is a v1.TopologySpreadConstraint prepared for one pod: selector parsed (with the
+// pod's matchLabelKeys merged in) and optional fields resolved to kube-scheduler's defaults.
+type constraint struct {
+	maxSkew     int32
+	topologyKey string
+	selector    labels.Selector
+	// countsNothing is true when the selector is empty (matches everything): kube-scheduler then
+	// counts no existing pod, although the incoming pod still matches itself.
+	countsNothing bool
+	minDomains    int32
+	honorAffinity bool // nodeAffinityPolicy Honor (the default)
+	honorTaints   bool // nodeTaintsPolicy Honor (Ignore is the default)
+	// self is 1 when the selector matches the incoming pod itself (set by PreFilter), else 0.
+	self int
+}
+
+// parseConstraints prepares the constraints of cs whose whenUnsatisfiable is action. path names
+// cs in errors.
+func parseConstraints(cs []v1.TopologySpreadConstraint, podLabels map[string]string, action v1.UnsatisfiableConstraintAction, path string) ([]constraint, error) {
+	var out []constraint
+	for i := range cs {
+		c := &cs[i]
+		if c.WhenUnsatisfiable != action {
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(c.LabelSelector)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d].labelSelector: %w", path, i, err)
+		}
+		out = append(out, constraint{
+			maxSkew:       c.MaxSkew,
+			topologyKey:   c.TopologyKey,
+			selector:      withMatchLabelKeys(sel, c.MatchLabelKeys, podLabels),
+			minDomains:    deref(c.MinDomains, 1),
+			honorAffinity: c.NodeAffinityPolicy == nil || *c.NodeAffinityPolicy == v1.NodeInclusionPolicyHonor,
+			honorTaints:   c.NodeTaintsPolicy != nil && *c.NodeTaintsPolicy == v1.NodeInclusionPolicyHonor,
+		})
+		out[len(out)-1].countsNothing = out[len(out)-1].selector.Empty()
+	}
+	return out, nil
+}
+
+// withMatchLabelKeys ANDs sel with key=value for each of keys the pod has a label for. The API
+// server may already have merged these into the labelSelector at pod creation; kube-scheduler
+// merges them again, which changes nothing but is repeated here for pods created otherwise.
+// A selector that matches nothing (a nil labelSelector) is returned unchanged.
+func withMatchLabelKeys(sel labels.Selector, keys []string, podLabels map[string]string) labels.Selector {
+	set := labels.Set{}
+	for _, k := range keys {
+		if v, ok := podLabels[k]; ok {
+			set[k] = v
+		}
+	}
+	if len(set) == 0 {
+		return sel
+	}
+	reqs, selectable := sel.Requirements()
+	if !selectable {
+		return sel
+	}
+	return labels.SelectorFromSet(set).Add(reqs...)
+}
+
+func deref(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// hasTopologyKeys reports whether nodeLabels has every constraint's topology key.
+func hasTopologyKeys(nodeLabels map[string]string, cs []constraint) bool {
+	for i := range cs {
+		if _, ok := nodeLabels[cs[i].topologyKey]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// countMatching counts the pods of pods that c selects: in namespace ns and not terminating.
+func countMatching(pods []*snapshot.PodInfo, c *constraint, ns string) int {
+	if c.countsNothing {
+		return 0
+	}
+	n := 0
+	for _, pi := range pods {
+		p := pi.Pod
+		if p.Namespace != ns || p.DeletionTimestamp != nil {
+			continue
+		}
+		if c.selector.Matches(labels.Set(p.Labels)) {
+			n++
+		}
+	}
+	return n
+}
+
+// inclusion decides which nodes count towards a constraint's domains, per its node inclusion
+// policies, for one incoming pod.
+type inclusion struct {
+	affinity    *nodeaffinity.RequiredMatcher // the incoming pod's nodeSelector and required affinity
+	tolerations []v1.Toleration
+	// needAffinity and needTaints say whether any constraint honors the policy, to skip the work
+	// otherwise.
+	needAffinity, needTaints bool
+}
+
+func newInclusion(pod *v1.Pod, cs []constraint) inclusion {
+	in := inclusion{tolerations: pod.Spec.Tolerations}
+	for i := range cs {
+		in.needAffinity = in.needAffinity || cs[i].honorAffinity
+		in.needTaints = in.needTaints || cs[i].honorTaints
+	}
+	if in.needAffinity {
+		// Like kube-scheduler, unparseable affinity terms simply match no node.
+		in.affinity, _ = nodeaffinity.NewRequiredMatcher(pod)
+	}
+	return in
+}
+
+// nodeVerdict is what inclusion concluded about one node, for every constraint.
+type nodeVerdict struct{ affinityOK, taintsOK bool }
+
+func (in *inclusion) judge(node *v1.Node) nodeVerdict {
+	return nodeVerdict{
+		affinityOK: !in.needAffinity || in.affinity.Match(node),
+		taintsOK:   !in.needTaints || tolerated(node.Spec.Taints, in.tolerations),
+	}
+}
+
+// tolerated reports whether tolerations tolerate every NoSchedule and NoExecute taint of taints.
+func tolerated(taints []v1.Taint, tolerations []v1.Toleration) bool {
+	_, untolerated := tainttoleration.FindUntoleratedTaint(taints, tolerations)
+	return !untolerated
+}
+
+// counts reports whether node, judged as v, counts towards c.
+func (v nodeVerdict) counts(c *constraint) bool {
+	return (!c.honorAffinity || v.affinityOK) && (!c.honorTaints || v.taintsOK)
+}

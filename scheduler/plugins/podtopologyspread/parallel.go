@@ -1,0 +1,63 @@
+package podtopologyspread
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// minNodesPerWorker keeps small clusters on the calling goroutine: below this many nodes per
+// worker, starting goroutines and merging their maps costs more than it saves.
+const minNodesPerWorker = 1024
+
+// countDomains calls count for every node of nodes, giving it per-constraint maps (one per
+// constraint, of domain to count) to add the node's matching pods into, and returns the sums.
+// A domain a count call touches is present in the result, even with a count of 0.
+//
+// Counting visits every pod of the cluster, so large clusters are split into contiguous chunks
+// counted concurrently (up to GOMAXPROCS goroutines, each with its own maps) and joined before
+// countDomains returns. count must only read shared state.
+func countDomains[V int | int64](nodes []*snapshot.NodeInfo, constraints int, sizeHint func(i int) int,
+	count func(n *snapshot.NodeInfo, into []map[string]V)) []map[string]V {
+	workers := min(runtime.GOMAXPROCS(0), len(nodes)/minNodesPerWorker)
+	if workers <= 1 {
+		into := newCountMaps[V](constraints, sizeHint, 1)
+		for _, n := range nodes {
+			count(n, into)
+		}
+		return into
+	}
+	parts := make([][]map[string]V, workers)
+	for w := range parts {
+		parts[w] = newCountMaps[V](constraints, sizeHint, workers)
+	}
+	chunk := (len(nodes) + workers - 1) / workers
+	countChunk := func(w int) {
+		for _, n := range nodes[w*chunk : min((w+1)*chunk, len(nodes))] {
+			count(n, parts[w])
+		}
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { countChunk(w) })
+	}
+	countChunk(0)
+	wg.Wait()
+	for _, part := range parts[1:] {
+		for i, m := range part {
+			for domain, c := range m {
+				parts[0][i][domain] += c
+			}
+		}
+	}
+	return parts[0]
+}
+
+func newCountMaps[V int | int64](constraints int, sizeHint func(i int) int, workers int) []map[string]V {
+	out := make([]map[string]V, constraints)
+	for i := range out {
+		out[i] = make(map[string]V, sizeHint(i)/workers)
+	}
+	return out
+}

@@ -1,0 +1,155 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// ErrClosed is returned by Pop once Close has been called.
+var ErrClosed = errors.New("scheduling queue closed")
+
+// Pop removes the best active pod, marks it in flight and returns it, blocking until there is
+// one. It returns ctx's error (wrapped) once ctx is done, and ErrClosed once Close was called.
+// The caller must report the pod's outcome with exactly one of Done, Unschedulable or Retry.
+func (q *Queue) Pop(ctx context.Context) (*QueuedPod, error) {
+	for {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("waiting for a pod to schedule: %w", ctx.Err())
+		}
+		q.mu.Lock()
+		if q.closed {
+			q.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if qp := q.active.pop(); qp != nil {
+			qp.where = inFlight
+			qp.Attempts++
+			qp.poppedAt = q.eventSeq
+			qp.changed = 0
+			qp.latest = nil
+			q.inFlight++
+			q.mu.Unlock()
+			return qp, nil
+		}
+		if q.wake == nil {
+			q.wake = make(chan struct{})
+		}
+		wake := q.wake
+		q.mu.Unlock()
+
+		select {
+		case <-ctx.Done():
+		case <-wake:
+		}
+	}
+}
+
+// Done reports that the cycle for a popped pod succeeded (the pod is bound or assumed): the
+// queue forgets it. A pod that is not in flight (nil, already reported) is ignored.
+func (q *Queue) Done(qp *QueuedPod) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.land(qp) {
+		return
+	}
+	if q.pods[qp.key] == qp {
+		delete(q.pods, qp.key)
+	}
+}
+
+// Unschedulable reports that a popped pod fits nowhere. interest names the events that could
+// change that. The pod is parked in the unschedulable pool until such an event arrives
+// (OnEvent), it changes itself (PodChange), or MaxInUnschedulable passes. If a matching event
+// already arrived while it was in flight, it goes to backoff (or active, if its backoff is
+// already over) instead. A pod that is not in flight, or was deleted or replaced while in
+// flight, is dropped.
+func (q *Queue) Unschedulable(qp *QueuedPod, interest Events) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.landForRequeue(qp) {
+		return
+	}
+	if (q.eventsSince(qp.poppedAt)|qp.changed)&interest != 0 {
+		q.requeue(qp, eventAttemptFailure)
+		return
+	}
+	q.toUnschedulable(qp, interest, eventAttemptFailure)
+}
+
+// Retry reports that a popped pod's cycle failed with an error (not a misfit, e.g. binding
+// failed): it goes to backoff for InitialBackoff*2^(Attempts-1), capped at MaxBackoff. A pod
+// that is not in flight, or was deleted or replaced while in flight, is dropped.
+func (q *Queue) Retry(qp *QueuedPod) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.landForRequeue(qp) {
+		return
+	}
+	q.requeue(qp, eventAttemptFailure)
+}
+
+// OnEvent reports cluster events. Every unschedulable pod whose interest intersects ev moves
+// to backoff (if still backing off) or active; in-flight pods remember ev for Unschedulable.
+// Bits outside AllEvents are ignored.
+func (q *Queue) OnEvent(ev Events) {
+	ev &= AllEvents
+	if ev == 0 {
+		return
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.eventSeq++
+	for i := range numEventKinds {
+		if ev&(1<<i) != 0 {
+			q.lastEvent[i] = q.eventSeq
+		}
+	}
+	label := ev.String()
+	for key, qp := range q.unschedulable {
+		if qp.interest&ev == 0 {
+			continue
+		}
+		delete(q.unschedulable, key)
+		qp.where = nowhere
+		q.requeue(qp, label)
+	}
+}
+
+// land ends qp's flight. It reports false if qp was not in flight.
+func (q *Queue) land(qp *QueuedPod) bool {
+	if qp == nil || qp.where != inFlight {
+		return false
+	}
+	q.inFlight--
+	qp.where = nowhere
+	return true
+}
+
+// landForRequeue ends qp's flight after a failure and prepares it to be queued again: the
+// newest version of the pod, a fresh Enqueued time and the backoff it now owes. It reports
+// false if qp was not in flight or must not be requeued (deleted or replaced meanwhile).
+func (q *Queue) landForRequeue(qp *QueuedPod) bool {
+	if !q.land(qp) || qp.discarded {
+		return false
+	}
+	if qp.latest != nil {
+		qp.setPod(qp.latest)
+		qp.latest = nil
+	}
+	now := q.clock.Now()
+	qp.Enqueued = now
+	qp.backoffUntil = q.backoffUntil(now, qp.Attempts)
+	return true
+}
+
+// eventsSince returns the event kinds reported after the event counter read seq.
+func (q *Queue) eventsSince(seq uint64) Events {
+	var ev Events
+	for i, last := range q.lastEvent {
+		if last > seq {
+			ev |= 1 << i
+		}
+	}
+	return ev
+}

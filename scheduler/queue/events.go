@@ -1,0 +1,68 @@
+package queue
+
+import "strings"
+
+// Events is a set of cluster event kinds, one bit each. The caller tells the queue which
+// events could make an unschedulable pod fit (usually the union of what the rejecting plugins
+// care about) and reports events as they happen; the queue only intersects the bits.
+type Events uint32
+
+// The event kinds. Their labels (String) follow upstream's ClusterEvent labels.
+const (
+	// NodeAdd: a node was added.
+	NodeAdd Events = 1 << iota
+	// NodeChange: a node's allocatable, labels, taints or spec.unschedulable changed.
+	NodeChange
+	// AssignedPodAdd: a pod bound to a node appeared.
+	AssignedPodAdd
+	// AssignedPodChange: a pod bound to a node changed (labels, resources).
+	AssignedPodChange
+	// AssignedPodDelete: a pod bound to a node went away, freeing room.
+	AssignedPodDelete
+	// NamespaceChange: a namespace was added or its labels changed.
+	NamespaceChange
+	// PodChange: the pending pod itself changed its labels or spec. The queue raises it for
+	// the pod named in Update; callers include it in a pod's interest when the rejecting
+	// plugins would judge an updated pod differently.
+	PodChange
+)
+
+// AllEvents matches every event kind.
+const AllEvents = NodeAdd | NodeChange | AssignedPodAdd | AssignedPodChange | AssignedPodDelete |
+	NamespaceChange | PodChange
+
+// numEventKinds is the number of bits in AllEvents.
+const numEventKinds = 7
+
+var eventLabels = [numEventKinds]string{
+	"NodeAdd",
+	"NodeUpdate",
+	"AssignedPodAdd",
+	"AssignedPodUpdate",
+	"AssignedPodDelete",
+	"NamespaceUpdate",
+	"TargetPodUpdate",
+}
+
+// String returns the labels of the set bits joined by "|", or "None" for the empty set.
+func (e Events) String() string {
+	var names []string
+	for i, label := range eventLabels {
+		if e&(1<<i) != 0 {
+			names = append(names, label)
+		}
+	}
+	if len(names) == 0 {
+		return "None"
+	}
+	return strings.Join(names, "|")
+}
+
+// Event labels the queue itself uses when reporting incoming pods.
+const (
+	eventPodAdd          = "UnscheduledPodAdd"
+	eventGatesRemoved    = "TargetPodUpdatePodSchedulingGatesEliminated"
+	eventAttemptFailure  = "ScheduleAttemptFailure"
+	eventBackoffComplete = "BackoffComplete"
+	eventTimeout         = "UnschedulableTimeout"
+)

@@ -1,0 +1,286 @@
+// Package scheduler places pending pods on nodes the way kube-scheduler does. It watches pods,
+// nodes and namespaces through informers, keeps pending pods in a queue and the cluster in a cache,
+// asks a pure decision function (package decide) for a node, and binds the pod with a bounded pool
+// of API writers.
+//
+// New registers informer handlers at once (so a standby's cache stays warm); Run schedules until
+// its context ends, and only one Run may be active at a time. The caller (main) runs Run under the
+// context of its leadership: when leadership ends, Run stops, waits for its in-flight bindings and
+// forgets what it had assumed. This package knows nothing of HTTP or Leases.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/berth-scheduler/berth/metrics"
+	"github.com/berth-scheduler/berth/scheduler/cache"
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/queue"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// DefaultSchedulerName is the spec.schedulerName of pods kube-scheduler's default profile takes.
+const DefaultSchedulerName = "default-scheduler"
+
+// Decider decides one pod at a time (see decide.Decider).
+type Decider interface {
+	Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) decide.Result
+}
+
+// Profile is one scheduler name with its decision pipeline.
+type Profile struct {
+	// SchedulerName selects the pods (spec.schedulerName) this profile schedules.
+	SchedulerName string
+	Decider       Decider
+	// Interest maps a rejecting plugin's name to the cluster events that could make a pod it
+	// rejected fit; plugins not listed count as interested in every event.
+	Interest map[string]queue.Events
+}
+
+// Config configures a Scheduler. Client, Informers and Profiles are required.
+type Config struct {
+	Client    kubernetes.Interface
+	Informers informers.SharedInformerFactory
+	Profiles  []Profile
+	// Queue configures backoff and the unschedulable timeout; its OnIncoming is set by New.
+	Queue queue.Config
+	// BindWorkers bounds concurrent API writes (bindings, events, status); 0 means 32.
+	BindWorkers int
+	// Metrics receives the scheduler's metrics; nil counts nowhere.
+	Metrics *metrics.Registry
+	Logger  *slog.Logger
+	// Identity is the events' reportingInstance suffix; the hostname when empty.
+	Identity string
+}
+
+// Scheduler is the scheduling loop and what feeds it.
+type Scheduler struct {
+	client   kubernetes.Interface
+	profiles map[string]*Profile
+	queue    *queue.Queue
+	cache    *cache.Cache
+	writer   writer
+	workers  int
+	m        *schedMetrics
+	log      *slog.Logger
+
+	running sync.Mutex // held by Run: one loop at a time
+	snap    *snapshot.Snapshot
+}
+
+// New validates cfg, builds the queue and cache, and registers informer handlers on
+// cfg.Informers (which the caller starts).
+func New(cfg Config) (*Scheduler, error) {
+	if cfg.Client == nil {
+		return nil, errors.New("scheduler config: Client is required")
+	}
+	if cfg.Informers == nil {
+		return nil, errors.New("scheduler config: Informers is required")
+	}
+	if len(cfg.Profiles) == 0 {
+		return nil, errors.New("scheduler config: at least one profile is required")
+	}
+	if cfg.BindWorkers < 0 {
+		return nil, fmt.Errorf("scheduler config: BindWorkers %d must not be negative", cfg.BindWorkers)
+	}
+	s := &Scheduler{
+		client:   cfg.Client,
+		profiles: map[string]*Profile{},
+		cache:    cache.New(),
+		workers:  cfg.BindWorkers,
+		log:      cfg.Logger,
+	}
+	if s.workers == 0 {
+		s.workers = 32
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	for i := range cfg.Profiles {
+		p := cfg.Profiles[i]
+		if p.SchedulerName == "" || p.Decider == nil {
+			return nil, fmt.Errorf("profiles[%d]: schedulerName and a decider are required", i)
+		}
+		if _, dup := s.profiles[p.SchedulerName]; dup {
+			return nil, fmt.Errorf("profiles[%d].schedulerName: Duplicate value: %q", i, p.SchedulerName)
+		}
+		s.profiles[p.SchedulerName] = &p
+	}
+	var err error
+	if s.m, err = newSchedMetrics(cfg.Metrics); err != nil {
+		return nil, fmt.Errorf("registering scheduler metrics: %w", err)
+	}
+	qcfg := cfg.Queue
+	qcfg.OnIncoming = func(q, event string) { s.m.incoming.With(event, q).Inc() }
+	if s.queue, err = queue.New(qcfg); err != nil {
+		return nil, fmt.Errorf("scheduler queue: %w", err)
+	}
+	if cfg.Metrics != nil {
+		err := cfg.Metrics.GaugeVecFunc("scheduler_pending_pods",
+			"[STABLE] Number of pending pods, by the queue type. 'active' means number of pods in activeQ; 'backoff' means number of pods in backoffQ; 'unschedulable' means number of pods in unschedulablePods that the scheduler attempted to schedule and failed; 'gated' is the number of unschedulable pods that the scheduler never attempted to schedule because they are gated.",
+			[]string{"queue"}, func(emit func(float64, ...string)) {
+				l := s.queue.Lens()
+				emit(float64(l.Active), "active")
+				emit(float64(l.Backoff), "backoff")
+				emit(float64(l.Unschedulable), "unschedulable")
+				emit(float64(l.Gated), "gated")
+			})
+		if err != nil {
+			return nil, fmt.Errorf("registering scheduler_pending_pods: %w", err)
+		}
+	}
+	id := cfg.Identity
+	if id == "" {
+		id, _ = os.Hostname()
+	}
+	s.writer = writer{client: cfg.Client, controller: DefaultSchedulerName, instance: DefaultSchedulerName + "-" + id}
+	if err := s.registerHandlers(cfg.Informers); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Run schedules pods until ctx ends. It returns after every binding it started has returned and
+// every pod it assumed but did not see bound has been forgotten. Informers must have synced.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if !s.running.TryLock() {
+		return errors.New("scheduler: Run is already active")
+	}
+	defer s.running.Unlock()
+	s.log.Info("scheduling loop started")
+	pool := newPool(s.workers)
+	defer func() {
+		pool.wait()
+		if n := s.cache.ForgetAllAssumed(); n > 0 {
+			s.log.Info("forgot assumed pods", "count", n)
+		}
+		s.log.Info("scheduling loop stopped")
+	}()
+	var qdone sync.WaitGroup
+	qctx, stopQueue := context.WithCancel(ctx)
+	qdone.Add(1)
+	go func() { defer qdone.Done(); s.queue.Run(qctx) }()
+	defer func() { stopQueue(); qdone.Wait() }()
+	for {
+		qp, err := s.queue.Pop(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("popping the scheduling queue: %w", err)
+		}
+		s.scheduleOne(ctx, pool, qp)
+	}
+}
+
+// scheduleOne decides one pod and hands its API writes to the pool.
+func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.QueuedPod) {
+	start := time.Now()
+	pod := qp.Pod
+	prof := s.profiles[pod.Spec.SchedulerName]
+	if prof == nil || pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil {
+		s.queue.Done(qp)
+		return
+	}
+	s.snap = s.cache.UpdateSnapshot(s.snap)
+	pi := snapshot.NewPodInfo(pod)
+	res := prof.Decider.Decide(pi, s.snap)
+	profile := prof.SchedulerName
+
+	if res.Node == "" {
+		msg := res.Diagnosis.Message()
+		s.m.attempts.With(resultUnschedulable, profile).Inc()
+		s.m.attemptDuration.With(resultUnschedulable, profile).Observe(time.Since(start).Seconds())
+		s.log.Debug("pod is unschedulable", "pod", klogRef(pod), "reason", msg)
+		s.queue.Unschedulable(qp, interestOf(prof, res.Diagnosis.Plugins))
+		pool.submit(ctx, func(ctx context.Context) {
+			s.reportUnschedulable(ctx, pod, "Unschedulable", msg)
+		})
+		return
+	}
+
+	bound := pod.DeepCopy()
+	bound.Spec.NodeName = res.Node
+	if err := s.cache.Assume(snapshot.NewPodInfo(bound), res.Node); err != nil {
+		s.m.attempts.With(resultError, profile).Inc()
+		s.log.Error("assuming pod", "pod", klogRef(pod), "err", err)
+		s.queue.Retry(qp)
+		return
+	}
+	pool.submit(ctx, func(ctx context.Context) {
+		s.bind(ctx, qp, bound, profile, start)
+	})
+}
+
+// bind runs in the pool: binds, then reports.
+func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod, profile string, start time.Time) {
+	if err := s.writer.bind(ctx, bound, bound.Spec.NodeName); err != nil {
+		s.cache.Forget(bound)
+		s.m.bindings.With("error").Inc()
+		if ctx.Err() != nil { // leadership or process ending: the next leader retries
+			s.queue.Retry(qp)
+			return
+		}
+		s.m.attempts.With(resultError, profile).Inc()
+		s.m.attemptDuration.With(resultError, profile).Observe(time.Since(start).Seconds())
+		s.log.Info("binding failed", "pod", klogRef(bound), "node", bound.Spec.NodeName, "err", err)
+		s.queue.Retry(qp)
+		s.reportUnschedulable(ctx, qp.Pod, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err))
+		return
+	}
+	s.m.bindings.With("ok").Inc()
+	s.m.attempts.With(resultScheduled, profile).Inc()
+	s.m.attemptDuration.With(resultScheduled, profile).Observe(time.Since(start).Seconds())
+	if !qp.InitialAttempt.IsZero() {
+		s.m.sli.With(attemptsLabel(qp.Attempts)).Observe(time.Since(qp.InitialAttempt).Seconds())
+	}
+	s.queue.Done(qp)
+	note := fmt.Sprintf("Successfully assigned %s/%s to %s", bound.Namespace, bound.Name, bound.Spec.NodeName)
+	if err := s.writer.event(ctx, bound, v1.EventTypeNormal, "Scheduled", "Binding", note); err != nil {
+		s.log.Debug("recording event", "err", err)
+	}
+}
+
+// reportUnschedulable records the FailedScheduling event and the PodScheduled=False condition.
+func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *v1.Pod, reason, msg string) {
+	if err := s.writer.event(ctx, pod, v1.EventTypeWarning, "FailedScheduling", "Scheduling", msg); err != nil {
+		s.log.Debug("recording event", "err", err)
+	}
+	if err := s.writer.markUnschedulable(ctx, pod, reason, msg); err != nil {
+		s.log.Debug("updating pod condition", "err", err)
+	}
+}
+
+func interestOf(p *Profile, plugins []string) queue.Events {
+	var ev queue.Events
+	for _, name := range plugins {
+		in, ok := p.Interest[name]
+		if !ok {
+			return queue.AllEvents
+		}
+		ev |= in
+	}
+	if ev == 0 {
+		return queue.AllEvents
+	}
+	return ev
+}
+
+func attemptsLabel(n int) string {
+	if n >= 15 {
+		return "15+"
+	}
+	return fmt.Sprint(n)
+}
+
+func klogRef(p *v1.Pod) string { return p.Namespace + "/" + p.Name }

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	coordinationv1 "k8s.io/api/coordination/v1"
+	v1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/klog/v2"
+
+	"github.com/berth-scheduler/berth/election"
+	"github.com/berth-scheduler/berth/flags"
+	"github.com/berth-scheduler/berth/httpserve"
+	"github.com/berth-scheduler/berth/metrics"
+	"github.com/berth-scheduler/berth/scheduler"
+	"github.com/berth-scheduler/berth/scheduler/queue"
+)
+
+// newLogger returns the one log stream: text or JSON on stderr, Debug from -v=4 up. client-go's
+// klog output is routed into it.
+func newLogger(l flags.Logs, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if l.Verbosity >= 4 {
+		level = slog.LevelDebug
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(w, hopts)
+	if l.Format == "json" {
+		h = slog.NewJSONHandler(w, hopts)
+	}
+	log := slog.New(h)
+	klog.SetSlogLogger(log)
+	return log
+}
+
+// clientSet holds the API clients: main for scheduling (rate-limited by --kube-api-qps/burst),
+// election with its own rate limiter so bindings never delay a lease renewal, and the
+// delegated-auth clients (nil when not configured).
+type clientSet struct {
+	main, election kubernetes.Interface
+	authn, authz   kubernetes.Interface
+}
+
+func newClients(opts *flags.Options) (*clientSet, error) {
+	cfg, err := restConfig(opts.Master, opts.Deprecated.Kubeconfig)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ContentType = opts.Deprecated.ContentType
+	if strings.Contains(cfg.ContentType, "protobuf") {
+		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	}
+	cfg.QPS, cfg.Burst = opts.Deprecated.QPS, int(opts.Deprecated.Burst)
+	cfg.UserAgent = "berth/" + version
+	cs := &clientSet{}
+	if cs.main, err = kubernetes.NewForConfig(cfg); err != nil {
+		return nil, fmt.Errorf("creating API client: %w", err)
+	}
+	ecfg := rest.CopyConfig(cfg)
+	ecfg.UserAgent += " leader-election"
+	if cs.election, err = kubernetes.NewForConfig(ecfg); err != nil {
+		return nil, fmt.Errorf("creating leader-election client: %w", err)
+	}
+	if cs.authn, err = delegatedClient(opts.Authentication.Kubeconfig, "--authentication-kubeconfig"); err != nil {
+		return nil, err
+	}
+	if cs.authz, err = delegatedClient(opts.Authorization.Kubeconfig, "--authorization-kubeconfig"); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// restConfig follows kube-scheduler: --master and/or --kubeconfig, else the in-cluster config.
+func restConfig(master, kubeconfig string) (*rest.Config, error) {
+	if master == "" && kubeconfig == "" {
+		cfg, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig: not given and no in-cluster config: %w", err)
+		}
+		return cfg, nil
+	}
+	cfg, err := clientcmd.BuildConfigFromFlags(master, kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %q: %w", kubeconfig, err)
+	}
+	return cfg, nil
+}
+
+// delegatedClient builds the client for delegated authentication or authorization: from the
+// given kubeconfig, else in-cluster, else none (nil, as kube-scheduler then runs without).
+func delegatedClient(kubeconfig, flag string) (kubernetes.Interface, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		if cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", flag, kubeconfig, err)
+		}
+	} else if cfg, err = rest.InClusterConfig(); err != nil {
+		return nil, nil
+	}
+	cfg.UserAgent = "berth/" + version + " delegated-auth"
+	c, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: creating client: %w", flag, err)
+	}
+	return c, nil
+}
+
+func newScheduler(opts *flags.Options, c kubernetes.Interface, f informers.SharedInformerFactory, reg *metrics.Registry, log *slog.Logger) (*scheduler.Scheduler, error) {
+	prof, err := scheduler.DefaultProfile(scheduler.DefaultSchedulerName, f, uint64(time.Now().UnixNano()))
+	if err != nil {
+		return nil, err
+	}
+	s, err := scheduler.New(scheduler.Config{
+		Client: c, Informers: f, Profiles: []scheduler.Profile{prof},
+		Queue:   queue.Config{MaxInUnschedulable: opts.Deprecated.PodMaxInUnschedulablePodsDuration},
+		Metrics: reg, Logger: log.With("component", "scheduler"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating scheduler: %w", err)
+	}
+	return s, nil
+}
+
+func newElector(opts *flags.Options, c kubernetes.Interface, events *leaseEvents, log *slog.Logger) (*election.Elector, error) {
+	le := opts.LeaderElection
+	id, err := election.DefaultIdentity()
+	if err != nil {
+		return nil, fmt.Errorf("leader election identity: %w", err)
+	}
+	e, err := election.New(election.Config{
+		Client: c.CoordinationV1(), Namespace: le.ResourceNamespace, Name: le.ResourceName, Identity: id,
+		LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod,
+		Logger: log.With("component", "election"), Events: events,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("leader election: %w", err)
+	}
+	return e, nil
+}
+
+// leaseEvents records "became leader" events on the Lease, as kube-scheduler does. The elector
+// hands them over without blocking; run, in main's errgroup, writes them.
+type leaseEvents struct {
+	client kubernetes.Interface
+	log    *slog.Logger
+	queue  chan leaseEvent
+}
+
+type leaseEvent struct {
+	lease   *coordinationv1.Lease
+	message string
+}
+
+func newLeaseEvents(c kubernetes.Interface, log *slog.Logger) *leaseEvents {
+	return &leaseEvents{client: c, log: log, queue: make(chan leaseEvent, 8)}
+}
+
+// LeaderElection implements election.EventSink; an event that finds the queue full is dropped.
+func (l *leaseEvents) LeaderElection(lease *coordinationv1.Lease, message string) {
+	if !strings.HasSuffix(message, "became leader") {
+		return
+	}
+	select {
+	case l.queue <- leaseEvent{lease, message}:
+	default:
+	}
+}
+
+// run writes queued events until ctx ends.
+func (l *leaseEvents) run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-l.queue:
+			l.write(ctx, ev.lease, ev.message)
+		}
+	}
+}
+
+func (l *leaseEvents) write(ctx context.Context, lease *coordinationv1.Lease, message string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	now := metav1.NewMicroTime(time.Now())
+	_, err := l.client.EventsV1().Events(lease.Namespace).Create(ctx, &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", lease.Name, now.UnixNano()), Namespace: lease.Namespace},
+		EventTime:           now,
+		ReportingController: scheduler.DefaultSchedulerName,
+		ReportingInstance:   scheduler.DefaultSchedulerName,
+		Action:              "Leader", Reason: "LeaderElection", Type: v1.EventTypeNormal, Note: message,
+		Regarding: v1.ObjectReference{Kind: "Lease", APIVersion: "coordination.k8s.io/v1",
+			Namespace: lease.Namespace, Name: lease.Name, UID: lease.UID},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		l.log.Debug("recording leader election event", "err", err)
+	}
+}
+
+func registerLeaderMetric(reg *metrics.Registry, e *election.Elector) error {
+	return reg.GaugeVecFunc("leader_election_master_status",
+		"[ALPHA] Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",
+		[]string{"name"}, func(emit func(float64, ...string)) {
+			if e == nil {
+				return
+			}
+			v := 0.0
+			if e.IsLeader() {
+				v = 1
+			}
+			emit(v, "kube-scheduler")
+		})
+}
+
+func newHTTPServer(opts *flags.Options, cs *clientSet, reg *metrics.Registry, e *election.Elector, synced *syncFlag, log *slog.Logger) (*httpserve.Server, error) {
+	ss, an, az := opts.SecureServing, opts.Authentication, opts.Authorization
+	cfg := httpserve.Config{
+		BindAddress: ss.BindAddress.String(), Port: ss.Port,
+		CertDir: ss.CertDir, CertFile: ss.CertFile, KeyFile: ss.KeyFile,
+		MinTLSVersion: tlsVersionName(ss.MinVersion), CipherSuites: cipherNames(ss.CipherSuites),
+		DisableHTTP2: ss.DisableHTTP2, HTTP2MaxStreamsPerConnection: ss.HTTP2MaxStreamsPerConnection,
+		ClientCAFile: an.ClientCAFile,
+		RequestHeader: httpserve.RequestHeaderConfig{
+			ClientCAFile: an.RequestHeader.ClientCAFile, AllowedNames: an.RequestHeader.AllowedNames,
+			UsernameHeaders: an.RequestHeader.UsernameHeaders, UIDHeaders: an.RequestHeader.UIDHeaders,
+			GroupHeaders: an.RequestHeader.GroupHeaders, ExtraHeaderPrefixes: an.RequestHeader.ExtraHeaderPrefixes,
+		},
+		TokenCacheTTL:    an.TokenWebhookCacheTTL,
+		AlwaysAllowPaths: az.AlwaysAllowPaths,
+		AllowCacheTTL:    az.AuthorizedTTL, DenyCacheTTL: az.UnauthorizedTTL,
+		Profiling: opts.Deprecated.Profiling, ContentionProfiling: opts.Deprecated.ContentionProfiling,
+		Metrics: reg,
+		Configz: func() any { return opts },
+		Logger:  log.With("component", "http"),
+	}
+	for _, c := range ss.CurvePreferences {
+		cfg.CurvePreferences = append(cfg.CurvePreferences, int32(c))
+	}
+	if cs.authn != nil {
+		cfg.TokenReviewer = cs.authn.AuthenticationV1().TokenReviews()
+		if !an.SkipLookup {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			info, err := httpserve.LookupAuthentication(ctx, cs.authn)
+			cancel()
+			switch {
+			case err == nil:
+				info.ApplyTo(&cfg)
+			case an.TolerateLookupFailure:
+				log.Warn("continuing without the cluster's authentication configuration", "err", err)
+			default:
+				return nil, fmt.Errorf("--authentication-kubeconfig: %w", err)
+			}
+		}
+	} else {
+		log.Warn("no --authentication-kubeconfig and no in-cluster config: token and cluster client-CA authentication disabled")
+	}
+	if cs.authz != nil {
+		cfg.Authorizer = cs.authz.AuthorizationV1().SubjectAccessReviews()
+	} else {
+		log.Warn("no --authorization-kubeconfig and no in-cluster config: every request outside --authorization-always-allow-paths is forbidden")
+	}
+	srv, err := httpserve.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("secure serving: %w", err)
+	}
+	if e != nil {
+		if err := srv.AddHealthCheck("leaderElection", e.Check, httpserve.Healthz, httpserve.Livez, httpserve.Readyz); err != nil {
+			return nil, err
+		}
+	}
+	err = srv.AddHealthCheck("sched-handler-sync", func(*http.Request) error {
+		if !synced.isSet() {
+			return errors.New("waiting for informer caches to sync")
+		}
+		return nil
+	}, httpserve.Readyz)
+	if err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+func tlsVersionName(v uint16) string {
+	names := map[uint16]string{0x0301: "VersionTLS10", 0x0302: "VersionTLS11", 0x0303: "VersionTLS12", 0x0304: "VersionTLS13"}
+	return names[v]
+}
+
+func cipherNames(ids []uint16) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, tls.CipherSuiteName(id))
+	}
+	return out
+}
