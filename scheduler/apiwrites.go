@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -16,9 +14,13 @@ import (
 // writer performs the scheduler's API writes: bindings, pod conditions and events. Its methods
 // are called from the binder pool and block for one request each.
 type writer struct {
-	client     kubernetes.Interface
-	controller string // reportingController of events, e.g. "default-scheduler"
-	instance   string // reportingInstance
+	client kubernetes.Interface
+	events *recorder
+}
+
+// event records an event about pod (repeats are folded into a series).
+func (w *writer) event(ctx context.Context, pod *v1.Pod, typ, reason, action, note string) error {
+	return w.events.record(ctx, pod, typ, reason, action, note)
 }
 
 // bind binds pod to node through the pods/binding subresource.
@@ -29,27 +31,6 @@ func (w *writer) bind(ctx context.Context, pod *v1.Pod, node string) error {
 	}, metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("binding pod %s/%s to %s: %w", pod.Namespace, pod.Name, node, err)
-	}
-	return nil
-}
-
-// event records an events.k8s.io/v1 event about pod.
-func (w *writer) event(ctx context.Context, pod *v1.Pod, typ, reason, action, note string) error {
-	now := metav1.NewMicroTime(time.Now())
-	_, err := w.client.EventsV1().Events(pod.Namespace).Create(ctx, &eventsv1.Event{
-		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod.Name, now.UnixNano()), Namespace: pod.Namespace},
-		EventTime:           now,
-		ReportingController: w.controller,
-		ReportingInstance:   w.instance,
-		Action:              action,
-		Reason:              reason,
-		Type:                typ,
-		Note:                truncate(note, 1024),
-		Regarding: v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace,
-			Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("recording %s event for pod %s/%s: %w", reason, pod.Namespace, pod.Name, err)
 	}
 	return nil
 }

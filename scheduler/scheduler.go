@@ -143,7 +143,7 @@ func New(cfg Config) (*Scheduler, error) {
 	if id == "" {
 		id, _ = os.Hostname()
 	}
-	s.writer = writer{client: cfg.Client, controller: DefaultSchedulerName, instance: DefaultSchedulerName + "-" + id}
+	s.writer = writer{client: cfg.Client, events: newRecorder(cfg.Client, DefaultSchedulerName, DefaultSchedulerName+"-"+id)}
 	if err := s.registerHandlers(cfg.Informers); err != nil {
 		return nil, err
 	}

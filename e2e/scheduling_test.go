@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/berth-scheduler/berth/testenv"
+)
+
+// TestDaemonSchedules runs the binary with its defaults (leader election on) and checks the
+// operator-visible results: placements, the Scheduled event, and for a pod that fits nowhere the
+// PodScheduled=False condition with kube-scheduler's message shape.
+func TestDaemonSchedules(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := kubernetes.NewForConfigOrDie(cp.Admin)
+	ns, err := testenv.CreateNamespace(ctx, admin, "sched", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := testenv.CreateNode(ctx, admin, testenv.NodeSpec{Name: fmt.Sprintf("%s-n%d", ns, i), CPU: "2", Memory: "4Gi"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	startBerth(t)
+	var names []string
+	for i := range 3 {
+		p := testenv.Pod(ns, fmt.Sprintf("fits-%d", i), "500m", "256Mi")
+		p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": fmt.Sprintf("%s-n%d", ns, i%2)}
+		if _, err := admin.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, p.Name)
+	}
+	big := testenv.Pod(ns, "too-big", "64", "1Gi")
+	if _, err := admin.CoreV1().Pods(ns).Create(ctx, big, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, name := range names {
+		pod := waitPod(ctx, t, admin, ns, name, func(p *v1.Pod) bool { return p.Spec.NodeName != "" })
+		if want := pod.Spec.NodeSelector["kubernetes.io/hostname"]; pod.Spec.NodeName != want {
+			t.Errorf("%s bound to %s, its node selector asks for %s", name, pod.Spec.NodeName, want)
+		}
+	}
+	pod := waitPod(ctx, t, admin, ns, "too-big", func(p *v1.Pod) bool {
+		for _, c := range p.Status.Conditions {
+			if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
+				return true
+			}
+		}
+		return false
+	})
+	var msg string
+	for _, c := range pod.Status.Conditions {
+		if c.Type == v1.PodScheduled {
+			if c.Reason != "Unschedulable" {
+				t.Errorf("condition reason %q, want Unschedulable", c.Reason)
+			}
+			msg = c.Message
+		}
+	}
+	if want := "0/"; !strings.HasPrefix(msg, want) || !strings.Contains(msg, "Insufficient cpu") {
+		t.Errorf("condition message %q, want kube-scheduler's shape with Insufficient cpu", msg)
+	}
+
+	evs, err := admin.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scheduled, failed := 0, 0
+	for _, e := range evs.Items {
+		switch e.Reason {
+		case "Scheduled":
+			if !strings.HasPrefix(e.Note, "Successfully assigned "+ns+"/") || e.ReportingController != "default-scheduler" {
+				t.Errorf("Scheduled event note %q by %q", e.Note, e.ReportingController)
+			}
+			scheduled++
+		case "FailedScheduling":
+			if e.Regarding.Name != "too-big" || e.Type != v1.EventTypeWarning {
+				t.Errorf("FailedScheduling event about %s of type %s", e.Regarding.Name, e.Type)
+			}
+			failed++
+		}
+	}
+	if scheduled != len(names) || failed == 0 {
+		t.Errorf("%d Scheduled and %d FailedScheduling events, want %d and at least 1", scheduled, failed, len(names))
+	}
+}
+
+// waitPod polls the pod until cond holds or ctx ends.
+func waitPod(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, name string, cond func(*v1.Pod) bool) *v1.Pod {
+	t.Helper()
+	for {
+		p, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err == nil && cond(p) {
+			return p
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pod %s/%s: condition not reached: last %+v, err %v", ns, name, p.Status, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+)
+
+// eventWindow is how long an event is remembered for folding repeats into a series, as
+// client-go's events broadcaster does.
+const eventWindow = 6 * time.Minute
+
+// eventKey identifies repeats of one event: same object, reason, type and note.
+type eventKey struct {
+	uid               types.UID
+	typ, reason, note string
+}
+
+type seenEvent struct {
+	name     string
+	count    int32
+	lastSeen time.Time
+}
+
+// recorder writes events.k8s.io/v1 events. Like client-go's broadcaster it folds repeats: the
+// first occurrence is created, the second turns it into a series (count 2), later ones within the
+// window are only counted, so an unschedulable pod retried often costs one or two writes, not one
+// per attempt. Safe for concurrent use.
+type recorder struct {
+	client     kubernetes.Interface
+	controller string
+	instance   string
+
+	mu    sync.Mutex
+	seen  map[eventKey]*seenEvent
+	sweep time.Time
+}
+
+func newRecorder(c kubernetes.Interface, controller, instance string) *recorder {
+	return &recorder{client: c, controller: controller, instance: instance, seen: map[eventKey]*seenEvent{}}
+}
+
+// record writes (or folds) one event about pod. It blocks for at most one API call.
+func (r *recorder) record(ctx context.Context, pod *v1.Pod, typ, reason, action, note string) error {
+	note = truncate(note, 1024)
+	now := time.Now()
+	key := eventKey{uid: pod.UID, typ: typ, reason: reason, note: note}
+	r.mu.Lock()
+	r.sweepLocked(now)
+	prev, ok := r.seen[key]
+	if ok {
+		prev.count++
+		prev.lastSeen = now
+		count, name := prev.count, prev.name
+		r.mu.Unlock()
+		if count != 2 {
+			return nil
+		}
+		return r.markSeries(ctx, pod.Namespace, name, now)
+	}
+	name := fmt.Sprintf("%s.%x", pod.Name, now.UnixNano())
+	r.seen[key] = &seenEvent{name: name, count: 1, lastSeen: now}
+	r.mu.Unlock()
+
+	_, err := r.client.EventsV1().Events(pod.Namespace).Create(ctx, &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: pod.Namespace},
+		EventTime:           metav1.NewMicroTime(now),
+		ReportingController: r.controller,
+		ReportingInstance:   r.instance,
+		Action:              action,
+		Reason:              reason,
+		Type:                typ,
+		Note:                note,
+		Regarding: v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace,
+			Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		r.mu.Lock()
+		delete(r.seen, key) // not written: the next occurrence creates it again
+		r.mu.Unlock()
+		return fmt.Errorf("recording %s event for pod %s/%s: %w", reason, pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+func (r *recorder) markSeries(ctx context.Context, ns, name string, now time.Time) error {
+	patch := fmt.Sprintf(`{"series":{"count":2,"lastObservedTime":%q}}`, now.UTC().Format("2006-01-02T15:04:05.000000Z07:00"))
+	_, err := r.client.EventsV1().Events(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("updating event series %s/%s: %w", ns, name, err)
+	}
+	return nil
+}
+
+// sweepLocked forgets events not seen within the window, at most once a minute.
+func (r *recorder) sweepLocked(now time.Time) {
+	if now.Sub(r.sweep) < time.Minute {
+		return
+	}
+	r.sweep = now
+	for k, e := range r.seen {
+		if now.Sub(e.lastSeen) > eventWindow {
+			delete(r.seen, k)
+		}
+	}
+}
