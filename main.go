@@ -55,7 +55,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 		log.Warn(w)
 	}
 	if err := serve(opts, log); err != nil && !errors.Is(err, errSignal) {
-		log.Error("berth stopped", "err", err)
 		fmt.Fprintf(stderr, "berth: %v\n", err)
 		return 1
 	}
@@ -104,7 +103,10 @@ func serve(opts *flags.Options, log *slog.Logger) error {
 	g.Go(func() error {
 		factory.Start(ctx.Done())
 		for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-			if !ok && ctx.Err() == nil {
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
 				return fmt.Errorf("informer cache for %v did not sync", typ)
 			}
 		}

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -43,6 +45,10 @@ func newLogger(l flags.Logs, w io.Writer) *slog.Logger {
 	}
 	log := slog.New(h)
 	klog.SetSlogLogger(log)
+	// client-go filters its own V(n) logs by klog's verbosity: give it ours.
+	kfs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(kfs)
+	_ = kfs.Set("v", strconv.FormatUint(uint64(l.Verbosity), 10))
 	return log
 }
 
@@ -269,8 +275,6 @@ func newHTTPServer(opts *flags.Options, cs *clientSet, reg *metrics.Registry, e 
 	}
 	if cs.authz != nil {
 		cfg.Authorizer = cs.authz.AuthorizationV1().SubjectAccessReviews()
-	} else {
-		log.Warn("no --authorization-kubeconfig and no in-cluster config: every request outside --authorization-always-allow-paths is forbidden")
 	}
 	srv, err := httpserve.New(cfg)
 	if err != nil {
