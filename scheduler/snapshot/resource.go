@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // Default requests assumed for a container that states none, used only for scoring so that
@@ -60,21 +61,41 @@ func (r *Resource) Get(name v1.ResourceName) int64 {
 	}
 }
 
+// maxQuantity caps any one quantity so that absurd requests (say 2^63 cores) neither overflow
+// int64 when scaled to millis nor when summed: they simply exceed every node.
+const maxQuantity int64 = 1 << 60
+
+var maxQuantityMilli = resource.NewMilliQuantity(maxQuantity, resource.DecimalSI)
+
+func clampedMilli(q resource.Quantity) int64 {
+	if q.Cmp(*maxQuantityMilli) > 0 {
+		return maxQuantity
+	}
+	return q.MilliValue()
+}
+
+func clampedValue(q resource.Quantity) int64 {
+	if q.Cmp(*resource.NewQuantity(maxQuantity, resource.DecimalSI)) > 0 {
+		return maxQuantity
+	}
+	return q.Value()
+}
+
 // AddList adds every schedulable quantity of rl to r.
 func (r *Resource) AddList(rl v1.ResourceList) {
 	for name, q := range rl {
 		switch name {
 		case v1.ResourceCPU:
-			r.MilliCPU += q.MilliValue()
+			r.MilliCPU += clampedMilli(q)
 		case v1.ResourceMemory:
-			r.Memory += q.Value()
+			r.Memory += clampedValue(q)
 		case v1.ResourceEphemeralStorage:
-			r.EphemeralStorage += q.Value()
+			r.EphemeralStorage += clampedValue(q)
 		case v1.ResourcePods:
-			r.AllowedPodNumber += q.Value()
+			r.AllowedPodNumber += clampedValue(q)
 		default:
 			if IsScalarResourceName(name) {
-				r.addScalar(name, q.Value())
+				r.addScalar(name, clampedValue(q))
 			}
 		}
 	}
@@ -173,14 +194,14 @@ func podRequests(pod *v1.Pod, defaults bool) Resource {
 	for name, q := range podLevel {
 		switch name {
 		case v1.ResourceCPU:
-			r.MilliCPU = q.MilliValue()
+			r.MilliCPU = clampedMilli(q)
 		case v1.ResourceMemory:
-			r.Memory = q.Value()
+			r.Memory = clampedValue(q)
 		default:
 			if r.Scalar == nil {
 				r.Scalar = make(map[v1.ResourceName]int64, 1)
 			}
-			r.Scalar[name] = q.Value()
+			r.Scalar[name] = clampedValue(q)
 		}
 	}
 	r.AddList(pod.Spec.Overhead)
