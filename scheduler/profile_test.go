@@ -25,7 +25,7 @@ func TestDefaultProfileOddPods(t *testing.T) {
 	for i := range 5 {
 		nodes = append(nodes, snapshot.NewNodeInfo(&v1.Node{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("n%d", i), Labels: map[string]string{"kubernetes.io/hostname": fmt.Sprintf("n%d", i), "topology.kubernetes.io/zone": fmt.Sprint("z", i%2)}},
-			Status: v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}},
+			Status:     v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}},
 		}))
 	}
 	snap := snapshot.New(nodes, nil)
