@@ -3,14 +3,22 @@ GO          ?= go
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS     := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+# BIN is where `make build` writes the binary; IMAGE is what `make image` tags.
+BIN         ?= bin/berth
+IMAGE       ?= berth:$(VERSION)
 # Integration packages each start a control plane; two at once is what 2 cores carry.
 TEST_PARALLEL ?= 2
 
-.PHONY: build demo test upstream vet
+.PHONY: build demo image test upstream vet
 
-# build: the static berth binary (used by the Dockerfile too).
+# build: the one build definition: a static, stripped berth binary with the version stamped in.
+# The Dockerfile runs this target too; deploy/build_test.go checks the result.
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/berth .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) .
+
+# image: the distroless container image; its builder stage runs `make build` (needs a Docker engine).
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
 # upstream: build etcd, kube-apiserver and kube-scheduler from the Go module proxy into the cache.
 upstream:

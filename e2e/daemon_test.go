@@ -160,6 +160,16 @@ func TestSecureEndpoint(t *testing.T) {
 	}
 	berth := startBerth(t, "--leader-elect=false")
 	upstream := startScheduler(t, cp.Binaries.Scheduler, "--leader-elect=false")
+	// Both report ready once their informers synced; compare only then.
+	for _, d := range []*daemon{berth, upstream} {
+		deadline := time.Now().Add(30 * time.Second)
+		for get(d.addr, "/readyz", caller{}) != 200 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never became ready", d.Cmd.Path)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := get(berth.addr, tc.path, tc.caller)
