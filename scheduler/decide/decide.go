@@ -94,6 +94,8 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 	}
 	checks := make([]NodeFilter, 0, len(d.filters))
 	names := make([]string, 0, len(d.filters))
+	var allowed map[string]bool // nil: every node may pass
+	var restrictedBy []string
 	for _, f := range d.filters {
 		nf, v := f.PreFilter(pod, snap)
 		if !v.Fits() {
@@ -102,12 +104,43 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 			diag.Unresolvable = v.Unresolvable
 			return Result{Diagnosis: diag}
 		}
-		if nf != nil {
-			checks = append(checks, nf)
-			names = append(names, f.Name())
+		if nf == nil {
+			continue
+		}
+		checks = append(checks, nf)
+		names = append(names, f.Name())
+		if r, ok := nf.(NodeRestricter); ok {
+			if only := r.NodeNames(); only != nil {
+				allowed = intersect(allowed, only)
+				restrictedBy = append(restrictedBy, f.Name())
+			}
 		}
 	}
-	feasible, evaluated := d.findFeasible(snap, checks, names, diag)
+	nodes := snap.Nodes
+	if restrictedBy != nil {
+		sort.Strings(restrictedBy)
+		plugins := "[" + strings.Join(restrictedBy, " ") + "]"
+		if len(allowed) == 0 {
+			diag.PreFilterMsg = "node(s) didn't satisfy plugin(s) " + plugins + " simultaneously"
+			diag.Plugins = append(diag.Plugins, restrictedBy...)
+			diag.Unresolvable = true
+			return Result{Diagnosis: diag}
+		}
+		nodes = make([]*snapshot.NodeInfo, 0, len(allowed))
+		for name := range allowed {
+			if ni := snap.Get(name); ni != nil {
+				nodes = append(nodes, ni)
+			}
+		}
+		sort.Slice(nodes, func(i, j int) bool { return nodes[i].Node.Name < nodes[j].Node.Name })
+		if absent := n - len(nodes); absent > 0 {
+			diag.addVerdictN(snapshot.RejectUnresolvable("node(s) didn't satisfy plugin(s) "+plugins), restrictedBy[0], absent)
+		}
+		if len(nodes) == 0 {
+			return Result{Diagnosis: diag}
+		}
+	}
+	feasible, evaluated := d.findFeasible(nodes, checks, names, diag)
 	if len(feasible) == 0 {
 		return Result{Evaluated: evaluated, Diagnosis: diag}
 	}
@@ -140,15 +173,15 @@ func NumFeasibleNodesToFind(percentage int32, n int) int {
 
 // findFeasible filters nodes starting at the rotation point until enough feasible ones are found
 // (or all were checked). Rejections are recorded in diag.
-func (d *Decider) findFeasible(snap *snapshot.Snapshot, checks []NodeFilter, names []string, diag *Diagnosis) ([]*snapshot.NodeInfo, int) {
-	n := len(snap.Nodes)
+func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, names []string, diag *Diagnosis) ([]*snapshot.NodeInfo, int) {
+	n := len(all)
 	want := NumFeasibleNodesToFind(d.percentage, n)
 	start := d.nextStart % n
 	verdicts := make([]snapshot.Verdict, n) // by offset from start
 	rejectedBy := make([]int16, n)
 	passed := make([]bool, n)
 	check := func(off int) bool {
-		node := snap.Nodes[(start+off)%n]
+		node := all[(start+off)%n]
 		for i, c := range checks {
 			if v := c.Filter(node); !v.Fits() {
 				verdicts[off], rejectedBy[off] = v, int16(i)
@@ -174,7 +207,7 @@ func (d *Decider) findFeasible(snap *snapshot.Snapshot, checks []NodeFilter, nam
 	for off := 0; off < processed; off++ {
 		if passed[off] {
 			if len(feasible) < want {
-				feasible = append(feasible, snap.Nodes[(start+off)%n])
+				feasible = append(feasible, all[(start+off)%n])
 			}
 			continue
 		}
@@ -277,6 +310,17 @@ func (d *Decider) pick(feasible []*snapshot.NodeInfo, totals []int64) string {
 	return feasible[best].Node.Name
 }
 
+// intersect returns the names in both (a nil have means "all names").
+func intersect(have map[string]bool, names []string) map[string]bool {
+	out := make(map[string]bool, len(names))
+	for _, n := range names {
+		if have == nil || have[n] {
+			out[n] = true
+		}
+	}
+	return out
+}
+
 // Diagnosis records why a pod fits no node.
 type Diagnosis struct {
 	// NumNodes is the number of nodes in the snapshot.
@@ -301,12 +345,15 @@ func (g *Diagnosis) addPlugin(name string) {
 	g.Plugins = append(g.Plugins, name)
 }
 
-func (g *Diagnosis) addVerdict(v snapshot.Verdict, plugin string) {
+func (g *Diagnosis) addVerdict(v snapshot.Verdict, plugin string) { g.addVerdictN(v, plugin, 1) }
+
+// addVerdictN records the same verdict for count nodes.
+func (g *Diagnosis) addVerdictN(v snapshot.Verdict, plugin string, count int) {
 	if g.Reasons == nil {
 		g.Reasons = map[string]int{}
 	}
 	for _, r := range v.Reasons {
-		g.Reasons[r]++
+		g.Reasons[r] += count
 	}
 	g.addPlugin(plugin)
 	if !v.Unresolvable {

@@ -190,3 +190,57 @@ func TestNewValidates(t *testing.T) {
 		t.Error("zero weight accepted")
 	}
 }
+
+// restricted is a filter that admits only the named nodes and says so up front.
+type restricted struct {
+	name  string
+	nodes []string
+}
+
+func (r restricted) Name() string { return r.name }
+func (r restricted) PreFilter(*snapshot.PodInfo, *snapshot.Snapshot) (NodeFilter, snapshot.Verdict) {
+	return r, snapshot.Verdict{}
+}
+func (r restricted) NodeNames() []string { return r.nodes }
+func (r restricted) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
+	for _, name := range r.nodes {
+		if n.Node.Name == name {
+			return snapshot.Verdict{}
+		}
+	}
+	return snapshot.RejectUnresolvable("should not be asked")
+}
+
+func TestNodeRestriction(t *testing.T) {
+	tests := []struct {
+		name     string
+		filters  []FilterPlugin
+		wantNode string
+		wantMsg  string
+	}{
+		{name: "only the named node is considered", filters: []FilterPlugin{restricted{"NodeAffinity", []string{"b"}}}, wantNode: "b"},
+		{name: "named node rejected by another filter", filters: []FilterPlugin{
+			restricted{"NodeAffinity", []string{"b"}},
+			byName{name: "F", reject: map[string]snapshot.Verdict{"b": snapshot.Reject("Insufficient cpu")}}},
+			wantMsg: "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) didn't satisfy plugin(s) [NodeAffinity]."},
+		{name: "named node absent", filters: []FilterPlugin{restricted{"NodeAffinity", []string{"zz"}}},
+			wantMsg: "0/3 nodes are available: 3 node(s) didn't satisfy plugin(s) [NodeAffinity]."},
+		{name: "disjoint restrictions", filters: []FilterPlugin{restricted{"NodeAffinity", []string{"a"}}, restricted{"Other", []string{"b"}}},
+			wantMsg: "0/3 nodes are available: node(s) didn't satisfy plugin(s) [NodeAffinity Other] simultaneously."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := New(Profile{Filters: tc.filters})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := d.Decide(pod, nodes("a", "b", "c"))
+			if res.Node != tc.wantNode {
+				t.Fatalf("node %q, want %q", res.Node, tc.wantNode)
+			}
+			if tc.wantMsg != "" && res.Diagnosis.Message() != tc.wantMsg {
+				t.Errorf("message %q, want %q", res.Diagnosis.Message(), tc.wantMsg)
+			}
+		})
+	}
+}

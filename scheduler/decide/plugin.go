@@ -44,3 +44,11 @@ type NodeScorer interface {
 type Normalizer interface {
 	Normalize(scores []int64)
 }
+
+// NodeRestricter is implemented by a NodeFilter that knows, before filtering, the only node names
+// that can pass (as NodeAffinity does for required matchFields on metadata.name). NodeNames returns
+// nil when any node may pass. Only the named nodes are then filtered at all; the others count as
+// rejected by the plugin, in kube-scheduler's words.
+type NodeRestricter interface {
+	NodeNames() []string
+}
