@@ -19,6 +19,7 @@ import (
 	"github.com/berth-scheduler/berth/election"
 	"github.com/berth-scheduler/berth/flags"
 	"github.com/berth-scheduler/berth/metrics"
+	"github.com/berth-scheduler/berth/sdnotify"
 )
 
 // Stamped at build time with -ldflags "-X main.version=... -X main.commit=...".
@@ -87,6 +88,15 @@ func serve(opts *flags.Options, log *slog.Logger) error {
 	if err := registerLeaderMetric(reg, elector); err != nil {
 		return err
 	}
+	notify, err := sdnotify.FromEnv() // nil (a no-op) outside systemd
+	if err != nil {
+		log.Warn("not notifying systemd", "err", err)
+	}
+	notified := func(err error) {
+		if err != nil {
+			log.Warn("notifying systemd", "err", err)
+		}
+	}
 	synced := newFlag()
 	server, err := newHTTPServer(opts, clients, reg, elector, synced, log)
 	if err != nil {
@@ -100,6 +110,8 @@ func serve(opts *flags.Options, log *slog.Logger) error {
 	g.Go(func() error { return waitForSignal(ctx) })
 	g.Go(func() error { return server.Serve(ctx) })
 	g.Go(func() error { return leaseEvents.run(ctx) })
+	g.Go(func() error { return notify.Watchdog(ctx, livez(elector)) })
+	g.Go(func() error { <-ctx.Done(); notified(notify.Stopping()); return nil })
 	g.Go(func() error {
 		factory.Start(ctx.Done())
 		for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
@@ -110,6 +122,7 @@ func serve(opts *flags.Options, log *slog.Logger) error {
 				return fmt.Errorf("informer cache for %v did not sync", typ)
 			}
 		}
+		notified(notify.Ready()) // before set: READY=1 precedes every STATUS=
 		synced.set()
 		log.Info("informer caches synced")
 		<-ctx.Done()
@@ -121,11 +134,31 @@ func serve(opts *flags.Options, log *slog.Logger) error {
 			return nil
 		}
 		if elector == nil {
+			notified(notify.Status("leader: scheduling (leader election disabled)"))
 			return sched.Run(ctx)
 		}
-		return elector.Run(ctx, sched.Run)
+		notified(notify.Status("standby: waiting for the leader lease"))
+		return elector.Run(ctx, func(leadCtx context.Context) error {
+			notified(notify.Status("leader: scheduling"))
+			defer func() {
+				if ctx.Err() == nil {
+					notified(notify.Status("standby: lost the leader lease"))
+				}
+			}()
+			return sched.Run(leadCtx)
+		})
 	})
 	return g.Wait()
+}
+
+// livez is what the systemd watchdog checks: the elector's health (nil-safe).
+func livez(e *election.Elector) func() error {
+	return func() error {
+		if e == nil {
+			return nil
+		}
+		return e.Check(nil)
+	}
 }
 
 func waitForSignal(ctx context.Context) error {
