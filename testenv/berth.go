@@ -58,6 +58,8 @@ func (s *syncBuffer) String() string {
 func StartProcess(bin string, args ...string) (*Process, error) {
 	p := &Process{out: &syncBuffer{}, done: make(chan struct{})}
 	p.Cmd = exec.Command(bin, args...)
+	// A -race binary otherwise sleeps 1 s at exit, which hides how fast berth stops.
+	p.Cmd.Env = append(os.Environ(), "GORACE=atexit_sleep_ms=0")
 	p.Cmd.Stdout, p.Cmd.Stderr = p.out, p.out
 	p.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.Cmd.Start(); err != nil {
