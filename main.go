@@ -16,9 +16,11 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/informers"
 
+	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/election"
 	"github.com/berth-scheduler/berth/flags"
 	"github.com/berth-scheduler/berth/metrics"
+	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/sdnotify"
 )
 
@@ -47,15 +49,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printVersion(stdout, opts.Version)
 		return 0
 	}
-	if opts.ConfigFile != "" || opts.WriteConfigTo != "" {
-		fmt.Fprintln(stderr, "berth: --config and --write-config-to: not supported by berth yet; use the equivalent flags")
+	cfg, err := config.FromFlags(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "berth: %v\n", err)
 		return 1
+	}
+	if opts.WriteConfigTo != "" {
+		if err := config.WriteFile(opts.WriteConfigTo, cfg); err != nil {
+			fmt.Fprintf(stderr, "berth: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	log := newLogger(opts.Logs, stderr)
 	for _, w := range opts.Warnings() {
 		log.Warn(w)
 	}
-	if err := serve(opts, log); err != nil && !errors.Is(err, errSignal) {
+	for _, name := range scheduler.NotImplemented(cfg) {
+		log.Warn("the configuration enables a plugin berth does not implement yet; it is skipped", "plugin", name)
+	}
+	if err := serve(opts, cfg, log); err != nil && !errors.Is(err, errSignal) {
 		fmt.Fprintf(stderr, "berth: %v\n", err)
 		return 1
 	}
@@ -64,8 +77,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve builds every part, then runs them in one errgroup until a signal or the first error.
-func serve(opts *flags.Options, log *slog.Logger) error {
-	clients, err := newClients(opts)
+func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slog.Logger) error {
+	clients, err := newClients(opts, cfg)
 	if err != nil {
 		return err
 	}
@@ -74,14 +87,14 @@ func serve(opts *flags.Options, log *slog.Logger) error {
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}
 	factory := informers.NewSharedInformerFactory(clients.main, 0)
-	sched, err := newScheduler(opts, clients.main, factory, reg, log)
+	sched, err := newScheduler(opts, cfg, clients.main, factory, reg, log)
 	if err != nil {
 		return err
 	}
 	var elector *election.Elector
-	leaseEvents := newLeaseEvents(clients.main, log)
-	if opts.LeaderElection.LeaderElect {
-		if elector, err = newElector(opts, clients.election, leaseEvents, log); err != nil {
+	leaseEvents := newLeaseEvents(clients.main, cfg.Profiles[0].Name(), log)
+	if *cfg.LeaderElection.LeaderElect {
+		if elector, err = newElector(cfg, clients.election, leaseEvents, log); err != nil {
 			return err
 		}
 	}
@@ -98,7 +111,7 @@ func serve(opts *flags.Options, log *slog.Logger) error {
 		}
 	}
 	synced := newFlag()
-	server, err := newHTTPServer(opts, clients, reg, elector, synced, log)
+	server, err := newHTTPServer(opts, cfg, clients, reg, elector, synced, log)
 	if err != nil {
 		return err
 	}

@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/election"
 	"github.com/berth-scheduler/berth/flags"
 	"github.com/berth-scheduler/berth/httpserve"
@@ -60,16 +61,18 @@ type clientSet struct {
 	authn, authz   kubernetes.Interface
 }
 
-func newClients(opts *flags.Options) (*clientSet, error) {
-	cfg, err := restConfig(opts.Master, opts.Deprecated.Kubeconfig)
+func newClients(opts *flags.Options, sc *config.KubeSchedulerConfiguration) (*clientSet, error) {
+	cc := sc.ClientConnection
+	cfg, err := restConfig(opts.Master, cc.Kubeconfig)
 	if err != nil {
 		return nil, err
 	}
-	cfg.ContentType = opts.Deprecated.ContentType
-	if strings.Contains(cfg.ContentType, "protobuf") {
+	cfg.DisableCompression = true
+	cfg.ContentType, cfg.AcceptContentTypes = cc.ContentType, cc.AcceptContentTypes
+	if cfg.AcceptContentTypes == "" && strings.Contains(cfg.ContentType, "protobuf") {
 		cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	}
-	cfg.QPS, cfg.Burst = opts.Deprecated.QPS, int(opts.Deprecated.Burst)
+	cfg.QPS, cfg.Burst = cc.QPS, int(cc.Burst)
 	cfg.UserAgent = "berth/" + version
 	cs := &clientSet{}
 	if cs.main, err = kubernetes.NewForConfig(cfg); err != nil {
@@ -125,14 +128,18 @@ func delegatedClient(kubeconfig, flag string) (kubernetes.Interface, error) {
 	return c, nil
 }
 
-func newScheduler(opts *flags.Options, c kubernetes.Interface, f informers.SharedInformerFactory, reg *metrics.Registry, log *slog.Logger) (*scheduler.Scheduler, error) {
-	prof, err := scheduler.DefaultProfile(scheduler.DefaultSchedulerName, f, uint64(time.Now().UnixNano()))
+func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c kubernetes.Interface, f informers.SharedInformerFactory, reg *metrics.Registry, log *slog.Logger) (*scheduler.Scheduler, error) {
+	profiles, err := scheduler.ProfilesFromConfig(sc, f, uint64(time.Now().UnixNano()))
 	if err != nil {
 		return nil, err
 	}
 	s, err := scheduler.New(scheduler.Config{
-		Client: c, Informers: f, Profiles: []scheduler.Profile{prof},
-		Queue:   queue.Config{MaxInUnschedulable: opts.Deprecated.PodMaxInUnschedulablePodsDuration},
+		Client: c, Informers: f, Profiles: profiles,
+		Queue: queue.Config{
+			InitialBackoff:     time.Duration(*sc.PodInitialBackoffSeconds) * time.Second,
+			MaxBackoff:         time.Duration(*sc.PodMaxBackoffSeconds) * time.Second,
+			MaxInUnschedulable: opts.Deprecated.PodMaxInUnschedulablePodsDuration,
+		},
 		Metrics: reg, Logger: log.With("component", "scheduler"),
 	})
 	if err != nil {
@@ -141,8 +148,15 @@ func newScheduler(opts *flags.Options, c kubernetes.Interface, f informers.Share
 	return s, nil
 }
 
-func newElector(opts *flags.Options, c kubernetes.Interface, events *leaseEvents, log *slog.Logger) (*election.Elector, error) {
-	le := opts.LeaderElection
+func newElector(sc *config.KubeSchedulerConfiguration, c kubernetes.Interface, events *leaseEvents, log *slog.Logger) (*election.Elector, error) {
+	l := sc.LeaderElection
+	le := flags.LeaderElection{
+		LeaderElect: *l.LeaderElect, LeaseDuration: l.LeaseDuration.Duration, RenewDeadline: l.RenewDeadline.Duration,
+		RetryPeriod: l.RetryPeriod.Duration, ResourceLock: l.ResourceLock, ResourceName: l.ResourceName, ResourceNamespace: l.ResourceNamespace,
+	}
+	if err := le.Validate(); err != nil {
+		return nil, err
+	}
 	id, err := election.DefaultIdentity()
 	if err != nil {
 		return nil, fmt.Errorf("leader election identity: %w", err)
@@ -161,9 +175,10 @@ func newElector(opts *flags.Options, c kubernetes.Interface, events *leaseEvents
 // leaseEvents records "became leader" events on the Lease, as kube-scheduler does. The elector
 // hands them over without blocking; run, in main's errgroup, writes them.
 type leaseEvents struct {
-	client kubernetes.Interface
-	log    *slog.Logger
-	queue  chan leaseEvent
+	client     kubernetes.Interface
+	controller string // the first profile's scheduler name, as kube-scheduler reports it
+	log        *slog.Logger
+	queue      chan leaseEvent
 }
 
 type leaseEvent struct {
@@ -171,8 +186,8 @@ type leaseEvent struct {
 	message string
 }
 
-func newLeaseEvents(c kubernetes.Interface, log *slog.Logger) *leaseEvents {
-	return &leaseEvents{client: c, log: log, queue: make(chan leaseEvent, 8)}
+func newLeaseEvents(c kubernetes.Interface, controller string, log *slog.Logger) *leaseEvents {
+	return &leaseEvents{client: c, controller: controller, log: log, queue: make(chan leaseEvent, 8)}
 }
 
 // LeaderElection implements election.EventSink; an event that finds the queue full is dropped.
@@ -205,8 +220,8 @@ func (l *leaseEvents) write(ctx context.Context, lease *coordinationv1.Lease, me
 	_, err := l.client.EventsV1().Events(lease.Namespace).Create(ctx, &eventsv1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", lease.Name, now.UnixNano()), Namespace: lease.Namespace},
 		EventTime:           now,
-		ReportingController: scheduler.DefaultSchedulerName,
-		ReportingInstance:   scheduler.DefaultSchedulerName,
+		ReportingController: l.controller,
+		ReportingInstance:   l.controller,
 		Action:              "Leader", Reason: "LeaderElection", Type: v1.EventTypeNormal, Note: message,
 		Regarding: v1.ObjectReference{Kind: "Lease", APIVersion: "coordination.k8s.io/v1",
 			Namespace: lease.Namespace, Name: lease.Name, UID: lease.UID},
@@ -231,7 +246,7 @@ func registerLeaderMetric(reg *metrics.Registry, e *election.Elector) error {
 		})
 }
 
-func newHTTPServer(opts *flags.Options, cs *clientSet, reg *metrics.Registry, e *election.Elector, synced *syncFlag, log *slog.Logger) (*httpserve.Server, error) {
+func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, cs *clientSet, reg *metrics.Registry, e *election.Elector, synced *syncFlag, log *slog.Logger) (*httpserve.Server, error) {
 	ss, an, az := opts.SecureServing, opts.Authentication, opts.Authorization
 	cfg := httpserve.Config{
 		BindAddress: ss.BindAddress.String(), Port: ss.Port,
@@ -247,9 +262,9 @@ func newHTTPServer(opts *flags.Options, cs *clientSet, reg *metrics.Registry, e 
 		TokenCacheTTL:    an.TokenWebhookCacheTTL,
 		AlwaysAllowPaths: az.AlwaysAllowPaths,
 		AllowCacheTTL:    az.AuthorizedTTL, DenyCacheTTL: az.UnauthorizedTTL,
-		Profiling: opts.Deprecated.Profiling, ContentionProfiling: opts.Deprecated.ContentionProfiling,
+		Profiling: *sc.EnableProfiling, ContentionProfiling: *sc.EnableContentionProfiling,
 		Metrics: reg,
-		Configz: func() any { return opts },
+		Configz: func() any { return sc },
 		Logger:  log.With("component", "http"),
 	}
 	for _, c := range ss.CurvePreferences {

@@ -18,9 +18,9 @@ type writer struct {
 	events *recorder
 }
 
-// event records an event about pod (repeats are folded into a series).
-func (w *writer) event(ctx context.Context, pod *v1.Pod, typ, reason, action, note string) error {
-	return w.events.record(ctx, pod, typ, reason, action, note)
+// event records an event about pod on behalf of profile (repeats are folded into a series).
+func (w *writer) event(ctx context.Context, profile string, pod *v1.Pod, typ, reason, action, note string) error {
+	return w.events.record(ctx, profile, pod, typ, reason, action, note)
 }
 
 // bind binds pod to node through the pods/binding subresource.

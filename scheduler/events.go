@@ -34,21 +34,21 @@ type seenEvent struct {
 // window are only counted, so an unschedulable pod retried often costs one or two writes, not one
 // per attempt. Safe for concurrent use.
 type recorder struct {
-	client     kubernetes.Interface
-	controller string
-	instance   string
+	client kubernetes.Interface
+	host   string // reportingInstance is "<controller>-<host>", as kube-scheduler's
 
 	mu    sync.Mutex
 	seen  map[eventKey]*seenEvent
 	sweep time.Time
 }
 
-func newRecorder(c kubernetes.Interface, controller, instance string) *recorder {
-	return &recorder{client: c, controller: controller, instance: instance, seen: map[eventKey]*seenEvent{}}
+func newRecorder(c kubernetes.Interface, host string) *recorder {
+	return &recorder{client: c, host: host, seen: map[eventKey]*seenEvent{}}
 }
 
-// record writes (or folds) one event about pod. It blocks for at most one API call.
-func (r *recorder) record(ctx context.Context, pod *v1.Pod, typ, reason, action, note string) error {
+// record writes (or folds) one event about pod, reported by controller (the profile's scheduler
+// name). It blocks for at most one API call.
+func (r *recorder) record(ctx context.Context, controller string, pod *v1.Pod, typ, reason, action, note string) error {
 	note = truncate(note, 1024)
 	now := time.Now()
 	key := eventKey{uid: pod.UID, typ: typ, reason: reason, note: note}
@@ -72,8 +72,8 @@ func (r *recorder) record(ctx context.Context, pod *v1.Pod, typ, reason, action,
 	_, err := r.client.EventsV1().Events(pod.Namespace).Create(ctx, &eventsv1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: pod.Namespace},
 		EventTime:           metav1.NewMicroTime(now),
-		ReportingController: r.controller,
-		ReportingInstance:   r.instance,
+		ReportingController: controller,
+		ReportingInstance:   controller + "-" + r.host,
 		Action:              action,
 		Reason:              reason,
 		Type:                typ,

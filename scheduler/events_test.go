@@ -30,9 +30,9 @@ func TestRecorderFoldsRepeats(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := fake.NewClientset()
-			r := newRecorder(c, "default-scheduler", "test")
+			r := newRecorder(c, "test")
 			for i, note := range tc.notes {
-				if err := r.record(context.Background(), tc.pods[i], v1.EventTypeWarning, "FailedScheduling", "Scheduling", note); err != nil {
+				if err := r.record(context.Background(), "default-scheduler", tc.pods[i], v1.EventTypeWarning, "FailedScheduling", "Scheduling", note); err != nil {
 					t.Fatal(err)
 				}
 			}

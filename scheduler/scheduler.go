@@ -59,7 +59,8 @@ type Config struct {
 	// Metrics receives the scheduler's metrics; nil counts nowhere.
 	Metrics *metrics.Registry
 	Logger  *slog.Logger
-	// Identity is the events' reportingInstance suffix; the hostname when empty.
+	// Identity is the events' reportingInstance suffix ("<schedulerName>-<Identity>"); the
+	// hostname when empty.
 	Identity string
 }
 
@@ -143,7 +144,7 @@ func New(cfg Config) (*Scheduler, error) {
 	if id == "" {
 		id, _ = os.Hostname()
 	}
-	s.writer = writer{client: cfg.Client, events: newRecorder(cfg.Client, DefaultSchedulerName, DefaultSchedulerName+"-"+id)}
+	s.writer = writer{client: cfg.Client, events: newRecorder(cfg.Client, id)}
 	if err := s.registerHandlers(cfg.Informers); err != nil {
 		return nil, err
 	}
@@ -204,7 +205,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		s.log.Debug("pod is unschedulable", "pod", klogRef(pod), "reason", msg)
 		s.queue.Unschedulable(qp, interestOf(prof, res.Diagnosis.Plugins))
 		pool.submit(ctx, func(ctx context.Context) {
-			s.reportUnschedulable(ctx, pod, "Unschedulable", msg)
+			s.reportUnschedulable(ctx, profile, pod, "Unschedulable", msg)
 		})
 		return
 	}
@@ -235,7 +236,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod
 		s.m.attemptDuration.With(resultError, profile).Observe(time.Since(start).Seconds())
 		s.log.Info("binding failed", "pod", klogRef(bound), "node", bound.Spec.NodeName, "err", err)
 		s.queue.Retry(qp)
-		s.reportUnschedulable(ctx, qp.Pod, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err))
+		s.reportUnschedulable(ctx, profile, qp.Pod, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err))
 		return
 	}
 	s.m.bindings.With("ok").Inc()
@@ -246,14 +247,14 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod
 	}
 	s.queue.Done(qp)
 	note := fmt.Sprintf("Successfully assigned %s/%s to %s", bound.Namespace, bound.Name, bound.Spec.NodeName)
-	if err := s.writer.event(ctx, bound, v1.EventTypeNormal, "Scheduled", "Binding", note); err != nil {
+	if err := s.writer.event(ctx, profile, bound, v1.EventTypeNormal, "Scheduled", "Binding", note); err != nil {
 		s.log.Debug("recording event", "err", err)
 	}
 }
 
 // reportUnschedulable records the FailedScheduling event and the PodScheduled=False condition.
-func (s *Scheduler) reportUnschedulable(ctx context.Context, pod *v1.Pod, reason, msg string) {
-	if err := s.writer.event(ctx, pod, v1.EventTypeWarning, "FailedScheduling", "Scheduling", msg); err != nil {
+func (s *Scheduler) reportUnschedulable(ctx context.Context, profile string, pod *v1.Pod, reason, msg string) {
+	if err := s.writer.event(ctx, profile, pod, v1.EventTypeWarning, "FailedScheduling", "Scheduling", msg); err != nil {
 		s.log.Debug("recording event", "err", err)
 	}
 	if err := s.writer.markUnschedulable(ctx, pod, reason, msg); err != nil {

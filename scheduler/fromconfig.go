@@ -1,0 +1,174 @@
+package scheduler
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"k8s.io/client-go/informers"
+
+	"github.com/berth-scheduler/berth/config"
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/plugins/imagelocality"
+	"github.com/berth-scheduler/berth/scheduler/plugins/interpodaffinity"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodename"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodeports"
+	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodeunschedulable"
+	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
+	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
+)
+
+// Plugins berth runs as part of its loop rather than as plugins: the queue always sorts by
+// priority, always holds pods with scheduling gates, and always binds through the API.
+const (
+	prioritySort    = "PrioritySort"
+	schedulingGates = "SchedulingGates"
+	defaultBinder   = "DefaultBinder"
+)
+
+// ProfilesFromConfig builds one Profile per profile of cfg, which must be an effective
+// configuration (config.Load, config.FromFlags or config.Default). A profile filters and scores
+// with the plugins it enables, in the order and with the weights kube-scheduler resolves
+// (config.Profile.Enabled), each built from the profile's arguments for it. A plugin's preFilter
+// and preScore run with its filter and score: the preFilter and preScore sets select nothing on
+// their own. Enabled plugins berth does not implement are left out (NotImplemented lists them);
+// a profile that disables SchedulingGates is refused, as berth cannot schedule gated pods.
+//
+// f provides the Services and controllers default topology spreading reads; seed makes
+// tie-breaking reproducible (profile i uses seed+i).
+func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f informers.SharedInformerFactory, seed uint64) ([]Profile, error) {
+	if cfg == nil || cfg.Parallelism == nil || cfg.PercentageOfNodesToScore == nil {
+		return nil, errors.New("building profiles: the configuration is not in effective form (use config.Load)")
+	}
+	profiles := make([]Profile, 0, len(cfg.Profiles))
+	for i := range cfg.Profiles {
+		cp := &cfg.Profiles[i]
+		dp, err := decideProfile(cfg, cp, f, seed+uint64(i))
+		if err != nil {
+			return nil, fmt.Errorf("profiles[%d] (%s): %w", i, cp.Name(), err)
+		}
+		d, err := decide.New(dp)
+		if err != nil {
+			return nil, fmt.Errorf("profiles[%d] (%s): %w", i, cp.Name(), err)
+		}
+		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: defaultInterest})
+	}
+	return profiles, nil
+}
+
+// decideProfile wires one profile: build every enabled plugin berth implements, then line them up
+// as the profile's filter and score sets say.
+func decideProfile(cfg *config.KubeSchedulerConfiguration, cp *config.Profile, f informers.SharedInformerFactory, seed uint64) (decide.Profile, error) {
+	if !slices.ContainsFunc(cp.Enabled(config.PreEnqueue), func(p config.Plugin) bool { return p.Name == schedulingGates }) {
+		return decide.Profile{}, fmt.Errorf("plugins.preEnqueue: %s is disabled, but berth always holds pods that have scheduling gates", schedulingGates)
+	}
+	built := map[string]any{}
+	for _, name := range cp.EnabledPlugins() {
+		pl, err := buildPlugin(name, cp.PluginArgs(name), f)
+		if err != nil {
+			return decide.Profile{}, fmt.Errorf("plugin %s: %w", name, err)
+		}
+		if pl != nil {
+			built[name] = pl
+		}
+	}
+
+	dp := decide.Profile{
+		PercentageOfNodesToScore: *cfg.PercentageOfNodesToScore,
+		Parallelism:              int(*cfg.Parallelism),
+		Seed:                     seed,
+	}
+	if cp.PercentageOfNodesToScore != nil {
+		dp.PercentageOfNodesToScore = *cp.PercentageOfNodesToScore
+	}
+	for _, p := range cp.Enabled(config.Filter) {
+		if fp, ok := built[p.Name].(decide.FilterPlugin); ok {
+			dp.Filters = append(dp.Filters, fp)
+		}
+	}
+	for _, p := range cp.Enabled(config.Score) {
+		if sp, ok := built[p.Name].(decide.ScorePlugin); ok {
+			dp.Scorers = append(dp.Scorers, decide.WeightedScorer{Plugin: sp, Weight: int64(*p.Weight)})
+		}
+	}
+	return dp, nil
+}
+
+// buildPlugin builds the plugin called name from its configured arguments (nil: the defaults).
+// It returns nil for plugins that are built in or not implemented.
+func buildPlugin(name string, args config.PluginArgs, f informers.SharedInformerFactory) (any, error) {
+	switch name {
+	case nodeunschedulable.Name:
+		return nodeunschedulable.New(), nil
+	case nodename.Name:
+		return nodename.New(), nil
+	case tainttoleration.Name:
+		return tainttoleration.New(), nil
+	case nodeports.Name:
+		return nodeports.New(), nil
+	case imagelocality.Name:
+		return imagelocality.New(), nil
+	case nodeaffinity.Name:
+		a := nodeaffinity.DefaultArgs()
+		if c, ok := args.(*config.NodeAffinityArgs); ok {
+			a = c.Args
+		}
+		return nodeaffinity.New(a)
+	case noderesources.FitName:
+		a := noderesources.DefaultFitArgs()
+		if c, ok := args.(*config.NodeResourcesFitArgs); ok {
+			a = c.NodeResourcesFitArgs
+		}
+		return noderesources.NewFit(a)
+	case noderesources.BalancedAllocationName:
+		a := noderesources.DefaultBalancedAllocationArgs()
+		if c, ok := args.(*config.NodeResourcesBalancedAllocationArgs); ok {
+			a = c.NodeResourcesBalancedAllocationArgs
+		}
+		return noderesources.NewBalancedAllocation(a)
+	case podtopologyspread.Name:
+		a := podtopologyspread.DefaultArgs()
+		if c, ok := args.(*config.PodTopologySpreadArgs); ok {
+			a = c.Args
+		}
+		return podtopologyspread.New(a, podtopologyspread.Listers{
+			Services:               f.Core().V1().Services().Lister(),
+			ReplicationControllers: f.Core().V1().ReplicationControllers().Lister(),
+			ReplicaSets:            f.Apps().V1().ReplicaSets().Lister(),
+			StatefulSets:           f.Apps().V1().StatefulSets().Lister(),
+		})
+	case interpodaffinity.Name:
+		a := interpodaffinity.DefaultArgs()
+		if c, ok := args.(*config.InterPodAffinityArgs); ok {
+			a = c.PluginArgs()
+		}
+		return interpodaffinity.New(a)
+	}
+	return nil, nil
+}
+
+// implemented are the plugins buildPlugin builds, and the ones berth runs as built-in behaviour.
+var implemented = map[string]bool{
+	nodeunschedulable.Name: true, nodename.Name: true, tainttoleration.Name: true, nodeports.Name: true,
+	imagelocality.Name: true, nodeaffinity.Name: true, noderesources.FitName: true,
+	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true,
+	prioritySort: true, schedulingGates: true, defaultBinder: true,
+}
+
+// NotImplemented returns, sorted, the plugins cfg enables in some profile that berth does not
+// implement yet (kube-scheduler's defaults include VolumeBinding, DynamicResources,
+// DefaultPreemption and others). ProfilesFromConfig leaves them out; main logs them.
+func NotImplemented(cfg *config.KubeSchedulerConfiguration) []string {
+	var out []string
+	for i := range cfg.Profiles {
+		for _, name := range cfg.Profiles[i].EnabledPlugins() {
+			if !implemented[name] && !slices.Contains(out, name) {
+				out = append(out, name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,190 @@
+package scheduler
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/berth-scheduler/berth/config"
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+const configHeader = "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n"
+
+// loadConfig loads header+body through config.Load.
+func loadConfig(t *testing.T, body string) *config.KubeSchedulerConfiguration {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte(configHeader+body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func newFactory() informers.SharedInformerFactory {
+	return informers.NewSharedInformerFactory(fake.NewClientset(), 0)
+}
+
+// pipeline renders a decide.Profile's plugins as names and "name:weight".
+func pipeline(dp decide.Profile) (filters, scorers []string) {
+	for _, f := range dp.Filters {
+		filters = append(filters, f.Name())
+	}
+	for _, s := range dp.Scorers {
+		scorers = append(scorers, fmt.Sprintf("%s:%d", s.Plugin.Name(), s.Weight))
+	}
+	return filters, scorers
+}
+
+func TestDecideProfileFromConfig(t *testing.T) {
+	tests := []struct {
+		name             string
+		body             string
+		profile          int
+		filters, scorers []string
+		percentage       int32
+		parallelism      int
+	}{
+		{name: "default", filters: []string{"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+			"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"},
+			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "PodTopologySpread:2",
+				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
+			parallelism: 16},
+		{name: "star and explicit plugins", body: `parallelism: 4
+percentageOfNodesToScore: 30
+profiles:
+- schedulerName: a
+- schedulerName: minimal
+  percentageOfNodesToScore: 80
+  plugins:
+    multiPoint:
+      disabled: [{name: '*'}]
+      enabled:
+      - {name: PrioritySort}
+      - {name: SchedulingGates}
+      - {name: DefaultBinder}
+      - {name: VolumeZone}
+      - {name: NodeName}
+      - {name: TaintToleration, weight: 4}
+      - {name: NodeResourcesFit, weight: 2}
+`, profile: 1, filters: []string{"NodeName", "TaintToleration", "NodeResourcesFit"},
+			scorers: []string{"TaintToleration:4", "NodeResourcesFit:2"}, percentage: 80, parallelism: 4},
+		{name: "top-level percentage applies to a profile without its own", body: "percentageOfNodesToScore: 30\nprofiles:\n- schedulerName: a\n  plugins:\n    score:\n      disabled: [{name: '*'}]\n",
+			filters: []string{"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+				"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"}, percentage: 30, parallelism: 16},
+		{name: "point order and weights", body: `profiles:
+- plugins:
+    filter:
+      disabled: [{name: '*'}]
+      enabled: [{name: NodePorts}, {name: NodeName}]
+    score:
+      disabled: [{name: ImageLocality}, {name: NodeResourcesBalancedAllocation}]
+      enabled: [{name: NodeAffinity, weight: 9}]
+`, filters: []string{"NodePorts", "NodeName"},
+			scorers:     []string{"NodeAffinity:9", "TaintToleration:3", "NodeResourcesFit:1", "PodTopologySpread:2", "InterPodAffinity:2"},
+			parallelism: 16},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := loadConfig(t, tc.body)
+			dp, err := decideProfile(cfg, &cfg.Profiles[tc.profile], newFactory(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			filters, scorers := pipeline(dp)
+			if !reflect.DeepEqual(filters, tc.filters) {
+				t.Errorf("filters = %v\nwant      %v", filters, tc.filters)
+			}
+			if !reflect.DeepEqual(scorers, tc.scorers) {
+				t.Errorf("scorers = %v\nwant      %v", scorers, tc.scorers)
+			}
+			if dp.PercentageOfNodesToScore != tc.percentage || dp.Parallelism != tc.parallelism {
+				t.Errorf("percentage %d, parallelism %d; want %d, %d", dp.PercentageOfNodesToScore, dp.Parallelism, tc.percentage, tc.parallelism)
+			}
+		})
+	}
+}
+
+// TestArgsReachThePlugins shows a profile's arguments configure its plugins: the same pod goes
+// to the emptier node under LeastAllocated and to the fuller one under MostAllocated.
+func TestArgsReachThePlugins(t *testing.T) {
+	cfg := loadConfig(t, `profiles:
+- schedulerName: spread
+- schedulerName: pack
+  plugins:
+    multiPoint:
+      disabled: [{name: NodeResourcesBalancedAllocation}, {name: ImageLocality}]
+  pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy: {type: MostAllocated}
+`)
+	profiles, err := ProfilesFromConfig(cfg, newFactory(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := func(name string, usedCPU string) *snapshot.NodeInfo {
+		n := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
+			Status: v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}}
+		used := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "used-" + name, Namespace: "ns", UID: types.UID("u-" + name)},
+			Spec: v1.PodSpec{NodeName: name, Containers: []v1.Container{{Resources: v1.ResourceRequirements{Requests: v1.ResourceList{
+				v1.ResourceCPU: resource.MustParse(usedCPU), v1.ResourceMemory: resource.MustParse("1Gi")}}}}}}
+		return snapshot.NewNodeInfo(n, snapshot.NewPodInfo(used))
+	}
+	snap := snapshot.New([]*snapshot.NodeInfo{node("empty", "100m"), node("full", "3")}, nil)
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "p"},
+		Spec: v1.PodSpec{Containers: []v1.Container{{Resources: v1.ResourceRequirements{Requests: v1.ResourceList{
+			v1.ResourceCPU: resource.MustParse("500m"), v1.ResourceMemory: resource.MustParse("1Gi")}}}}}}
+	want := map[string]string{"spread": "empty", "pack": "full"}
+	for _, p := range profiles {
+		if got := p.Decider.Decide(snapshot.NewPodInfo(pod), snap).Node; got != want[p.SchedulerName] {
+			t.Errorf("profile %s placed the pod on %q, want %q", p.SchedulerName, got, want[p.SchedulerName])
+		}
+	}
+}
+
+func TestProfilesFromConfigRefuses(t *testing.T) {
+	gates := loadConfig(t, "profiles:\n- plugins:\n    preEnqueue:\n      disabled: [{name: SchedulingGates}]\n")
+	_, err := ProfilesFromConfig(gates, newFactory(), 1)
+	if err == nil || !strings.Contains(err.Error(), "profiles[0] (default-scheduler): plugins.preEnqueue: SchedulingGates is disabled") {
+		t.Errorf("disabled SchedulingGates: err = %v", err)
+	}
+	if _, err := ProfilesFromConfig(&config.KubeSchedulerConfiguration{}, newFactory(), 1); err == nil {
+		t.Error("a configuration that was not loaded was accepted")
+	}
+}
+
+func TestNotImplemented(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"default", "", []string{"DefaultPreemption", "DynamicResources", "NodeDeclaredFeatures", "NodeVolumeLimits",
+			"VolumeBinding", "VolumeRestrictions", "VolumeZone"}},
+		{"only implemented plugins", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: SchedulingGates}, {name: DefaultBinder}, {name: NodeName}]\n", nil},
+		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: VolumeZone}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
+			[]string{"GangScheduling", "VolumeZone"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := NotImplemented(loadConfig(t, tc.body)); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("NotImplemented() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
