@@ -35,3 +35,16 @@ vet:
 # test: vet, then every unit, integration and end-to-end test with the race detector.
 test: upstream vet
 	$(GO) test -race -p $(TEST_PARALLEL) -timeout 40m ./...
+
+# bench: berth side by side with upstream kube-scheduler and the API-write ceiling, each run on a
+# fresh etcd + kube-apiserver; writes BENCHMARKS.md and bench/results.json (~10 min on 2 cores).
+# BENCH_FLAGS=-large for 5000 nodes / 10000 pods; see `go run ./bench -h` for sizes and workloads.
+BENCH_FLAGS ?=
+.PHONY: bench bench-smoke
+bench: upstream
+	$(GO) run ./bench -md BENCHMARKS.md -json bench/results.json $(BENCH_FLAGS)
+
+# bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round);
+# it also runs within `make test`.
+bench-smoke: upstream
+	$(GO) test -count=1 -run TestSmoke -v ./bench

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/berth-scheduler/berth/scheduler/benchdata"
+)
+
+// parallel calls fn(i) for i in 0..n-1 on workers goroutines, handing out indexes in order, and
+// returns the first error (after which no new index is handed out).
+func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range min(workers, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := fn(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return first
+}
+
+// createNodes creates the nodes (their status comes along on create).
+func createNodes(ctx context.Context, c kubernetes.Interface, nodes []*v1.Node, workers int) error {
+	return parallel(ctx, len(nodes), workers, func(ctx context.Context, i int) error {
+		if _, err := c.CoreV1().Nodes().Create(ctx, nodes[i], metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating node %s: %w", nodes[i].Name, err)
+		}
+		return nil
+	})
+}
+
+// creator creates a run's pods with a fixed number of concurrent clients and notes when each
+// create returned (the start of its create-to-bind latency).
+type creator struct {
+	admin   kubernetes.Interface
+	pods    []benchdata.Pod
+	workers int
+	// ceiling, when set, makes each client also do the writes a scheduler would for the pod.
+	ceiling *ceilingWriter
+
+	mu        sync.Mutex
+	createdAt map[string]time.Time
+}
+
+// run creates the pods. For the ceiling it also makes the scheduler's writes: on the creating
+// client right after the create, or on a pool of binders fed by the creating clients.
+func (c *creator) run(ctx context.Context) error {
+	c.createdAt = make(map[string]time.Time, len(c.pods))
+	if c.ceiling == nil || c.ceiling.binders == 0 {
+		return parallel(ctx, len(c.pods), c.workers, func(ctx context.Context, i int) error {
+			created, err := c.create(ctx, i)
+			if err != nil || c.ceiling == nil {
+				return err
+			}
+			return c.ceiling.write(ctx, created, c.pods[i].MustStayPending, i)
+		})
+	}
+	type job struct {
+		pod *v1.Pod
+		i   int
+	}
+	jobs := make(chan job, len(c.pods))
+	g, gctx := errgroup.WithContext(ctx)
+	for range c.ceiling.binders {
+		g.Go(func() error {
+			for j := range jobs {
+				if err := c.ceiling.write(gctx, j.pod, c.pods[j.i].MustStayPending, j.i); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(jobs)
+		return parallel(gctx, len(c.pods), c.workers, func(ctx context.Context, i int) error {
+			created, err := c.create(ctx, i)
+			if err == nil {
+				jobs <- job{created, i} // buffered for every pod: never blocks
+			}
+			return err
+		})
+	})
+	return g.Wait()
+}
+
+// create creates pod i and notes when the create returned.
+func (c *creator) create(ctx context.Context, i int) (*v1.Pod, error) {
+	p := c.pods[i]
+	created, err := c.admin.CoreV1().Pods(p.Pod.Namespace).Create(ctx, p.Pod, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("creating pod %s: %w", p.Pod.Name, err)
+	}
+	now := time.Now()
+	c.mu.Lock()
+	c.createdAt[p.Pod.Name] = now
+	c.mu.Unlock()
+	return created, nil
+}
+
+// createTimes returns when each pod's create returned.
+func (c *creator) createTimes() map[string]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.createdAt
+}
+
+// ceilingWriter performs, as the scheduler identity, exactly the API writes a scheduler makes
+// for a pod: for one that fits, the binding (round-robin over the nodes) and the Scheduled event;
+// for one that fits nowhere, the FailedScheduling event and the PodScheduled=False condition; for
+// a gated one, nothing.
+type ceilingWriter struct {
+	sched  kubernetes.Interface
+	nodes  []*v1.Node
+	events bool
+	// binders is how many clients make these writes (0: the creating clients themselves).
+	binders int
+}
+
+func (w *ceilingWriter) write(ctx context.Context, pod *v1.Pod, pending bool, i int) error {
+	if len(pod.Spec.SchedulingGates) > 0 {
+		return nil
+	}
+	if pending {
+		if w.events {
+			if err := w.event(ctx, pod, v1.EventTypeWarning, "FailedScheduling", "Scheduling", "0/0 nodes are available: ceiling run."); err != nil {
+				return err
+			}
+		}
+		return w.markUnschedulable(ctx, pod)
+	}
+	node := w.nodes[i%len(w.nodes)].Name
+	err := w.sched.CoreV1().Pods(pod.Namespace).Bind(ctx, &v1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
+		Target:     v1.ObjectReference{Kind: "Node", Name: node},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("ceiling: binding %s to %s: %w", pod.Name, node, err)
+	}
+	if !w.events {
+		return nil
+	}
+	return w.event(ctx, pod, v1.EventTypeNormal, "Scheduled", "Binding",
+		fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node))
+}
+
+func (w *ceilingWriter) event(ctx context.Context, pod *v1.Pod, typ, reason, action, note string) error {
+	now := metav1.NewMicroTime(time.Now())
+	_, err := w.sched.EventsV1().Events(pod.Namespace).Create(ctx, &eventsv1.Event{
+		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", pod.Name, now.UnixNano()), Namespace: pod.Namespace},
+		EventTime:           now,
+		ReportingController: "default-scheduler",
+		ReportingInstance:   "default-scheduler-bench-ceiling",
+		Action:              action, Reason: reason, Type: typ, Note: note,
+		Regarding: v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace,
+			Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("ceiling: recording %s event for %s: %w", reason, pod.Name, err)
+	}
+	return nil
+}
+
+func (w *ceilingWriter) markUnschedulable(ctx context.Context, pod *v1.Pod) error {
+	patch, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"uid": pod.UID},
+		"status": map[string]any{"conditions": []any{map[string]any{
+			"type": v1.PodScheduled, "status": v1.ConditionFalse, "reason": v1.PodReasonUnschedulable,
+			"message": "0/0 nodes are available: ceiling run.", "lastProbeTime": nil, "lastTransitionTime": metav1.Now(),
+		}}},
+	})
+	if err != nil {
+		return fmt.Errorf("ceiling: encoding status patch: %w", err)
+	}
+	_, err = w.sched.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	if err != nil {
+		return fmt.Errorf("ceiling: updating the PodScheduled condition of %s: %w", pod.Name, err)
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+// Command bench measures berth side by side with upstream kube-scheduler v1.37 and with the
+// ceiling of the API server itself, and writes the result as BENCHMARKS.md and JSON.
+//
+// For each workload (see package scheduler/benchdata) and round it runs, each on a fresh etcd and
+// kube-apiserver: the ceiling (no scheduler; the harness makes the scheduler's API writes
+// itself), berth, then upstream. A run creates the nodes, starts the scheduler and waits for it to
+// be ready, then creates the pods with 16 concurrent clients and measures until every pod that can
+// be bound is bound: throughput, create-to-bind latency, scheduler CPU and peak RSS. Every
+// placement is checked against the pods' hard constraints; a violation fails the benchmark.
+//
+//	go run ./bench                      # 1000 nodes, 1000 pods, all workloads, 3 rounds (make bench)
+//	go run ./bench -large               # 5000 nodes, 10000 pods
+//	go run ./bench -nodes 100 -pods 300 -workloads basic,spread -pairs 1 -md /tmp/b.md
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/berth-scheduler/berth/scheduler/benchdata"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stderr))
+}
+
+// Default and preset sizes.
+const (
+	defaultNodes = 1000
+	defaultPods  = 1000
+	largeNodes   = 5000
+	largePods    = 10000
+)
+
+// options are the command line: where to write, plus the benchmark's config.
+type options struct {
+	cfg      config
+	mdPath   string
+	jsonPath string
+}
+
+func parseArgs(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	nodes := fs.Int("nodes", defaultNodes, "nodes per run")
+	pods := fs.Int("pods", defaultPods, "pods per run")
+	large := fs.Bool("large", false, fmt.Sprintf("preset: %d nodes, %d pods (overrides -nodes and -pods)", largeNodes, largePods))
+	workloads := fs.String("workloads", "all", "comma-separated workloads, or all: "+fmt.Sprint(benchdata.Names()))
+	pairs := fs.Int("pairs", 3, "rounds per workload; each round runs berth then upstream (A B A B ...)")
+	ceilingRuns := fs.Int("ceiling-runs", -1, "how many rounds also run the ceiling (default: all)")
+	clients := fs.Int("clients", 16, "concurrent clients creating pods (and nodes)")
+	ceilingEvents := fs.Bool("ceiling-events", true, "the ceiling writes the Scheduled events a scheduler writes")
+	ceilingBinders := fs.Int("ceiling-binders", 32, "clients binding for the ceiling, fed by the creating clients (0: each creating client binds its own pod)")
+	berth := fs.String("berth", "", "prebuilt berth binary (default: build this tree without -race)")
+	upstream := fs.String("kube-scheduler", "", "kube-scheduler binary (default: the test control plane's v1.37.2)")
+	stall := fs.Duration("stall", 60*time.Second, "fail a run when no pod was bound for this long")
+	profileDir := fs.String("cpuprofile", "", "directory for CPU profiles of each scheduler run (costs a few percent of throughput)")
+	profileFor := fs.Duration("cpuprofile-for", 5*time.Second, "how long each CPU profile records, from the first create")
+	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
+	js := fs.String("json", "", "JSON report path (empty: none)")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	size := benchdata.Size{Nodes: *nodes, Pods: *pods}
+	if *large {
+		size = benchdata.Size{Nodes: largeNodes, Pods: largePods}
+	}
+	ws, err := benchdata.Select(*workloads)
+	if err != nil {
+		return options{}, fmt.Errorf("-workloads: %w", err)
+	}
+	if *ceilingRuns < 0 {
+		*ceilingRuns = *pairs
+	}
+	o := options{mdPath: *md, jsonPath: *js, cfg: config{
+		size: size, workloads: ws, rounds: *pairs, ceilingRuns: *ceilingRuns, clients: *clients,
+		ceilingEvents: *ceilingEvents, ceilingBinders: *ceilingBinders, berthBin: *berth, upstreamBin: *upstream, stall: *stall,
+		profileDir: *profileDir, profileFor: *profileFor,
+		progress: stderr, args: args,
+	}}
+	return o, o.cfg.validate()
+}
+
+func run(ctx context.Context, args []string, stderr io.Writer) int {
+	o, err := parseArgs(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	rep, err := runAll(ctx, o.cfg)
+	if rep != nil {
+		if werr := o.write(rep); werr != nil {
+			fmt.Fprintln(stderr, "bench:", werr)
+			return 1
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench: FAILED:", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "bench: done in %s; report in %s\n", rep.Duration, o.mdPath)
+	return 0
+}
+
+// write writes the report where the options say.
+func (o options) write(rep *Report) error {
+	if o.mdPath != "" {
+		if err := writeFile(o.mdPath, rep.writeMarkdown); err != nil {
+			return err
+		}
+	}
+	if o.jsonPath != "" {
+		err := writeFile(o.jsonPath, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeFile writes path through a temporary file renamed into place.
+func writeFile(path string, write func(io.Writer) error) error {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating %s: %w", dir, err)
+		}
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth-scheduler/berth/scheduler/benchdata"
+	"github.com/berth-scheduler/berth/testenv"
+)
+
+// config is one benchmark invocation.
+type config struct {
+	size      benchdata.Size
+	workloads []benchdata.Workload
+	// rounds is how many berth/upstream pairs run per workload; ceilingRuns how many of those
+	// rounds also measure the ceiling (0..rounds).
+	rounds, ceilingRuns int
+	clients             int
+	ceilingEvents       bool
+	// ceilingBinders is how many clients make the ceiling's binds and events (0: the creating
+	// clients themselves, one pod after another).
+	ceilingBinders int
+	// berthBin and upstreamBin are prebuilt binaries; empty builds berth from this tree and
+	// uses the upstream kube-scheduler of the test control plane.
+	berthBin, upstreamBin string
+	stall                 time.Duration
+	// profileDir, when set, receives CPU profiles of every scheduler run over profileFor.
+	profileDir string
+	profileFor time.Duration
+	// progress receives one line per run (and any upstream build output).
+	progress io.Writer
+	// args is the command line, recorded in the report.
+	args []string
+}
+
+func (c config) validate() error {
+	if c.rounds < 1 {
+		return fmt.Errorf("-pairs %d: need at least 1", c.rounds)
+	}
+	if c.ceilingRuns < 0 || c.ceilingRuns > c.rounds {
+		return fmt.Errorf("-ceiling-runs %d: must be between 0 and -pairs (%d)", c.ceilingRuns, c.rounds)
+	}
+	if c.ceilingBinders < 0 {
+		return fmt.Errorf("-ceiling-binders %d: must not be negative", c.ceilingBinders)
+	}
+	if c.clients < 1 {
+		return fmt.Errorf("-clients %d: need at least 1", c.clients)
+	}
+	if len(c.workloads) == 0 {
+		return errors.New("-workloads: none selected")
+	}
+	for _, w := range c.workloads {
+		if err := w.Validate(c.size); err != nil {
+			return err
+		}
+	}
+	if c.profileDir != "" && c.profileFor < time.Second {
+		return fmt.Errorf("-cpuprofile-for %s: must be at least 1s", c.profileFor)
+	}
+	if c.stall <= 0 {
+		return fmt.Errorf("-stall %s: must be positive", c.stall)
+	}
+	return nil
+}
+
+// plannedRun is one entry of the run order.
+type plannedRun struct {
+	workload benchdata.Workload
+	kind     string
+	round    int
+}
+
+// plan orders the runs: per workload and round, the ceiling (in the first ceilingRuns rounds),
+// then berth, then upstream, so that berth and upstream alternate A B A B and any drift of the
+// machine over time touches both alike.
+func (c config) plan() []plannedRun {
+	var out []plannedRun
+	for _, w := range c.workloads {
+		for r := 1; r <= c.rounds; r++ {
+			if r <= c.ceilingRuns {
+				out = append(out, plannedRun{w, kindCeiling, r})
+			}
+			out = append(out, plannedRun{w, kindBerth, r}, plannedRun{w, kindUpstream, r})
+		}
+	}
+	return out
+}
+
+// runAll runs the whole benchmark and returns its report. It stops at the first failed run (a
+// constraint violation included) and returns the report so far with the error.
+func runAll(ctx context.Context, cfg config) (*Report, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	rep := &Report{Started: time.Now().UTC(), Machine: readMachine(), Settings: settingsOf(cfg)}
+	bins, err := testenv.EnsureBinaries(ctx, cfg.progress)
+	if err != nil {
+		return nil, fmt.Errorf("getting the upstream binaries: %w", err)
+	}
+	upstream := cfg.upstreamBin
+	if upstream == "" {
+		upstream = bins.Scheduler
+	}
+	if cfg.profileDir != "" {
+		if err := os.MkdirAll(cfg.profileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("creating the profile dir: %w", err)
+		}
+	}
+	berth := cfg.berthBin
+	if berth == "" {
+		dir, err := os.MkdirTemp("", "berth-bench-")
+		if err != nil {
+			return nil, fmt.Errorf("creating a build dir: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		fmt.Fprintln(cfg.progress, "bench: building berth (no race detector)...")
+		if berth, err = buildBerth(ctx, dir); err != nil {
+			return nil, err
+		}
+	}
+	rep.Versions = readVersions(ctx, berth, upstream, cfg.upstreamBin == "")
+
+	// Each run tears down in the background while the next one sets up; the next measurement
+	// starts only once the previous control plane is gone.
+	tornDown := make(chan struct{})
+	close(tornDown)
+	defer func() { <-tornDown }()
+	runs := cfg.plan()
+	for i, r := range runs {
+		res, err := runOne(ctx, cfg, r, berth, upstream, &tornDown)
+		if err != nil {
+			if len(res.Violations) > 0 {
+				rep.Runs = append(rep.Runs, res)
+			}
+			rep.finish()
+			return rep, fmt.Errorf("run %d of %d (%s, %s, round %d): %w", i+1, len(runs), r.workload.Name, r.kind, r.round, err)
+		}
+		rep.Runs = append(rep.Runs, res)
+		fmt.Fprintf(cfg.progress, "bench: [%d/%d] %-13s %-8s round %d: %5d pods in %6.2fs (created in %5.2fs) = %7.1f pods/s, p50 %6.0fms p99 %6.0fms, cpu %5.2fs, rss %4.0fMiB; setup %.1fs\n",
+			i+1, len(runs), r.workload.Name, r.kind, r.round, res.Bound, res.Seconds, res.CreateSeconds, res.PodsPerSecond,
+			res.P50Ms, res.P99Ms, res.SchedulerCPUSeconds, float64(res.PeakRSSBytes)/(1<<20), res.SetupSeconds)
+	}
+	rep.finish()
+	return rep, nil
+}
+
+// runOne sets up and measures one run. It waits for *tornDown (the previous run's teardown)
+// before measuring, and replaces it with the channel its own background teardown closes.
+func runOne(ctx context.Context, cfg config, r plannedRun, berth, upstream string, tornDown *chan struct{}) (RunResult, error) {
+	spec := runSpec{workload: r.workload, kind: r.kind, round: r.round, size: cfg.size, clients: cfg.clients,
+		ceilingEvents: cfg.ceilingEvents, ceilingBinders: cfg.ceilingBinders, stall: cfg.stall, progress: cfg.progress,
+		profileDir: cfg.profileDir, profileFor: cfg.profileFor}
+	switch r.kind {
+	case kindBerth:
+		spec.bin = berth
+	case kindUpstream:
+		spec.bin = upstream
+	}
+	e, err := setUp(ctx, spec)
+	<-*tornDown
+	if err != nil {
+		return RunResult{}, err
+	}
+	res, err := e.measure(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.close()
+	}()
+	*tornDown = done
+	return res, err
+}
+
+// buildBerth builds berth from this source tree, without the race detector, into dir.
+func buildBerth(ctx context.Context, dir string) (string, error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "berth")
+	version := gitDescribe(ctx, root)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-X main.version="+version+" -X main.commit="+gitCommit(ctx, root), "-o", out, ".")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building berth in %s: %w\n%s", root, err, b)
+	}
+	return out, nil
+}
+
+// moduleRoot finds the berth source tree by walking up from the working directory to the
+// go.mod of module github.com/berth-scheduler/berth.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("getting the working dir: %w", err)
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(b), "module github.com/berth-scheduler/berth\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("finding the berth source tree: no go.mod of github.com/berth-scheduler/berth above the working directory (or pass -berth)")
+		}
+		dir = parent
+	}
+}
+
+// gitCommit returns the short commit of the source tree, or "unknown".
+func gitCommit(ctx context.Context, root string) string {
+	cmd := exec.CommandContext(ctx, "git", "rev-parse", "--short", "HEAD")
+	cmd.Dir = root
+	b, err := cmd.Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// gitDescribe names the source tree's revision, or "dev" outside a git checkout.
+func gitDescribe(ctx context.Context, root string) string {
+	cmd := exec.CommandContext(ctx, "git", "describe", "--tags", "--always", "--dirty")
+	cmd.Dir = root
+	b, err := cmd.Output()
+	if err != nil {
+		return "dev"
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+
+	"github.com/berth-scheduler/berth/scheduler/benchdata"
+	"github.com/berth-scheduler/berth/testenv"
+)
+
+// benchNamespace holds every pod of a run (each run has its own control plane).
+const benchNamespace = "bench"
+
+// RunResult is one measured run.
+type RunResult struct {
+	Workload  string `json:"workload"`
+	Scheduler string `json:"scheduler"` // berth, upstream or ceiling
+	Round     int    `json:"round"`     // 1-based; berth and upstream of one round ran back to back
+	Nodes     int    `json:"nodes"`
+	Pods      int    `json:"pods"`
+	Bindable  int    `json:"bindable"`
+	Bound     int    `json:"bound"`
+	// Seconds is from the first create to the last binding seen; PodsPerSecond is Bound/Seconds.
+	Seconds       float64 `json:"seconds"`
+	PodsPerSecond float64 `json:"podsPerSecond"`
+	// CreateSeconds is from the first create to the last create returning: when it is close to
+	// Seconds, the scheduler kept pace with the pod creation.
+	CreateSeconds float64 `json:"createSeconds"`
+	// P50Ms and P99Ms are create-to-bind latencies of the bound pods.
+	P50Ms float64 `json:"p50Ms"`
+	P99Ms float64 `json:"p99Ms"`
+	// SchedulerCPUSeconds is the scheduler's user+system time between the first create and the
+	// last binding; SchedulerStartCPUSeconds what it used before (start-up, informer sync).
+	SchedulerCPUSeconds      float64 `json:"schedulerCpuSeconds"`
+	SchedulerStartCPUSeconds float64 `json:"schedulerStartCpuSeconds"`
+	// PeakRSSBytes is the scheduler's VmHWM at the end of the run.
+	PeakRSSBytes int64 `json:"peakRssBytes"`
+	// APIServerCPUSeconds and EtcdCPUSeconds cover the same window as SchedulerCPUSeconds.
+	APIServerCPUSeconds float64 `json:"apiserverCpuSeconds"`
+	EtcdCPUSeconds      float64 `json:"etcdCpuSeconds"`
+	// SetupSeconds is the time to start the control plane, create the nodes and get the
+	// scheduler ready (not part of any figure).
+	SetupSeconds float64 `json:"setupSeconds"`
+	// Violations lists every broken hard constraint; a run with any fails the benchmark.
+	Violations []string `json:"violations,omitempty"`
+}
+
+// runSpec is what one run needs.
+type runSpec struct {
+	workload benchdata.Workload
+	kind     string
+	round    int
+	size     benchdata.Size
+	clients  int
+	// bin is the scheduler binary (unused for the ceiling).
+	bin string
+	// ceilingEvents makes the ceiling write the events a scheduler writes; ceilingBinders is
+	// how many clients bind what the creating clients created (0: each creating client binds
+	// its own pod before creating the next).
+	ceilingEvents  bool
+	ceilingBinders int
+	// profileDir, when set, receives each scheduler's CPU profile over the first profileFor of
+	// the measured window (profiling costs a few percent: such runs are not clean figures).
+	profileDir string
+	profileFor time.Duration
+	// stall fails the run when no pod was bound for this long.
+	stall    time.Duration
+	progress io.Writer
+}
+
+// errViolations marks a run whose placements broke a hard constraint.
+var errViolations = errors.New("hard constraints violated")
+
+// env is one run set up and not yet measured: a fresh control plane with the workload's nodes,
+// the pod watch, and the scheduler under test (or the ceiling's writer).
+type env struct {
+	spec      runSpec
+	cp        *testenv.ControlPlane
+	admin     kubernetes.Interface
+	pods      []benchdata.Pod
+	bindable  map[string]bool // names of pods that must be bound
+	mustPend  map[string]bool // names of pods that must stay pending
+	obs       *observer
+	stopWatch func()
+	sched     *schedulerProc // nil for the ceiling
+	ceiling   *ceilingWriter // nil unless the ceiling
+	setup     time.Duration
+}
+
+// setUp prepares a run. On error it has already torn down what it started.
+func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
+	began := time.Now()
+	e = &env{spec: spec, bindable: map[string]bool{}, mustPend: map[string]bool{}}
+	defer func() {
+		if err != nil {
+			e.close()
+			e = nil
+		}
+	}()
+	if e.cp, err = testenv.Start(ctx, testenv.Options{Progress: spec.progress}); err != nil {
+		return e, fmt.Errorf("starting the control plane: %w", err)
+	}
+	if e.admin, err = client(e.cp.Admin, -1, 0); err != nil {
+		return e, err
+	}
+	if _, err := e.admin.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}, metav1.CreateOptions{}); err != nil {
+		return e, fmt.Errorf("creating namespace %s: %w", benchNamespace, err)
+	}
+	nodes := spec.workload.Nodes(spec.size.Nodes)
+	if err := createNodes(ctx, e.admin, nodes, spec.clients); err != nil {
+		return e, err
+	}
+	e.pods = spec.workload.Pods(benchNamespace, spec.size)
+	for _, p := range e.pods {
+		if p.MustStayPending {
+			e.mustPend[p.Pod.Name] = true
+		} else {
+			e.bindable[p.Pod.Name] = true
+		}
+	}
+	e.obs = newObserver(e.bindable)
+	if e.stopWatch, err = e.obs.watch(ctx, e.admin, benchNamespace); err != nil {
+		return e, err
+	}
+	if spec.kind == kindCeiling {
+		sc, err := client(e.cp.Scheduler, clientLimit, clientLimit)
+		if err != nil {
+			return e, err
+		}
+		e.ceiling = &ceilingWriter{sched: sc, nodes: nodes, events: spec.ceilingEvents, binders: spec.ceilingBinders}
+	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.profileDir != ""); err != nil {
+		return e, err
+	}
+	e.setup = time.Since(began)
+	return e, nil
+}
+
+// close stops the scheduler, the watch and the control plane; it copes with a partial setUp.
+func (e *env) close() {
+	e.sched.stop()
+	if e.stopWatch != nil {
+		e.stopWatch()
+	}
+	e.cp.Stop()
+}
+
+// measure creates the pods, waits until every bindable pod is bound, and judges the placements.
+// A run that breaks a hard constraint returns its result with Violations and an error wrapping
+// errViolations.
+func (e *env) measure(ctx context.Context) (RunResult, error) {
+	spec := e.spec
+	res := RunResult{Workload: spec.workload.Name, Scheduler: spec.kind, Round: spec.round,
+		Nodes: spec.size.Nodes, Pods: spec.size.Pods, Bindable: len(e.bindable), SetupSeconds: e.setup.Seconds()}
+	cr := &creator{admin: e.admin, pods: e.pods, workers: spec.clients, ceiling: e.ceiling}
+	profiled := e.profile(ctx)
+	cpu := newCPUMeter(e.sched)
+	start := time.Now()
+	err := cr.run(ctx)
+	if err == nil {
+		var dead func() bool
+		if e.sched != nil {
+			dead = e.sched.exited
+		}
+		err = e.obs.wait(ctx, spec.stall, dead)
+	}
+	_, last := e.obs.progress()
+	window := cpu.stop()
+	if perr := <-profiled; perr != nil && err == nil {
+		err = perr
+	}
+	if err != nil {
+		return res, fmt.Errorf("%s on %s: %w%s", spec.kind, spec.workload.Name, err, schedulerLog(e.sched))
+	}
+	res.SchedulerCPUSeconds, res.SchedulerStartCPUSeconds = window.sched, window.schedBefore
+	res.APIServerCPUSeconds, res.EtcdCPUSeconds = window.apiserver, window.etcd
+	if e.sched != nil {
+		if res.PeakRSSBytes, err = readPeakRSS("/proc", e.sched.pid()); err != nil {
+			return res, err
+		}
+	}
+	bindTimes, wrong := e.obs.snapshot()
+	res.Bound = len(bindTimes) - len(wrong)
+	res.Seconds = last.Sub(start).Seconds()
+	if res.Seconds > 0 {
+		res.PodsPerSecond = float64(res.Bound) / res.Seconds
+	}
+	created := cr.createTimes()
+	res.P50Ms, res.P99Ms = latencies(created, bindTimes, e.bindable)
+	for _, t := range created {
+		res.CreateSeconds = max(res.CreateSeconds, t.Sub(start).Seconds())
+	}
+
+	// Give a wrong binding of a must-stay-pending pod a moment to show, then judge the API state.
+	time.Sleep(300 * time.Millisecond)
+	final, err := listPlacement(ctx, e.admin, e.mustPend)
+	if err != nil {
+		return res, err
+	}
+	res.Violations = check(final, spec.kind != kindCeiling)
+	if len(res.Violations) > 0 {
+		return res, fmt.Errorf("%s on %s: %w: %d, first: %s", spec.kind, spec.workload.Name, errViolations,
+			len(res.Violations), res.Violations[0])
+	}
+	return res, nil
+}
+
+// profile starts recording the scheduler's CPU profile when the spec asks for one; the channel
+// yields the outcome once the profile is written (nil at once when there is nothing to do).
+func (e *env) profile(ctx context.Context) <-chan error {
+	out := make(chan error, 1)
+	if e.spec.profileDir == "" || e.sched == nil {
+		out <- nil
+		return out
+	}
+	path := filepath.Join(e.spec.profileDir, fmt.Sprintf("%s-%s-round%d.pprof", e.spec.workload.Name, e.spec.kind, e.spec.round))
+	go func() { out <- e.sched.cpuProfile(ctx, e.spec.profileFor, path) }()
+	return out
+}
+
+// client returns a clientset for cfg speaking protobuf, with the given rate limit (qps < 0: none).
+func client(cfg *rest.Config, qps float32, burst int) (kubernetes.Interface, error) {
+	c := rest.CopyConfig(cfg)
+	c.QPS, c.Burst = qps, burst
+	c.ContentType = "application/vnd.kubernetes.protobuf"
+	c.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
+	c.UserAgent = "berth-bench"
+	cs, err := kubernetes.NewForConfig(c)
+	if err != nil {
+		return nil, fmt.Errorf("creating a client for %s: %w", cfg.Host, err)
+	}
+	return cs, nil
+}
+
+// listPlacement reads the final nodes and benchmark pods from the API server.
+func listPlacement(ctx context.Context, c kubernetes.Interface, mustPend map[string]bool) (placement, error) {
+	nl, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return placement{}, fmt.Errorf("listing nodes: %w", err)
+	}
+	pl, err := c.CoreV1().Pods(benchNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return placement{}, fmt.Errorf("listing pods: %w", err)
+	}
+	p := placement{nodes: map[string]*v1.Node{}, mustStayPending: mustPend}
+	for i := range nl.Items {
+		p.nodes[nl.Items[i].Name] = &nl.Items[i]
+	}
+	for i := range pl.Items {
+		p.pods = append(p.pods, &pl.Items[i])
+	}
+	return p, nil
+}
+
+// latencies returns the 50th and 99th percentile create-to-bind latency of the bindable pods
+// seen bound, in milliseconds.
+func latencies(created, bound map[string]time.Time, bindable map[string]bool) (p50, p99 float64) {
+	var ms []float64
+	for name, b := range bound {
+		c, ok := created[name]
+		if !ok || !bindable[name] {
+			continue
+		}
+		ms = append(ms, float64(b.Sub(c).Microseconds())/1000)
+	}
+	return percentile(ms, 50), percentile(ms, 99)
+}
+
+// percentile returns the nearest-rank p-th percentile of v (0 when empty). It sorts v.
+func percentile(v []float64, p float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	sort.Float64s(v)
+	rank := int(p/100*float64(len(v))+0.999999) - 1
+	return v[max(0, min(rank, len(v)-1))]
+}
+
+// schedulerLog returns the tail of the scheduler's output for an error message, or "".
+func schedulerLog(s *schedulerProc) string {
+	if s == nil {
+		return ""
+	}
+	return "\n----- " + s.kind + " output (tail) -----\n" + strings.TrimRight(tail(s.proc.Output(), 4000), "\n")
+}

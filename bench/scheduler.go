@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth-scheduler/berth/testenv"
+)
+
+// Kinds of run: a scheduler under test, or none at all (the harness does the API writes).
+const (
+	kindBerth    = "berth"
+	kindUpstream = "upstream"
+	kindCeiling  = "ceiling"
+)
+
+// clientLimit is the client-side QPS and burst both schedulers are given.
+const clientLimit = 5000
+
+// schedulerProc is a running scheduler under test.
+type schedulerProc struct {
+	kind string
+	proc *testenv.Process
+	addr string // host:port of its secure server
+}
+
+// startScheduler starts the scheduler of kind against the control plane behind kubeconfig,
+// writing any config file into dir, and waits until its /readyz answers 200 (informers synced).
+// With profiling its /debug/pprof/ handlers are open to anonymous requests.
+func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, profiling bool) (*schedulerProc, error) {
+	port, err := testenv.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	common := []string{"--leader-elect=false", "--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1"}
+	if profiling {
+		common = append(common, "--authorization-always-allow-paths=/healthz,/readyz,/livez,/debug/pprof/*")
+	}
+	var args []string
+	switch kind {
+	case kindBerth:
+		args = append([]string{
+			"--kubeconfig", kubeconfig,
+			"--kube-api-qps", strconv.Itoa(clientLimit), "--kube-api-burst", strconv.Itoa(clientLimit),
+			"--authentication-skip-lookup",
+		}, common...)
+	case kindUpstream:
+		cfg := filepath.Join(dir, "kube-scheduler-config.yaml")
+		if err := os.WriteFile(cfg, []byte(upstreamConfig(kubeconfig)), 0o600); err != nil {
+			return nil, fmt.Errorf("writing kube-scheduler config: %w", err)
+		}
+		args = append([]string{"--config", cfg}, common...)
+	default:
+		return nil, fmt.Errorf("starting a scheduler: unknown kind %q", kind)
+	}
+	p, err := testenv.StartProcess(bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	s := &schedulerProc{kind: kind, proc: p, addr: "127.0.0.1:" + strconv.Itoa(port)}
+	if err := s.waitReady(ctx, 90*time.Second); err != nil {
+		s.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// upstreamConfig is kube-scheduler's configuration: the client limits berth gets by flag, and no
+// leader election.
+func upstreamConfig(kubeconfig string) string {
+	return fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: %q
+  qps: %d
+  burst: %d
+leaderElection:
+  leaderElect: false
+`, kubeconfig, clientLimit, clientLimit)
+}
+
+// insecureClient talks to a scheduler's secure port, whose serving certificate is self-signed.
+func insecureClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+	}}
+}
+
+// cpuProfile records the scheduler's CPU profile for the given duration into path.
+func (s *schedulerProc) cpuProfile(ctx context.Context, d time.Duration, path string) error {
+	secs := max(1, int(d.Round(time.Second)/time.Second))
+	c := insecureClient(d + 30*time.Second)
+	defer c.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://%s/debug/pprof/profile?seconds=%d", s.addr, secs), nil)
+	if err != nil {
+		return fmt.Errorf("building the profile request: %w", err)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return fmt.Errorf("profiling %s: %w", s.kind, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("profiling %s: %s", s.kind, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing the profile: %w", err)
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return fmt.Errorf("writing the profile %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing the profile %s: %w", path, err)
+	}
+	return nil
+}
+
+// waitReady polls /readyz until it answers 200, the process exits, ctx ends or timeout passes.
+func (s *schedulerProc) waitReady(ctx context.Context, timeout time.Duration) error {
+	c := insecureClient(2 * time.Second)
+	defer c.CloseIdleConnections()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://"+s.addr+"/readyz", nil)
+		if err != nil {
+			return fmt.Errorf("building readyz request: %w", err)
+		}
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-s.proc.Done():
+			return fmt.Errorf("%s exited before ready:\n%s", s.kind, tail(s.proc.Output(), 3000))
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for %s to be ready: %w", s.kind, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after %s (last: %s):\n%s", s.kind, timeout, last, tail(s.proc.Output(), 3000))
+		}
+	}
+}
+
+func (s *schedulerProc) pid() int { return s.proc.Cmd.Process.Pid }
+
+// exited reports whether the scheduler has died.
+func (s *schedulerProc) exited() bool {
+	select {
+	case <-s.proc.Done():
+		return true
+	default:
+		return false
+	}
+}
+
+// stop asks the scheduler to exit, kills it after a grace period, and waits.
+func (s *schedulerProc) stop() {
+	if s == nil || s.exited() {
+		return
+	}
+	_ = s.proc.Signal(syscall.SIGTERM)
+	if _, err := s.proc.ExitCode(5 * time.Second); err != nil {
+		s.proc.Kill()
+	}
+}
+
+// tail returns the last n bytes of s, starting at a line.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[len(s)-n:]
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}

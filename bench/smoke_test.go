@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berth-scheduler/berth/scheduler/benchdata"
+)
+
+// TestSmoke runs the whole harness end to end at a tiny size — two workloads (basic and mixed,
+// whose pods carry every kind of hard constraint), one round of ceiling, berth and upstream, each
+// on its own control plane — and checks that the report is complete and nothing was violated.
+// It is the part of the benchmark that runs with the other tests (make bench-smoke runs it alone).
+func TestSmoke(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	ws, err := benchdata.Select("basic,mixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	o := options{mdPath: filepath.Join(dir, "BENCHMARKS.md"), jsonPath: filepath.Join(dir, "bench.json"), cfg: config{
+		size: benchdata.Size{Nodes: 20, Pods: 60}, workloads: ws, rounds: 1, ceilingRuns: 1, clients: 16,
+		ceilingEvents: true, ceilingBinders: 4, stall: 30 * time.Second, progress: testLog{t}, args: []string{"(smoke test)"},
+	}}
+	rep, err := runAll(ctx, o.cfg)
+	if rep != nil {
+		if werr := o.write(rep); werr != nil {
+			t.Fatal(werr)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(rep.Runs) != 6 {
+		t.Fatalf("%d runs, want 6 (2 workloads × ceiling, berth, upstream)", len(rep.Runs))
+	}
+	for _, r := range rep.Runs {
+		name := r.Workload + "/" + r.Scheduler
+		wantBindable := map[string]int{"basic": 60, "mixed": 60}[r.Workload]
+		if r.Bindable != wantBindable || r.Bound != r.Bindable || len(r.Violations) > 0 {
+			t.Errorf("%s: bound %d of %d (want %d), violations %v", name, r.Bound, r.Bindable, wantBindable, r.Violations)
+		}
+		if r.PodsPerSecond <= 0 || r.P50Ms <= 0 || r.P99Ms < r.P50Ms {
+			t.Errorf("%s: %.1f pods/s, p50 %.1fms, p99 %.1fms", name, r.PodsPerSecond, r.P50Ms, r.P99Ms)
+		}
+		if scheduled := r.Scheduler != kindCeiling; scheduled != (r.SchedulerCPUSeconds+r.SchedulerStartCPUSeconds > 0 && r.PeakRSSBytes > 0) {
+			t.Errorf("%s: scheduler cpu %.2fs (+%.2fs at start), rss %d", name, r.SchedulerCPUSeconds, r.SchedulerStartCPUSeconds, r.PeakRSSBytes)
+		}
+		if r.APIServerCPUSeconds <= 0 {
+			t.Errorf("%s: kube-apiserver CPU not measured", name)
+		}
+	}
+	if len(rep.Workloads) != 2 || rep.Workloads[0].BerthOverUpstream <= 0 || rep.Workloads[1].BerthOverCeiling <= 0 {
+		t.Errorf("summaries incomplete: %+v", rep.Workloads)
+	}
+
+	md, err := os.ReadFile(o.mdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Throughput", "| basic |", "| mixed |", "## Goals", "berth `", "kube-scheduler `v1.37.2"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+	var back Report
+	b, err := os.ReadFile(o.jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Runs) != 6 {
+		t.Errorf("JSON report: %v, %d runs", err, len(back.Runs))
+	}
+}
+
+// testLog writes the harness's progress lines to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
