@@ -49,6 +49,13 @@ type Decider struct {
 	parallelism int
 	nextStart   int
 	rng         *rand.Rand
+
+	// Scratch space reused across calls (Decide is never concurrent with itself).
+	verdicts   []snapshot.Verdict
+	rejectedBy []int16
+	passed     []bool
+	totals     []int64
+	raw        []int64
 }
 
 // New validates p and returns its Decider.
@@ -177,9 +184,7 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 	n := len(all)
 	want := NumFeasibleNodesToFind(d.percentage, n)
 	start := d.nextStart % n
-	verdicts := make([]snapshot.Verdict, n) // by offset from start
-	rejectedBy := make([]int16, n)
-	passed := make([]bool, n)
+	verdicts, rejectedBy, passed := d.scratch(n) // by offset from start
 	check := func(off int) bool {
 		node := all[(start+off)%n]
 		for i, c := range checks {
@@ -246,10 +251,25 @@ func (d *Decider) parallelCheck(n, want int, check func(off int) bool) int {
 	return min(int(next.Load()), n)
 }
 
-// score returns each feasible node's weighted total.
+// scratch returns cleared per-node slices of length n, reusing the Decider's.
+func (d *Decider) scratch(n int) ([]snapshot.Verdict, []int16, []bool) {
+	if cap(d.verdicts) < n {
+		d.verdicts, d.rejectedBy, d.passed = make([]snapshot.Verdict, n), make([]int16, n), make([]bool, n)
+	}
+	v, r, p := d.verdicts[:n], d.rejectedBy[:n], d.passed[:n]
+	clear(v)
+	clear(p)
+	return v, r, p
+}
+
+// score returns each feasible node's weighted total, in a slice reused by the next call.
 func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo) []int64 {
-	totals := make([]int64, len(feasible))
-	raw := make([]int64, len(feasible))
+	n := len(feasible)
+	if cap(d.totals) < n {
+		d.totals, d.raw = make([]int64, n), make([]int64, n)
+	}
+	totals, raw := d.totals[:n], d.raw[:n]
+	clear(totals)
 	for _, ws := range d.scorers {
 		ns := ws.Plugin.PreScore(pod, snap, feasible)
 		if ns == nil {
