@@ -14,11 +14,11 @@ import (
 	"syscall"
 
 	"golang.org/x/sync/errgroup"
-	"k8s.io/client-go/informers"
 
 	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/election"
 	"github.com/berth-scheduler/berth/flags"
+	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/sdnotify"
@@ -86,8 +86,8 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 	if err := reg.RegisterRuntime(); err != nil {
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}
-	factory := informers.NewSharedInformerFactory(clients.main, 0)
-	sched, err := newScheduler(opts, cfg, clients.main, factory, reg, log)
+	informers := kubeclient.NewInformers(clients.main)
+	sched, err := newScheduler(opts, cfg, clients.main, informers, reg, log)
 	if err != nil {
 		return err
 	}
@@ -126,20 +126,18 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 	g.Go(func() error { return notify.Watchdog(ctx, livez(elector)) })
 	g.Go(func() error { <-ctx.Done(); notified(notify.Stopping()); return nil })
 	g.Go(func() error {
-		factory.Start(ctx.Done())
-		for typ, ok := range factory.WaitForCacheSync(ctx.Done()) {
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return fmt.Errorf("informer cache for %v did not sync", typ)
+		informers.Start(ctx)
+		if err := informers.WaitForCacheSync(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
+			return err
 		}
 		notified(notify.Ready()) // before set: READY=1 precedes every STATUS=
 		synced.set()
 		log.Info("informer caches synced")
 		<-ctx.Done()
-		factory.Shutdown()
+		informers.Shutdown()
 		return nil
 	})
 	g.Go(func() error {

@@ -17,8 +17,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -27,6 +25,7 @@ import (
 	"github.com/berth-scheduler/berth/election"
 	"github.com/berth-scheduler/berth/flags"
 	"github.com/berth-scheduler/berth/httpserve"
+	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/scheduler/queue"
@@ -57,8 +56,8 @@ func newLogger(l flags.Logs, w io.Writer) *slog.Logger {
 // election with its own rate limiter so bindings never delay a lease renewal, and the
 // delegated-auth clients (nil when not configured).
 type clientSet struct {
-	main, election kubernetes.Interface
-	authn, authz   kubernetes.Interface
+	main, election *kubeclient.Client
+	authn, authz   *kubeclient.Client
 }
 
 func newClients(opts *flags.Options, sc *config.KubeSchedulerConfiguration) (*clientSet, error) {
@@ -75,12 +74,12 @@ func newClients(opts *flags.Options, sc *config.KubeSchedulerConfiguration) (*cl
 	cfg.QPS, cfg.Burst = cc.QPS, int(cc.Burst)
 	cfg.UserAgent = "berth/" + version
 	cs := &clientSet{}
-	if cs.main, err = kubernetes.NewForConfig(cfg); err != nil {
+	if cs.main, err = kubeclient.New(cfg); err != nil {
 		return nil, fmt.Errorf("creating API client: %w", err)
 	}
 	ecfg := rest.CopyConfig(cfg)
 	ecfg.UserAgent += " leader-election"
-	if cs.election, err = kubernetes.NewForConfig(ecfg); err != nil {
+	if cs.election, err = kubeclient.New(ecfg); err != nil {
 		return nil, fmt.Errorf("creating leader-election client: %w", err)
 	}
 	if cs.authn, err = delegatedClient(opts.Authentication.Kubeconfig, "--authentication-kubeconfig"); err != nil {
@@ -110,7 +109,7 @@ func restConfig(master, kubeconfig string) (*rest.Config, error) {
 
 // delegatedClient builds the client for delegated authentication or authorization: from the
 // given kubeconfig, else in-cluster, else none (nil, as kube-scheduler then runs without).
-func delegatedClient(kubeconfig, flag string) (kubernetes.Interface, error) {
+func delegatedClient(kubeconfig, flag string) (*kubeclient.Client, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -121,20 +120,22 @@ func delegatedClient(kubeconfig, flag string) (kubernetes.Interface, error) {
 		return nil, nil
 	}
 	cfg.UserAgent = "berth/" + version + " delegated-auth"
-	c, err := kubernetes.NewForConfig(cfg)
+	c, err := kubeclient.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: creating client: %w", flag, err)
 	}
 	return c, nil
 }
 
-func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c kubernetes.Interface, f informers.SharedInformerFactory, reg *metrics.Registry, log *slog.Logger) (*scheduler.Scheduler, error) {
+func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c *kubeclient.Client, f *kubeclient.Informers, reg *metrics.Registry, log *slog.Logger) (*scheduler.Scheduler, error) {
 	profiles, err := scheduler.ProfilesFromConfig(sc, f, uint64(time.Now().UnixNano()))
 	if err != nil {
 		return nil, err
 	}
 	s, err := scheduler.New(scheduler.Config{
-		Client: c, Informers: f, Profiles: profiles,
+		Pods:      func(ns string) scheduler.PodWriter { return c.Pods(ns) },
+		Events:    func(ns string) scheduler.EventWriter { return c.Events(ns) },
+		Informers: f, Profiles: profiles,
 		Queue: queue.Config{
 			InitialBackoff:     time.Duration(*sc.PodInitialBackoffSeconds) * time.Second,
 			MaxBackoff:         time.Duration(*sc.PodMaxBackoffSeconds) * time.Second,
@@ -148,7 +149,7 @@ func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c 
 	return s, nil
 }
 
-func newElector(sc *config.KubeSchedulerConfiguration, c kubernetes.Interface, events *leaseEvents, log *slog.Logger) (*election.Elector, error) {
+func newElector(sc *config.KubeSchedulerConfiguration, c *kubeclient.Client, events *leaseEvents, log *slog.Logger) (*election.Elector, error) {
 	l := sc.LeaderElection
 	le := flags.LeaderElection{
 		LeaderElect: *l.LeaderElect, LeaseDuration: l.LeaseDuration.Duration, RenewDeadline: l.RenewDeadline.Duration,
@@ -162,7 +163,7 @@ func newElector(sc *config.KubeSchedulerConfiguration, c kubernetes.Interface, e
 		return nil, fmt.Errorf("leader election identity: %w", err)
 	}
 	e, err := election.New(election.Config{
-		Client: c.CoordinationV1(), Namespace: le.ResourceNamespace, Name: le.ResourceName, Identity: id,
+		Client: c.Leases(le.ResourceNamespace), Namespace: le.ResourceNamespace, Name: le.ResourceName, Identity: id,
 		LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod,
 		Logger: log.With("component", "election"), Events: events,
 	})
@@ -175,7 +176,7 @@ func newElector(sc *config.KubeSchedulerConfiguration, c kubernetes.Interface, e
 // leaseEvents records "became leader" events on the Lease, as kube-scheduler does. The elector
 // hands them over without blocking; run, in main's errgroup, writes them.
 type leaseEvents struct {
-	client     kubernetes.Interface
+	client     *kubeclient.Client
 	controller string // the first profile's scheduler name, as kube-scheduler reports it
 	log        *slog.Logger
 	queue      chan leaseEvent
@@ -186,7 +187,7 @@ type leaseEvent struct {
 	message string
 }
 
-func newLeaseEvents(c kubernetes.Interface, controller string, log *slog.Logger) *leaseEvents {
+func newLeaseEvents(c *kubeclient.Client, controller string, log *slog.Logger) *leaseEvents {
 	return &leaseEvents{client: c, controller: controller, log: log, queue: make(chan leaseEvent, 8)}
 }
 
@@ -217,7 +218,7 @@ func (l *leaseEvents) write(ctx context.Context, lease *coordinationv1.Lease, me
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	now := metav1.NewMicroTime(time.Now())
-	_, err := l.client.EventsV1().Events(lease.Namespace).Create(ctx, &eventsv1.Event{
+	_, err := l.client.Events(lease.Namespace).Create(ctx, &eventsv1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: fmt.Sprintf("%s.%x", lease.Name, now.UnixNano()), Namespace: lease.Namespace},
 		EventTime:           now,
 		ReportingController: l.controller,
@@ -271,10 +272,10 @@ func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c
 		cfg.CurvePreferences = append(cfg.CurvePreferences, int32(c))
 	}
 	if cs.authn != nil {
-		cfg.TokenReviewer = cs.authn.AuthenticationV1().TokenReviews()
+		cfg.TokenReviewer = cs.authn.TokenReviews()
 		if !an.SkipLookup {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			info, err := httpserve.LookupAuthentication(ctx, cs.authn)
+			info, err := httpserve.LookupAuthentication(ctx, cs.authn.ConfigMaps(httpserve.AuthConfigMapNamespace))
 			cancel()
 			switch {
 			case err == nil:
@@ -289,7 +290,7 @@ func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c
 		log.Warn("no --authentication-kubeconfig and no in-cluster config: token and cluster client-CA authentication disabled")
 	}
 	if cs.authz != nil {
-		cfg.Authorizer = cs.authz.AuthorizationV1().SubjectAccessReviews()
+		cfg.Authorizer = cs.authz.SubjectAccessReviews()
 	}
 	srv, err := httpserve.New(cfg)
 	if err != nil {

@@ -11,11 +11,11 @@ import (
 )
 
 // Size limits for the release binary. The issue's goal is 30 MB (upstream kube-scheduler v1.37.2
-// built here is 117 MB); the ceiling is the regression guard the test enforces. See
-// TestReleaseBinarySize for why the two differ.
+// built here is 117 MB); the ceiling is the regression guard the test enforces, now the goal
+// itself. See TestReleaseBinarySize for what keeps the binary under it.
 const (
 	sizeGoal    = 30_000_000
-	sizeCeiling = 34_000_000
+	sizeCeiling = 30_000_000
 )
 
 // TestReleaseBinaryIsStatic checks what `make build` produced: a static ELF with no interpreter
@@ -77,10 +77,12 @@ func TestReleaseBuildSettings(t *testing.T) {
 	}
 }
 
-// TestReleaseBinarySize enforces the ceiling and reports the distance to the goal. The goal is
-// not met by build flags alone: client-go's kubernetes/scheme package, which every typed client
-// and informer imports, registers every k8s.io/api group, and those groups' generated code is
-// most of the binary.
+// TestReleaseBinarySize enforces the ceiling and reports the distance to the goal. Build flags
+// alone do not meet it: client-go's kubernetes/scheme package, which its Clientset, every typed
+// client and the informer factory import, registers every k8s.io/api group, and that generated
+// code would be most of the binary. berth reaches the API through package kubeclient, which
+// registers only the groups it uses; linking client-go's kubernetes or informers packages again
+// is what would break this ceiling.
 func TestReleaseBinarySize(t *testing.T) {
 	st, err := os.Stat(releaseBinary(t))
 	if err != nil {

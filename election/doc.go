@@ -7,7 +7,7 @@
 //
 // Usage:
 //
-//	e, err := election.New(election.Config{Client: clientset.CoordinationV1(), LeaseDuration: 15 * time.Second,
+//	e, err := election.New(election.Config{Client: client.Leases("kube-system"), LeaseDuration: 15 * time.Second,
 //		RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second})
 //	...
 //	err = e.Run(ctx, func(ctx context.Context) error { return work(ctx) }) // work runs only while leading

@@ -14,9 +14,10 @@ import (
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation"
-	coordinationv1client "k8s.io/client-go/kubernetes/typed/coordination/v1"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 // Defaults for the Lease, as kube-scheduler's --leader-elect-resource-namespace and -name.
@@ -41,12 +42,23 @@ type EventSink interface {
 	LeaderElection(lease *coordinationv1.Lease, message string)
 }
 
+// LeaseClient reads, writes and watches the Leases of one namespace. kubeclient's
+// Leases(namespace) and client-go's CoordinationV1().Leases(namespace) both satisfy it. The
+// elector calls it from Run's goroutines, concurrently.
+type LeaseClient interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*coordinationv1.Lease, error)
+	Create(ctx context.Context, lease *coordinationv1.Lease, opts metav1.CreateOptions) (*coordinationv1.Lease, error)
+	Update(ctx context.Context, lease *coordinationv1.Lease, opts metav1.UpdateOptions) (*coordinationv1.Lease, error)
+	Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+}
+
 // Config configures an Elector. Zero values of optional fields are replaced by New as documented.
 type Config struct {
-	// Client reaches the Lease API: pass clientset.CoordinationV1() of a kubernetes.Interface. The
+	// Client reaches the Leases of Namespace (for example kubeclient's Leases(namespace)). The
 	// identity needs get, update, list and watch on the named Lease and create on leases. Required.
-	Client coordinationv1client.LeasesGetter
-	// Namespace and Name locate the Lease; empty means DefaultNamespace and DefaultName.
+	Client LeaseClient
+	// Namespace and Name locate the Lease; empty means DefaultNamespace and DefaultName. Client
+	// must reach the same namespace.
 	Namespace, Name string
 	// Identity names this candidate in the Lease; empty means DefaultIdentity(). Every candidate must
 	// have a distinct identity.
@@ -72,7 +84,7 @@ type Config struct {
 // safe to call concurrently with Run; Run itself may run only once at a time.
 type Elector struct {
 	cfg         Config
-	leases      coordinationv1client.LeaseInterface
+	leases      LeaseClient
 	clock       Clock
 	log         *slog.Logger
 	durationSec int32         // leaseDurationSeconds we write
@@ -111,7 +123,7 @@ func New(cfg Config) (*Elector, error) {
 	}
 	return &Elector{
 		cfg:         cfg,
-		leases:      cfg.Client.Leases(cfg.Namespace),
+		leases:      cfg.Client,
 		clock:       cfg.Clock,
 		log:         cfg.Logger.With("lease", cfg.Namespace+"/"+cfg.Name, "identity", cfg.Identity),
 		durationSec: leaseSeconds(cfg.LeaseDuration),

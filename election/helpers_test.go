@@ -178,7 +178,10 @@ func (a *apiServer) nextRV() string {
 	return strconv.Itoa(a.rv)
 }
 
-// Leases makes apiServer a LeasesGetter for electors.
+// client-go's typed Lease client satisfies LeaseClient, as kubeclient's does (main uses it).
+var _ LeaseClient = coordinationv1client.LeaseInterface(nil)
+
+// Leases returns the elector's LeaseClient for ns: the fake clientset's, with injected faults.
 func (a *apiServer) Leases(ns string) coordinationv1client.LeaseInterface {
 	return &faultyLeases{LeaseInterface: a.cs.CoordinationV1().Leases(ns), api: a}
 }
@@ -346,7 +349,7 @@ func (l *eventLog) messages() []string {
 // testConfig is a valid Config for identity id on api and clock, with the kube-scheduler defaults.
 func testConfig(api *apiServer, clock Clock, id string) Config {
 	return Config{
-		Client:        api,
+		Client:        api.Leases(testNS),
 		Namespace:     testNS,
 		Name:          testName,
 		Identity:      id,

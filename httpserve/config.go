@@ -31,14 +31,14 @@ type MetricsWriter interface {
 	WritePrometheus(w io.Writer) error
 }
 
-// TokenReviewer sends a TokenReview to the API server. client.AuthenticationV1().TokenReviews()
-// satisfies it.
+// TokenReviewer sends a TokenReview to the API server. kubeclient's TokenReviews() and
+// client-go's AuthenticationV1().TokenReviews() satisfy it.
 type TokenReviewer interface {
 	Create(ctx context.Context, review *authenticationv1.TokenReview, opts metav1.CreateOptions) (*authenticationv1.TokenReview, error)
 }
 
-// SubjectAccessReviewer sends a SubjectAccessReview to the API server.
-// client.AuthorizationV1().SubjectAccessReviews() satisfies it.
+// SubjectAccessReviewer sends a SubjectAccessReview to the API server. kubeclient's
+// SubjectAccessReviews() and client-go's AuthorizationV1().SubjectAccessReviews() satisfy it.
 type SubjectAccessReviewer interface {
 	Create(ctx context.Context, review *authorizationv1.SubjectAccessReview, opts metav1.CreateOptions) (*authorizationv1.SubjectAccessReview, error)
 }

@@ -29,8 +29,7 @@
 //
 // The package knows nothing about scheduling: metrics, configuration and health checks are
 // handed to it through small interfaces and functions. LookupAuthentication reads the cluster's
-// extension-apiserver-authentication ConfigMap the way kube-scheduler does, and the typed
-// client-go clients client.AuthenticationV1().TokenReviews() and
-// client.AuthorizationV1().SubjectAccessReviews() satisfy TokenReviewer and
-// SubjectAccessReviewer directly.
+// extension-apiserver-authentication ConfigMap the way kube-scheduler does. kubeclient's
+// TokenReviews(), SubjectAccessReviews() and ConfigMaps(namespace), like client-go's typed
+// clients, satisfy TokenReviewer, SubjectAccessReviewer and ConfigMapGetter directly.
 package httpserve

@@ -6,27 +6,28 @@ import (
 	"fmt"
 	"slices"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	authenticationv1client "k8s.io/client-go/kubernetes/typed/authentication/v1"
-	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
 	certutil "k8s.io/client-go/util/cert"
 )
 
-// The typed clients are the production reviewers.
-var (
-	_ TokenReviewer         = authenticationv1client.TokenReviewInterface(nil)
-	_ SubjectAccessReviewer = authorizationv1client.SubjectAccessReviewInterface(nil)
+// AuthConfigMapNamespace is where the API server publishes its delegated-authentication
+// settings: the namespace of the ConfigMaps LookupAuthentication reads.
+const AuthConfigMapNamespace = metav1.NamespaceSystem
+
+// The ConfigMap holding the delegated-authentication settings, and the role that grants read
+// access to it.
+const (
+	authConfigMapName = "extension-apiserver-authentication"
+	authReaderRole    = "extension-apiserver-authentication-reader"
 )
 
-// Where the API server publishes its delegated-authentication settings, and the role that
-// grants read access to them.
-const (
-	authConfigMapNamespace = metav1.NamespaceSystem
-	authConfigMapName      = "extension-apiserver-authentication"
-	authReaderRole         = "extension-apiserver-authentication-reader"
-)
+// ConfigMapGetter reads ConfigMaps of one namespace: kubeclient's ConfigMaps(namespace) and
+// client-go's CoreV1().ConfigMaps(namespace) satisfy it.
+type ConfigMapGetter interface {
+	Get(ctx context.Context, name string, opts metav1.GetOptions) (*corev1.ConfigMap, error)
+}
 
 // ClusterAuthInfo is the delegated-authentication configuration read from the cluster.
 type ClusterAuthInfo struct {
@@ -41,16 +42,17 @@ type ClusterAuthInfo struct {
 // does unless --authentication-skip-lookup is set. A missing ConfigMap is not an error: the
 // result is then empty. A failed read or malformed content is an error; kube-scheduler tolerates
 // it by default (--authentication-tolerate-lookup-failure) and continues without the cluster's
-// settings, which the caller decides.
-func LookupAuthentication(ctx context.Context, client kubernetes.Interface) (*ClusterAuthInfo, error) {
-	where := authConfigMapNamespace + "/" + authConfigMapName
-	cm, err := client.CoreV1().ConfigMaps(authConfigMapNamespace).Get(ctx, authConfigMapName, metav1.GetOptions{})
+// settings, which the caller decides. configMaps must read the kube-system namespace
+// (AuthConfigMapNamespace).
+func LookupAuthentication(ctx context.Context, configMaps ConfigMapGetter) (*ClusterAuthInfo, error) {
+	where := AuthConfigMapNamespace + "/" + authConfigMapName
+	cm, err := configMaps.Get(ctx, authConfigMapName, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return &ClusterAuthInfo{}, nil
 	case apierrors.IsForbidden(err):
 		return nil, fmt.Errorf("reading configmap %s (usually fixed by 'kubectl create rolebinding -n %s ROLEBINDING_NAME --role=%s --serviceaccount=YOUR_NS:YOUR_SA'): %w",
-			where, authConfigMapNamespace, authReaderRole, err)
+			where, AuthConfigMapNamespace, authReaderRole, err)
 	case err != nil:
 		return nil, fmt.Errorf("reading configmap %s: %w", where, err)
 	}

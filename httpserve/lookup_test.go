@@ -16,7 +16,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
+	authenticationv1client "k8s.io/client-go/kubernetes/typed/authentication/v1"
+	authorizationv1client "k8s.io/client-go/kubernetes/typed/authorization/v1"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	k8stesting "k8s.io/client-go/testing"
+)
+
+// client-go's typed clients satisfy the package's interfaces, as kubeclient's do (main uses them).
+var (
+	_ ConfigMapGetter       = corev1client.ConfigMapInterface(nil)
+	_ TokenReviewer         = authenticationv1client.TokenReviewInterface(nil)
+	_ SubjectAccessReviewer = authorizationv1client.SubjectAccessReviewInterface(nil)
 )
 
 func authConfigMap(data map[string]string) *corev1.ConfigMap {
@@ -105,7 +115,7 @@ func TestLookupAuthentication(t *testing.T) {
 					return true, nil, tc.getErr
 				})
 			}
-			got, err := LookupAuthentication(context.Background(), cs)
+			got, err := LookupAuthentication(context.Background(), cs.CoreV1().ConfigMaps(AuthConfigMapNamespace))
 			if len(tc.wantErr) > 0 {
 				if err == nil {
 					t.Fatalf("LookupAuthentication = %+v, want an error", got)

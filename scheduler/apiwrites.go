@@ -8,13 +8,20 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 )
+
+// PodWriter binds the pods of one namespace and patches their status. kubeclient's
+// Pods(namespace) and client-go's CoreV1().Pods(namespace) satisfy it. It is called from the
+// binder pool, concurrently.
+type PodWriter interface {
+	Bind(ctx context.Context, binding *v1.Binding, opts metav1.CreateOptions) error
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*v1.Pod, error)
+}
 
 // writer performs the scheduler's API writes: bindings, pod conditions and events. Its methods
 // are called from the binder pool and block for one request each.
 type writer struct {
-	client kubernetes.Interface
+	pods   func(namespace string) PodWriter
 	events *recorder
 }
 
@@ -25,7 +32,7 @@ func (w *writer) event(ctx context.Context, profile string, pod *v1.Pod, typ, re
 
 // bind binds pod to node through the pods/binding subresource.
 func (w *writer) bind(ctx context.Context, pod *v1.Pod, node string) error {
-	err := w.client.CoreV1().Pods(pod.Namespace).Bind(ctx, &v1.Binding{
+	err := w.pods(pod.Namespace).Bind(ctx, &v1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     v1.ObjectReference{Kind: "Node", Name: node},
 	}, metav1.CreateOptions{})
@@ -54,7 +61,7 @@ func (w *writer) markUnschedulable(ctx context.Context, pod *v1.Pod, reason, mes
 	if err != nil {
 		return fmt.Errorf("encoding status patch: %w", err)
 	}
-	_, err = w.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	_, err = w.pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 	if err != nil {
 		return fmt.Errorf("updating PodScheduled condition of %s/%s: %w", pod.Namespace, pod.Name, err)
 	}

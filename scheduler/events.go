@@ -10,8 +10,15 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes"
 )
+
+// EventWriter creates and patches the events.k8s.io/v1 Events of one namespace. kubeclient's
+// Events(namespace) and client-go's EventsV1().Events(namespace) satisfy it. It is called from
+// the binder pool, concurrently.
+type EventWriter interface {
+	Create(ctx context.Context, event *eventsv1.Event, opts metav1.CreateOptions) (*eventsv1.Event, error)
+	Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (*eventsv1.Event, error)
+}
 
 // eventWindow is how long an event is remembered for folding repeats into a series, as
 // client-go's events broadcaster does.
@@ -34,7 +41,7 @@ type seenEvent struct {
 // window are only counted, so an unschedulable pod retried often costs one or two writes, not one
 // per attempt. Safe for concurrent use.
 type recorder struct {
-	client kubernetes.Interface
+	events func(namespace string) EventWriter
 	host   string // reportingInstance is "<controller>-<host>", as kube-scheduler's
 
 	mu    sync.Mutex
@@ -42,8 +49,8 @@ type recorder struct {
 	sweep time.Time
 }
 
-func newRecorder(c kubernetes.Interface, host string) *recorder {
-	return &recorder{client: c, host: host, seen: map[eventKey]*seenEvent{}}
+func newRecorder(events func(namespace string) EventWriter, host string) *recorder {
+	return &recorder{events: events, host: host, seen: map[eventKey]*seenEvent{}}
 }
 
 // record writes (or folds) one event about pod, reported by controller (the profile's scheduler
@@ -69,7 +76,7 @@ func (r *recorder) record(ctx context.Context, controller string, pod *v1.Pod, t
 	r.seen[key] = &seenEvent{name: name, count: 1, lastSeen: now}
 	r.mu.Unlock()
 
-	_, err := r.client.EventsV1().Events(pod.Namespace).Create(ctx, &eventsv1.Event{
+	_, err := r.events(pod.Namespace).Create(ctx, &eventsv1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: pod.Namespace},
 		EventTime:           metav1.NewMicroTime(now),
 		ReportingController: controller,
@@ -92,7 +99,7 @@ func (r *recorder) record(ctx context.Context, controller string, pod *v1.Pod, t
 
 func (r *recorder) markSeries(ctx context.Context, ns, name string, now time.Time) error {
 	patch := fmt.Sprintf(`{"series":{"count":2,"lastObservedTime":%q}}`, now.UTC().Format("2006-01-02T15:04:05.000000Z07:00"))
-	_, err := r.client.EventsV1().Events(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	_, err := r.events(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
 	if err != nil {
 		return fmt.Errorf("updating event series %s/%s: %w", ns, name, err)
 	}

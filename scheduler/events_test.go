@@ -30,7 +30,7 @@ func TestRecorderFoldsRepeats(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := fake.NewClientset()
-			r := newRecorder(c, "test")
+			r := newRecorder(func(ns string) EventWriter { return c.EventsV1().Events(ns) }, "test")
 			for i, note := range tc.notes {
 				if err := r.record(context.Background(), "default-scheduler", tc.pods[i], v1.EventTypeWarning, "FailedScheduling", "Scheduling", note); err != nil {
 					t.Fatal(err)

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"slices"
 
-	"k8s.io/client-go/informers"
+	appslisters "k8s.io/client-go/listers/apps/v1"
+	corelisters "k8s.io/client-go/listers/core/v1"
 
 	"github.com/berth-scheduler/berth/config"
+	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/plugins/imagelocality"
 	"github.com/berth-scheduler/berth/scheduler/plugins/interpodaffinity"
@@ -36,9 +38,10 @@ const (
 // their own. Enabled plugins berth does not implement are left out (NotImplemented lists them);
 // a profile that disables SchedulingGates is refused, as berth cannot schedule gated pods.
 //
-// f provides the Services and controllers default topology spreading reads; seed makes
-// tie-breaking reproducible (profile i uses seed+i).
-func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f informers.SharedInformerFactory, seed uint64) ([]Profile, error) {
+// f provides the Services and controllers default topology spreading reads (their informers are
+// created here when PodTopologySpread is enabled, and started with f); nil finds none. seed
+// makes tie-breaking reproducible (profile i uses seed+i).
+func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f *kubeclient.Informers, seed uint64) ([]Profile, error) {
 	if cfg == nil || cfg.Parallelism == nil || cfg.PercentageOfNodesToScore == nil {
 		return nil, errors.New("building profiles: the configuration is not in effective form (use config.Load)")
 	}
@@ -60,7 +63,7 @@ func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f informers.Shar
 
 // decideProfile wires one profile: build every enabled plugin berth implements, then line them up
 // as the profile's filter and score sets say.
-func decideProfile(cfg *config.KubeSchedulerConfiguration, cp *config.Profile, f informers.SharedInformerFactory, seed uint64) (decide.Profile, error) {
+func decideProfile(cfg *config.KubeSchedulerConfiguration, cp *config.Profile, f *kubeclient.Informers, seed uint64) (decide.Profile, error) {
 	if !slices.ContainsFunc(cp.Enabled(config.PreEnqueue), func(p config.Plugin) bool { return p.Name == schedulingGates }) {
 		return decide.Profile{}, fmt.Errorf("plugins.preEnqueue: %s is disabled, but berth always holds pods that have scheduling gates", schedulingGates)
 	}
@@ -98,7 +101,7 @@ func decideProfile(cfg *config.KubeSchedulerConfiguration, cp *config.Profile, f
 
 // buildPlugin builds the plugin called name from its configured arguments (nil: the defaults).
 // It returns nil for plugins that are built in or not implemented.
-func buildPlugin(name string, args config.PluginArgs, f informers.SharedInformerFactory) (any, error) {
+func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (any, error) {
 	switch name {
 	case nodeunschedulable.Name:
 		return nodeunschedulable.New(), nil
@@ -133,12 +136,7 @@ func buildPlugin(name string, args config.PluginArgs, f informers.SharedInformer
 		if c, ok := args.(*config.PodTopologySpreadArgs); ok {
 			a = c.Args
 		}
-		return podtopologyspread.New(a, podtopologyspread.Listers{
-			Services:               f.Core().V1().Services().Lister(),
-			ReplicationControllers: f.Core().V1().ReplicationControllers().Lister(),
-			ReplicaSets:            f.Apps().V1().ReplicaSets().Lister(),
-			StatefulSets:           f.Apps().V1().StatefulSets().Lister(),
-		})
+		return podtopologyspread.New(a, spreadListers(f))
 	case interpodaffinity.Name:
 		a := interpodaffinity.DefaultArgs()
 		if c, ok := args.(*config.InterPodAffinityArgs); ok {
@@ -147,6 +145,20 @@ func buildPlugin(name string, args config.PluginArgs, f informers.SharedInformer
 		return interpodaffinity.New(a)
 	}
 	return nil, nil
+}
+
+// spreadListers reads the Services and controllers default topology spreading looks up from f's
+// informers, creating them; nil f gives listers that find nothing.
+func spreadListers(f *kubeclient.Informers) podtopologyspread.Listers {
+	if f == nil {
+		return podtopologyspread.Listers{}
+	}
+	return podtopologyspread.Listers{
+		Services:               corelisters.NewServiceLister(f.Services().GetIndexer()),
+		ReplicationControllers: corelisters.NewReplicationControllerLister(f.ReplicationControllers().GetIndexer()),
+		ReplicaSets:            appslisters.NewReplicaSetLister(f.ReplicaSets().GetIndexer()),
+		StatefulSets:           appslisters.NewStatefulSetLister(f.StatefulSets().GetIndexer()),
+	}
 }
 
 // implemented are the plugins buildPlugin builds, and the ones berth runs as built-in behaviour.

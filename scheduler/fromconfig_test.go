@@ -12,10 +12,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 
 	"github.com/berth-scheduler/berth/config"
+	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
@@ -36,8 +36,15 @@ func loadConfig(t *testing.T, body string) *config.KubeSchedulerConfiguration {
 	return cfg
 }
 
-func newFactory() informers.SharedInformerFactory {
-	return informers.NewSharedInformerFactory(fake.NewClientset(), 0)
+// newInformers returns informers over a client of an unreachable server; they are never
+// started, so the listers default topology spreading reads stay empty.
+func newInformers(t testing.TB) *kubeclient.Informers {
+	t.Helper()
+	c, err := kubeclient.New(&rest.Config{Host: "https://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kubeclient.NewInformers(c)
 }
 
 // pipeline renders a decide.Profile's plugins as names and "name:weight".
@@ -102,7 +109,7 @@ profiles:
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := loadConfig(t, tc.body)
-			dp, err := decideProfile(cfg, &cfg.Profiles[tc.profile], newFactory(), 1)
+			dp, err := decideProfile(cfg, &cfg.Profiles[tc.profile], newInformers(t), 1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +141,7 @@ func TestArgsReachThePlugins(t *testing.T) {
     args:
       scoringStrategy: {type: MostAllocated}
 `)
-	profiles, err := ProfilesFromConfig(cfg, newFactory(), 1)
+	profiles, err := ProfilesFromConfig(cfg, newInformers(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,11 +167,11 @@ func TestArgsReachThePlugins(t *testing.T) {
 
 func TestProfilesFromConfigRefuses(t *testing.T) {
 	gates := loadConfig(t, "profiles:\n- plugins:\n    preEnqueue:\n      disabled: [{name: SchedulingGates}]\n")
-	_, err := ProfilesFromConfig(gates, newFactory(), 1)
+	_, err := ProfilesFromConfig(gates, newInformers(t), 1)
 	if err == nil || !strings.Contains(err.Error(), "profiles[0] (default-scheduler): plugins.preEnqueue: SchedulingGates is disabled") {
 		t.Errorf("disabled SchedulingGates: err = %v", err)
 	}
-	if _, err := ProfilesFromConfig(&config.KubeSchedulerConfiguration{}, newFactory(), 1); err == nil {
+	if _, err := ProfilesFromConfig(&config.KubeSchedulerConfiguration{}, newInformers(t), 1); err == nil {
 		t.Error("a configuration that was not loaded was accepted")
 	}
 }

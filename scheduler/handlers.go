@@ -2,40 +2,26 @@ package scheduler
 
 import (
 	"fmt"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	coreinformers "k8s.io/client-go/informers/core/v1"
-	"k8s.io/client-go/kubernetes"
 	toolscache "k8s.io/client-go/tools/cache"
 
+	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 )
 
-// nonTerminalPods is the field selector of the scheduler's pod informer: finished pods hold no
-// resources, so they are neither scheduled nor counted (kube-scheduler watches the same set).
-const nonTerminalPods = "status.phase!=" + string(v1.PodSucceeded) + ",status.phase!=" + string(v1.PodFailed)
-
-func newPodInformer(c kubernetes.Interface, resync time.Duration) toolscache.SharedIndexInformer {
-	return coreinformers.NewFilteredPodInformer(c, metav1.NamespaceAll, resync,
-		toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc},
-		func(o *metav1.ListOptions) { o.FieldSelector = nonTerminalPods })
-}
-
-// registerHandlers feeds the cache and queue from pod, node and namespace informers.
-func (s *Scheduler) registerHandlers(f informers.SharedInformerFactory) error {
-	pods := f.InformerFor(&v1.Pod{}, newPodInformer)
-	if _, err := pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+// registerHandlers feeds the cache and queue from the pod (non-terminal pods only: finished pods
+// hold no resources, so they are neither scheduled nor counted), node and namespace informers.
+func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
+	if _, err := f.Pods().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { s.onPodAdd(o) },
 		UpdateFunc: func(o, n any) { s.onPodUpdate(o, n) },
 		DeleteFunc: func(o any) { s.onPodDelete(o) },
 	}); err != nil {
 		return fmt.Errorf("registering pod handler: %w", err)
 	}
-	if _, err := f.Core().V1().Nodes().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	if _, err := f.Nodes().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) {
 			if n, ok := o.(*v1.Node); ok {
 				s.cache.AddNode(n)
@@ -61,7 +47,7 @@ func (s *Scheduler) registerHandlers(f informers.SharedInformerFactory) error {
 	}); err != nil {
 		return fmt.Errorf("registering node handler: %w", err)
 	}
-	if _, err := f.Core().V1().Namespaces().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	if _, err := f.Namespaces().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) {
 			if ns, ok := o.(*v1.Namespace); ok {
 				s.cache.SetNamespace(ns)

@@ -1,9 +1,8 @@
 package scheduler
 
 import (
-	"k8s.io/client-go/informers"
-
 	"github.com/berth-scheduler/berth/config"
+	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/plugins/interpodaffinity"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodename"
@@ -35,9 +34,9 @@ var (
 // and weights, see config.Default) for pods whose spec.schedulerName is name, through
 // ProfilesFromConfig: there is one wiring. The order is upstream's: cheap node-local checks first
 // (so most rejections cost little), then resources, then the checks that need cluster-wide counts
-// (topology spread, inter-pod affinity). seed makes tie-breaking reproducible. The factory
-// provides the Services and controllers that default topology spreading reads.
-func DefaultProfile(name string, f informers.SharedInformerFactory, seed uint64) (Profile, error) {
+// (topology spread, inter-pod affinity). seed makes tie-breaking reproducible. f provides the
+// Services and controllers that default topology spreading reads (nil: none).
+func DefaultProfile(name string, f *kubeclient.Informers, seed uint64) (Profile, error) {
 	cfg := config.Default()
 	cfg.Profiles[0].SchedulerName = &name
 	profiles, err := ProfilesFromConfig(cfg, f, seed)

@@ -7,8 +7,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
@@ -17,7 +15,7 @@ import (
 // client would send, to the full default pipeline: each must end as a placement or as
 // unschedulable with a reason, never a panic.
 func TestDefaultProfileOddPods(t *testing.T) {
-	prof, err := DefaultProfile(DefaultSchedulerName, informers.NewSharedInformerFactory(fake.NewClientset(), 0), 1)
+	prof, err := DefaultProfile(DefaultSchedulerName, newInformers(t), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

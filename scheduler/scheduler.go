@@ -19,9 +19,8 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 
+	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler/cache"
 	"github.com/berth-scheduler/berth/scheduler/decide"
@@ -47,10 +46,17 @@ type Profile struct {
 	Interest map[string]queue.Events
 }
 
-// Config configures a Scheduler. Client, Informers and Profiles are required.
+// Config configures a Scheduler. Pods, Events, Informers and Profiles are required.
 type Config struct {
-	Client    kubernetes.Interface
-	Informers informers.SharedInformerFactory
+	// Pods returns the writer of bindings and pod conditions for a namespace (for example
+	// kubeclient's Pods).
+	Pods func(namespace string) PodWriter
+	// Events returns the writer of events.k8s.io/v1 Events for a namespace (for example
+	// kubeclient's Events).
+	Events func(namespace string) EventWriter
+	// Informers provides the pod, node and namespace informers; New registers its handlers on
+	// them, and the caller starts them.
+	Informers *kubeclient.Informers
 	Profiles  []Profile
 	// Queue configures backoff and the unschedulable timeout; its OnIncoming is set by New.
 	Queue queue.Config
@@ -66,7 +72,6 @@ type Config struct {
 
 // Scheduler is the scheduling loop and what feeds it.
 type Scheduler struct {
-	client   kubernetes.Interface
 	profiles map[string]*Profile
 	queue    *queue.Queue
 	cache    *cache.Cache
@@ -82,8 +87,11 @@ type Scheduler struct {
 // New validates cfg, builds the queue and cache, and registers informer handlers on
 // cfg.Informers (which the caller starts).
 func New(cfg Config) (*Scheduler, error) {
-	if cfg.Client == nil {
-		return nil, errors.New("scheduler config: Client is required")
+	if cfg.Pods == nil {
+		return nil, errors.New("scheduler config: Pods is required")
+	}
+	if cfg.Events == nil {
+		return nil, errors.New("scheduler config: Events is required")
 	}
 	if cfg.Informers == nil {
 		return nil, errors.New("scheduler config: Informers is required")
@@ -95,7 +103,6 @@ func New(cfg Config) (*Scheduler, error) {
 		return nil, fmt.Errorf("scheduler config: BindWorkers %d must not be negative", cfg.BindWorkers)
 	}
 	s := &Scheduler{
-		client:   cfg.Client,
 		profiles: map[string]*Profile{},
 		cache:    cache.New(),
 		workers:  cfg.BindWorkers,
@@ -144,7 +151,7 @@ func New(cfg Config) (*Scheduler, error) {
 	if id == "" {
 		id, _ = os.Hostname()
 	}
-	s.writer = writer{client: cfg.Client, events: newRecorder(cfg.Client, id)}
+	s.writer = writer{pods: cfg.Pods, events: newRecorder(cfg.Events, id)}
 	if err := s.registerHandlers(cfg.Informers); err != nil {
 		return nil, err
 	}

@@ -6,10 +6,9 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/scheduler/benchdata"
 	"github.com/berth-scheduler/berth/scheduler/cache"
@@ -127,15 +126,15 @@ func podInfo(p *v1.Pod) *snapshot.PodInfo {
 	return snapshot.NewPodInfo(p)
 }
 
-// defaultDecider builds the default profile. Its informer factory is never started: the
+// defaultDecider builds the default profile. Its informers are never started: the
 // listers default topology spreading reads stay empty, as in a cluster without Services.
 func defaultDecider(b *testing.B) scheduler.Decider {
 	b.Helper()
-	client, err := kubernetes.NewForConfig(&rest.Config{Host: "https://127.0.0.1:1"})
+	client, err := kubeclient.New(&rest.Config{Host: "https://127.0.0.1:1"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	prof, err := scheduler.DefaultProfile(scheduler.DefaultSchedulerName, informers.NewSharedInformerFactory(client, 0), 1)
+	prof, err := scheduler.DefaultProfile(scheduler.DefaultSchedulerName, kubeclient.NewInformers(client), 1)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -22,7 +22,11 @@ func (q *Queue) Pop(ctx context.Context) (*QueuedPod, error) {
 			q.mu.Unlock()
 			return nil, ErrClosed
 		}
-		if qp := q.active.pop(); qp != nil {
+		qp := q.active.pop()
+		if qp == nil {
+			qp = q.popBackoffEarly()
+		}
+		if qp != nil {
 			qp.where = inFlight
 			qp.Attempts++
 			qp.poppedAt = q.eventSeq
@@ -71,6 +75,7 @@ func (q *Queue) Unschedulable(qp *QueuedPod, interest Events) {
 		return
 	}
 	if (q.eventsSince(qp.poppedAt)|qp.changed)&interest != 0 {
+		qp.errorBackoff = false
 		q.requeue(qp, eventAttemptFailure)
 		return
 	}
@@ -86,6 +91,7 @@ func (q *Queue) Retry(qp *QueuedPod) {
 	if !q.landForRequeue(qp) {
 		return
 	}
+	qp.errorBackoff = true
 	q.requeue(qp, eventAttemptFailure)
 }
 
@@ -112,6 +118,7 @@ func (q *Queue) OnEvent(ev Events) {
 		}
 		delete(q.unschedulable, key)
 		qp.where = nowhere
+		qp.errorBackoff = false
 		q.requeue(qp, label)
 	}
 }
@@ -152,4 +159,21 @@ func (q *Queue) eventsSince(seq uint64) Events {
 		}
 	}
 	return ev
+}
+
+// popBackoffEarly takes, when the active queue is empty, the backoff pod whose backoff ends first
+// among those backing off after a misfit (not after an error), as kube-scheduler v1.37 does
+// (SchedulerPopFromBackoffQ): an idle scheduler need not wait out the backoff of a pod that a
+// cluster event may have made schedulable. It returns nil when there is none.
+func (q *Queue) popBackoffEarly() *QueuedPod {
+	var best *QueuedPod
+	for _, qp := range q.backoff.items {
+		if !qp.errorBackoff && (best == nil || backoffLess(qp, best)) {
+			best = qp
+		}
+	}
+	if best != nil {
+		q.backoff.remove(best)
+	}
+	return best
 }

@@ -43,6 +43,7 @@ type QueuedPod struct {
 	seq          uint64    // heap insertion order, the last tie-breaker
 	backoffUntil time.Time // end of its backoff; zero if it owes none
 	interest     Events    // events that can move it out of the unschedulable pool
+	errorBackoff bool      // backing off after an error (Retry), so never popped early
 	priority     int32     // priority(Pod), cached for the active heap
 
 	// While in flight:

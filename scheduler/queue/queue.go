@@ -270,6 +270,9 @@ func (q *Queue) toBackoff(qp *QueuedPod, event string) {
 	qp.seq = q.nextSeq()
 	q.backoff.push(qp)
 	q.incoming("backoff", event)
+	if !qp.errorBackoff {
+		q.wakePoppers() // an idle Pop may take it early (popBackoffEarly)
+	}
 	if qp.index == 0 {
 		select {
 		case q.kick <- struct{}{}:

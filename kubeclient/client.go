@@ -1,0 +1,167 @@
+// Package kubeclient is berth's Kubernetes API client: typed access to the few resources berth
+// reads and writes, and shared informers over them, without client-go's full Clientset.
+//
+// client-go's kubernetes package and its typed clients register every API group the Kubernetes
+// release knows in one scheme, and that generated code is most of a binary that links them.
+// kubeclient registers only the groups berth uses (core/v1, apps/v1, coordination.k8s.io/v1,
+// events.k8s.io/v1, authentication.k8s.io/v1, authorization.k8s.io/v1) and builds one
+// rest.RESTClient per group version the way the Clientset does: one shared HTTP transport, one
+// shared rate limiter (--kube-api-qps/--kube-api-burst cover all groups together), and the
+// content types of the rest.Config, with protobuf as the default where the config names none, as
+// client-go's typed clients prefer it for these resources.
+//
+// The namespaced clients (Pods(ns), Leases(ns), Events(ns), ...) have exactly the method
+// signatures of client-go's typed clients, so a consumer can declare a small interface that both
+// these values and client-go's fake typed clients (k8s.io/client-go/kubernetes/fake, in tests)
+// satisfy:
+//
+//	c, err := kubeclient.New(restConfig)
+//	lease, err := c.Leases("kube-system").Get(ctx, "kube-scheduler", metav1.GetOptions{})
+//	inf := kubeclient.NewInformers(c)
+//	inf.Pods().AddEventHandler(handler)
+//	inf.Start(ctx)
+//	err = inf.WaitForCacheSync(ctx)
+package kubeclient
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
+)
+
+// Client reaches the API server for berth's resources. Make one with New; the zero value is not
+// usable. Its methods only build small values and are safe for concurrent use, as are the values
+// they return.
+type Client struct {
+	core, apps, coordination, events, authentication, authorization *rest.RESTClient
+	params                                                          runtime.ParameterCodec
+}
+
+// New builds a Client from cfg, which it does not modify. As client-go's Clientset: an empty
+// UserAgent becomes client-go's default; without a RateLimiter, a positive QPS makes one token
+// bucket of QPS and Burst (which must then be positive) shared by every group; the HTTP
+// transport is shared too.
+func New(cfg *rest.Config) (*Client, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("creating API client: rest config is nil")
+	}
+	s, err := loadScheme()
+	if err != nil {
+		return nil, fmt.Errorf("creating API client: %w", err)
+	}
+	base := *cfg
+	if base.UserAgent == "" {
+		base.UserAgent = rest.DefaultKubernetesUserAgent()
+	}
+	httpClient, err := rest.HTTPClientFor(&base)
+	if err != nil {
+		return nil, fmt.Errorf("creating API client transport: %w", err)
+	}
+	if base.RateLimiter == nil && base.QPS > 0 {
+		if base.Burst <= 0 {
+			return nil, fmt.Errorf("creating API client: burst %d must be positive when QPS %v is", base.Burst, base.QPS)
+		}
+		base.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(base.QPS, base.Burst)
+	}
+	serializer := rest.CodecFactoryForGeneratedClient(s.scheme, s.codecs).WithoutConversion()
+	forGroup := func(gv schema.GroupVersion, apiPath string) (*rest.RESTClient, error) {
+		c := base
+		c.GroupVersion = &gv
+		c.APIPath = apiPath
+		c.NegotiatedSerializer = serializer
+		rc, err := rest.RESTClientForConfigAndClient(&c, httpClient)
+		if err != nil {
+			return nil, fmt.Errorf("creating API client for %s: %w", gv, err)
+		}
+		return rc, nil
+	}
+	c := &Client{params: s.params}
+	groups := []struct {
+		dst     **rest.RESTClient
+		gv      schema.GroupVersion
+		apiPath string
+	}{
+		{&c.core, corev1.SchemeGroupVersion, "/api"},
+		{&c.apps, appsv1.SchemeGroupVersion, "/apis"},
+		{&c.coordination, coordinationv1.SchemeGroupVersion, "/apis"},
+		{&c.events, eventsv1.SchemeGroupVersion, "/apis"},
+		{&c.authentication, authenticationv1.SchemeGroupVersion, "/apis"},
+		{&c.authorization, authorizationv1.SchemeGroupVersion, "/apis"},
+	}
+	for _, g := range groups {
+		if *g.dst, err = forGroup(g.gv, g.apiPath); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// Pods reaches pods in namespace; "" (metav1.NamespaceAll) means all namespaces, for List and
+// Watch only.
+func (c *Client) Pods(namespace string) PodResource {
+	return PodResource{newResource[corev1.Pod, corev1.PodList](c.core, c.params, "pods", namespace)}
+}
+
+// Nodes reaches nodes.
+func (c *Client) Nodes() Resource[*corev1.Node, *corev1.NodeList] {
+	return newResource[corev1.Node, corev1.NodeList](c.core, c.params, "nodes", "")
+}
+
+// Namespaces reaches namespaces.
+func (c *Client) Namespaces() Resource[*corev1.Namespace, *corev1.NamespaceList] {
+	return newResource[corev1.Namespace, corev1.NamespaceList](c.core, c.params, "namespaces", "")
+}
+
+// Services reaches services in namespace ("" for all namespaces).
+func (c *Client) Services(namespace string) Resource[*corev1.Service, *corev1.ServiceList] {
+	return newResource[corev1.Service, corev1.ServiceList](c.core, c.params, "services", namespace)
+}
+
+// ReplicationControllers reaches replication controllers in namespace ("" for all namespaces).
+func (c *Client) ReplicationControllers(namespace string) Resource[*corev1.ReplicationController, *corev1.ReplicationControllerList] {
+	return newResource[corev1.ReplicationController, corev1.ReplicationControllerList](c.core, c.params, "replicationcontrollers", namespace)
+}
+
+// ConfigMaps reaches config maps in namespace.
+func (c *Client) ConfigMaps(namespace string) Resource[*corev1.ConfigMap, *corev1.ConfigMapList] {
+	return newResource[corev1.ConfigMap, corev1.ConfigMapList](c.core, c.params, "configmaps", namespace)
+}
+
+// ReplicaSets reaches apps/v1 replica sets in namespace ("" for all namespaces).
+func (c *Client) ReplicaSets(namespace string) Resource[*appsv1.ReplicaSet, *appsv1.ReplicaSetList] {
+	return newResource[appsv1.ReplicaSet, appsv1.ReplicaSetList](c.apps, c.params, "replicasets", namespace)
+}
+
+// StatefulSets reaches apps/v1 stateful sets in namespace ("" for all namespaces).
+func (c *Client) StatefulSets(namespace string) Resource[*appsv1.StatefulSet, *appsv1.StatefulSetList] {
+	return newResource[appsv1.StatefulSet, appsv1.StatefulSetList](c.apps, c.params, "statefulsets", namespace)
+}
+
+// Leases reaches coordination.k8s.io/v1 leases in namespace.
+func (c *Client) Leases(namespace string) Resource[*coordinationv1.Lease, *coordinationv1.LeaseList] {
+	return newResource[coordinationv1.Lease, coordinationv1.LeaseList](c.coordination, c.params, "leases", namespace)
+}
+
+// Events reaches events.k8s.io/v1 events in namespace.
+func (c *Client) Events(namespace string) Resource[*eventsv1.Event, *eventsv1.EventList] {
+	return newResource[eventsv1.Event, eventsv1.EventList](c.events, c.params, "events", namespace)
+}
+
+// TokenReviews sends authentication.k8s.io/v1 TokenReviews.
+func (c *Client) TokenReviews() Review[*authenticationv1.TokenReview] {
+	return newReview[authenticationv1.TokenReview](c.authentication, c.params, "tokenreviews")
+}
+
+// SubjectAccessReviews sends authorization.k8s.io/v1 SubjectAccessReviews.
+func (c *Client) SubjectAccessReviews() Review[*authorizationv1.SubjectAccessReview] {
+	return newReview[authorizationv1.SubjectAccessReview](c.authorization, c.params, "subjectaccessreviews")
+}

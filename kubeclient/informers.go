@@ -1,0 +1,186 @@
+package kubeclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/tools/cache"
+)
+
+// NonTerminalPods is the field selector of the pod informer: pods that have finished
+// (Succeeded or Failed) hold no resources, so the scheduler neither schedules nor counts them
+// (kube-scheduler watches the same set).
+const NonTerminalPods = "status.phase!=" + string(corev1.PodSucceeded) + ",status.phase!=" + string(corev1.PodFailed)
+
+// Informers is a set of shared informers over one Client, each watching one resource in all
+// namespaces with no resync and a namespace index (so client-go's listers can be built on their
+// indexers). An informer is created on the first call of its accessor, which returns the same
+// informer from then on; Start starts those created so far. This is the part of client-go's
+// SharedInformerFactory berth uses, for berth's resources only.
+//
+// The owner (main) calls the accessors while wiring, then Start(ctx), WaitForCacheSync(ctx), and
+// after ctx has ended, Shutdown. All methods are safe for concurrent use.
+type Informers struct {
+	client *Client
+
+	mu        sync.Mutex // guards the fields below
+	informers []*informer
+	stopping  bool
+	running   sync.WaitGroup
+}
+
+type informer struct {
+	resource string
+	shared   cache.SharedIndexInformer
+	started  bool
+}
+
+// NewInformers returns an empty set of informers over c.
+func NewInformers(c *Client) *Informers {
+	return &Informers{client: c}
+}
+
+// Pods is the informer of non-terminal pods (see NonTerminalPods) in all namespaces.
+func (f *Informers) Pods() cache.SharedIndexInformer {
+	return f.get("pods", &corev1.Pod{}, func() *cache.ListWatch {
+		return listWatch(f.client.Pods(metav1.NamespaceAll).Resource, func(o *metav1.ListOptions) { o.FieldSelector = NonTerminalPods })
+	})
+}
+
+// Nodes is the informer of nodes.
+func (f *Informers) Nodes() cache.SharedIndexInformer {
+	return f.get("nodes", &corev1.Node{}, func() *cache.ListWatch { return listWatch(f.client.Nodes(), nil) })
+}
+
+// Namespaces is the informer of namespaces.
+func (f *Informers) Namespaces() cache.SharedIndexInformer {
+	return f.get("namespaces", &corev1.Namespace{}, func() *cache.ListWatch { return listWatch(f.client.Namespaces(), nil) })
+}
+
+// Services is the informer of services.
+func (f *Informers) Services() cache.SharedIndexInformer {
+	return f.get("services", &corev1.Service{}, func() *cache.ListWatch {
+		return listWatch(f.client.Services(metav1.NamespaceAll), nil)
+	})
+}
+
+// ReplicationControllers is the informer of replication controllers.
+func (f *Informers) ReplicationControllers() cache.SharedIndexInformer {
+	return f.get("replicationcontrollers", &corev1.ReplicationController{}, func() *cache.ListWatch {
+		return listWatch(f.client.ReplicationControllers(metav1.NamespaceAll), nil)
+	})
+}
+
+// ReplicaSets is the informer of apps/v1 replica sets.
+func (f *Informers) ReplicaSets() cache.SharedIndexInformer {
+	return f.get("replicasets.apps", &appsv1.ReplicaSet{}, func() *cache.ListWatch {
+		return listWatch(f.client.ReplicaSets(metav1.NamespaceAll), nil)
+	})
+}
+
+// StatefulSets is the informer of apps/v1 stateful sets.
+func (f *Informers) StatefulSets() cache.SharedIndexInformer {
+	return f.get("statefulsets.apps", &appsv1.StatefulSet{}, func() *cache.ListWatch {
+		return listWatch(f.client.StatefulSets(metav1.NamespaceAll), nil)
+	})
+}
+
+// get returns the informer of resource, creating it over newLW's list and watch on first use.
+func (f *Informers) get(resource string, example runtime.Object, newLW func() *cache.ListWatch) cache.SharedIndexInformer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, inf := range f.informers {
+		if inf.resource == resource {
+			return inf.shared
+		}
+	}
+	shared := cache.NewSharedIndexInformer(newLW(), example, 0,
+		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	f.informers = append(f.informers, &informer{resource: resource, shared: shared})
+	return shared
+}
+
+// listWatch lists and watches r, with tweak (if not nil) applied to every request's options.
+func listWatch[T, L runtime.Object](r Resource[T, L], tweak func(*metav1.ListOptions)) *cache.ListWatch {
+	return &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+			if tweak != nil {
+				tweak(&opts)
+			}
+			return r.List(ctx, opts)
+		},
+		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
+			if tweak != nil {
+				tweak(&opts)
+			}
+			return r.Watch(ctx, opts)
+		},
+	}
+}
+
+// Start runs every informer created so far and not yet started, each until ctx ends. It
+// returns at once; informers created later need another Start. After Shutdown it does nothing.
+func (f *Informers) Start(ctx context.Context) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.stopping {
+		return
+	}
+	for _, inf := range f.informers {
+		if inf.started {
+			continue
+		}
+		inf.started = true
+		f.running.Go(func() { inf.shared.RunWithContext(ctx) })
+	}
+}
+
+// WaitForCacheSync blocks until every started informer has listed its resource once, or ctx
+// ends. It returns nil when all have synced, else an error naming the resources that have not
+// (wrapping ctx's cause).
+func (f *Informers) WaitForCacheSync(ctx context.Context) error {
+	f.mu.Lock()
+	var started []*informer
+	for _, inf := range f.informers {
+		if inf.started {
+			started = append(started, inf)
+		}
+	}
+	f.mu.Unlock()
+	checkers := make([]cache.DoneChecker, 0, len(started))
+	for _, inf := range started {
+		checkers = append(checkers, inf.shared.HasSyncedChecker())
+	}
+	cache.WaitFor(ctx, "", checkers...)
+	var unsynced []string
+	for _, inf := range started {
+		if !inf.shared.HasSynced() {
+			unsynced = append(unsynced, inf.resource)
+		}
+	}
+	if len(unsynced) == 0 {
+		return nil
+	}
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = errors.New("stopped waiting")
+	}
+	return fmt.Errorf("informer caches for %s did not sync: %w", strings.Join(unsynced, ", "), cause)
+}
+
+// Shutdown stops further Starts and waits until every started informer has returned, which
+// happens once the context given to Start ends; the caller ends it first.
+func (f *Informers) Shutdown() {
+	f.mu.Lock()
+	f.stopping = true
+	f.mu.Unlock()
+	f.running.Wait()
+}
