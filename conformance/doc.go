@@ -1,0 +1,89 @@
+// Package conformance runs upstream kube-scheduler and berth side by side on one real control plane
+// and checks that berth places pods by the same hard rules. It holds only tests; this file is its
+// documentation.
+//
+// # What runs
+//
+// TestMain starts etcd and kube-apiserver (package testenv), then two scheduler processes for the
+// whole package: upstream kube-scheduler v1.37.2 with one profile named "upstream", and berth,
+// which schedules pods whose spec.schedulerName is "default-scheduler". Both use the
+// system:kube-scheduler identity and run without leader election. BERTH_BIN selects a prebuilt
+// berth binary; otherwise the tree is built with -race. Tests run one at a time: nodes are
+// cluster-wide and both schedulers see all of them.
+//
+// # The generated scenarios (TestConformance)
+//
+// A scenario is made from one seed: 3-8 nodes with labels (some empty-valued), taints, cordons,
+// conditions and capacity (cpu, memory, ephemeral-storage, pods, example.com/gpu,
+// hugepages-2Mi); 2-3 labelled namespaces; pods already bound by spec.nodeName (covering
+// NodeName), some holding host ports, some with required anti-affinity (or affinity, which binds
+// only themselves), some terminating; and 5 to 17 incoming pods that use every filter:
+// NodeUnschedulable, TaintToleration (NoSchedule/NoExecute), NodeAffinity (nodeSelector,
+// required terms with every operator, matchFields), NodePorts, NodeResourcesFit (requests, init
+// containers, sidecars, pod-level requests, RuntimeClass overhead, extended resources, huge
+// pages, pod count), PodTopologySpread (DoNotSchedule with minDomains, nodeAffinityPolicy,
+// nodeTaintsPolicy, matchLabelKeys) and InterPodAffinity (required affinity and anti-affinity,
+// existing pods' anti-affinity, namespaces, namespaceSelector, matchLabelKeys and
+// mismatchLabelKeys). Preferences are added as noise: they must not change what fits.
+//
+// Per scenario: create the objects (some nodes and existing pods first as a different draft,
+// then updated, so that caches must apply updates); make sure both schedulers have seen them (a
+// probe pod per scheduler pinned to the newest node: the pod watch is ordered, so a bound probe
+// proves the earlier pods were seen, and the newest node the earlier nodes and deletions); phase
+// A creates the incoming pods for upstream and waits until they settle (each bound or marked
+// PodScheduled=False, and with any pending, nothing changed for 500ms), records and deletes
+// them; phase B does the same for berth; then everything is deleted. A scenario takes about 2s.
+//
+// # Why "the same pods stay pending" is well defined
+//
+// The two schedulers pick different nodes among equally good ones and bind in different orders,
+// so the generator only builds scenarios in which whether a pod can be placed does not depend on
+// where earlier pods went:
+//
+//   - Capacity: for every node and resource, the incoming pods that would fit alone on the
+//     node's free capacity also fit all together. A node is either roomy or too small for them
+//     (the generator raises or lowers its allocatable until this holds), so a pod's fit never
+//     depends on which other incoming pods landed there.
+//   - Independent pods (groups of one) look only at the fixed cluster: their affinity,
+//     anti-affinity and spreading selectors need the "app" label, which only pre-existing pods
+//     carry, and their host port numbers are used by no other incoming pod.
+//   - Groups of identical pods interact only with themselves (label conf.berth.test/grp): a
+//     self anti-affinity group, a self affinity group, a topology spread group whose selector
+//     matches its own pods, or a group sharing one host port. How many of them can be placed
+//     does not depend on the order (for spreading: every feasible domain fills up to
+//     min+maxSkew, where min is held by domains the pods cannot enter), and a pod rejected once
+//     stays rejected, so no retry can change the outcome.
+//
+// So the comparison is per group: the same number of pending pods (for a group of one, the same
+// pod). A group left wholly pending was judged against the fixed cluster alone, so its pods must
+// also carry the same FailedScheduling message: upstream's up to the end of its filter part
+// ("0/N nodes are available: ...."), without what preemption appends (" preemption: ...").
+//
+// Every mismatch reports the seed, the whole scenario and both outcomes. Rerun one scenario with
+//
+//	go test ./conformance -run 'TestConformance$' -conformance.seed=N -v
+//
+// (or BERTH_CONFORMANCE_SEED=N). -conformance.scenarios sets how many scenarios run (default 50),
+// -conformance.base their first seed (default: from the clock, printed) and -conformance.show
+// logs every scenario and outcome.
+//
+// # The independent checker
+//
+// Besides comparing with upstream, every placement of both schedulers is checked against every
+// hard constraint by a checker written from the API's semantics (check_*_test.go), not from
+// either scheduler's code. It judges the final state: cordons, taints, node affinity, host port
+// conflicts, summed requests per resource, required affinity (with the first-pod-of-a-series
+// exemption), anti-affinity both ways, and topology spreading, exactly for skews decided by
+// pre-existing pods and, for sets of identical pods, by the invariant that a spread that started
+// within maxSkew stays within it. Upstream's placements must pass it too, which is how the
+// checker itself is validated; TestCheck shows it rejects each broken rule.
+//
+// # Directed tests
+//
+// TestPluginEffects shows each plugin's effect on a real placement for both schedulers;
+// TestFailedSchedulingMessage compares berth's message and event with upstream's for pods every
+// node rejects for different reasons; TestSchedulingGates, TestPendingPodScheduledWhenNodeAdded,
+// TestRequeueOnClusterEvent, TestDeletedWhileQueued and TestNodeNameIsRespected check the queue:
+// gated pods wait, a pending pod is placed within seconds of the change that lets it fit, a pod
+// deleted while queued is never bound, and a pod bound by spec.nodeName is left alone and counted.
+package conformance
