@@ -60,7 +60,8 @@ type Config struct {
 	Profiles  []Profile
 	// Queue configures backoff and the unschedulable timeout; its OnIncoming is set by New.
 	Queue queue.Config
-	// BindWorkers bounds concurrent API writes (bindings, events, status); 0 means 32.
+	// BindWorkers bounds concurrent API writes (bindings, events, status); 0 means 128 (enough to
+	// keep binding at the API server's pace: with 32, pods waited for a worker under load).
 	BindWorkers int
 	// Metrics receives the scheduler's metrics; nil counts nowhere.
 	Metrics *metrics.Registry
@@ -109,7 +110,7 @@ func New(cfg Config) (*Scheduler, error) {
 		log:      cfg.Logger,
 	}
 	if s.workers == 0 {
-		s.workers = 32
+		s.workers = 128
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
