@@ -32,55 +32,27 @@ var (
 	procs = map[string]*testenv.Process{}
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	os.Exit(testenv.RunPackage(m, true, setup))
+}
 
-// run builds berth unless BERTH_BIN names one, starts the control plane and both schedulers, runs
-// the tests and stops everything, returning the exit code. (testenv.Main exits by itself, which
-// would leave no place to stop the schedulers before the control plane.)
-func run(m *testing.M) int {
-	berthPath := os.Getenv("BERTH_BIN")
-	if berthPath == "" {
-		dir, err := os.MkdirTemp("", "berth-conformance-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		berthPath, err = testenv.BuildBerth(ctx, dir)
-		cancel()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	started, err := testenv.Start(ctx, testenv.Options{})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: starting the control plane: %v\n", err)
-		return 1
-	}
-	defer started.Stop()
-	cp = started
+// setup starts both schedulers on the package's control plane; the teardown prints their output
+// when a test failed and stops them before the control plane goes.
+func setup(h *testenv.Harness) (func(), error) {
+	cp = h.CP
+	var err error
 	if admin, err = kubernetes.NewForConfig(cp.Admin); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return nil, err
 	}
-	stop, err := startSchedulers(berthPath)
-	defer stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "conformance: %v\n", err)
-		return 1
-	}
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintln(os.Stderr, started.Logs())
-		for name, p := range procs {
-			fmt.Fprintf(os.Stderr, "----- scheduler %q output (tail) -----\n%s\n", name, tail(p.Output(), 6000))
+	stop, err := startSchedulers(h.Berth)
+	return func() {
+		if h.Failed {
+			for name, p := range procs {
+				fmt.Fprintf(os.Stderr, "----- scheduler %q output (tail) -----\n%s\n", name, tail(p.Output(), 6000))
+			}
 		}
-	}
-	return code
+		stop()
+	}, err
 }
 
 // startSchedulers creates the RuntimeClasses the scenarios use, starts upstream kube-scheduler and

@@ -4,8 +4,6 @@
 package e2e
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
@@ -20,20 +18,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "berth-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	berthPath, err = testenv.BuildBerth(ctx, dir)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	defer os.RemoveAll(dir)
-	testenv.Main(m, &cp)
+	os.Exit(testenv.RunPackage(m, true, func(h *testenv.Harness) (func(), error) {
+		cp, berthPath = h.CP, h.Berth
+		return nil, nil
+	}))
 }
 
 // daemon is a started scheduler process with its secure address.

@@ -13,11 +13,8 @@
 package failover
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/berth-scheduler/berth/testenv"
 )
@@ -27,39 +24,9 @@ var (
 	berthPath string
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-// run builds berth unless BERTH_BIN names one, starts the control plane, runs the tests and cleans
-// up, returning the exit code. (testenv.Main exits by itself, which would skip our clean-up.)
-func run(m *testing.M) int {
-	berthPath = os.Getenv("BERTH_BIN")
-	if berthPath == "" {
-		dir, err := os.MkdirTemp("", "berth-failover-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-		berthPath, err = testenv.BuildBerth(ctx, dir)
-		cancel()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
-	started, err := testenv.Start(ctx, testenv.Options{})
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testenv: starting the control plane: %v\n", err)
-		return 1
-	}
-	defer started.Stop()
-	cp = started
-	code := m.Run()
-	if code != 0 {
-		fmt.Fprintln(os.Stderr, started.Logs())
-	}
-	return code
+func TestMain(m *testing.M) {
+	os.Exit(testenv.RunPackage(m, true, func(h *testenv.Harness) (func(), error) {
+		cp, berthPath = h.CP, h.Berth
+		return nil, nil
+	}))
 }

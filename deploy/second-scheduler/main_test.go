@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"testing"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
@@ -32,20 +31,10 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "berth-second-scheduler-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	berthPath, err = testenv.BuildBerth(ctx, dir)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	defer os.RemoveAll(dir)
-	testenv.Main(m, &cp)
+	os.Exit(testenv.RunPackage(m, true, func(h *testenv.Harness) (func(), error) {
+		cp, berthPath = h.CP, h.Berth
+		return nil, nil
+	}))
 }
 
 // manifests holds the decoded objects of the manifest files.
