@@ -32,9 +32,10 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 
-# test: vet, then every unit, integration and end-to-end test with the race detector.
+# test: vet, then every unit, integration and end-to-end test with the race detector. -count=1:
+# the integration tests run real binaries, which go test's result cache cannot see.
 test: upstream vet
-	$(GO) test -race -p $(TEST_PARALLEL) -timeout 40m ./...
+	$(GO) test -race -count=1 -p $(TEST_PARALLEL) -timeout 40m ./...
 
 # bench: berth side by side with upstream kube-scheduler and the API-write ceiling, each run on a
 # fresh etcd + kube-apiserver; writes BENCHMARKS.md and bench/results.json (~10 min on 2 cores).
