@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	kjson "sigs.k8s.io/json"
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
@@ -124,23 +124,15 @@ func decodeStrict(doc []byte, v any, base *field.Path, tree yamlTree) (strictErr
 	if base != nil {
 		prefix = base.String()
 	}
-	strict, err := kjson.UnmarshalStrict(doc, v)
+	unknown, err := unknownFields(doc, v)
 	if err != nil {
 		return nil, describeDecodeError(err, prefix)
 	}
+	sort.Strings(unknown)
 	var errs []error
-	for _, e := range strict {
-		var fe kjson.FieldError
-		if !errors.As(e, &fe) {
-			errs = append(errs, e)
-			continue
-		}
-		p := joinPath(prefix, fe.FieldPath())
-		problem := "unknown field"
-		if strings.HasPrefix(e.Error(), "duplicate") {
-			problem = "duplicate field"
-		}
-		errs = append(errs, errors.New(tree.withLine(p, showPath(p)+": "+problem)))
+	for _, f := range unknown {
+		p := joinPath(prefix, f)
+		errs = append(errs, errors.New(tree.withLine(p, showPath(p)+": unknown field")))
 	}
 	return errs, nil
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	yaml "go.yaml.in/yaml/v3"
+	yaml "sigs.k8s.io/yaml/goyaml.v3" // go.yaml.in/yaml/v3, through sigs.k8s.io/yaml, which client-go brings
 )
 
 // yamlTree is the document as a YAML node tree. It is used only to name what the JSON decoding
