@@ -220,7 +220,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 
 	bound := pod.DeepCopy()
 	bound.Spec.NodeName = res.Node
-	if err := s.cache.Assume(snapshot.NewPodInfo(bound), res.Node); err != nil {
+	// What PodInfo derives (requests, affinity terms) does not depend on spec.nodeName: reuse it.
+	assumed := *pi
+	assumed.Pod = bound
+	if err := s.cache.Assume(&assumed, res.Node); err != nil {
 		s.m.attempts.With(resultError, profile).Inc()
 		s.log.Error("assuming pod", "pod", klogRef(pod), "err", err)
 		s.queue.Retry(qp)
