@@ -175,7 +175,14 @@ func checkBindings(t *testing.T, ctx context.Context, f *fleet, want map[*replic
 		if r.kind != berth {
 			continue
 		}
-		if got := r.bindings(t, ctx, "ok"); got != want[r] {
+		// The test sees a pod bound (through its watch) before the replica's binding call has
+		// returned and been counted, so the counter may lag for a moment; it never runs ahead.
+		got := r.bindings(t, ctx, "ok")
+		for deadline := time.Now().Add(5 * time.Second); got < want[r] && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Millisecond)
+			got = r.bindings(t, ctx, "ok")
+		}
+		if got != want[r] {
 			t.Errorf("%s made %d bindings, want %d", r.name, got, want[r])
 		}
 		if got := r.bindings(t, ctx, "error"); got != 0 {
