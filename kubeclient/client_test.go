@@ -90,6 +90,7 @@ var (
 	watchOpts   = metav1.ListOptions{ResourceVersion: "7", AllowWatchBookmarks: true, TimeoutSeconds: seconds(300)}
 	leaseWatch  = metav1.ListOptions{FieldSelector: "metadata.name=kube-scheduler", TimeoutSeconds: seconds(60)}
 	statusPatch = []byte(`{"status":{"conditions":[{"type":"PodScheduled","status":"False"}]}}`)
+	force       = true
 )
 
 // calls are the calls berth makes, each in both clients.
@@ -123,6 +124,22 @@ var calls = []apiCall{
 		},
 		func(ctx context.Context, c kubernetes.Interface) error {
 			return c.CoreV1().Pods("ns").Bind(ctx, binding, metav1.CreateOptions{})
+		}},
+	{"bind pod with options",
+		func(ctx context.Context, c *kubeclient.Client) error {
+			return c.Pods("ns").Bind(ctx, binding, metav1.CreateOptions{DryRun: []string{"All"}, FieldManager: "berth"})
+		},
+		func(ctx context.Context, c kubernetes.Interface) error {
+			return c.CoreV1().Pods("ns").Bind(ctx, binding, metav1.CreateOptions{DryRun: []string{"All"}, FieldManager: "berth"})
+		}},
+	{"patch pod status with options",
+		func(ctx context.Context, c *kubeclient.Client) error {
+			_, err := c.Pods("ns").Patch(ctx, "p", types.StrategicMergePatchType, statusPatch, metav1.PatchOptions{Force: &force, FieldValidation: "Strict"}, "status")
+			return err
+		},
+		func(ctx context.Context, c kubernetes.Interface) error {
+			_, err := c.CoreV1().Pods("ns").Patch(ctx, "p", types.StrategicMergePatchType, statusPatch, metav1.PatchOptions{Force: &force, FieldValidation: "Strict"}, "status")
+			return err
 		}},
 	{"patch pod status",
 		func(ctx context.Context, c *kubeclient.Client) error {

@@ -218,7 +218,9 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		return
 	}
 
-	bound := pod.DeepCopy()
+	// A shallow copy: informer objects are never modified, so the assumed pod may share them.
+	bound := new(v1.Pod)
+	*bound = *pod
 	bound.Spec.NodeName = res.Node
 	// What PodInfo derives (requests, affinity terms) does not depend on spec.nodeName: reuse it.
 	assumed := *pi

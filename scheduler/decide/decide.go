@@ -297,7 +297,8 @@ func (d *Decider) forEach(n int, fn func(i int)) {
 	workers := min(d.parallelism, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	per := (n + workers - 1) / workers
-	for w := range workers {
+	// Chunks 1.. on new goroutines, chunk 0 on this one (one goroutine fewer to start and wake).
+	for w := 1; w < workers; w++ {
 		lo, hi := w*per, min((w+1)*per, n)
 		if lo >= hi {
 			break
@@ -309,6 +310,9 @@ func (d *Decider) forEach(n int, fn func(i int)) {
 				fn(i)
 			}
 		}()
+	}
+	for i := range min(per, n) {
+		fn(i)
 	}
 	wg.Wait()
 }
