@@ -13,8 +13,10 @@ type NodeInfo struct {
 	// Node is nil when pods are known on a node the informer has not delivered (or has deleted).
 	Node *v1.Node
 	Pods []*PodInfo
-	// PodsWithAffinity are the pods of Pods that have any inter-pod (anti-)affinity term.
-	PodsWithAffinity []*PodInfo
+	// PodsWithScoringTerms are the pods of Pods whose own terms can weigh on where other pods go
+	// when those have no preferred terms: required affinity (weighted by hardPodAffinityWeight)
+	// and preferred (anti-)affinity. Pods with required anti-affinity only are not among them.
+	PodsWithScoringTerms []*PodInfo
 	// PodsWithRequiredAntiAffinity are the pods of Pods with a required anti-affinity term.
 	PodsWithRequiredAntiAffinity []*PodInfo
 
@@ -74,8 +76,8 @@ func (n *NodeInfo) SetNode(node *v1.Node) {
 // AddPod accounts for p on the node.
 func (n *NodeInfo) AddPod(p *PodInfo) {
 	n.Pods = append(n.Pods, p)
-	if p.HasAffinity() {
-		n.PodsWithAffinity = append(n.PodsWithAffinity, p)
+	if p.HasScoringTerms() {
+		n.PodsWithScoringTerms = append(n.PodsWithScoringTerms, p)
 	}
 	if len(p.RequiredAntiAffinity) > 0 {
 		n.PodsWithRequiredAntiAffinity = append(n.PodsWithRequiredAntiAffinity, p)
@@ -95,7 +97,7 @@ func (n *NodeInfo) RemovePod(p *PodInfo) bool {
 	if old == nil {
 		return false
 	}
-	n.PodsWithAffinity, _ = removeByUID(n.PodsWithAffinity, uid)
+	n.PodsWithScoringTerms, _ = removeByUID(n.PodsWithScoringTerms, uid)
 	n.PodsWithRequiredAntiAffinity, _ = removeByUID(n.PodsWithRequiredAntiAffinity, uid)
 	n.Requested.Sub(&old.Requests)
 	n.NonZeroRequested.MilliCPU -= old.NonZeroCPU
@@ -131,7 +133,7 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		Generation:       n.Generation,
 	}
 	c.Pods = append([]*PodInfo(nil), n.Pods...)
-	c.PodsWithAffinity = append([]*PodInfo(nil), n.PodsWithAffinity...)
+	c.PodsWithScoringTerms = append([]*PodInfo(nil), n.PodsWithScoringTerms...)
 	c.PodsWithRequiredAntiAffinity = append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...)
 	return c
 }

@@ -13,6 +13,8 @@ import (
 // and is read-only once built.
 type PodInfo struct {
 	Pod *v1.Pod
+	// LabelsID identifies the pod's namespace and labels (zero when not built by NewPodInfo).
+	LabelsID LabelsID
 	// Requests is what the pod asks of a node (see podRequests for the rule).
 	Requests Resource
 	// NonZeroCPU and NonZeroMemory are the requests with defaults for containers that state none;
@@ -38,6 +40,8 @@ type AffinityTerm struct {
 	// Selector matches pods by label; labels.Nothing() when the term has no label selector.
 	Selector    labels.Selector
 	TopologyKey string
+	// ID identifies what the term selects (zero when not built by NewPodInfo).
+	ID TermID
 }
 
 // WeightedAffinityTerm is a parsed preferred affinity term.
@@ -57,7 +61,7 @@ func (t *AffinityTerm) Matches(pod *v1.Pod, nsLabels labels.Set) bool {
 // NewPodInfo precomputes what the scheduler needs of pod. It never fails: a bad label selector is
 // recorded in AffinityErr.
 func NewPodInfo(pod *v1.Pod) *PodInfo {
-	pi := &PodInfo{Pod: pod, Requests: podRequests(pod, false)}
+	pi := &PodInfo{Pod: pod, LabelsID: NewLabelsID(pod.Namespace, pod.Labels), Requests: podRequests(pod, false)}
 	nz := podRequests(pod, true)
 	pi.NonZeroCPU, pi.NonZeroMemory = nz.MilliCPU, nz.Memory
 
@@ -85,9 +89,10 @@ func NewPodInfo(pod *v1.Pod) *PodInfo {
 	return pi
 }
 
-// HasAffinity reports whether the pod has any inter-pod affinity or anti-affinity term.
-func (pi *PodInfo) HasAffinity() bool {
-	return len(pi.RequiredAffinity)+len(pi.RequiredAntiAffinity)+len(pi.PreferredAffinity)+len(pi.PreferredAntiAffinity) > 0
+// HasScoringTerms reports whether the pod has terms that score other pods' placement: required
+// affinity or preferred (anti-)affinity.
+func (pi *PodInfo) HasScoringTerms() bool {
+	return len(pi.RequiredAffinity)+len(pi.PreferredAffinity)+len(pi.PreferredAntiAffinity) > 0
 }
 
 func affinityTerms(pod *v1.Pod, terms []v1.PodAffinityTerm) ([]AffinityTerm, error) {
@@ -136,5 +141,6 @@ func newAffinityTerm(pod *v1.Pod, term *v1.PodAffinityTerm) (AffinityTerm, error
 	for _, n := range term.Namespaces {
 		ns[n] = struct{}{}
 	}
-	return AffinityTerm{Namespaces: ns, NamespaceSelector: nsSel, Selector: sel, TopologyKey: term.TopologyKey}, nil
+	return AffinityTerm{Namespaces: ns, NamespaceSelector: nsSel, Selector: sel, TopologyKey: term.TopologyKey,
+		ID: newTermID(ns, nsSel, sel)}, nil
 }

@@ -7,8 +7,9 @@ import "k8s.io/apimachinery/pkg/labels"
 type Snapshot struct {
 	// Nodes are all nodes with a node object, in a stable order.
 	Nodes []*NodeInfo
-	// WithAffinity are the nodes running at least one pod with inter-pod affinity terms.
-	WithAffinity []*NodeInfo
+	// WithScoringTerms are the nodes running at least one pod with scoring terms (see
+	// NodeInfo.PodsWithScoringTerms).
+	WithScoringTerms []*NodeInfo
 	// WithRequiredAntiAffinity are the nodes running at least one pod with required anti-affinity.
 	WithRequiredAntiAffinity []*NodeInfo
 	// NamespaceLabels maps each known namespace to its labels (for namespace selectors).
@@ -45,10 +46,10 @@ func New(nodes []*NodeInfo, namespaceLabels map[string]labels.Set) *Snapshot {
 }
 
 func (s *Snapshot) rebuildAffinityLists() {
-	s.WithAffinity, s.WithRequiredAntiAffinity = s.WithAffinity[:0], s.WithRequiredAntiAffinity[:0]
+	s.WithScoringTerms, s.WithRequiredAntiAffinity = s.WithScoringTerms[:0], s.WithRequiredAntiAffinity[:0]
 	for _, n := range s.Nodes {
-		if len(n.PodsWithAffinity) > 0 {
-			s.WithAffinity = append(s.WithAffinity, n)
+		if len(n.PodsWithScoringTerms) > 0 {
+			s.WithScoringTerms = append(s.WithScoringTerms, n)
 		}
 		if len(n.PodsWithRequiredAntiAffinity) > 0 {
 			s.WithRequiredAntiAffinity = append(s.WithRequiredAntiAffinity, n)
@@ -74,9 +75,8 @@ func (s *Snapshot) Update(changed []*NodeInfo) bool {
 		old := s.byName[n.Node.Name]
 		s.Nodes[s.index[n.Node.Name]] = n
 		s.byName[n.Node.Name] = n
-		if (len(old.PodsWithAffinity) > 0) != (len(n.PodsWithAffinity) > 0) ||
-			(len(old.PodsWithRequiredAntiAffinity) > 0) != (len(n.PodsWithRequiredAntiAffinity) > 0) ||
-			len(n.PodsWithAffinity) > 0 || len(old.PodsWithAffinity) > 0 {
+		if len(n.PodsWithScoringTerms) > 0 || len(old.PodsWithScoringTerms) > 0 ||
+			len(n.PodsWithRequiredAntiAffinity) > 0 || len(old.PodsWithRequiredAntiAffinity) > 0 {
 			rebuild = true // list membership or the listed pointer changed
 		}
 		if len(old.Images) != len(n.Images) || (len(n.Images) > 0 && !sameImages(old.Images, n.Images)) {

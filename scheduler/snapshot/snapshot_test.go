@@ -127,8 +127,8 @@ func TestNodeInfoAddRemoveClone(t *testing.T) {
 			{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}}, TopologyKey: "kubernetes.io/hostname"}}}}}}
 	plain := &v1.Pod{ObjectMeta: metav1.ObjectMeta{UID: "b"}, Spec: v1.PodSpec{Containers: []v1.Container{ctr("cpu", "500m")}}}
 	n := NewNodeInfo(node, NewPodInfo(anti), NewPodInfo(plain))
-	if n.Requested.MilliCPU != 1500 || len(n.PodsWithRequiredAntiAffinity) != 1 || len(n.PodsWithAffinity) != 1 {
-		t.Fatalf("after adds: cpu %d, anti %d, aff %d", n.Requested.MilliCPU, len(n.PodsWithRequiredAntiAffinity), len(n.PodsWithAffinity))
+	if n.Requested.MilliCPU != 1500 || len(n.PodsWithRequiredAntiAffinity) != 1 || len(n.PodsWithScoringTerms) != 0 {
+		t.Fatalf("after adds: cpu %d, anti %d, aff %d", n.Requested.MilliCPU, len(n.PodsWithRequiredAntiAffinity), len(n.PodsWithScoringTerms))
 	}
 	c := n.Clone()
 	if !n.RemovePod(NewPodInfo(anti)) {
@@ -197,5 +197,53 @@ func TestNormalizeImageName(t *testing.T) {
 		if got := NormalizeImageName(in); got != want {
 			t.Errorf("NormalizeImageName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestUpdateRefreshesAffinityLists(t *testing.T) {
+	term := v1.PodAffinityTerm{LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "x"}}, TopologyKey: "zone"}
+	pod := func(uid string, aff *v1.Affinity) *PodInfo {
+		return NewPodInfo(&v1.Pod{ObjectMeta: metav1.ObjectMeta{UID: types.UID(uid), Namespace: "ns"}, Spec: v1.PodSpec{Affinity: aff}})
+	}
+	anti := func(uid string) *PodInfo {
+		return pod(uid, &v1.Affinity{PodAntiAffinity: &v1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{term}}})
+	}
+	preferred := func(uid string) *PodInfo {
+		return pod(uid, &v1.Affinity{PodAffinity: &v1.PodAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []v1.WeightedPodAffinityTerm{{Weight: 1, PodAffinityTerm: term}}}})
+	}
+	node := func(name string) *v1.Node { return &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}} }
+	for _, tc := range []struct {
+		name              string
+		before            []*PodInfo
+		add               *PodInfo
+		wantAnti, wantScr int // pods on n1 in the listed NodeInfo, -1: n1 not listed
+	}{
+		{name: "another anti-affinity pod on a listed node", before: []*PodInfo{anti("a")}, add: anti("b"), wantAnti: 2, wantScr: -1},
+		{name: "first anti-affinity pod", add: anti("a"), wantAnti: 1, wantScr: -1},
+		{name: "another scoring pod on a listed node", before: []*PodInfo{preferred("a")}, add: preferred("b"), wantAnti: -1, wantScr: 2},
+		{name: "plain pod on a node listed for both", before: []*PodInfo{anti("a"), preferred("b")}, add: pod("c", nil), wantAnti: 1, wantScr: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n1 := NewNodeInfo(node("n1"), tc.before...)
+			s := New([]*NodeInfo{n1, NewNodeInfo(node("n2"))}, nil)
+			changed := n1.Clone()
+			changed.AddPod(tc.add)
+			if !s.Update([]*NodeInfo{changed}) {
+				t.Fatal("Update refused a known node")
+			}
+			check := func(list string, nodes []*NodeInfo, pods func(*NodeInfo) []*PodInfo, want int) {
+				t.Helper()
+				switch {
+				case want < 0 && len(nodes) != 0:
+					t.Errorf("%s lists %d nodes, want none", list, len(nodes))
+				case want >= 0 && (len(nodes) != 1 || nodes[0] != changed):
+					t.Errorf("%s = %v, want the updated n1 only", list, nodes)
+				case want >= 0 && len(pods(nodes[0])) != want:
+					t.Errorf("%s: n1 has %d such pods, want %d", list, len(pods(nodes[0])), want)
+				}
+			}
+			check("WithRequiredAntiAffinity", s.WithRequiredAntiAffinity, func(n *NodeInfo) []*PodInfo { return n.PodsWithRequiredAntiAffinity }, tc.wantAnti)
+			check("WithScoringTerms", s.WithScoringTerms, func(n *NodeInfo) []*PodInfo { return n.PodsWithScoringTerms }, tc.wantScr)
+		})
 	}
 }

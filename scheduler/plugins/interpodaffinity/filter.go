@@ -71,9 +71,10 @@ func (pl *InterPodAffinity) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snap
 	}
 	f.selfMatch = matchesAll(f.affinity, pod.Pod, f.namespaces)
 
+	selects := termMemo{}
 	for _, n := range snap.WithRequiredAntiAffinity {
 		for _, p := range n.PodsWithRequiredAntiAffinity {
-			f.countExistingAnti(p, n.Node, 1)
+			f.countExistingAnti(p, n.Node, 1, selects)
 		}
 	}
 	if len(f.affinity) > 0 || len(f.anti) > 0 {
@@ -86,13 +87,14 @@ func (pl *InterPodAffinity) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snap
 }
 
 // countExistingAnti counts the required anti-affinity terms of p, on node, that select the pod.
-func (f *PodFilter) countExistingAnti(p *snapshot.PodInfo, node *v1.Node, delta int64) {
+// memo (nil: none) remembers the answers per term.
+func (f *PodFilter) countExistingAnti(p *snapshot.PodInfo, node *v1.Node, delta int64, memo termMemo) {
 	if node == nil {
 		return
 	}
 	for i := range p.RequiredAntiAffinity {
 		t := &p.RequiredAntiAffinity[i]
-		if t.Matches(f.pod.Pod, f.nsLabels) {
+		if memo.selects(t, f.pod.Pod, f.nsLabels) {
 			f.existingAntiCounts.add(node.Labels, t.TopologyKey, delta)
 		}
 	}
@@ -108,9 +110,10 @@ func (f *PodFilter) countAllPods(nodes []*snapshot.NodeInfo) {
 		affinity[i], anti[i] = topologyCounts{}, topologyCounts{}
 	}
 	inParallel(len(nodes), k, func(i, lo, hi int) {
+		memo := f.newPodMemo()
 		for _, n := range nodes[lo:hi] {
 			for _, p := range n.Pods {
-				f.countIncomingInto(affinity[i], anti[i], p.Pod, n.Node, 1)
+				f.countIncomingInto(affinity[i], anti[i], p, n.Node, 1, memo)
 			}
 		}
 	})
@@ -121,21 +124,60 @@ func (f *PodFilter) countAllPods(nodes []*snapshot.NodeInfo) {
 }
 
 // countIncomingInto counts p, on node, in the domains of the pod's terms that select it. It only
-// reads f, so concurrent calls with distinct count maps are safe.
-func (f *PodFilter) countIncomingInto(affinity, anti topologyCounts, p *v1.Pod, node *v1.Node, delta int64) {
+// reads f, so concurrent calls with distinct count maps and memos are safe. memo (nil: none)
+// remembers the answers per LabelsID.
+func (f *PodFilter) countIncomingInto(affinity, anti topologyCounts, p *snapshot.PodInfo, node *v1.Node, delta int64, memo podMemo) {
 	if node == nil {
 		return
 	}
-	if matchesAll(f.affinity, p, f.namespaces) {
+	if memo == nil {
+		if matchesAll(f.affinity, p.Pod, f.namespaces) {
+			for i := range f.affinity {
+				affinity.add(node.Labels, f.affinity[i].TopologyKey, delta)
+			}
+		}
+		for i := range f.anti {
+			if f.anti[i].matches(p.Pod, f.namespaces) {
+				anti.add(node.Labels, f.anti[i].TopologyKey, delta)
+			}
+		}
+		return
+	}
+	bits := memo.selected(p, f.incomingSelects)
+	if bits&1 != 0 {
 		for i := range f.affinity {
 			affinity.add(node.Labels, f.affinity[i].TopologyKey, delta)
 		}
 	}
 	for i := range f.anti {
-		if f.anti[i].matches(p, f.namespaces) {
+		if bits&(1<<(i+1)) != 0 {
 			anti.add(node.Labels, f.anti[i].TopologyKey, delta)
 		}
 	}
+}
+
+// incomingSelects returns which of the pod's terms select p: bit 0 when all affinity terms do,
+// bit 1+i when anti-affinity term i does (so only for pods with fewer than 63 such terms).
+func (f *PodFilter) incomingSelects(p *v1.Pod) uint64 {
+	var bits uint64
+	if matchesAll(f.affinity, p, f.namespaces) {
+		bits |= 1
+	}
+	for i := range f.anti {
+		if f.anti[i].matches(p, f.namespaces) {
+			bits |= 1 << (i + 1)
+		}
+	}
+	return bits
+}
+
+// newPodMemo returns a memo for incomingSelects, or nil when the pod has too many anti-affinity
+// terms for its bit set (such pods are matched without one).
+func (f *PodFilter) newPodMemo() podMemo {
+	if len(f.anti) >= 63 {
+		return nil
+	}
+	return podMemo{}
 }
 
 // Filter judges the prepared pod on node n. It does not allocate.
@@ -197,8 +239,8 @@ func (f *PodFilter) update(p *snapshot.PodInfo, n *snapshot.NodeInfo, delta int6
 	if p == nil || p.Pod == nil || n == nil {
 		return
 	}
-	f.countExistingAnti(p, n.Node, delta)
-	f.countIncomingInto(f.affinityCounts, f.antiCounts, p.Pod, n.Node, delta)
+	f.countExistingAnti(p, n.Node, delta, nil)
+	f.countIncomingInto(f.affinityCounts, f.antiCounts, p, n.Node, delta, nil)
 }
 
 // Clone returns an independent copy whose counts AddPod and RemovePod may change without affecting

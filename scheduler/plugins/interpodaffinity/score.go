@@ -1,6 +1,8 @@
 package interpodaffinity
 
 import (
+	v1 "k8s.io/api/core/v1"
+
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 	"k8s.io/apimachinery/pkg/labels"
@@ -21,7 +23,7 @@ func (pl *InterPodAffinity) PreScore(pod *snapshot.PodInfo, snap *snapshot.Snaps
 		return nil
 	}
 	preferred := append(newWeightedPodTerms(pod.PreferredAffinity, 1), newWeightedPodTerms(pod.PreferredAntiAffinity, -1)...)
-	nodes := snap.WithAffinity
+	nodes := snap.WithScoringTerms
 	if hasPreferred {
 		nodes = snap.Nodes
 	}
@@ -35,6 +37,10 @@ func (pl *InterPodAffinity) PreScore(pod *snapshot.PodInfo, snap *snapshot.Snaps
 			hardWeight: int64(pl.args.HardPodAffinityWeight),
 			preferred:  preferred,
 			sums:       topologyCounts{},
+			selects:    termMemo{},
+		}
+		if len(preferred) <= 64 {
+			builders[i].selected = podMemo{}
 		}
 	}
 	inParallel(len(nodes), k, func(i, lo, hi int) {
@@ -62,15 +68,19 @@ type scoreBuilder struct {
 	hardWeight int64
 	preferred  []weightedPodTerm
 	sums       topologyCounts
+	// selects remembers which existing terms select the pod; selected remembers which preferred
+	// terms of the pod select existing pods (nil when there are more than 64 of them).
+	selects  termMemo
+	selected podMemo
 }
 
 // addNode adds the weights of the pods on n: all of them when the incoming pod has preferred
-// terms, else only those with affinity terms. Nodes without labels are in no domain.
+// terms, else only those with scoring terms of their own. Nodes without labels are in no domain.
 func (b *scoreBuilder) addNode(n *snapshot.NodeInfo, allPods bool) {
 	if n.Node == nil || len(n.Node.Labels) == 0 {
 		return
 	}
-	pods := n.PodsWithAffinity
+	pods := n.PodsWithScoringTerms
 	if allPods {
 		pods = n.Pods
 	}
@@ -81,10 +91,19 @@ func (b *scoreBuilder) addNode(n *snapshot.NodeInfo, allPods bool) {
 
 // addExisting adds the weights between the pod and existing pod p on a node with nodeLabels.
 func (b *scoreBuilder) addExisting(p *snapshot.PodInfo, nodeLabels map[string]string) {
-	for i := range b.preferred {
-		t := &b.preferred[i]
-		if t.matches(p.Pod, b.namespaces) {
-			b.sums.add(nodeLabels, t.TopologyKey, t.weight)
+	if b.selected == nil {
+		for i := range b.preferred {
+			t := &b.preferred[i]
+			if t.matches(p.Pod, b.namespaces) {
+				b.sums.add(nodeLabels, t.TopologyKey, t.weight)
+			}
+		}
+	} else if len(b.preferred) > 0 {
+		bits := b.selected.selected(p, b.preferredSelect)
+		for i := range b.preferred {
+			if bits&(1<<i) != 0 {
+				b.sums.add(nodeLabels, b.preferred[i].TopologyKey, b.preferred[i].weight)
+			}
 		}
 	}
 	if b.hardWeight > 0 {
@@ -102,9 +121,20 @@ func (b *scoreBuilder) addExisting(p *snapshot.PodInfo, nodeLabels map[string]st
 	}
 }
 
+// preferredSelect returns which of the pod's preferred terms select p (bit i: term i).
+func (b *scoreBuilder) preferredSelect(p *v1.Pod) uint64 {
+	var bits uint64
+	for i := range b.preferred {
+		if b.preferred[i].matches(p, b.namespaces) {
+			bits |= 1 << i
+		}
+	}
+	return bits
+}
+
 // addIfSelected adds weight when an existing pod's term selects the incoming pod.
 func (b *scoreBuilder) addIfSelected(t *snapshot.AffinityTerm, weight int64, nodeLabels map[string]string) {
-	if t.Matches(b.pod.Pod, b.nsLabels) {
+	if b.selects.selects(t, b.pod.Pod, b.nsLabels) {
 		b.sums.add(nodeLabels, t.TopologyKey, weight)
 	}
 }

@@ -110,6 +110,71 @@ func countMatching(pods []*snapshot.PodInfo, c *constraint, ns string) int {
 	return n
 }
 
+// matcher counts the pods that an incoming pod's constraints select, like countMatching, but
+// remembers per LabelsID which constraints select a pod, so that pods with equal labels (the
+// replicas of a workload) are matched once per decision instead of once each. One matcher per
+// goroutine: it is not safe for concurrent use.
+type matcher struct {
+	cs []constraint
+	ns string
+	// memo maps a LabelsID to a bit set of the constraints selecting it (bit i: cs[i]); nil when
+	// there are too many constraints for the bit set.
+	memo map[snapshot.LabelsID]uint64
+}
+
+func newMatcher(cs []constraint, ns string) *matcher {
+	m := &matcher{cs: cs, ns: ns}
+	if len(cs) <= 64 {
+		m.memo = map[snapshot.LabelsID]uint64{}
+	}
+	return m
+}
+
+// count returns how many pods of pods constraint i selects.
+func (m *matcher) count(pods []*snapshot.PodInfo, i int) int {
+	c := &m.cs[i]
+	if c.countsNothing {
+		return 0
+	}
+	if m.memo == nil {
+		return countMatching(pods, c, m.ns)
+	}
+	n := 0
+	for _, pi := range pods {
+		if pi.Pod.DeletionTimestamp != nil {
+			continue
+		}
+		if !pi.LabelsID.Known() {
+			if pi.Pod.Namespace == m.ns && c.selector.Matches(labels.Set(pi.Pod.Labels)) {
+				n++
+			}
+			continue
+		}
+		if m.selected(pi)&(1<<i) != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// selected returns the bit set of the constraints selecting pi, from the memo when known.
+func (m *matcher) selected(pi *snapshot.PodInfo) uint64 {
+	if bits, ok := m.memo[pi.LabelsID]; ok {
+		return bits
+	}
+	var bits uint64
+	if pi.Pod.Namespace == m.ns {
+		set := labels.Set(pi.Pod.Labels)
+		for i := range m.cs {
+			if m.cs[i].selector.Matches(set) {
+				bits |= 1 << i
+			}
+		}
+	}
+	m.memo[pi.LabelsID] = bits
+	return bits
+}
+
 // inclusion decides which nodes count towards a constraint's domains, per its node inclusion
 // policies, for one incoming pod.
 type inclusion struct {

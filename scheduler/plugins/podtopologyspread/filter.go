@@ -53,7 +53,7 @@ func (pl *PodTopologySpread) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Sna
 		}
 		return 0
 	}
-	f.counts = countDomains(snap.Nodes, len(cs), domainsHint, f.countNode)
+	f.counts = countDomains(snap.Nodes, len(cs), domainsHint, func() *matcher { return newMatcher(cs, p.Namespace) }, f.countNode)
 	for i := range cs {
 		f.paths[i] = newCriticalPaths()
 		for value, num := range f.counts[i] {
@@ -79,7 +79,7 @@ type spreadFilter struct {
 }
 
 // countNode adds the matching pods of n to the domains n belongs to, in into.
-func (f *spreadFilter) countNode(n *snapshot.NodeInfo, into []map[string]int) {
+func (f *spreadFilter) countNode(n *snapshot.NodeInfo, into []map[string]int, m *matcher) {
 	node := n.Node
 	if node == nil || !hasTopologyKeys(node.Labels, f.constraints) {
 		return
@@ -90,7 +90,7 @@ func (f *spreadFilter) countNode(n *snapshot.NodeInfo, into []map[string]int) {
 		if !v.counts(c) {
 			continue
 		}
-		into[i][node.Labels[c.topologyKey]] += countMatching(n.Pods, c, f.namespace)
+		into[i][node.Labels[c.topologyKey]] += m.count(n.Pods, i)
 	}
 }
 

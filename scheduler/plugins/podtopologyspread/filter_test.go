@@ -79,6 +79,25 @@ func TestFilter(t *testing.T) {
 			want:  map[string]string{"a": fits, "x": fits},
 		},
 		{
+			// Pods with equal labels are matched once per decision: the namespace must still
+			// tell them apart, whichever is seen first.
+			name: "equal labels in another namespace: only this namespace's pods count",
+			pod:  web(spread(hard("zone", 1, appWeb))),
+			nodes: []*snapshot.NodeInfo{
+				zoned("a", "z1", web(inNamespace("other")), web(inNamespace("other")), web(), web()),
+				zoned("x", "z2", web(inNamespace("other")), web()),
+			},
+			want: map[string]string{"a": skew, "x": fits},
+		},
+		{
+			name: "a terminating pod does not hide running pods with equal labels",
+			pod:  web(spread(hard("zone", 1, appWeb))),
+			nodes: []*snapshot.NodeInfo{
+				zoned("a", "z1", web(terminating()), web(), web()), zoned("x", "z2", web()),
+			},
+			want: map[string]string{"a": skew, "x": fits},
+		},
+		{
 			name:  "terminating pods do not count",
 			pod:   web(spread(hard("zone", 1, appWeb))),
 			nodes: []*snapshot.NodeInfo{zoned("a", "z1", repeat(2, web, terminating())...), zoned("x", "z2")},

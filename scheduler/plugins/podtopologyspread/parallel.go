@@ -12,19 +12,20 @@ import (
 const minNodesPerWorker = 1024
 
 // countDomains calls count for every node of nodes, giving it per-constraint maps (one per
-// constraint, of domain to count) to add the node's matching pods into, and returns the sums.
-// A domain a count call touches is present in the result, even with a count of 0.
+// constraint, of domain to count) to add the node's matching pods into and a matcher of its own
+// (from newM), and returns the sums. A domain a count call touches is present in the result, even
+// with a count of 0.
 //
 // Counting visits every pod of the cluster, so large clusters are split into contiguous chunks
-// counted concurrently (up to GOMAXPROCS goroutines, each with its own maps) and joined before
-// countDomains returns. count must only read shared state.
+// counted concurrently (up to GOMAXPROCS goroutines, each with its own maps and matcher) and
+// joined before countDomains returns. count must only read shared state.
 func countDomains[V int | int64](nodes []*snapshot.NodeInfo, constraints int, sizeHint func(i int) int,
-	count func(n *snapshot.NodeInfo, into []map[string]V)) []map[string]V {
+	newM func() *matcher, count func(n *snapshot.NodeInfo, into []map[string]V, m *matcher)) []map[string]V {
 	workers := min(runtime.GOMAXPROCS(0), len(nodes)/minNodesPerWorker)
 	if workers <= 1 {
-		into := newCountMaps[V](constraints, sizeHint, 1)
+		into, m := newCountMaps[V](constraints, sizeHint, 1), newM()
 		for _, n := range nodes {
-			count(n, into)
+			count(n, into, m)
 		}
 		return into
 	}
@@ -34,8 +35,9 @@ func countDomains[V int | int64](nodes []*snapshot.NodeInfo, constraints int, si
 	}
 	chunk := (len(nodes) + workers - 1) / workers
 	countChunk := func(w int) {
+		m := newM()
 		for _, n := range nodes[w*chunk : min((w+1)*chunk, len(nodes))] {
-			count(n, parts[w])
+			count(n, parts[w], m)
 		}
 	}
 	var wg sync.WaitGroup

@@ -39,7 +39,8 @@ func (pl *PodTopologySpread) PreScore(pod *snapshot.PodInfo, snap *snapshot.Snap
 
 	in := newInclusion(p, cs)
 	found := countDomains(snap.Nodes, len(cs), func(i int) int { return len(s.counts[i]) },
-		func(n *snapshot.NodeInfo, into []map[string]int64) { s.countNode(n, &in, into) })
+		func() *matcher { return newMatcher(cs, p.Namespace) },
+		func(n *snapshot.NodeInfo, into []map[string]int64, m *matcher) { s.countNode(n, &in, into, m) })
 	for i, m := range found {
 		for domain, c := range m {
 			s.counts[i][domain] += c
@@ -98,7 +99,7 @@ func (s *spreadScorer) addDomains(feasible []*snapshot.NodeInfo) {
 
 // countNode adds, in into, the matching pods of n to the domains n belongs to that addDomains
 // registered. It only reads s.
-func (s *spreadScorer) countNode(n *snapshot.NodeInfo, in *inclusion, into []map[string]int64) {
+func (s *spreadScorer) countNode(n *snapshot.NodeInfo, in *inclusion, into []map[string]int64, m *matcher) {
 	node := n.Node
 	if node == nil || (s.requireAll && !hasTopologyKeys(node.Labels, s.constraints)) {
 		return
@@ -113,7 +114,7 @@ func (s *spreadScorer) countNode(n *snapshot.NodeInfo, in *inclusion, into []map
 		if _, ok := s.counts[i][value]; !ok {
 			continue // no feasible node there (always the case for hostname constraints)
 		}
-		into[i][value] += int64(countMatching(n.Pods, c, s.namespace))
+		into[i][value] += int64(m.count(n.Pods, i))
 	}
 }
 
