@@ -97,7 +97,7 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 	if err := reg.RegisterRuntime(); err != nil {
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}
-	informers := kubeclient.NewInformers(clients.main)
+	informers := kubeclient.NewInformers(clients.main, kubeclient.WithTrim(scheduler.Trim))
 	sched, err := newScheduler(opts, cfg, clients.main, informers, reg, log)
 	if err != nil {
 		return err

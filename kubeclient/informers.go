@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"strings"
 	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
@@ -31,6 +31,7 @@ const NonTerminalPods = "status.phase!=" + string(corev1.PodSucceeded) + ",statu
 // after ctx has ended, Shutdown. All methods are safe for concurrent use.
 type Informers struct {
 	client *Client
+	trim   func(obj any) // nil: none
 
 	mu        sync.Mutex // guards the fields below
 	informers []*informer
@@ -44,9 +45,23 @@ type informer struct {
 	started  bool
 }
 
+// InformerOption configures NewInformers.
+type InformerOption func(*Informers)
+
+// WithTrim has every informer pass each object to trim, after dropping its managedFields and
+// before it enters the cache or reaches a handler. trim may change the object in place (it is
+// the informer's own decoded copy) to drop what its owner never reads; it must be quick.
+func WithTrim(trim func(obj any)) InformerOption {
+	return func(f *Informers) { f.trim = trim }
+}
+
 // NewInformers returns an empty set of informers over c.
-func NewInformers(c *Client) *Informers {
-	return &Informers{client: c}
+func NewInformers(c *Client, opts ...InformerOption) *Informers {
+	f := &Informers{client: c}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
 }
 
 // Pods is the informer of non-terminal pods (see NonTerminalPods) in all namespaces.
@@ -108,7 +123,16 @@ func (f *Informers) get(resource string, example runtime.Object, newLW func() *c
 	// Nothing reads managedFields; dropping them before objects enter the cache saves a good part
 	// of the memory a large cluster's pods and nodes take (kube-scheduler does the same). The
 	// transform cannot fail once the informer has not started, which it has not here.
-	_ = shared.SetTransform(dropManagedFields)
+	trim := f.trim
+	_ = shared.SetTransform(func(obj any) (any, error) {
+		obj, err := dropManagedFields(obj)
+		if trim != nil && err == nil {
+			if _, tomb := obj.(cache.DeletedFinalStateUnknown); !tomb {
+				trim(obj)
+			}
+		}
+		return obj, err
+	})
 	f.informers = append(f.informers, &informer{resource: resource, shared: shared})
 	return shared
 }

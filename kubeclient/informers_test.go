@@ -76,7 +76,7 @@ func pod(ns, name string) *corev1.Pod {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, ResourceVersion: "3"}}
 }
 
-func startServer(t *testing.T, s *listWatchServer) *kubeclient.Informers {
+func startServer(t *testing.T, s *listWatchServer, opts ...kubeclient.InformerOption) *kubeclient.Informers {
 	t.Helper()
 	s.selectors = map[string][]string{}
 	ts := httptest.NewServer(s)
@@ -85,7 +85,7 @@ func startServer(t *testing.T, s *listWatchServer) *kubeclient.Informers {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return kubeclient.NewInformers(c)
+	return kubeclient.NewInformers(c, opts...)
 }
 
 // shutdown ends the informers' context and waits for them, failing the test if they hang.
@@ -134,6 +134,49 @@ func TestInformersSyncNonTerminalPods(t *testing.T) {
 		if s != kubeclient.NonTerminalPods {
 			t.Errorf("pod request field selector %q, want %q", s, kubeclient.NonTerminalPods)
 		}
+	}
+}
+
+func TestInformersTrimObjects(t *testing.T) {
+	p := pod("a", "p1")
+	p.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}
+	p.Annotations = map[string]string{"big": "value"}
+	srv := &listWatchServer{objects: map[string][]runtime.Object{"pods": {p}, "namespaces": {
+		&corev1.Namespace{TypeMeta: metav1.TypeMeta{Kind: "Namespace", APIVersion: "v1"},
+			ObjectMeta: metav1.ObjectMeta{Name: "a", ResourceVersion: "3", Annotations: map[string]string{"big": "value"}}},
+	}}}
+	var mu sync.Mutex
+	var seen []string
+	inf := startServer(t, srv, kubeclient.WithTrim(func(obj any) {
+		mu.Lock()
+		defer mu.Unlock()
+		if m, ok := obj.(metav1.Object); ok {
+			if len(m.GetManagedFields()) > 0 {
+				t.Errorf("%s reached trim with managedFields", m.GetName())
+			}
+			seen = append(seen, m.GetName())
+			m.SetAnnotations(nil)
+		}
+	}))
+	pods, namespaces := inf.Pods(), inf.Namespaces()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer shutdown(t, inf, cancel)
+	inf.Start(ctx)
+	if err := inf.WaitForCacheSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, store := range []interface{ List() []any }{pods.GetStore(), namespaces.GetStore()} {
+		for _, o := range store.List() {
+			if m := o.(metav1.Object); m.GetAnnotations() != nil {
+				t.Errorf("%s in the cache untrimmed: annotations %v", m.GetName(), m.GetAnnotations())
+			}
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// client-go may transform an object more than once (trim must be idempotent).
+	if slices.Sort(seen); !slices.Equal(slices.Compact(seen), []string{"a", "p1"}) {
+		t.Errorf("trim saw %v, want the namespace a and the pod p1", seen)
 	}
 }
 

@@ -1,0 +1,68 @@
+package scheduler
+
+import (
+	v1 "k8s.io/api/core/v1"
+)
+
+// Trim drops, in place, the fields of pods and nodes that no part of berth reads, before the
+// objects enter the informer caches. A large cluster's pods and nodes are most of a scheduler's
+// memory, and most of each object is for the kubelet: container commands, environments, probes,
+// mounts, security contexts and statuses; node conditions, addresses and system info. Other
+// objects pass through unchanged. main installs it on the informers.
+//
+// Kept, because scheduling reads it: all metadata (labels, owners, deletion timestamp, ...);
+// the pod spec except the dropped container fields (volumes, affinity, tolerations, spreading,
+// gates, priority, overhead, pod-level resources, ...); each container's name, image, ports,
+// requests and restart policy; the pod status apart from container details (phase, conditions,
+// nominated node, start time), and of each container status only its name and its allocated
+// and actual resources; the node spec, allocatable resources and images.
+//
+// Container limits are dropped: no implemented plugin uses them (upstream reads them only for
+// DRA extended resources and extenders, which berth does not support). Adding a plugin that
+// reads a dropped field means keeping it here.
+func Trim(obj any) {
+	switch o := obj.(type) {
+	case *v1.Pod:
+		trimPod(o)
+	case *v1.Node:
+		trimNode(o)
+	}
+}
+
+func trimPod(p *v1.Pod) {
+	for i := range p.Spec.InitContainers {
+		trimContainer(&p.Spec.InitContainers[i])
+	}
+	for i := range p.Spec.Containers {
+		trimContainer(&p.Spec.Containers[i])
+	}
+	// Ephemeral containers request nothing and may not declare ports.
+	p.Spec.EphemeralContainers = nil
+	s := &p.Status
+	s.InitContainerStatuses = trimStatuses(s.InitContainerStatuses)
+	s.ContainerStatuses = trimStatuses(s.ContainerStatuses)
+	s.EphemeralContainerStatuses = nil
+}
+
+func trimContainer(c *v1.Container) {
+	*c = v1.Container{
+		Name:          c.Name,
+		Image:         c.Image,
+		Ports:         c.Ports,
+		Resources:     v1.ResourceRequirements{Requests: c.Resources.Requests, Claims: c.Resources.Claims},
+		ResizePolicy:  c.ResizePolicy,
+		RestartPolicy: c.RestartPolicy,
+	}
+}
+
+func trimStatuses(ss []v1.ContainerStatus) []v1.ContainerStatus {
+	for i := range ss {
+		ss[i] = v1.ContainerStatus{Name: ss[i].Name, AllocatedResources: ss[i].AllocatedResources, Resources: ss[i].Resources}
+	}
+	return ss
+}
+
+func trimNode(n *v1.Node) {
+	s := &n.Status
+	*s = v1.NodeStatus{Allocatable: s.Allocatable, Images: s.Images, Phase: s.Phase}
+}
