@@ -65,7 +65,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	berth := fs.String("berth", "", "prebuilt berth binary (default: build this tree without -race)")
 	upstream := fs.String("kube-scheduler", "", "kube-scheduler binary (default: the test control plane's v1.37.2)")
 	stall := fs.Duration("stall", 60*time.Second, "fail a run when no pod was bound for this long")
-	profileDir := fs.String("cpuprofile", "", "directory for CPU profiles of each scheduler run (costs a few percent of throughput)")
+	profileDir := fs.String("cpuprofile", "", "directory for CPU profiles of each scheduler run (costs a few percent of throughput) and heap profiles taken at its end")
 	profileFor := fs.Duration("cpuprofile-for", 5*time.Second, "how long each CPU profile records, from the first create")
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
 	js := fs.String("json", "", "JSON report path (empty: none)")

@@ -188,6 +188,12 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 		if res.PeakRSSBytes, err = readPeakRSS("/proc", e.sched.pid()); err != nil {
 			return res, err
 		}
+		if spec.profileDir != "" {
+			path := filepath.Join(spec.profileDir, fmt.Sprintf("%s-%s-round%d.heap", spec.workload.Name, spec.kind, spec.round))
+			if err := e.sched.fetch(ctx, "/debug/pprof/heap", 30*time.Second, path); err != nil {
+				return res, err
+			}
+		}
 	}
 	bindTimes, wrong := e.obs.snapshot()
 	res.Bound = len(bindTimes) - len(wrong)

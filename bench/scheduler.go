@@ -98,11 +98,16 @@ func insecureClient(timeout time.Duration) *http.Client {
 // cpuProfile records the scheduler's CPU profile for the given duration into path.
 func (s *schedulerProc) cpuProfile(ctx context.Context, d time.Duration, path string) error {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
-	c := insecureClient(d + 30*time.Second)
+	return s.fetch(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), d+30*time.Second, path)
+}
+
+// fetch writes what the scheduler serves at urlPath (a pprof endpoint) into path.
+func (s *schedulerProc) fetch(ctx context.Context, urlPath string, timeout time.Duration, path string) error {
+	c := insecureClient(timeout)
 	defer c.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://%s/debug/pprof/profile?seconds=%d", s.addr, secs), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("https://%s%s", s.addr, urlPath), nil)
 	if err != nil {
-		return fmt.Errorf("building the profile request: %w", err)
+		return fmt.Errorf("building the request for %s: %w", urlPath, err)
 	}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -110,7 +115,7 @@ func (s *schedulerProc) cpuProfile(ctx context.Context, d time.Duration, path st
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("profiling %s: %s", s.kind, resp.Status)
+		return fmt.Errorf("profiling %s: %s: %s", s.kind, urlPath, resp.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {
