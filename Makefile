@@ -39,11 +39,16 @@ test: upstream vet
 
 # bench: berth side by side with upstream kube-scheduler and the API-write ceiling, each run on a
 # fresh etcd + kube-apiserver; writes BENCHMARKS.md and bench/results.json (~10 min on 2 cores).
-# BENCH_FLAGS=-large for 5000 nodes / 10000 pods; see `go run ./bench -h` for sizes and workloads.
+# BENCH_FLAGS passes options (sizes, workloads, rounds: `go run ./bench -h`).
+# bench-large: 5000 nodes / 10000 pods, one round per workload; writes BENCHMARKS-large.md and
+# bench/results-large.json (~35 min on 2 cores).
 BENCH_FLAGS ?=
-.PHONY: bench bench-smoke
+.PHONY: bench bench-large bench-smoke
 bench: upstream
 	$(GO) run ./bench -md BENCHMARKS.md -json bench/results.json $(BENCH_FLAGS)
+
+bench-large: upstream
+	$(GO) run ./bench -large -pairs 1 -md BENCHMARKS-large.md -json bench/results-large.json $(BENCH_FLAGS)
 
 # bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round);
 # it also runs within `make test`.
