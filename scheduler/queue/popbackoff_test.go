@@ -12,41 +12,42 @@ import (
 func TestPopBackoffEarly(t *testing.T) {
 	tests := []struct {
 		name    string
-		setup   func(t *testing.T, q *Queue)
+		setup   func(t *testing.T, q *Queue, clock *fakeClock)
 		wantPop string // "" means Pop must block
 	}{
-		{name: "misfit moved by an event is popped early", setup: func(t *testing.T, q *Queue) {
+		{name: "misfit moved by an event is popped early", setup: func(t *testing.T, q *Queue, clock *fakeClock) {
 			q.Add(makePod("a"))
 			q.Unschedulable(popNow(t, q), NodeAdd)
 			q.OnEvent(NodeAdd)
 			assertLens(t, q, Lens{Backoff: 1})
 		}, wantPop: "a"},
-		{name: "error backoff waits", setup: func(t *testing.T, q *Queue) {
+		{name: "error backoff waits", setup: func(t *testing.T, q *Queue, clock *fakeClock) {
 			q.Add(makePod("a"))
 			q.Retry(popNow(t, q))
 			assertLens(t, q, Lens{Backoff: 1})
 		}},
-		{name: "active pod first", setup: func(t *testing.T, q *Queue) {
+		{name: "active pod first", setup: func(t *testing.T, q *Queue, clock *fakeClock) {
 			q.Add(makePod("a"))
 			q.Unschedulable(popNow(t, q), NodeAdd)
 			q.OnEvent(NodeAdd)
 			q.Add(makePod("b"))
 		}, wantPop: "b"},
-		{name: "earliest backoff end first, skipping error pods", setup: func(t *testing.T, q *Queue) {
+		{name: "earliest backoff end first, skipping error pods", setup: func(t *testing.T, q *Queue, clock *fakeClock) {
 			q.Add(makePod("err"))
 			q.Retry(popNow(t, q))
 			q.Add(makePod("a"))
 			q.Add(makePod("b"))
 			qa, qb := popName(t, q, "a"), popName(t, q, "b")
 			q.Unschedulable(qb, NodeAdd)
+			clock.Step(time.Second) // a's backoff ends a second after b's (equal ends tie by arrival)
 			q.Unschedulable(qa, NodeAdd)
 			q.OnEvent(NodeAdd)
 		}, wantPop: "b"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			q, _ := newTestQueue(t, Config{InitialBackoff: time.Minute, MaxBackoff: time.Minute})
-			tc.setup(t, q)
+			q, clock := newTestQueue(t, Config{InitialBackoff: time.Minute, MaxBackoff: time.Minute})
+			tc.setup(t, q, clock)
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
 			qp, err := q.Pop(ctx)
