@@ -17,12 +17,7 @@ var (
 	berthPath string
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunPackage(m, true, func(h *testenv.Harness) (func(), error) {
-		cp, berthPath = h.CP, h.Berth
-		return nil, nil
-	}))
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithBerth(m, &cp, &berthPath)) }
 
 // daemon is a started scheduler process with its secure address.
 type daemon struct {

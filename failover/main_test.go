@@ -24,9 +24,4 @@ var (
 	berthPath string
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunPackage(m, true, func(h *testenv.Harness) (func(), error) {
-		cp, berthPath = h.CP, h.Berth
-		return nil, nil
-	}))
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithBerth(m, &cp, &berthPath)) }

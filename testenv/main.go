@@ -20,6 +20,17 @@ type Harness struct {
 	Failed bool
 }
 
+// RunWithBerth is RunPackage for a package that needs only the control plane and the berth
+// binary, which it stores in *cp and *berth before the tests run:
+//
+//	func TestMain(m *testing.M) { os.Exit(testenv.RunWithBerth(m, &cp, &berthPath)) }
+func RunWithBerth(m *testing.M, cp **ControlPlane, berth *string) int {
+	return RunPackage(m, true, func(h *Harness) (func(), error) {
+		*cp, *berth = h.CP, h.Berth
+		return nil, nil
+	})
+}
+
 // RunPackage is a test package's TestMain body: it builds berth (when withBerth, unless
 // $BERTH_BIN names a binary), starts one control plane, calls setup (may be nil), runs the tests,
 // then calls the teardown setup returned, stops the control plane and removes what it built. A

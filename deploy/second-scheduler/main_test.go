@@ -30,12 +30,7 @@ var (
 	berthPath string
 )
 
-func TestMain(m *testing.M) {
-	os.Exit(testenv.RunPackage(m, true, func(h *testenv.Harness) (func(), error) {
-		cp, berthPath = h.CP, h.Berth
-		return nil, nil
-	}))
-}
+func TestMain(m *testing.M) { os.Exit(testenv.RunWithBerth(m, &cp, &berthPath)) }
 
 // manifests holds the decoded objects of the manifest files.
 type manifests struct {
