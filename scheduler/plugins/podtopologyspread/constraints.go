@@ -99,15 +99,17 @@ func countMatching(pods []*snapshot.PodInfo, c *constraint, ns string) int {
 	}
 	n := 0
 	for _, pi := range pods {
-		p := pi.Pod
-		if p.Namespace != ns || p.DeletionTimestamp != nil {
-			continue
-		}
-		if c.selector.Matches(labels.Set(p.Labels)) {
+		if pi.Pod.DeletionTimestamp == nil && c.selects(pi.Pod, ns) {
 			n++
 		}
 	}
 	return n
+}
+
+// selects reports whether c selects pod, an incoming pod in namespace ns being the one whose
+// constraint it is: same namespace and matching labels.
+func (c *constraint) selects(pod *v1.Pod, ns string) bool {
+	return pod.Namespace == ns && c.selector.Matches(labels.Set(pod.Labels))
 }
 
 // matcher counts the pods that an incoming pod's constraints select, like countMatching, but
@@ -144,13 +146,13 @@ func (m *matcher) count(pods []*snapshot.PodInfo, i int) int {
 		if pi.Pod.DeletionTimestamp != nil {
 			continue
 		}
-		if !pi.LabelsID.Known() {
-			if pi.Pod.Namespace == m.ns && c.selector.Matches(labels.Set(pi.Pod.Labels)) {
-				n++
-			}
-			continue
+		var selected bool
+		if pi.LabelsID.Known() {
+			selected = m.selected(pi)&(1<<i) != 0
+		} else { // built without NewPodInfo: matched directly
+			selected = c.selects(pi.Pod, m.ns)
 		}
-		if m.selected(pi)&(1<<i) != 0 {
+		if selected {
 			n++
 		}
 	}
@@ -163,12 +165,9 @@ func (m *matcher) selected(pi *snapshot.PodInfo) uint64 {
 		return bits
 	}
 	var bits uint64
-	if pi.Pod.Namespace == m.ns {
-		set := labels.Set(pi.Pod.Labels)
-		for i := range m.cs {
-			if m.cs[i].selector.Matches(set) {
-				bits |= 1 << i
-			}
+	for i := range m.cs {
+		if m.cs[i].selects(pi.Pod, m.ns) {
+			bits |= 1 << i
 		}
 	}
 	m.memo[pi.LabelsID] = bits
