@@ -35,6 +35,7 @@ type Profile struct {
 	// (kube-scheduler's default), 100 means all nodes.
 	PercentageOfNodesToScore int32
 	// Parallelism caps the goroutines used to filter and score; 0 means 16 (upstream's default).
+	// Half the CPUs is a second cap (see passWorkers).
 	Parallelism int
 	// Seed seeds tie-breaking between equally scored nodes, for reproducible decisions.
 	Seed uint64
@@ -43,19 +44,24 @@ type Profile struct {
 // Decider runs one profile. It keeps only the rotation point of the node search and the
 // tie-breaking random source between calls; Decide must be called by one goroutine at a time.
 type Decider struct {
-	filters     []FilterPlugin
-	scorers     []WeightedScorer
-	percentage  int32
-	parallelism int
-	nextStart   int
-	rng         *rand.Rand
+	filters    []FilterPlugin
+	scorers    []WeightedScorer
+	percentage int32
+	workers    int // goroutines per filter or score pass; 1 runs every pass on the caller's
+	nextStart  int
+	rng        *rand.Rand
 
-	// Scratch space reused across calls (Decide is never concurrent with itself).
+	// Scratch space reused across calls (Decide is never concurrent with itself). Of the per-node
+	// slices only the first dirty entries can hold values from the last call.
 	verdicts   []snapshot.Verdict
 	rejectedBy []int16
 	passed     []bool
+	dirty      int
+	feasible   []*snapshot.NodeInfo
+	active     []NodeScorer
+	weights    []int64
 	totals     []int64
-	raw        []int64
+	raw        []int64 // per active scorer, one score per feasible node
 }
 
 // New validates p and returns its Decider.
@@ -77,8 +83,25 @@ func New(p Profile) (*Decider, error) {
 	}
 	return &Decider{
 		filters: p.Filters, scorers: p.Scorers, percentage: p.PercentageOfNodesToScore,
-		parallelism: par, rng: rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15)),
+		workers: passWorkers(par, runtime.GOMAXPROCS(0)),
+		rng:     rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15)),
 	}, nil
+}
+
+// passWorkers is how many goroutines one filter or score pass uses: at most parallelism, and at
+// most half the CPUs the process may use. A scheduler shares its machine with the API server (a
+// control-plane node) and its own binding and watch traffic; on 2 CPUs the passes run on the
+// loop's goroutine alone. Measured there (BenchmarkDecide with -cpu 1 and -cpu 2), splitting a
+// pass over both CPUs took longer even in wall time and about twice the CPU: the per-node work is
+// memory-bound and waking a second worker costs more than it saves.
+func passWorkers(parallelism, cpus int) int {
+	return max(1, min(parallelism, cpus/2))
+}
+
+// Workers is how many goroutines a plugin's own scan of the nodes (in PreFilter or PreScore) may
+// use: half the CPUs, at least one, by the same reasoning as passWorkers.
+func Workers() int {
+	return passWorkers(runtime.GOMAXPROCS(0), runtime.GOMAXPROCS(0))
 }
 
 // Result is the outcome of one decision.
@@ -197,7 +220,7 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 		return true
 	}
 	var processed int
-	if n < serialBelow || d.parallelism == 1 {
+	if n < serialBelow || d.workers == 1 {
 		found := 0
 		for off := 0; off < n && found < want; off++ {
 			if check(off) {
@@ -208,7 +231,8 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 	} else {
 		processed = d.parallelCheck(n, want, check)
 	}
-	feasible := make([]*snapshot.NodeInfo, 0, min(want, processed))
+	d.dirty = processed
+	feasible := d.feasible[:0]
 	for off := 0; off < processed; off++ {
 		if passed[off] {
 			if len(feasible) < want {
@@ -218,15 +242,16 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 		}
 		diag.addVerdict(verdicts[off], names[rejectedBy[off]])
 	}
+	d.feasible = feasible
 	d.nextStart = (start + processed) % n
 	return feasible, processed
 }
 
-// parallelCheck runs check over offsets 0..n-1 on up to d.parallelism goroutines, in chunks, and
+// parallelCheck runs check over offsets 0..n-1 on up to d.workers goroutines, in chunks, and
 // stops handing out chunks once want nodes passed. It returns how many leading offsets were
 // checked (all offsets below it were checked).
 func (d *Decider) parallelCheck(n, want int, check func(off int) bool) int {
-	workers := min(d.parallelism, runtime.GOMAXPROCS(0), n)
+	workers := min(d.workers, n)
 	chunk := max(1, min(64, n/(workers*4)))
 	var next, found atomic.Int64
 	var wg sync.WaitGroup
@@ -239,11 +264,13 @@ func (d *Decider) parallelCheck(n, want int, check func(off int) bool) int {
 				if lo >= n {
 					return
 				}
+				passed := 0
 				for off := lo; off < min(lo+chunk, n); off++ {
 					if check(off) {
-						found.Add(1)
+						passed++
 					}
 				}
+				found.Add(int64(passed))
 			}
 		}()
 	}
@@ -251,50 +278,68 @@ func (d *Decider) parallelCheck(n, want int, check func(off int) bool) int {
 	return min(int(next.Load()), n)
 }
 
-// scratch returns cleared per-node slices of length n, reusing the Decider's.
+// scratch returns cleared per-node slices of length n, reusing the Decider's. Only the entries
+// the last call used are cleared: a search at 5000 nodes usually stops after a few hundred.
 func (d *Decider) scratch(n int) ([]snapshot.Verdict, []int16, []bool) {
-	if cap(d.verdicts) < n {
+	if len(d.verdicts) < n {
 		d.verdicts, d.rejectedBy, d.passed = make([]snapshot.Verdict, n), make([]int16, n), make([]bool, n)
+		d.dirty = 0
 	}
-	v, r, p := d.verdicts[:n], d.rejectedBy[:n], d.passed[:n]
-	clear(v)
-	clear(p)
-	return v, r, p
+	// The last call may have used more entries than this one will: clear all it used, or a
+	// later, longer call would find them set.
+	clear(d.verdicts[:d.dirty])
+	clear(d.passed[:d.dirty])
+	d.dirty = 0
+	return d.verdicts[:n], d.rejectedBy[:n], d.passed[:n]
 }
 
-// score returns each feasible node's weighted total, in a slice reused by the next call.
+// score returns each feasible node's weighted total, in a slice reused by the next call. Every
+// scorer is prepared first, then one pass over the nodes runs them all, so a parallel pass
+// starts and joins its workers once per decision rather than once per scorer.
 func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo) []int64 {
 	n := len(feasible)
-	if cap(d.totals) < n {
-		d.totals, d.raw = make([]int64, n), make([]int64, n)
-	}
-	totals, raw := d.totals[:n], d.raw[:n]
-	clear(totals)
+	active, weights := d.active[:0], d.weights[:0]
 	for _, ws := range d.scorers {
-		ns := ws.Plugin.PreScore(pod, snap, feasible)
-		if ns == nil {
-			continue
-		}
-		d.forEach(len(feasible), func(i int) { raw[i] = ns.Score(feasible[i]) })
-		if norm, ok := ns.(Normalizer); ok {
-			norm.Normalize(raw)
-		}
-		for i, s := range raw {
-			totals[i] += s * ws.Weight
+		if ns := ws.Plugin.PreScore(pod, snap, feasible); ns != nil {
+			active, weights = append(active, ns), append(weights, ws.Weight)
 		}
 	}
+	d.active, d.weights = active, weights
+	if cap(d.totals) < n {
+		d.totals = make([]int64, n)
+	}
+	if cap(d.raw) < n*len(active) {
+		d.raw = make([]int64, n*len(active))
+	}
+	totals, raw := d.totals[:n], d.raw[:n*len(active)]
+	clear(totals)
+	d.forEach(n, func(i int) {
+		for s, ns := range active {
+			raw[s*n+i] = ns.Score(feasible[i])
+		}
+	})
+	for s, ns := range active {
+		scores := raw[s*n : (s+1)*n]
+		if norm, ok := ns.(Normalizer); ok {
+			norm.Normalize(scores)
+		}
+		for i, v := range scores {
+			totals[i] += v * weights[s]
+		}
+	}
+	clear(active) // drop the scorers' per-pod state
 	return totals
 }
 
 // forEach calls fn(0..n-1), in parallel for large n.
 func (d *Decider) forEach(n int, fn func(i int)) {
-	if n < serialBelow || d.parallelism == 1 {
+	if n < serialBelow || d.workers == 1 {
 		for i := range n {
 			fn(i)
 		}
 		return
 	}
-	workers := min(d.parallelism, runtime.GOMAXPROCS(0))
+	workers := d.workers
 	var wg sync.WaitGroup
 	per := (n + workers - 1) / workers
 	// Chunks 1.. on new goroutines, chunk 0 on this one (one goroutine fewer to start and wake).

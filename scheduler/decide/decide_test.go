@@ -136,12 +136,13 @@ func TestSamplingRotatesAndParallelMatchesSerial(t *testing.T) {
 		reject[fmt.Sprintf("n%04d", i)] = snapshot.Reject("Insufficient cpu")
 	}
 	f := []FilterPlugin{byName{name: "F", reject: reject}}
-	for _, par := range []int{1, 16} {
-		t.Run(fmt.Sprintf("parallelism %d", par), func(t *testing.T) {
-			d, err := New(Profile{Filters: f, Parallelism: par})
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) {
+			d, err := New(Profile{Filters: f})
 			if err != nil {
 				t.Fatal(err)
 			}
+			d.workers = workers // whatever this machine's CPUs allow
 			res := d.Decide(pod, snap)
 			if res.Feasible != 420 {
 				t.Errorf("feasible = %d, want 420 (adaptive share of 1000)", res.Feasible)
@@ -242,5 +243,108 @@ func TestNodeRestriction(t *testing.T) {
 				t.Errorf("message %q, want %q", res.Diagnosis.Message(), tc.wantMsg)
 			}
 		})
+	}
+}
+
+func TestParallelScoresMatchSerial(t *testing.T) {
+	snap := manyNodes(1000)
+	a, b := scoreTable{}, scoreTable{}
+	for i, n := range snap.Nodes {
+		a[n.Node.Name] = int64(i*7919) % 101
+		b[n.Node.Name] = int64(i*104729) % 97
+	}
+	a["n0613"], b["n0613"] = 100, 100 // the single best node
+	scorers := []WeightedScorer{{a, 1}, {b, 2}, {doubled{b}, 3}}
+	var want []int64
+	for _, workers := range []int{1, 2, 4} {
+		t.Run(fmt.Sprintf("%d workers", workers), func(t *testing.T) {
+			d, err := New(Profile{Scorers: scorers, PercentageOfNodesToScore: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			d.workers = workers
+			res := d.Decide(pod, snap)
+			if res.Node != "n0613" || res.Feasible != 1000 {
+				t.Errorf("decision = %s over %d feasible, want n0613 over 1000", res.Node, res.Feasible)
+			}
+			d.raw = make([]int64, 3*len(snap.Nodes)) // poisoned: every entry must be rewritten
+			for i := range d.raw {
+				d.raw[i] = -1000
+			}
+			got := append([]int64(nil), d.score(pod, snap, snap.Nodes)...)
+			if want == nil {
+				want = got
+				for i, n := range snap.Nodes {
+					name := n.Node.Name
+					if w := a[name] + 2*b[name] + 3*min(2*b[name], MaxNodeScore); got[i] != w {
+						t.Fatalf("total of %s = %d, want %d", name, got[i], w)
+					}
+				}
+				return
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("total %d = %d with %d workers, %d with 1", i, got[i], workers, want[i])
+				}
+			}
+		})
+	}
+}
+
+// doubled normalises its scorer's scores by doubling them, capped at MaxNodeScore.
+type doubled struct{ scoreTable }
+
+func (d doubled) PreScore(*snapshot.PodInfo, *snapshot.Snapshot, []*snapshot.NodeInfo) NodeScorer {
+	return d
+}
+
+func (d doubled) Normalize(scores []int64) {
+	for i := range scores {
+		scores[i] = min(2*scores[i], MaxNodeScore)
+	}
+}
+
+func TestPassWorkers(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		parallelism, cpus int
+		want              int
+	}{
+		{"one cpu", 16, 1, 1},
+		{"two cpus share with the API server", 16, 2, 1},
+		{"half of eight cpus", 16, 8, 4},
+		{"parallelism caps", 3, 64, 3},
+		{"parallelism one", 1, 64, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := passWorkers(tc.parallelism, tc.cpus); got != tc.want {
+				t.Errorf("passWorkers(%d, %d) = %d, want %d", tc.parallelism, tc.cpus, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestScratchClearedAcrossSizes decides over a large snapshot where every node passes, then a
+// smaller one, then the large one again with most nodes rejected: no node may pass on a verdict
+// left from an earlier, larger call.
+func TestScratchClearedAcrossSizes(t *testing.T) {
+	reject := map[string]snapshot.Verdict{}
+	d, err := New(Profile{Filters: []FilterPlugin{byName{name: "F", reject: reject}}, PercentageOfNodesToScore: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	large, small := manyNodes(6), manyNodes(1)
+	if res := d.Decide(pod, large); res.Feasible != 6 {
+		t.Fatalf("first decision: %d feasible, want 6", res.Feasible)
+	}
+	if res := d.Decide(pod, small); res.Feasible != 1 {
+		t.Fatalf("second decision: %d feasible, want 1", res.Feasible)
+	}
+	for i := 1; i < 6; i++ {
+		reject[fmt.Sprintf("n%04d", i)] = snapshot.Reject("Insufficient cpu")
+	}
+	res := d.Decide(pod, large)
+	if res.Feasible != 1 || res.Node != "n0000" {
+		t.Errorf("third decision: %s over %d feasible, want n0000 over 1", res.Node, res.Feasible)
 	}
 }

@@ -53,7 +53,7 @@ type PodFilter struct {
 // an unresolvable verdict when the pod's affinity cannot be parsed.
 //
 // Cost: the existing pods with required anti-affinity, plus every existing pod when the incoming
-// pod has required terms of its own (that scan is split among up to GOMAXPROCS goroutines, all
+// pod has required terms of its own (that scan is split among up to decide.Workers() goroutines, all
 // joined before PreFilter returns).
 func (pl *InterPodAffinity) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {
 	if pod.AffinityErr != nil {

@@ -1,18 +1,22 @@
 package interpodaffinity
 
 import (
-	"runtime"
 	"sync"
+
+	"github.com/berth-scheduler/berth/scheduler/decide"
 )
 
 // minNodesPerChunk keeps small clusters on one goroutine, where starting others costs more than
 // the scan they would share.
 const minNodesPerChunk = 256
 
-// chunks splits n nodes into at most GOMAXPROCS contiguous ranges of at least minNodesPerChunk
+// workers is the goroutine budget of a scan; tests replace it to split scans on any machine.
+var workers = decide.Workers
+
+// chunks splits n nodes into at most workers() contiguous ranges of at least minNodesPerChunk
 // (one range when n is small) and returns how many there are.
 func chunks(n int) int {
-	return max(1, min(runtime.GOMAXPROCS(0), n/minNodesPerChunk))
+	return max(1, min(workers(), n/minNodesPerChunk))
 }
 
 // inParallel calls work(i, lo, hi) for each of k contiguous ranges [lo, hi) covering 0..n, one

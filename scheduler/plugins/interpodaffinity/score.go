@@ -11,7 +11,7 @@ import (
 // PreScore sums, per topology domain, the affinity weights between pod and the existing pods (see
 // the package doc). Like kube-scheduler it looks at the existing pods of every node, not only the
 // feasible ones; when pod has no preferred terms only pods with affinity terms can contribute.
-// The scan is split among up to GOMAXPROCS goroutines, all joined before PreScore returns.
+// The scan is split among up to decide.Workers() goroutines, all joined before PreScore returns.
 // It returns nil (every node scores 0) when no domain gets a weight, when the args ignore a pod
 // without preferred terms, or when the pod's affinity cannot be parsed (PreFilter rejected it).
 func (pl *InterPodAffinity) PreScore(pod *snapshot.PodInfo, snap *snapshot.Snapshot, _ []*snapshot.NodeInfo) decide.NodeScorer {

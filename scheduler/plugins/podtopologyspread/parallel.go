@@ -1,9 +1,9 @@
 package podtopologyspread
 
 import (
-	"runtime"
 	"sync"
 
+	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
@@ -11,17 +11,20 @@ import (
 // worker, starting goroutines and merging their maps costs more than it saves.
 const minNodesPerWorker = 1024
 
+// workers is the goroutine budget of a count; tests replace it to split counts on any machine.
+var workers = decide.Workers
+
 // countDomains calls count for every node of nodes, giving it per-constraint maps (one per
 // constraint, of domain to count) to add the node's matching pods into and a matcher of its own
 // (from newM), and returns the sums. A domain a count call touches is present in the result, even
 // with a count of 0.
 //
 // Counting visits every pod of the cluster, so large clusters are split into contiguous chunks
-// counted concurrently (up to GOMAXPROCS goroutines, each with its own maps and matcher) and
+// counted concurrently (up to workers() goroutines, each with its own maps and matcher) and
 // joined before countDomains returns. count must only read shared state.
 func countDomains[V int | int64](nodes []*snapshot.NodeInfo, constraints int, sizeHint func(i int) int,
 	newM func() *matcher, count func(n *snapshot.NodeInfo, into []map[string]V, m *matcher)) []map[string]V {
-	workers := min(runtime.GOMAXPROCS(0), len(nodes)/minNodesPerWorker)
+	workers := min(workers(), len(nodes)/minNodesPerWorker)
 	if workers <= 1 {
 		into, m := newCountMaps[V](constraints, sizeHint, 1), newM()
 		for _, n := range nodes {
