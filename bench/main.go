@@ -59,6 +59,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	workloads := fs.String("workloads", "all", "comma-separated workloads, or all: "+fmt.Sprint(benchdata.Names()))
 	pairs := fs.Int("pairs", 3, "rounds per workload; each round runs berth then upstream (A B A B ...)")
 	ceilingRuns := fs.Int("ceiling-runs", -1, "how many rounds also run the ceiling (default: all)")
+	berthOnly := fs.Bool("berth-only", false, "skip the upstream runs (to profile berth; no berth/upstream ratios)")
 	clients := fs.Int("clients", 16, "concurrent clients creating pods (and nodes)")
 	ceilingEvents := fs.Bool("ceiling-events", true, "the ceiling writes the Scheduled events a scheduler writes")
 	ceilingBinders := fs.Int("ceiling-binders", 32, "clients binding for the ceiling, fed by the creating clients (0: each creating client binds its own pod)")
@@ -87,7 +88,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		*ceilingRuns = *pairs
 	}
 	o := options{mdPath: *md, jsonPath: *js, cfg: config{
-		size: size, workloads: ws, rounds: *pairs, ceilingRuns: *ceilingRuns, clients: *clients,
+		size: size, workloads: ws, rounds: *pairs, ceilingRuns: *ceilingRuns, berthOnly: *berthOnly, clients: *clients,
 		ceilingEvents: *ceilingEvents, ceilingBinders: *ceilingBinders, berthBin: *berth, upstreamBin: *upstream, stall: *stall,
 		profileDir: *profileDir, profileFor: *profileFor,
 		progress: stderr, args: args,

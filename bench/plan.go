@@ -22,8 +22,10 @@ type config struct {
 	// rounds is how many berth/upstream pairs run per workload; ceilingRuns how many of those
 	// rounds also measure the ceiling (0..rounds).
 	rounds, ceilingRuns int
-	clients             int
-	ceilingEvents       bool
+	// berthOnly skips the upstream runs (for profiling berth; the report then has no ratios).
+	berthOnly     bool
+	clients       int
+	ceilingEvents bool
 	// ceilingBinders is how many clients make the ceiling's binds and events (0: the creating
 	// clients themselves, one pod after another).
 	ceilingBinders int
@@ -87,7 +89,10 @@ func (c config) plan() []plannedRun {
 			if r <= c.ceilingRuns {
 				out = append(out, plannedRun{w, kindCeiling, r})
 			}
-			out = append(out, plannedRun{w, kindBerth, r}, plannedRun{w, kindUpstream, r})
+			out = append(out, plannedRun{w, kindBerth, r})
+			if !c.berthOnly {
+				out = append(out, plannedRun{w, kindUpstream, r})
+			}
 		}
 	}
 	return out

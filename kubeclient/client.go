@@ -44,6 +44,9 @@ import (
 type Client struct {
 	core, apps, coordination, events, authentication, authorization *rest.RESTClient
 	params                                                          runtime.ParameterCodec
+	// corePost and eventsPost send bindings and events without client-go's request builder;
+	// nil when the content configuration leaves the choice to client-go (see poster).
+	corePost, eventsPost *poster
 }
 
 // New builds a Client from cfg, which it does not modify. As client-go's Clientset: an empty
@@ -102,13 +105,17 @@ func New(cfg *rest.Config) (*Client, error) {
 			return nil, err
 		}
 	}
+	c.corePost = newPoster(c.core, httpClient, base.UserAgent, base.ContentConfig, serializer, corev1.SchemeGroupVersion)
+	c.eventsPost = newPoster(c.events, httpClient, base.UserAgent, base.ContentConfig, serializer, eventsv1.SchemeGroupVersion)
 	return c, nil
 }
 
 // Pods reaches pods in namespace; "" (metav1.NamespaceAll) means all namespaces, for List and
 // Watch only.
 func (c *Client) Pods(namespace string) PodResource {
-	return PodResource{newResource[corev1.Pod, corev1.PodList](c.core, c.params, "pods", namespace)}
+	r := newResource[corev1.Pod, corev1.PodList](c.core, c.params, "pods", namespace)
+	r.post = c.corePost
+	return PodResource{r}
 }
 
 // Nodes reaches nodes.
@@ -153,7 +160,9 @@ func (c *Client) Leases(namespace string) Resource[*coordinationv1.Lease, *coord
 
 // Events reaches events.k8s.io/v1 events in namespace.
 func (c *Client) Events(namespace string) Resource[*eventsv1.Event, *eventsv1.EventList] {
-	return newResource[eventsv1.Event, eventsv1.EventList](c.events, c.params, "events", namespace)
+	r := newResource[eventsv1.Event, eventsv1.EventList](c.events, c.params, "events", namespace)
+	r.post = c.eventsPost
+	return r
 }
 
 // TokenReviews sends authentication.k8s.io/v1 TokenReviews.

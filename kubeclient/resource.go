@@ -30,6 +30,7 @@ type Resource[T, L runtime.Object] struct {
 	namespace string // "" when cluster-scoped or across all namespaces
 	newObject func() T
 	newList   func() L
+	post      *poster // nil: creates go through client-go's request builder
 }
 
 func newResource[E, LE any, T object[E], L object[LE]](c *rest.RESTClient, params runtime.ParameterCodec, resource, namespace string) Resource[T, L] {
@@ -69,6 +70,12 @@ func (r Resource[T, L]) Watch(ctx context.Context, opts metav1.ListOptions) (wat
 // Create creates obj and returns the server's copy.
 func (r Resource[T, L]) Create(ctx context.Context, obj T, opts metav1.CreateOptions) (T, error) {
 	out := r.newObject()
+	if r.post != nil && emptyCreateOptions(&opts) {
+		err := r.post.create(ctx, collectionPath(r.namespace, r.resource, "", ""), r.resource, "", obj, out)
+		if _, retry := err.(errRetryLater); !retry {
+			return out, err
+		}
+	}
 	err := withCreateParams(r.request(r.client.Post()), &opts, r.params).Body(obj).Do(ctx).Into(out)
 	return out, err
 }
@@ -110,6 +117,12 @@ type PodResource struct {
 // type, without the protobuf default.
 func (p PodResource) Bind(ctx context.Context, binding *corev1.Binding, opts metav1.CreateOptions) error {
 	r := p.Resource
+	if r.post != nil && emptyCreateOptions(&opts) {
+		err := r.post.create(ctx, collectionPath(r.namespace, r.resource, binding.Name, "binding"), r.resource, binding.Name, binding, nil)
+		if _, retry := err.(errRetryLater); !retry {
+			return err
+		}
+	}
 	req := r.client.Post().Namespace(r.namespace).Resource(r.resource).Name(binding.Name).SubResource("binding")
 	return withCreateParams(req, &opts, r.params).Body(binding).Do(ctx).Error()
 }
@@ -118,10 +131,15 @@ func (p PodResource) Bind(ctx context.Context, binding *corev1.Binding, opts met
 // none, so they skip the reflection-based conversion: on the binding and event path of every
 // scheduled pod it cost a few percent of berth's CPU.
 func withCreateParams(req *rest.Request, opts *metav1.CreateOptions, codec runtime.ParameterCodec) *rest.Request {
-	if opts.TypeMeta == (metav1.TypeMeta{}) && len(opts.DryRun) == 0 && opts.FieldManager == "" && opts.FieldValidation == "" {
+	if emptyCreateOptions(opts) {
 		return req
 	}
 	return req.VersionedParams(opts, codec)
+}
+
+// emptyCreateOptions reports whether opts add no query parameter.
+func emptyCreateOptions(opts *metav1.CreateOptions) bool {
+	return opts.TypeMeta == (metav1.TypeMeta{}) && len(opts.DryRun) == 0 && opts.FieldManager == "" && opts.FieldValidation == ""
 }
 
 // withPatchParams is withCreateParams for PatchOptions.
