@@ -247,3 +247,34 @@ func TestUpdateRefreshesAffinityLists(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeSpecCopies checks that the node's unschedulable flag and taints follow every SetNode,
+// survive Clone, and clear when the node object goes.
+func TestNodeSpecCopies(t *testing.T) {
+	taints := []v1.Taint{{Key: "k", Effect: v1.TaintEffectNoSchedule}}
+	cordoned := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Spec: v1.NodeSpec{Unschedulable: true, Taints: taints}}
+	plain := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}}
+	for _, tc := range []struct {
+		name          string
+		nodes         []*v1.Node // set in order
+		unschedulable bool
+		taints        int
+	}{
+		{name: "cordoned and tainted", nodes: []*v1.Node{cordoned}, unschedulable: true, taints: 1},
+		{name: "uncordoned and untainted", nodes: []*v1.Node{cordoned, plain}},
+		{name: "cordoned later", nodes: []*v1.Node{plain, cordoned}, unschedulable: true, taints: 1},
+		{name: "node object gone", nodes: []*v1.Node{cordoned, nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := NewNodeInfo(nil)
+			for _, node := range tc.nodes {
+				n.SetNode(node)
+			}
+			for _, got := range []*NodeInfo{n, n.Clone()} {
+				if got.Unschedulable != tc.unschedulable || len(got.Taints) != tc.taints {
+					t.Errorf("unschedulable %v with %d taints, want %v with %d", got.Unschedulable, len(got.Taints), tc.unschedulable, tc.taints)
+				}
+			}
+		})
+	}
+}

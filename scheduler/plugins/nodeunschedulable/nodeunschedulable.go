@@ -48,7 +48,7 @@ type cordonFilter struct{}
 // Filter rejects, unresolvably, a node whose spec.unschedulable is set. A NodeInfo without a node
 // object is let through: there is nothing to judge.
 func (cordonFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
-	if n.Node != nil && n.Node.Spec.Unschedulable {
+	if n.Unschedulable {
 		return unschedulableVerdict
 	}
 	return snapshot.Verdict{}

@@ -48,10 +48,7 @@ type filter struct {
 // Filter rejects, unresolvably, a node with a NoSchedule or NoExecute taint the pod does not
 // tolerate. A NodeInfo without a node object has no taints.
 func (f filter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
-	if n.Node == nil {
-		return snapshot.Verdict{}
-	}
-	if _, found := FindUntoleratedTaint(n.Node.Spec.Taints, f.tolerations); found {
+	if _, found := FindUntoleratedTaint(n.Taints, f.tolerations); found {
 		return untoleratedVerdict
 	}
 	return snapshot.Verdict{}
@@ -78,12 +75,9 @@ type scorer struct {
 // Score returns the number of the node's PreferNoSchedule taints the pod does not tolerate (a raw
 // count; Normalize maps it to 0..100).
 func (s scorer) Score(n *snapshot.NodeInfo) int64 {
-	if n.Node == nil {
-		return 0
-	}
 	var count int64
-	for i := range n.Node.Spec.Taints {
-		t := &n.Node.Spec.Taints[i]
+	for i := range n.Taints {
+		t := &n.Taints[i]
 		if t.Effect == v1.TaintEffectPreferNoSchedule && !Tolerates(s.tolerations, t) {
 			count++
 		}
