@@ -42,13 +42,18 @@ test: upstream vet
 # BENCH_FLAGS passes options (sizes, workloads, rounds: `go run ./bench -h`).
 # bench-large: 5000 nodes / 10000 pods, one round per workload; writes BENCHMARKS-large.md and
 # bench/results-large.json (~35 min on 2 cores).
+# bench-large-basic: basic alone at 5000 nodes, three rounds, for a steadier median on a noisy
+# machine; writes BENCHMARKS-large-basic.md and bench/results-large-basic.json (~9 min).
 BENCH_FLAGS ?=
-.PHONY: bench bench-large bench-smoke
+.PHONY: bench bench-large bench-large-basic bench-smoke
 bench: upstream
 	$(GO) run ./bench -md BENCHMARKS.md -json bench/results.json $(BENCH_FLAGS)
 
 bench-large: upstream
 	$(GO) run ./bench -large -pairs 1 -md BENCHMARKS-large.md -json bench/results-large.json $(BENCH_FLAGS)
+
+bench-large-basic: upstream
+	$(GO) run ./bench -large -workloads basic -pairs 3 -md BENCHMARKS-large-basic.md -json bench/results-large-basic.json $(BENCH_FLAGS)
 
 # bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round);
 # it also runs within `make test`.

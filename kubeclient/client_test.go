@@ -303,18 +303,7 @@ func TestRequestsMatchClientGo(t *testing.T) {
 		for _, call := range calls {
 			t.Run(content.name+"/"+call.name, func(t *testing.T) {
 				srv := &recorder{}
-				ts := httptest.NewServer(srv)
-				defer ts.Close()
-				cfg := &rest.Config{Host: ts.URL, QPS: -1,
-					ContentConfig: rest.ContentConfig{ContentType: content.contentType, AcceptContentTypes: content.accept}}
-				ours, err := kubeclient.New(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				theirs, err := kubernetes.NewForConfig(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
+				ours, theirs := bothClients(t, srv, rest.ContentConfig{ContentType: content.contentType, AcceptContentTypes: content.accept})
 				ctx := context.Background()
 				if err := call.ours(ctx, ours); err != nil {
 					t.Errorf("kubeclient: %v", err)
@@ -333,6 +322,24 @@ func TestRequestsMatchClientGo(t *testing.T) {
 			})
 		}
 	}
+}
+
+// bothClients starts a test server of handler, closed when the test ends, and returns kubeclient
+// and client-go's Clientset, both configured for it with content and no rate limit.
+func bothClients(t *testing.T, handler http.Handler, content rest.ContentConfig) (*kubeclient.Client, kubernetes.Interface) {
+	t.Helper()
+	ts := httptest.NewServer(handler)
+	t.Cleanup(ts.Close)
+	cfg := &rest.Config{Host: ts.URL, QPS: -1, ContentConfig: content}
+	ours, err := kubeclient.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ours, theirs
 }
 
 func TestNewValidates(t *testing.T) {

@@ -28,7 +28,8 @@ import (
 // them), and so is what callers see: the shared rate limiter first, API errors as the
 // *errors.StatusError client-go returns, transport errors unchanged. Answers that ask to be
 // retried (429 or 5xx with Retry-After) are waited out once and the call is handed to client-go,
-// which retries as it always does.
+// which retries as it always does. Warning headers of these answers are not logged (client-go
+// logs them; the API server sends none for bindings and events of valid pods).
 //
 // A poster exists only for an explicitly configured JSON or protobuf content type, so the
 // headers and encoder it fixes at construction are what client-go would choose per request.

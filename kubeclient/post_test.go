@@ -3,7 +3,6 @@ package kubeclient_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"sync"
 	"testing"
@@ -13,11 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
-
-	"github.com/berth-scheduler/berth/kubeclient"
 )
 
 // answer is one scripted API server response.
@@ -131,17 +127,7 @@ func TestCreateAnswersMatchClientGo(t *testing.T) {
 		for _, tc := range cases {
 			t.Run(ct+"/"+tc.name, func(t *testing.T) {
 				srv := &script{answers: tc.answers(ct)}
-				ts := httptest.NewServer(srv)
-				defer ts.Close()
-				cfg := &rest.Config{Host: ts.URL, QPS: -1, ContentConfig: rest.ContentConfig{ContentType: ct}}
-				ours, err := kubeclient.New(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				theirs, err := kubernetes.NewForConfig(cfg)
-				if err != nil {
-					t.Fatal(err)
-				}
+				ours, theirs := bothClients(t, srv, rest.ContentConfig{ContentType: ct})
 				ctx := context.Background()
 
 				ourErr := ours.Pods("ns").Bind(ctx, binding, metav1.CreateOptions{})
