@@ -3,7 +3,8 @@ package snapshot
 import "k8s.io/apimachinery/pkg/labels"
 
 // Snapshot is the cluster as one scheduling decision sees it. It is immutable once built and safe
-// for concurrent reads.
+// for concurrent reads; the topology indexes (see Topology) are built on first use, under a lock
+// of their own.
 type Snapshot struct {
 	// Nodes are all nodes with a node object, in a stable order.
 	Nodes []*NodeInfo
@@ -18,6 +19,7 @@ type Snapshot struct {
 	byName     map[string]*NodeInfo
 	index      map[string]int // position in Nodes
 	imageNodes map[string]int
+	topology   topologyIndexes
 }
 
 // New builds a snapshot of nodes (entries without a node object are left out) and the namespaces'
@@ -71,8 +73,10 @@ func (s *Snapshot) Update(changed []*NodeInfo) bool {
 		}
 	}
 	rebuild, images := false, false
-	for _, n := range changed {
+	olds := make([]*NodeInfo, len(changed))
+	for i, n := range changed {
 		old := s.byName[n.Node.Name]
+		olds[i] = old
 		s.Nodes[s.index[n.Node.Name]] = n
 		s.byName[n.Node.Name] = n
 		if len(n.PodsWithScoringTerms) > 0 || len(old.PodsWithScoringTerms) > 0 ||
@@ -83,6 +87,7 @@ func (s *Snapshot) Update(changed []*NodeInfo) bool {
 			images = true
 		}
 	}
+	s.updateTopology(olds, changed)
 	if rebuild {
 		s.rebuildAffinityLists()
 	}

@@ -53,6 +53,10 @@ func NewRequiredMatcher(pod *v1.Pod) (*RequiredMatcher, error) {
 	return m, fmt.Errorf("invalid node affinity: %w", utilerrors.Flatten(utilerrors.NewAggregate(errs)))
 }
 
+// MatchesAll reports whether the pod has neither a nodeSelector nor a required node affinity, so
+// that Match is true for every node object.
+func (m *RequiredMatcher) MatchesAll() bool { return len(m.nodeSelector) == 0 && !m.hasAffinity }
+
 // Match reports whether node carries every label of the pod's nodeSelector and matches at least
 // one of its required node affinity terms (when it has a required node affinity). A nil node
 // matches nothing.

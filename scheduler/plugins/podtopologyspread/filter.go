@@ -17,7 +17,7 @@ var (
 )
 
 // PreFilter counts, for each of the pod's DoNotSchedule constraints, the matching pods in every
-// domain. It returns a nil NodeFilter when the pod has no such constraint, and rejects the pod
+// domain (from the snapshot's topology index when it can answer, else node by node). It returns a nil NodeFilter when the pod has no such constraint, and rejects the pod
 // (unresolvably) when a label selector of its constraints cannot be parsed.
 //
 // The returned filter also implements AddPod, RemovePod and Clone for preemption (see there).
@@ -53,7 +53,10 @@ func (pl *PodTopologySpread) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Sna
 		}
 		return 0
 	}
-	f.counts = countDomains(snap.Nodes, len(cs), domainsHint, func() *matcher { return newMatcher(cs, p.Namespace) }, f.countNode)
+	var indexed bool
+	if f.counts, indexed = indexedCounts(snap, cs, &f.inclusion, p.Namespace); !indexed {
+		f.counts = countDomains(snap.Nodes, len(cs), domainsHint, func() *matcher { return newMatcher(cs, p.Namespace) }, f.countNode)
+	}
 	for i := range cs {
 		f.paths[i] = newCriticalPaths()
 		for value, num := range f.counts[i] {
