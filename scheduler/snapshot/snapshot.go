@@ -73,10 +73,9 @@ func (s *Snapshot) Update(changed []*NodeInfo) bool {
 		}
 	}
 	rebuild, images := false, false
-	olds := make([]*NodeInfo, len(changed))
-	for i, n := range changed {
+	for _, n := range changed {
 		old := s.byName[n.Node.Name]
-		olds[i] = old
+		s.topology.replace(old, n)
 		s.Nodes[s.index[n.Node.Name]] = n
 		s.byName[n.Node.Name] = n
 		if len(n.PodsWithScoringTerms) > 0 || len(old.PodsWithScoringTerms) > 0 ||
@@ -87,7 +86,6 @@ func (s *Snapshot) Update(changed []*NodeInfo) bool {
 			images = true
 		}
 	}
-	s.updateTopology(olds, changed)
 	if rebuild {
 		s.rebuildAffinityLists()
 	}

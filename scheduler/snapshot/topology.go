@@ -16,9 +16,9 @@ const maxTopologyIndexes = 16
 // topology-spread constraint whose node inclusion admits every node can then be counted once per
 // distinct label set instead of once per pod: replicas share their labels.
 //
-// Terminating pods (with a deletion timestamp) are counted apart from the others, as some
-// plugins ignore them and others do not. Pods without a LabelsID (built without NewPodInfo)
-// cannot be grouped; Unknown says how many there are, and an index with any is not to be used.
+// Terminating pods (with a deletion timestamp) are not counted, as topology spreading ignores
+// them. Pods without a LabelsID (built without NewPodInfo) cannot be grouped; Unknown says how
+// many there are, and an index with any is not to be used.
 //
 // An index belongs to its snapshot: it is read by decisions and changed only by Snapshot.Update.
 // Callers must not change what it returns.
@@ -26,22 +26,15 @@ type TopologyIndex struct {
 	keys []string
 	// domains[k] maps each value of keys[k] on the eligible nodes to how many eligible nodes have it.
 	domains []map[string]int
-	sets    map[labelSetKey]*LabelSetCounts
+	sets    map[LabelsID]*LabelSetCounts
 	unknown int
 }
 
-type labelSetKey struct {
-	id          LabelsID
-	terminating bool
-}
-
-// LabelSetCounts is where the pods of one label set run, the terminating ones or the others.
+// LabelSetCounts is where the pods of one label set run.
 type LabelSetCounts struct {
 	// Pod is one of the pods with this label set: its namespace and labels are what every
 	// selector reads.
 	Pod *PodInfo
-	// Terminating tells whether these are the pods with a deletion timestamp.
-	Terminating bool
 	// Counts[k] maps values of keys[k] (see TopologyIndex) to the number of these pods there.
 	Counts []map[string]int
 	pods   int
@@ -51,15 +44,14 @@ type LabelSetCounts struct {
 // nodes that have it.
 func (t *TopologyIndex) Domains(k int) map[string]int { return t.domains[k] }
 
-// LabelSets returns the counts of every label set with a pod on an eligible node, terminating
-// pods and others apart.
+// LabelSets returns the counts of every label set with a pod on an eligible node.
 func (t *TopologyIndex) LabelSets() iter.Seq[*LabelSetCounts] { return maps.Values(t.sets) }
 
 // Unknown is how many pods on eligible nodes have no LabelsID.
 func (t *TopologyIndex) Unknown() int { return t.unknown }
 
 func newTopologyIndex(keys []string, nodes []*NodeInfo) *TopologyIndex {
-	t := &TopologyIndex{keys: keys, domains: make([]map[string]int, len(keys)), sets: map[labelSetKey]*LabelSetCounts{}}
+	t := &TopologyIndex{keys: keys, domains: make([]map[string]int, len(keys)), sets: map[LabelsID]*LabelSetCounts{}}
 	for k := range keys {
 		t.domains[k] = map[string]int{}
 	}
@@ -87,24 +79,26 @@ func (t *TopologyIndex) account(n *NodeInfo, delta int) {
 		addCount(t.domains[k], v, delta)
 	}
 	for _, p := range n.Pods {
+		if p.Pod.DeletionTimestamp != nil {
+			continue
+		}
 		if !p.LabelsID.Known() {
 			t.unknown += delta
 			continue
 		}
-		key := labelSetKey{p.LabelsID, p.Pod.DeletionTimestamp != nil}
-		set := t.sets[key]
+		set := t.sets[p.LabelsID]
 		if set == nil {
-			set = &LabelSetCounts{Pod: p, Terminating: key.terminating, Counts: make([]map[string]int, len(t.keys))}
+			set = &LabelSetCounts{Pod: p, Counts: make([]map[string]int, len(t.keys))}
 			for k := range set.Counts {
 				set.Counts[k] = map[string]int{}
 			}
-			t.sets[key] = set
+			t.sets[p.LabelsID] = set
 		}
 		for k, v := range values {
 			addCount(set.Counts[k], v, delta)
 		}
 		if set.pods += delta; set.pods == 0 {
-			delete(t.sets, key)
+			delete(t.sets, p.LabelsID)
 		}
 	}
 }
@@ -144,14 +138,12 @@ func (s *Snapshot) Topology(keys ...string) *TopologyIndex {
 	return t
 }
 
-// updateTopology moves the indexes from old to new versions of the same nodes.
-func (s *Snapshot) updateTopology(old, changed []*NodeInfo) {
-	s.topology.mu.Lock()
-	defer s.topology.mu.Unlock()
-	for _, t := range s.topology.byKey {
-		for i := range changed {
-			t.account(old[i], -1)
-			t.account(changed[i], 1)
-		}
+// replace moves every index from old to n, a new version of the same node.
+func (x *topologyIndexes) replace(old, n *NodeInfo) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, t := range x.byKey {
+		t.account(old, -1)
+		t.account(n, 1)
 	}
 }

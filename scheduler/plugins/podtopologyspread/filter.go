@@ -17,8 +17,9 @@ var (
 )
 
 // PreFilter counts, for each of the pod's DoNotSchedule constraints, the matching pods in every
-// domain (from the snapshot's topology index when it can answer, else node by node). It returns a nil NodeFilter when the pod has no such constraint, and rejects the pod
-// (unresolvably) when a label selector of its constraints cannot be parsed.
+// domain (from the snapshot's topology index when it can answer, else node by node). It returns
+// a nil NodeFilter when the pod has no such constraint, and rejects the pod (unresolvably) when a
+// label selector of its constraints cannot be parsed.
 //
 // The returned filter also implements AddPod, RemovePod and Clone for preemption (see there).
 func (pl *PodTopologySpread) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {

@@ -1,6 +1,8 @@
 package podtopologyspread
 
 import (
+	"slices"
+
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
@@ -16,15 +18,8 @@ func indexedCounts(snap *snapshot.Snapshot, cs []constraint, in *inclusion, ns s
 	keys := make([]string, 0, len(cs))
 	keyOf := make([]int, len(cs)) // constraint i counts per keys[keyOf[i]]
 	for i := range cs {
-		keyOf[i] = -1
-		for k, key := range keys {
-			if key == cs[i].topologyKey {
-				keyOf[i] = k
-			}
-		}
-		if keyOf[i] < 0 {
-			keyOf[i] = len(keys)
-			keys = append(keys, cs[i].topologyKey)
+		if keyOf[i] = slices.Index(keys, cs[i].topologyKey); keyOf[i] < 0 {
+			keyOf[i], keys = len(keys), append(keys, cs[i].topologyKey)
 		}
 	}
 	idx := snap.Topology(keys...)
@@ -40,9 +35,6 @@ func indexedCounts(snap *snapshot.Snapshot, cs []constraint, in *inclusion, ns s
 		}
 	}
 	for set := range idx.LabelSets() {
-		if set.Terminating {
-			continue // kube-scheduler does not count pods being deleted
-		}
 		for i := range cs {
 			if cs[i].countsNothing || !cs[i].selects(set.Pod.Pod, ns) {
 				continue
