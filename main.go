@@ -76,8 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, w := range opts.Warnings() {
 		log.Warn(w)
 	}
-	for _, name := range scheduler.NotImplemented(cfg) {
-		log.Warn("the configuration enables a plugin berth does not implement yet; it is skipped", "plugin", name)
+	for _, m := range scheduler.NotImplemented(cfg) {
+		log.Warn("the configuration enables a plugin berth does not implement yet", "plugin", m.Plugin, "effect", m.Effect)
 	}
 	if err := serve(opts, cfg, log); err != nil && !errors.Is(err, errSignal) {
 		fmt.Fprintf(stderr, "berth: %v\n", err)

@@ -32,6 +32,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
@@ -42,8 +43,8 @@ import (
 // usable. Its methods only build small values and are safe for concurrent use, as are the values
 // they return.
 type Client struct {
-	core, apps, coordination, events, authentication, authorization *rest.RESTClient
-	params                                                          runtime.ParameterCodec
+	core, apps, coordination, events, authentication, authorization, resource *rest.RESTClient
+	params                                                                    runtime.ParameterCodec
 	// corePost and eventsPost send bindings and events without client-go's request builder;
 	// nil when the content configuration leaves the choice to client-go (see poster).
 	corePost, eventsPost *poster
@@ -99,6 +100,7 @@ func New(cfg *rest.Config) (*Client, error) {
 		{&c.events, eventsv1.SchemeGroupVersion, "/apis"},
 		{&c.authentication, authenticationv1.SchemeGroupVersion, "/apis"},
 		{&c.authorization, authorizationv1.SchemeGroupVersion, "/apis"},
+		{&c.resource, resourcev1.SchemeGroupVersion, "/apis"},
 	}
 	for _, g := range groups {
 		if *g.dst, err = forGroup(g.gv, g.apiPath); err != nil {
@@ -163,6 +165,11 @@ func (c *Client) Events(namespace string) Resource[*eventsv1.Event, *eventsv1.Ev
 	r := newResource[eventsv1.Event, eventsv1.EventList](c.events, c.params, "events", namespace)
 	r.post = c.eventsPost
 	return r
+}
+
+// DeviceClasses reaches resource.k8s.io/v1 device classes.
+func (c *Client) DeviceClasses() Resource[*resourcev1.DeviceClass, *resourcev1.DeviceClassList] {
+	return newResource[resourcev1.DeviceClass, resourcev1.DeviceClassList](c.resource, c.params, "deviceclasses", "")
 }
 
 // TokenReviews sends authentication.k8s.io/v1 TokenReviews.

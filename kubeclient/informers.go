@@ -9,6 +9,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -106,6 +107,13 @@ func (f *Informers) ReplicaSets() cache.SharedIndexInformer {
 func (f *Informers) StatefulSets() cache.SharedIndexInformer {
 	return f.get("statefulsets.apps", &appsv1.StatefulSet{}, func() *cache.ListWatch {
 		return listWatch(f.client.StatefulSets(metav1.NamespaceAll), nil)
+	})
+}
+
+// DeviceClasses is the informer of resource.k8s.io/v1 device classes.
+func (f *Informers) DeviceClasses() cache.SharedIndexInformer {
+	return f.get("deviceclasses.resource.k8s.io", &resourcev1.DeviceClass{}, func() *cache.ListWatch {
+		return listWatch(f.client.DeviceClasses(), nil)
 	})
 }
 

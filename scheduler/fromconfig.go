@@ -3,10 +3,16 @@ package scheduler
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
+
+	resourcev1 "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	resourcelisters "k8s.io/client-go/listers/resource/v1"
 
 	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/kubeclient"
@@ -18,8 +24,10 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeports"
 	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeunschedulable"
+	"github.com/berth-scheduler/berth/scheduler/plugins/notyet"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
+	"github.com/berth-scheduler/berth/scheduler/queue"
 )
 
 // Plugins berth runs as part of its loop rather than as plugins: the queue always sorts by
@@ -35,8 +43,8 @@ const (
 // with the plugins it enables, in the order and with the weights kube-scheduler resolves
 // (config.Profile.Enabled), each built from the profile's arguments for it. A plugin's preFilter
 // and preScore run with its filter and score: the preFilter and preScore sets select nothing on
-// their own. Enabled plugins berth does not implement are left out (NotImplemented lists them);
-// a profile that disables SchedulingGates is refused, as berth cannot schedule gated pods.
+// their own. An enabled plugin berth does not implement yet either refuses the pods it would
+// judge (refusals) or is left out (NotImplemented lists both kinds); a profile that disables SchedulingGates is refused, as berth cannot schedule gated pods.
 //
 // f provides the Services and controllers default topology spreading reads (their informers are
 // created here when PodTopologySpread is enabled, and started with f); nil finds none. seed
@@ -56,7 +64,7 @@ func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f *kubeclient.In
 		if err != nil {
 			return nil, fmt.Errorf("profiles[%d] (%s): %w", i, cp.Name(), err)
 		}
-		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: defaultInterest})
+		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: profileInterest})
 	}
 	return profiles, nil
 }
@@ -86,11 +94,17 @@ func decideProfile(cfg *config.KubeSchedulerConfiguration, cp *config.Profile, f
 	if cp.PercentageOfNodesToScore != nil {
 		dp.PercentageOfNodesToScore = *cp.PercentageOfNodesToScore
 	}
+	// Refusals run first: a pod berth cannot judge is refused before any node is filtered.
+	var refused []decide.FilterPlugin
 	for _, p := range cp.Enabled(config.Filter) {
-		if fp, ok := built[p.Name].(decide.FilterPlugin); ok {
+		switch fp := built[p.Name].(type) {
+		case *notyet.Refusal:
+			refused = append(refused, fp)
+		case decide.FilterPlugin:
 			dp.Filters = append(dp.Filters, fp)
 		}
 	}
+	dp.Filters = append(refused, dp.Filters...)
 	for _, p := range cp.Enabled(config.Score) {
 		if sp, ok := built[p.Name].(decide.ScorePlugin); ok {
 			dp.Scorers = append(dp.Scorers, decide.WeightedScorer{Plugin: sp, Weight: int64(*p.Weight)})
@@ -100,8 +114,12 @@ func decideProfile(cfg *config.KubeSchedulerConfiguration, cp *config.Profile, f
 }
 
 // buildPlugin builds the plugin called name from its configured arguments (nil: the defaults).
-// It returns nil for plugins that are built in or not implemented.
+// It returns nil for plugins that are built in or not implemented, and a notyet.Refusal for the
+// plugins in refusals.
 func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (any, error) {
+	if r, ok := refusals[name]; ok {
+		return notyet.New(name, r.needs(f)), nil
+	}
 	switch name {
 	case nodeunschedulable.Name:
 		return nodeunschedulable.New(), nil
@@ -169,18 +187,77 @@ var implemented = map[string]bool{
 	prioritySort: true, schedulingGates: true, defaultBinder: true,
 }
 
-// NotImplemented returns, sorted, the plugins cfg enables in some profile that berth does not
-// implement yet (kube-scheduler's defaults include VolumeBinding, DynamicResources,
-// DefaultPreemption and others). ProfilesFromConfig leaves them out; main logs them.
-func NotImplemented(cfg *config.KubeSchedulerConfiguration) []string {
-	var out []string
+// refusal is how berth stands in for an enabled plugin it does not implement yet: the pods the
+// plugin would judge stay pending (package notyet) rather than be bound unjudged.
+type refusal struct {
+	// needs builds the test of which pods the plugin judges (f may be nil).
+	needs func(f *kubeclient.Informers) notyet.Needs
+	// pods describes those pods for the start-up warning.
+	pods string
+}
+
+// refusals lists every plugin berth refuses for: when a plugin lands, its line goes.
+var refusals = map[string]refusal{
+	"VolumeBinding":        {static(notyet.VolumeBinding), "pods with PersistentVolumeClaims or generic ephemeral volumes"},
+	"VolumeRestrictions":   {static(notyet.VolumeRestrictions), "pods with PersistentVolumeClaims or inline GCE PD, AWS EBS, RBD or iSCSI volumes"},
+	"VolumeZone":           {static(notyet.VolumeZone), "pods with PersistentVolumeClaims"},
+	"NodeVolumeLimits":     {static(notyet.NodeVolumeLimits), "pods with PersistentVolumeClaims, generic ephemeral volumes or inline volumes that migrate to CSI"},
+	"DynamicResources":     {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
+	"NodeDeclaredFeatures": {static(notyet.NodeDeclaredFeatures), "pods that need a node-declared feature (restart rules with RestartAllContainers, hostNetwork with hostUsers: false, bindMountOptions)"},
+}
+
+// profileInterest is defaultInterest plus the refusals: only a change of the pod itself can lift
+// one (a refused pod otherwise waits for the unschedulable pool's periodic flush).
+var profileInterest = func() map[string]queue.Events {
+	in := maps.Clone(defaultInterest)
+	for name := range refusals {
+		in[name] = queue.PodChange
+	}
+	return in
+}()
+
+func static(n notyet.Needs) func(*kubeclient.Informers) notyet.Needs {
+	return func(*kubeclient.Informers) notyet.Needs { return n }
+}
+
+// deviceClassNeeds reads the DeviceClasses from f's informer, creating it (nil f: none).
+func deviceClassNeeds(f *kubeclient.Informers) notyet.Needs {
+	if f == nil {
+		return notyet.DynamicResources(nil)
+	}
+	lister := resourcelisters.NewDeviceClassLister(f.DeviceClasses().GetIndexer())
+	return notyet.DynamicResources(func() []*resourcev1.DeviceClass {
+		classes, _ := lister.List(labels.Everything()) // an indexer's List cannot fail
+		return classes
+	})
+}
+
+// Missing is an enabled plugin berth does not implement, and what that means for pods.
+type Missing struct {
+	Plugin string
+	// Effect says which pods stay pending for want of it.
+	Effect string
+}
+
+// NotImplemented returns, sorted by plugin, the plugins cfg enables in some profile that berth
+// does not implement yet (kube-scheduler's defaults include VolumeBinding, DynamicResources,
+// DefaultPreemption and others), each with its effect; main logs them at start.
+func NotImplemented(cfg *config.KubeSchedulerConfiguration) []Missing {
+	var out []Missing
 	for i := range cfg.Profiles {
 		for _, name := range cfg.Profiles[i].EnabledPlugins() {
-			if !implemented[name] && !slices.Contains(out, name) {
-				out = append(out, name)
+			if implemented[name] || slices.ContainsFunc(out, func(m Missing) bool { return m.Plugin == name }) {
+				continue
 			}
+			m := Missing{Plugin: name, Effect: "skipped: pods are scheduled without its checks"}
+			if r, ok := refusals[name]; ok {
+				m.Effect = r.pods + " stay pending (unschedulable, with a message naming the plugin)"
+			} else if name == "DefaultPreemption" {
+				m.Effect = "no preemption: a pod that fits nowhere stays pending instead of evicting lower-priority pods"
+			}
+			out = append(out, m)
 		}
 	}
-	slices.Sort(out)
+	slices.SortFunc(out, func(a, b Missing) int { return strings.Compare(a.Plugin, b.Plugin) })
 	return out
 }

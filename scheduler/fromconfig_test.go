@@ -67,7 +67,8 @@ func TestDecideProfileFromConfig(t *testing.T) {
 		percentage       int32
 		parallelism      int
 	}{
-		{name: "default", filters: []string{"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+		{name: "default", filters: []string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone",
+			"DynamicResources", "NodeDeclaredFeatures", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
 			"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"},
 			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "PodTopologySpread:2",
 				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
@@ -89,10 +90,11 @@ profiles:
       - {name: NodeName}
       - {name: TaintToleration, weight: 4}
       - {name: NodeResourcesFit, weight: 2}
-`, profile: 1, filters: []string{"NodeName", "TaintToleration", "NodeResourcesFit"},
+`, profile: 1, filters: []string{"VolumeZone", "NodeName", "TaintToleration", "NodeResourcesFit"},
 			scorers: []string{"TaintToleration:4", "NodeResourcesFit:2"}, percentage: 80, parallelism: 4},
 		{name: "top-level percentage applies to a profile without its own", body: "percentageOfNodesToScore: 30\nprofiles:\n- schedulerName: a\n  plugins:\n    score:\n      disabled: [{name: '*'}]\n",
-			filters: []string{"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+			filters: []string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone",
+				"DynamicResources", "NodeDeclaredFeatures", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
 				"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"}, percentage: 30, parallelism: 16},
 		{name: "point order and weights", body: `profiles:
 - plugins:
@@ -189,8 +191,100 @@ func TestNotImplemented(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := NotImplemented(loadConfig(t, tc.body)); !reflect.DeepEqual(got, tc.want) {
+			var got []string
+			for _, m := range NotImplemented(loadConfig(t, tc.body)) {
+				got = append(got, m.Plugin)
+				if m.Effect == "" {
+					t.Errorf("%s has no effect", m.Plugin)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("NotImplemented() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestRefusals shows each pod berth cannot judge stays pending under the default profile, with a
+// message naming the first plugin that would judge it, and is placed once the profile disables
+// every plugin that would.
+func TestRefusals(t *testing.T) {
+	withVolume := func(src v1.VolumeSource) func(*v1.Pod) {
+		return func(p *v1.Pod) { p.Spec.Volumes = []v1.Volume{{Name: "v", VolumeSource: src}} }
+	}
+	tests := []struct {
+		name    string
+		pod     func(*v1.Pod)
+		message string   // the FailedScheduling message under the default profile
+		judges  []string // every default plugin that would judge the pod
+	}{
+		{"PVC", withVolume(v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "nope"}}),
+			"0/2 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (VolumeRestrictions).",
+			[]string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone"}},
+		{"generic ephemeral volume", withVolume(v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}}),
+			"0/2 nodes are available: pod uses generic ephemeral volumes, which berth does not schedule yet (NodeVolumeLimits).",
+			[]string{"NodeVolumeLimits", "VolumeBinding"}},
+		{"inline iSCSI volume", withVolume(v1.VolumeSource{ISCSI: &v1.ISCSIVolumeSource{}}),
+			"0/2 nodes are available: pod uses iSCSI volumes, which berth does not schedule yet (VolumeRestrictions).",
+			[]string{"VolumeRestrictions"}},
+		{"inline Azure disk", withVolume(v1.VolumeSource{AzureDisk: &v1.AzureDiskVolumeSource{}}),
+			"0/2 nodes are available: pod uses in-tree volumes that count against node attach limits, which berth does not schedule yet (NodeVolumeLimits).",
+			[]string{"NodeVolumeLimits"}},
+		{"resource claim", func(p *v1.Pod) {
+			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("gpu")}}
+		}, "0/2 nodes are available: pod uses ResourceClaims, which berth does not schedule yet (DynamicResources).",
+			[]string{"DynamicResources"}},
+		{"declared feature", func(p *v1.Pod) { p.Spec.HostNetwork, p.Spec.HostUsers = true, new(false) },
+			"0/2 nodes are available: pod uses features that nodes must declare (UserNamespacesHostNetworkSupport), which berth does not schedule yet (NodeDeclaredFeatures).",
+			[]string{"NodeDeclaredFeatures"}},
+	}
+	node := func(name string) *snapshot.NodeInfo {
+		return snapshot.NewNodeInfo(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
+			Status: v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"),
+				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}})
+	}
+	snap := snapshot.New([]*snapshot.NodeInfo{node("n0"), node("n1")}, nil)
+	decideWith := func(t *testing.T, body string, pod *v1.Pod) decide.Result {
+		t.Helper()
+		profiles, err := ProfilesFromConfig(loadConfig(t, body), newInformers(t), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return profiles[0].Decider.Decide(snapshot.NewPodInfo(pod), snap)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "p"},
+				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c"}}}}
+			tc.pod(pod)
+			res := decideWith(t, "", pod)
+			if res.Node != "" {
+				t.Fatalf("default profile placed the pod on %s", res.Node)
+			}
+			if got := res.Diagnosis.Message(); got != tc.message {
+				t.Errorf("message = %q\nwant      %q", got, tc.message)
+			}
+			if !res.Diagnosis.Unresolvable || !reflect.DeepEqual(res.Diagnosis.Plugins, tc.judges[:1]) {
+				t.Errorf("diagnosis plugins %v unresolvable %v, want [%s] unresolvable", res.Diagnosis.Plugins, res.Diagnosis.Unresolvable, tc.judges[0])
+			}
+			// Disabling all but one judge still refuses, in that judge's name.
+			last := tc.judges[len(tc.judges)-1]
+			body := "profiles:\n- plugins:\n    multiPoint:\n      disabled: ["
+			for i, name := range tc.judges[:len(tc.judges)-1] {
+				if i > 0 {
+					body += ", "
+				}
+				body += "{name: " + name + "}"
+			}
+			if len(tc.judges) > 1 {
+				if res := decideWith(t, body+"]\n", pod); res.Node != "" || !strings.Contains(res.Diagnosis.Message(), "("+last+")") {
+					t.Errorf("with only %s enabled: node %q, message %q", last, res.Node, res.Diagnosis.Message())
+				}
+				body += ", "
+			}
+			body += "{name: " + last + "}]\n"
+			if res := decideWith(t, body, pod); res.Node == "" {
+				t.Errorf("with %v disabled the pod is still refused: %s", tc.judges, res.Diagnosis.Message())
 			}
 		})
 	}

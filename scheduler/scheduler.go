@@ -147,6 +147,23 @@ func New(cfg Config) (*Scheduler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("registering scheduler_pending_pods: %w", err)
 		}
+		err = cfg.Metrics.GaugeVecFunc("scheduler_unschedulable_pods",
+			"[BETA] The number of unschedulable pods broken down by plugin name. A pod will increment the gauge for all plugins that caused it to not schedule and so this metric have meaning only when broken down by plugin.",
+			[]string{"plugin", "profile"}, func(emit func(float64, ...string)) {
+				type key struct{ plugin, profile string }
+				counts := map[key]int{}
+				s.queue.UnschedulablePlugins(func(pod *v1.Pod, rejectedBy []string) {
+					for _, p := range rejectedBy {
+						counts[key{p, pod.Spec.SchedulerName}]++
+					}
+				})
+				for k, n := range counts {
+					emit(float64(n), k.plugin, k.profile)
+				}
+			})
+		if err != nil {
+			return nil, fmt.Errorf("registering scheduler_unschedulable_pods: %w", err)
+		}
 	}
 	id := cfg.Identity
 	if id == "" {
@@ -211,6 +228,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		s.m.attempts.With(resultUnschedulable, profile).Inc()
 		s.m.attemptDuration.With(resultUnschedulable, profile).Observe(time.Since(start).Seconds())
 		s.log.Debug("pod is unschedulable", "pod", klogRef(pod), "reason", msg)
+		qp.RejectedBy = res.Diagnosis.Plugins
 		s.queue.Unschedulable(qp, interestOf(prof, res.Diagnosis.Plugins))
 		pool.submit(ctx, func(ctx context.Context) {
 			s.reportUnschedulable(ctx, profile, pod, "Unschedulable", msg)

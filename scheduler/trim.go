@@ -13,9 +13,10 @@ import (
 // Kept, because scheduling reads it: all metadata (labels, owners, deletion timestamp, ...);
 // the pod spec except the dropped container fields (volumes, affinity, tolerations, spreading,
 // gates, priority, overhead, pod-level resources, ...); each container's name, image, ports,
-// requests and restart policy; the pod status apart from container details (phase, conditions,
+// requests, restart policy and rules, and its volume mounts' bind mount options (node-declared
+// features); the pod status apart from container details (phase, conditions,
 // nominated node, start time), and of each container status only its name and its allocated
-// and actual resources; the node spec, allocatable resources and images.
+// and actual resources; the node spec, allocatable resources, images and declared features.
 //
 // Container limits are dropped: no implemented plugin uses them (upstream reads them only for
 // DRA extended resources and extenders, which berth does not support). Adding a plugin that
@@ -36,8 +37,19 @@ func trimPod(p *v1.Pod) {
 	for i := range p.Spec.Containers {
 		trimContainer(&p.Spec.Containers[i])
 	}
-	// Ephemeral containers request nothing and may not declare ports.
+	// Ephemeral containers request nothing and may not declare ports; only their bind mount
+	// options can matter (a node-declared feature).
+	ephemeral := p.Spec.EphemeralContainers[:0]
+	for i := range p.Spec.EphemeralContainers {
+		if mounts := bindMounts(p.Spec.EphemeralContainers[i].VolumeMounts); mounts != nil {
+			ephemeral = append(ephemeral, v1.EphemeralContainer{EphemeralContainerCommon: v1.EphemeralContainerCommon{
+				Name: p.Spec.EphemeralContainers[i].Name, VolumeMounts: mounts}})
+		}
+	}
 	p.Spec.EphemeralContainers = nil
+	if len(ephemeral) > 0 {
+		p.Spec.EphemeralContainers = ephemeral
+	}
 	s := &p.Status
 	s.InitContainerStatuses = trimStatuses(s.InitContainerStatuses)
 	s.ContainerStatuses = trimStatuses(s.ContainerStatuses)
@@ -52,7 +64,22 @@ func trimContainer(c *v1.Container) {
 		Resources:     v1.ResourceRequirements{Requests: c.Resources.Requests, Claims: c.Resources.Claims},
 		ResizePolicy:  c.ResizePolicy,
 		RestartPolicy: c.RestartPolicy,
+		// Restart rules and bind mount options tell which node-declared features the pod needs.
+		RestartPolicyRules: c.RestartPolicyRules,
+		VolumeMounts:       bindMounts(c.VolumeMounts),
 	}
+}
+
+// bindMounts returns the mounts that have bind mount options, reduced to their name and those
+// options; nil when none has.
+func bindMounts(ms []v1.VolumeMount) []v1.VolumeMount {
+	var out []v1.VolumeMount
+	for i := range ms {
+		if len(ms[i].BindMountOptions) > 0 {
+			out = append(out, v1.VolumeMount{Name: ms[i].Name, BindMountOptions: ms[i].BindMountOptions})
+		}
+	}
+	return out
 }
 
 func trimStatuses(ss []v1.ContainerStatus) []v1.ContainerStatus {
@@ -64,5 +91,5 @@ func trimStatuses(ss []v1.ContainerStatus) []v1.ContainerStatus {
 
 func trimNode(n *v1.Node) {
 	s := &n.Status
-	*s = v1.NodeStatus{Allocatable: s.Allocatable, Images: s.Images, Phase: s.Phase}
+	*s = v1.NodeStatus{Allocatable: s.Allocatable, Images: s.Images, Phase: s.Phase, DeclaredFeatures: s.DeclaredFeatures}
 }

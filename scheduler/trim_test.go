@@ -20,9 +20,11 @@ func fullPod() *v1.Pod {
 			Ports:     []v1.ContainerPort{{ContainerPort: 80, HostPort: 8080, Protocol: v1.ProtocolTCP}},
 			Resources: v1.ResourceRequirements{Requests: req, Limits: lim, Claims: []v1.ResourceClaim{{Name: "gpu"}}},
 			Command:   []string{"/pause"}, Args: []string{"-v"}, WorkingDir: "/",
-			Env:           []v1.EnvVar{{Name: "A", Value: "b"}},
-			VolumeMounts:  []v1.VolumeMount{{Name: "data", MountPath: "/data"}},
-			LivenessProbe: &v1.Probe{PeriodSeconds: 10}, ReadinessProbe: &v1.Probe{PeriodSeconds: 5},
+			Env: []v1.EnvVar{{Name: "A", Value: "b"}},
+			VolumeMounts: []v1.VolumeMount{{Name: "data", MountPath: "/data"},
+				{Name: "bind", MountPath: "/bind", BindMountOptions: []string{"noexec"}}},
+			RestartPolicyRules: []v1.ContainerRestartRule{{Action: v1.ContainerRestartRuleActionRestartAllContainers}},
+			LivenessProbe:      &v1.Probe{PeriodSeconds: 10}, ReadinessProbe: &v1.Probe{PeriodSeconds: 5},
 			SecurityContext: &v1.SecurityContext{}, TerminationMessagePath: "/dev/termination-log",
 			ImagePullPolicy: v1.PullIfNotPresent,
 			ResizePolicy:    []v1.ContainerResizePolicy{{ResourceName: v1.ResourceCPU, RestartPolicy: v1.NotRequired}},
@@ -36,9 +38,11 @@ func fullPod() *v1.Pod {
 			Annotations: map[string]string{"a": "b"}, OwnerReferences: []metav1.OwnerReference{{Name: "rs"}}},
 		Spec: v1.PodSpec{
 			InitContainers: []v1.Container{sidecar}, Containers: []v1.Container{container("app")},
-			EphemeralContainers: []v1.EphemeralContainer{{EphemeralContainerCommon: v1.EphemeralContainerCommon{Name: "debug"}}},
-			Volumes:             []v1.Volume{{Name: "data"}},
-			NodeSelector:        map[string]string{"disk": "ssd"}, SchedulerName: "default-scheduler", Priority: &prio,
+			EphemeralContainers: []v1.EphemeralContainer{{EphemeralContainerCommon: v1.EphemeralContainerCommon{Name: "debug"}},
+				{EphemeralContainerCommon: v1.EphemeralContainerCommon{Name: "bind", Image: "busybox",
+					VolumeMounts: []v1.VolumeMount{{Name: "bind", MountPath: "/b", BindMountOptions: []string{"ro"}}}}}},
+			Volumes:      []v1.Volume{{Name: "data"}},
+			NodeSelector: map[string]string{"disk": "ssd"}, SchedulerName: "default-scheduler", Priority: &prio,
 			Tolerations:               []v1.Toleration{{Key: "k", Operator: v1.TolerationOpExists}},
 			TopologySpreadConstraints: []v1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "zone"}},
 			Overhead:                  v1.ResourceList{v1.ResourceCPU: resource.MustParse("10m")},
@@ -64,7 +68,9 @@ func TestTrimPod(t *testing.T) {
 		t.Errorf("metadata changed: %+v", p.ObjectMeta)
 	}
 	want := orig.Spec
-	want.EphemeralContainers = nil
+	bindOnly := []v1.VolumeMount{{Name: "bind", BindMountOptions: []string{"noexec"}}}
+	want.EphemeralContainers = []v1.EphemeralContainer{{EphemeralContainerCommon: v1.EphemeralContainerCommon{Name: "bind",
+		VolumeMounts: []v1.VolumeMount{{Name: "bind", BindMountOptions: []string{"ro"}}}}}}
 	want.InitContainers, want.Containers = nil, nil
 	got := p.Spec
 	got.InitContainers, got.Containers = nil, nil
@@ -84,10 +90,12 @@ func TestTrimPod(t *testing.T) {
 				!equality.Semantic.DeepEqual(c.Resources.Requests, o.Resources.Requests) ||
 				!equality.Semantic.DeepEqual(c.Resources.Claims, o.Resources.Claims) ||
 				!equality.Semantic.DeepEqual(c.RestartPolicy, o.RestartPolicy) ||
-				!equality.Semantic.DeepEqual(c.ResizePolicy, o.ResizePolicy) {
+				!equality.Semantic.DeepEqual(c.ResizePolicy, o.ResizePolicy) ||
+				!equality.Semantic.DeepEqual(c.RestartPolicyRules, o.RestartPolicyRules) ||
+				!equality.Semantic.DeepEqual(c.VolumeMounts, bindOnly) {
 				t.Errorf("a kept field changed: %+v", c)
 			}
-			if c.Resources.Limits != nil || c.Command != nil || c.Args != nil || c.Env != nil || c.VolumeMounts != nil ||
+			if c.Resources.Limits != nil || c.Command != nil || c.Args != nil || c.Env != nil ||
 				c.LivenessProbe != nil || c.ReadinessProbe != nil || c.SecurityContext != nil || c.WorkingDir != "" ||
 				c.TerminationMessagePath != "" || c.ImagePullPolicy != "" {
 				t.Errorf("a dropped field is still set: %+v", c)
@@ -122,10 +130,11 @@ func TestTrimNode(t *testing.T) {
 		Spec:       v1.NodeSpec{Unschedulable: true, Taints: []v1.Taint{{Key: "k", Effect: v1.TaintEffectNoSchedule}}},
 		Status: v1.NodeStatus{
 			Capacity: alloc, Allocatable: alloc,
-			Images:     []v1.ContainerImage{{Names: []string{"nginx"}, SizeBytes: 1}},
-			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
-			Addresses:  []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: "10.0.0.1"}},
-			NodeInfo:   v1.NodeSystemInfo{KubeletVersion: "v1.37.2"},
+			Images:           []v1.ContainerImage{{Names: []string{"nginx"}, SizeBytes: 1}},
+			Conditions:       []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}},
+			Addresses:        []v1.NodeAddress{{Type: v1.NodeInternalIP, Address: "10.0.0.1"}},
+			NodeInfo:         v1.NodeSystemInfo{KubeletVersion: "v1.37.2"},
+			DeclaredFeatures: []string{"RestartAllContainersOnContainerExits"},
 		},
 	}
 	orig := n.DeepCopy()
@@ -133,9 +142,9 @@ func TestTrimNode(t *testing.T) {
 	if !equality.Semantic.DeepEqual(n.ObjectMeta, orig.ObjectMeta) || !equality.Semantic.DeepEqual(n.Spec, orig.Spec) {
 		t.Errorf("node metadata or spec changed: %+v", n)
 	}
-	want := v1.NodeStatus{Allocatable: alloc, Images: orig.Status.Images}
+	want := v1.NodeStatus{Allocatable: alloc, Images: orig.Status.Images, DeclaredFeatures: orig.Status.DeclaredFeatures}
 	if !equality.Semantic.DeepEqual(n.Status, want) {
-		t.Errorf("node status: got %+v, want allocatable and images only", n.Status)
+		t.Errorf("node status: got %+v, want allocatable, images and declared features only", n.Status)
 	}
 }
 

@@ -400,3 +400,21 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	assertLens(t, q, Lens{})
 }
+
+func TestUnschedulablePluginsReportsThePool(t *testing.T) {
+	q, _ := newTestQueue(t, Config{})
+	q.Add(makePod("a"))
+	q.Add(makePod("b"))
+	q.Add(makePod("c"))
+	a, b := popNow(t, q), popNow(t, q)
+	a.RejectedBy = []string{"NodeResourcesFit", "TaintToleration"}
+	q.Unschedulable(a, NodeAdd)
+	b.RejectedBy = []string{"VolumeBinding"}
+	q.Unschedulable(b, PodChange)
+	q.OnEvent(NodeAdd) // a leaves the pool: only b is counted
+	got := map[string][]string{}
+	q.UnschedulablePlugins(func(pod *v1.Pod, rejectedBy []string) { got[pod.Name] = rejectedBy })
+	if len(got) != 1 || len(got["b"]) != 1 || got["b"][0] != "VolumeBinding" {
+		t.Fatalf("UnschedulablePlugins = %v, want only b rejected by VolumeBinding", got)
+	}
+}

@@ -36,6 +36,9 @@ type QueuedPod struct {
 	// sent it back. Among pods of equal priority the earlier Enqueued pops first; backoff
 	// and the MaxInUnschedulable timeout are measured from it.
 	Enqueued time.Time
+	// RejectedBy names the plugins that rejected the pod in its last attempt. The caller sets it
+	// before passing the pod to Unschedulable; the queue only reports it (UnschedulablePlugins).
+	RejectedBy []string
 
 	key          string    // namespace/name
 	where        location  // which sub-queue holds it

@@ -166,6 +166,17 @@ func (q *Queue) Lens() Lens {
 	}
 }
 
+// UnschedulablePlugins calls fn, under the queue's lock, once per pod in the unschedulable pool
+// with the plugins that rejected it (QueuedPod.RejectedBy): the source of
+// scheduler_unschedulable_pods{plugin,profile}. fn must not call the queue.
+func (q *Queue) UnschedulablePlugins(fn func(pod *v1.Pod, rejectedBy []string)) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for _, qp := range q.unschedulable {
+		fn(qp.Pod, qp.RejectedBy)
+	}
+}
+
 // Close makes every current and future Pop return ErrClosed. Other methods keep working.
 func (q *Queue) Close() {
 	q.mu.Lock()

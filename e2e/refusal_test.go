@@ -1,0 +1,210 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/berth-scheduler/berth/testenv"
+)
+
+// TestRefusesWhatItCannotJudge creates, next to berth, the pods berth has no plugin to judge yet
+// (claims, volumes, node-declared features): every one stays pending with a message naming the
+// plugin, scheduler_unschedulable_pods counts them by plugin, and a plain pod in the same
+// namespace still binds at once.
+func TestRefusesWhatItCannotJudge(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := kubernetes.NewForConfigOrDie(cp.Admin)
+	ns, err := testenv.CreateNamespace(ctx, admin, "refuse", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := make([]string, 3)
+	for i := range nodes {
+		nodes[i] = fmt.Sprintf("%s-n%d", ns, i)
+		n := testenv.Node(testenv.NodeSpec{Name: nodes[i], CPU: "4", Memory: "8Gi"})
+		if i == 0 {
+			n.Status.DeclaredFeatures = []string{"RestartAllContainersOnContainerExits"}
+		}
+		if _, err := admin.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create := func(obj any) {
+		t.Helper()
+		var err error
+		switch o := obj.(type) {
+		case *v1.Pod:
+			_, err = admin.CoreV1().Pods(ns).Create(ctx, o, metav1.CreateOptions{})
+		case *v1.PersistentVolumeClaim:
+			_, err = admin.CoreV1().PersistentVolumeClaims(ns).Create(ctx, o, metav1.CreateOptions{})
+		case *v1.PersistentVolume:
+			_, err = admin.CoreV1().PersistentVolumes().Create(ctx, o, metav1.CreateOptions{})
+		case *storagev1.StorageClass:
+			_, err = admin.StorageV1().StorageClasses().Create(ctx, o, metav1.CreateOptions{})
+		case *resourcev1.ResourceClaim:
+			_, err = admin.ResourceV1().ResourceClaims(ns).Create(ctx, o, metav1.CreateOptions{})
+		default:
+			t.Fatalf("create: unexpected %T", obj)
+		}
+		if err != nil {
+			t.Fatalf("creating %T: %v", obj, err)
+		}
+	}
+	claimPod := func(name, claim string) *v1.Pod {
+		p := testenv.Pod(ns, name, "100m", "64Mi")
+		p.Spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{
+			PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}}
+		return p
+	}
+	pvc := func(name, class, volume string, mode v1.PersistentVolumeAccessMode) *v1.PersistentVolumeClaim {
+		return &v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1.PersistentVolumeClaimSpec{StorageClassName: &class, VolumeName: volume,
+				AccessModes: []v1.PersistentVolumeAccessMode{mode},
+				Resources:   v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("1Gi")}}}}
+	}
+
+	// 1. A pod with a ResourceClaim, and no ResourceSlices anywhere.
+	create(&resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Name: "gpu"},
+		Spec: resourcev1.ResourceClaimSpec{Devices: resourcev1.DeviceClaim{Requests: []resourcev1.DeviceRequest{{
+			Name: "gpu", Exactly: &resourcev1.ExactDeviceRequest{DeviceClassName: "gpu.example.com"}}}}}})
+	withClaim := testenv.Pod(ns, "with-claim", "100m", "64Mi")
+	withClaim.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("gpu")}}
+	create(withClaim)
+	// 2. A PVC that does not exist.
+	create(claimPod("missing-pvc", "nope"))
+	// 3. An unbound PVC of a WaitForFirstConsumer class.
+	wffc := storagev1.VolumeBindingWaitForFirstConsumer
+	create(&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: ns + "-wffc"}, Provisioner: "example.com/csi", VolumeBindingMode: &wffc})
+	create(pvc("later", ns+"-wffc", "", v1.ReadWriteOnce))
+	create(claimPod("wffc", "later"))
+	// 4. A PVC bound to a PV with node affinity to n2, used by three pods.
+	create(&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: ns + "-local"},
+		Spec: v1.PersistentVolumeSpec{Capacity: v1.ResourceList{v1.ResourceStorage: resource.MustParse("1Gi")},
+			AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteMany}, StorageClassName: "local",
+			PersistentVolumeSource: v1.PersistentVolumeSource{Local: &v1.LocalVolumeSource{Path: "/mnt/data"}},
+			ClaimRef:               &v1.ObjectReference{Namespace: ns, Name: "local"},
+			NodeAffinity: &v1.VolumeNodeAffinity{Required: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{
+				MatchExpressions: []v1.NodeSelectorRequirement{{Key: "kubernetes.io/hostname", Operator: v1.NodeSelectorOpIn, Values: []string{nodes[2]}}}}}}}}})
+	create(pvc("local", "local", ns+"-local", v1.ReadWriteMany))
+	for i := range 3 {
+		create(claimPod(fmt.Sprintf("local-%d", i), "local"))
+	}
+	// 5. Two pods sharing a ReadWriteOncePod PVC.
+	create(pvc("single", "standard", "", v1.ReadWriteOncePod))
+	create(claimPod("single-0", "single"))
+	create(claimPod("single-1", "single"))
+	// 6. Pods needing a feature only n0 declares.
+	for i := range 2 {
+		p := testenv.Pod(ns, fmt.Sprintf("feature-%d", i), "100m", "64Mi")
+		never := v1.ContainerRestartPolicyNever
+		p.Spec.Containers[0].RestartPolicy = &never
+		p.Spec.Containers[0].RestartPolicyRules = []v1.ContainerRestartRule{{Action: v1.ContainerRestartRuleActionRestartAllContainers,
+			ExitCodes: &v1.ContainerRestartRuleOnExitCodes{Operator: v1.ContainerRestartRuleOnExitCodesOpIn, Values: []int32{42}}}}
+		create(p)
+	}
+
+	d := startBerth(t, "--leader-elect=false")
+
+	refused := map[string]string{ // pod -> the plugin its message names
+		"with-claim": "DynamicResources", "missing-pvc": "VolumeRestrictions", "wffc": "VolumeRestrictions",
+		"local-0": "VolumeRestrictions", "local-1": "VolumeRestrictions", "local-2": "VolumeRestrictions",
+		"single-0": "VolumeRestrictions", "single-1": "VolumeRestrictions",
+		"feature-0": "NodeDeclaredFeatures", "feature-1": "NodeDeclaredFeatures",
+	}
+	for name, plugin := range refused {
+		pod := waitPod(ctx, t, admin, ns, name, func(p *v1.Pod) bool { return scheduledFalse(p) != nil })
+		c := scheduledFalse(pod)
+		if want := "which berth does not schedule yet (" + plugin + ")."; c.Reason != "Unschedulable" ||
+			!strings.HasPrefix(c.Message, "0/") || !strings.HasSuffix(c.Message, want) {
+			t.Errorf("%s: PodScheduled=False %s %q, want Unschedulable ending in %q", name, c.Reason, c.Message, want)
+		}
+	}
+
+	plain := testenv.Pod(ns, "plain", "100m", "64Mi")
+	plain.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": nodes[1]}
+	start := time.Now()
+	create(plain)
+	waitPod(ctx, t, admin, ns, "plain", func(p *v1.Pod) bool { return p.Spec.NodeName != "" })
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("the plain pod took %s to bind", took)
+	}
+
+	for name := range refused {
+		p, err := admin.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Spec.NodeName != "" {
+			t.Errorf("%s was bound to %s", name, p.Spec.NodeName)
+		}
+	}
+	want := map[string]float64{"DynamicResources": 1, "VolumeRestrictions": 7, "NodeDeclaredFeatures": 2}
+	got := unschedulableByPlugin(t, d.addr)
+	for plugin, n := range want {
+		if got[plugin] < n {
+			t.Errorf("scheduler_unschedulable_pods{plugin=%q} = %v, want at least %v (all: %v)", plugin, got[plugin], n, got)
+		}
+	}
+}
+
+// scheduledFalse returns the pod's PodScheduled condition when it is False, else nil.
+func scheduledFalse(p *v1.Pod) *v1.PodCondition {
+	for i, c := range p.Status.Conditions {
+		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
+			return &p.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// unschedulableByPlugin scrapes berth's /metrics as the admin and sums scheduler_unschedulable_pods
+// by plugin (other tests' pods of the default profile may add to the counts).
+func unschedulableByPlugin(t *testing.T, addr string) map[string]float64 {
+	t.Helper()
+	cert, err := cp.TLSClientCert("admin", "system:masters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}}}
+	resp, err := client.Get("https://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "scheduler_unschedulable_pods{") {
+			continue
+		}
+		_, rest, _ := strings.Cut(line, `plugin="`)
+		plugin, _, _ := strings.Cut(rest, `"`)
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			t.Fatalf("metric line %q: %v", line, err)
+		}
+		out[plugin] += v
+	}
+	return out
+}

@@ -1,0 +1,234 @@
+// Package notyet keeps pending the pods that need a check from a kube-scheduler plugin berth does
+// not implement yet. Binding such a pod anyway would place it where the missing check would have
+// refused it (a volume on another node, devices never allocated), so a Refusal rejects it in
+// PreFilter, before any node is filtered, with a message that names the plugin:
+//
+//	0/5 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (VolumeBinding).
+//
+// Each plugin's Needs function tells, from the pod alone, whether upstream's plugin would have
+// judged the pod (rather than skipped it). The scheduler wires a Refusal for every such plugin a
+// profile enables; a profile that disables the plugin schedules the pod without the check, as
+// kube-scheduler would.
+package notyet
+
+import (
+	"fmt"
+	"strings"
+
+	v1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// Needs tells what of pod a plugin would judge: a short phrase ("PersistentVolumeClaims") when it
+// would, "" when upstream's plugin skips the pod.
+type Needs func(pod *snapshot.PodInfo) string
+
+// Refusal is a filter plugin that rejects, as unresolvable, every pod its plugin would judge.
+type Refusal struct {
+	plugin string
+	needs  Needs
+}
+
+var _ decide.FilterPlugin = (*Refusal)(nil)
+
+// New returns the Refusal for the plugin called name, which would judge what needs reports.
+func New(name string, needs Needs) *Refusal { return &Refusal{plugin: name, needs: needs} }
+
+// Name is the name of the plugin the Refusal stands in for, so diagnoses and metrics name it.
+func (r *Refusal) Name() string { return r.plugin }
+
+// PreFilter rejects pod on every node when the plugin would judge it, and checks nothing otherwise.
+func (r *Refusal) PreFilter(pod *snapshot.PodInfo, _ *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {
+	if what := r.needs(pod); what != "" {
+		return nil, snapshot.RejectUnresolvable(Message(what, r.plugin))
+	}
+	return nil, snapshot.Verdict{}
+}
+
+// Message is the reason a Refusal gives: "pod uses WHAT, which berth does not schedule yet (PLUGIN)".
+func Message(what, plugin string) string {
+	return fmt.Sprintf("pod uses %s, which berth does not schedule yet (%s)", what, plugin)
+}
+
+// Phrases the Needs functions report.
+const (
+	usesPVCs             = "PersistentVolumeClaims"
+	usesEphemeral        = "generic ephemeral volumes"
+	usesResourceClaims   = "ResourceClaims"
+	usesDeviceExtended   = "extended resources that a DeviceClass provides"
+	usesDeclaredFeatures = "features that nodes must declare (%s)"
+)
+
+// VolumeBinding judges pods with PersistentVolumeClaims or generic ephemeral volumes.
+func VolumeBinding(pod *snapshot.PodInfo) string {
+	return claimVolumes(pod.Pod, true)
+}
+
+// VolumeZone judges pods with PersistentVolumeClaims (not ephemeral volumes: upstream looks only at
+// persistentVolumeClaim sources).
+func VolumeZone(pod *snapshot.PodInfo) string {
+	return claimVolumes(pod.Pod, false)
+}
+
+// VolumeRestrictions judges pods with PersistentVolumeClaims (their ReadWriteOncePod access mode
+// is looked up) and pods with inline GCE PD, AWS EBS, RBD or iSCSI volumes (disk conflicts).
+func VolumeRestrictions(pod *snapshot.PodInfo) string {
+	for i := range pod.Pod.Spec.Volumes {
+		v := &pod.Pod.Spec.Volumes[i]
+		switch {
+		case v.PersistentVolumeClaim != nil:
+			return usesPVCs
+		case v.GCEPersistentDisk != nil:
+			return "GCE persistent disk volumes"
+		case v.AWSElasticBlockStore != nil:
+			return "AWS EBS volumes"
+		case v.RBD != nil:
+			return "RBD volumes"
+		case v.ISCSI != nil:
+			return "iSCSI volumes"
+		}
+	}
+	return ""
+}
+
+// NodeVolumeLimits judges pods with PersistentVolumeClaims, generic ephemeral volumes, or inline
+// volumes of an in-tree type that migrates to CSI (AWS EBS, GCE PD, Azure Disk, Azure File,
+// Cinder, vSphere, Portworx): they count against a node's attach limits.
+func NodeVolumeLimits(pod *snapshot.PodInfo) string {
+	if what := claimVolumes(pod.Pod, true); what != "" {
+		return what
+	}
+	for i := range pod.Pod.Spec.Volumes {
+		v := &pod.Pod.Spec.Volumes[i]
+		if v.AWSElasticBlockStore != nil || v.GCEPersistentDisk != nil || v.AzureDisk != nil ||
+			v.AzureFile != nil || v.Cinder != nil || v.VsphereVolume != nil || v.PortworxVolume != nil {
+			return "in-tree volumes that count against node attach limits"
+		}
+	}
+	return ""
+}
+
+// claimVolumes reports the pod's first PersistentVolumeClaim volume, or, with ephemeral, generic
+// ephemeral volume.
+func claimVolumes(pod *v1.Pod, ephemeral bool) string {
+	for i := range pod.Spec.Volumes {
+		v := &pod.Spec.Volumes[i]
+		if v.PersistentVolumeClaim != nil {
+			return usesPVCs
+		}
+		if ephemeral && v.Ephemeral != nil {
+			return usesEphemeral
+		}
+	}
+	return ""
+}
+
+// DynamicResources returns what DynamicResources judges: pods with spec.resourceClaims, and pods
+// that request an extended resource some DeviceClass provides (by spec.extendedResourceName, or
+// the implicit deviceclass.resource.kubernetes.io/CLASS name). classes lists the DeviceClasses;
+// it is called only for pods that request extended resources, and nil means none.
+func DynamicResources(classes func() []*resourcev1.DeviceClass) Needs {
+	return func(pod *snapshot.PodInfo) string {
+		if len(pod.Pod.Spec.ResourceClaims) > 0 {
+			return usesResourceClaims
+		}
+		if len(pod.Requests.Scalar) == 0 || classes == nil {
+			return ""
+		}
+		var list []*resourcev1.DeviceClass
+		listed := false
+		for name, v := range pod.Requests.Scalar {
+			if v == 0 || !extendedOrDeviceClass(name) {
+				continue
+			}
+			if !listed {
+				list, listed = classes(), true
+			}
+			for _, c := range list {
+				if provides(c, name) {
+					return usesDeviceExtended
+				}
+			}
+		}
+		return ""
+	}
+}
+
+// extendedOrDeviceClass reports whether name could be backed by a DeviceClass: an extended
+// resource (a domain outside kubernetes.io) or an implicit device class resource name.
+func extendedOrDeviceClass(name v1.ResourceName) bool {
+	s := string(name)
+	if strings.HasPrefix(s, resourcev1.ResourceDeviceClassPrefix) {
+		return true
+	}
+	return strings.Contains(s, "/") && !strings.Contains(s, "kubernetes.io/") &&
+		!strings.HasPrefix(s, v1.DefaultResourceRequestsPrefix)
+}
+
+// provides reports whether class c stands for the extended resource name.
+func provides(c *resourcev1.DeviceClass, name v1.ResourceName) bool {
+	if c.Spec.ExtendedResourceName != nil && v1.ResourceName(*c.Spec.ExtendedResourceName) == name {
+		return true
+	}
+	return string(name) == resourcev1.ResourceDeviceClassPrefix+c.Name
+}
+
+// NodeDeclaredFeatures judges pods that need a node feature, inferred from the spec as
+// kube-scheduler v1.37's feature registry infers it: restart rules with the RestartAllContainers
+// action, host networking in a user namespace, and volume mounts with bind mount options.
+func NodeDeclaredFeatures(pod *snapshot.PodInfo) string {
+	if f := RequiredFeature(&pod.Pod.Spec); f != "" {
+		return fmt.Sprintf(usesDeclaredFeatures, f)
+	}
+	return ""
+}
+
+// Feature names of kube-scheduler v1.37's node feature registry that a pod spec can require.
+const (
+	FeatureRestartAllContainers      = "RestartAllContainersOnContainerExits"
+	FeatureUserNamespacesHostNetwork = "UserNamespacesHostNetworkSupport"
+	FeatureVolumeBindMountOptions    = "VolumeBindMountOptions"
+)
+
+// RequiredFeature returns the first node feature spec requires, or "".
+func RequiredFeature(spec *v1.PodSpec) string {
+	for _, cs := range [][]v1.Container{spec.InitContainers, spec.Containers} {
+		for i := range cs {
+			for _, r := range cs[i].RestartPolicyRules {
+				if r.Action == v1.ContainerRestartRuleActionRestartAllContainers {
+					return FeatureRestartAllContainers
+				}
+			}
+		}
+	}
+	if spec.HostNetwork && spec.HostUsers != nil && !*spec.HostUsers {
+		return FeatureUserNamespacesHostNetwork
+	}
+	mounts := func(ms []v1.VolumeMount) bool {
+		for i := range ms {
+			if len(ms[i].BindMountOptions) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for i := range spec.InitContainers {
+		if mounts(spec.InitContainers[i].VolumeMounts) {
+			return FeatureVolumeBindMountOptions
+		}
+	}
+	for i := range spec.Containers {
+		if mounts(spec.Containers[i].VolumeMounts) {
+			return FeatureVolumeBindMountOptions
+		}
+	}
+	for i := range spec.EphemeralContainers {
+		if mounts(spec.EphemeralContainers[i].VolumeMounts) {
+			return FeatureVolumeBindMountOptions
+		}
+	}
+	return ""
+}

@@ -1,0 +1,169 @@
+package notyet
+
+import (
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+func podWith(mutate func(*v1.Pod)) *snapshot.PodInfo {
+	p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns"},
+		Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c"}}}}
+	mutate(p)
+	return snapshot.NewPodInfo(p)
+}
+
+func volume(src v1.VolumeSource) func(*v1.Pod) {
+	return func(p *v1.Pod) { p.Spec.Volumes = append(p.Spec.Volumes, v1.Volume{Name: "v", VolumeSource: src}) }
+}
+
+var (
+	pvc       = volume(v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}})
+	ephemeral = volume(v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}})
+	emptyDir  = volume(v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}})
+	gcePD     = volume(v1.VolumeSource{GCEPersistentDisk: &v1.GCEPersistentDiskVolumeSource{PDName: "d"}})
+	ebs       = volume(v1.VolumeSource{AWSElasticBlockStore: &v1.AWSElasticBlockStoreVolumeSource{VolumeID: "v"}})
+	rbd       = volume(v1.VolumeSource{RBD: &v1.RBDVolumeSource{}})
+	iscsi     = volume(v1.VolumeSource{ISCSI: &v1.ISCSIVolumeSource{}})
+	azureDisk = volume(v1.VolumeSource{AzureDisk: &v1.AzureDiskVolumeSource{}})
+	cinder    = volume(v1.VolumeSource{Cinder: &v1.CinderVolumeSource{}})
+	nfs       = volume(v1.VolumeSource{NFS: &v1.NFSVolumeSource{}})
+	noChange  = func(*v1.Pod) {}
+)
+
+func TestVolumeNeeds(t *testing.T) {
+	type want struct{ binding, zone, restrictions, limits bool }
+	tests := []struct {
+		name string
+		pod  func(*v1.Pod)
+		want want
+	}{
+		{"no volumes", noChange, want{}},
+		{"emptyDir and NFS", func(p *v1.Pod) { emptyDir(p); nfs(p) }, want{}},
+		{"PVC", pvc, want{binding: true, zone: true, restrictions: true, limits: true}},
+		{"PVC after an emptyDir", func(p *v1.Pod) { emptyDir(p); pvc(p) }, want{binding: true, zone: true, restrictions: true, limits: true}},
+		{"generic ephemeral volume", ephemeral, want{binding: true, limits: true}},
+		{"GCE PD", gcePD, want{restrictions: true, limits: true}},
+		{"AWS EBS", ebs, want{restrictions: true, limits: true}},
+		{"RBD", rbd, want{restrictions: true}},
+		{"iSCSI", iscsi, want{restrictions: true}},
+		{"Azure Disk", azureDisk, want{limits: true}},
+		{"Cinder", cinder, want{limits: true}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := podWith(tc.pod)
+			got := want{
+				binding:      VolumeBinding(pod) != "",
+				zone:         VolumeZone(pod) != "",
+				restrictions: VolumeRestrictions(pod) != "",
+				limits:       NodeVolumeLimits(pod) != "",
+			}
+			if got != tc.want {
+				t.Errorf("judged by binding/zone/restrictions/limits = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDynamicResourcesNeeds(t *testing.T) {
+	gpu := "example.com/gpu"
+	classes := []*resourcev1.DeviceClass{
+		{ObjectMeta: metav1.ObjectMeta{Name: "gpu-class"}, Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpu}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "fpga"}},
+	}
+	requests := func(name string, q string) func(*v1.Pod) {
+		return func(p *v1.Pod) {
+			p.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceName(name): resource.MustParse(q)}
+		}
+	}
+	tests := []struct {
+		name    string
+		pod     func(*v1.Pod)
+		classes []*resourcev1.DeviceClass
+		want    string
+	}{
+		{"nothing", noChange, classes, ""},
+		{"resource claim", func(p *v1.Pod) {
+			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "c", ResourceClaimName: new("claim")}}
+		}, nil, usesResourceClaims},
+		{"extended resource a class names", requests(gpu, "1"), classes, usesDeviceExtended},
+		{"implicit device class name", requests("deviceclass.resource.kubernetes.io/fpga", "2"), classes, usesDeviceExtended},
+		{"implicit name of no class", requests("deviceclass.resource.kubernetes.io/none", "2"), classes, ""},
+		{"extended resource no class names", requests("example.com/other", "1"), classes, ""},
+		{"zero request", requests(gpu, "0"), classes, ""},
+		{"no classes", requests(gpu, "1"), nil, ""},
+		{"hugepages are not extended resources", requests("hugepages-2Mi", "2Mi"), classes, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			needs := DynamicResources(func() []*resourcev1.DeviceClass { return tc.classes })
+			if got := needs(podWith(tc.pod)); got != tc.want {
+				t.Errorf("needs = %q, want %q", got, tc.want)
+			}
+		})
+	}
+	if got := DynamicResources(nil)(podWith(requests(gpu, "1"))); got != "" {
+		t.Errorf("without a class lister: needs = %q, want none", got)
+	}
+}
+
+func TestRequiredFeature(t *testing.T) {
+	restartAll := []v1.ContainerRestartRule{{Action: v1.ContainerRestartRuleActionRestartAllContainers}}
+	tests := []struct {
+		name string
+		pod  func(*v1.Pod)
+		want string
+	}{
+		{"plain pod", noChange, ""},
+		{"RestartAllContainers in a container", func(p *v1.Pod) { p.Spec.Containers[0].RestartPolicyRules = restartAll }, FeatureRestartAllContainers},
+		{"RestartAllContainers in an init container", func(p *v1.Pod) {
+			p.Spec.InitContainers = []v1.Container{{Name: "i", RestartPolicyRules: restartAll}}
+		}, FeatureRestartAllContainers},
+		{"other restart rule action", func(p *v1.Pod) {
+			p.Spec.Containers[0].RestartPolicyRules = []v1.ContainerRestartRule{{Action: v1.ContainerRestartRuleActionRestart}}
+		}, ""},
+		{"host network in a user namespace", func(p *v1.Pod) { p.Spec.HostNetwork, p.Spec.HostUsers = true, new(false) }, FeatureUserNamespacesHostNetwork},
+		{"host network with host users", func(p *v1.Pod) { p.Spec.HostNetwork, p.Spec.HostUsers = true, new(true) }, ""},
+		{"user namespace alone", func(p *v1.Pod) { p.Spec.HostUsers = new(false) }, ""},
+		{"bind mount options", func(p *v1.Pod) {
+			p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "v", BindMountOptions: []string{"noexec"}}}
+		}, FeatureVolumeBindMountOptions},
+		{"bind mount options in an ephemeral container", func(p *v1.Pod) {
+			p.Spec.EphemeralContainers = []v1.EphemeralContainer{{EphemeralContainerCommon: v1.EphemeralContainerCommon{
+				VolumeMounts: []v1.VolumeMount{{Name: "v", BindMountOptions: []string{"noexec"}}}}}}
+		}, FeatureVolumeBindMountOptions},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := podWith(tc.pod)
+			if got := RequiredFeature(&pod.Pod.Spec); got != tc.want {
+				t.Errorf("RequiredFeature = %q, want %q", got, tc.want)
+			}
+			if judged := NodeDeclaredFeatures(pod) != ""; judged != (tc.want != "") {
+				t.Errorf("NodeDeclaredFeatures judged = %v, want %v", judged, tc.want != "")
+			}
+		})
+	}
+}
+
+func TestRefusalPreFilter(t *testing.T) {
+	r := New("VolumeBinding", VolumeBinding)
+	if r.Name() != "VolumeBinding" {
+		t.Errorf("Name = %q", r.Name())
+	}
+	nf, v := r.PreFilter(podWith(pvc), nil)
+	want := "pod uses PersistentVolumeClaims, which berth does not schedule yet (VolumeBinding)"
+	if v.Fits() || !v.Unresolvable || nf != nil || strings.Join(v.Reasons, "|") != want {
+		t.Errorf("PVC pod: filter %v, verdict %+v; want an unresolvable %q", nf, v, want)
+	}
+	if nf, v := r.PreFilter(podWith(emptyDir), nil); !v.Fits() || nf != nil {
+		t.Errorf("emptyDir pod: filter %v, verdict %+v; want nothing to check", nf, v)
+	}
+}
