@@ -37,25 +37,46 @@ vet:
 test: upstream vet
 	$(GO) test -race -count=1 -p $(TEST_PARALLEL) -timeout 40m ./...
 
+# chaos: the long variants of the chaos tests (chaos/): kube-apiserver SIGKILLed and restarted
+# under 2000 pods on 200 nodes (also across an etcd compaction), five leader kills among three
+# replicas, a minute of injected API errors. Their short variants run in `make test`.
+.PHONY: chaos
+chaos: upstream
+	BERTH_CHAOS_LONG=1 $(GO) test -race -count=1 -v -timeout 60m ./chaos/
+
 # bench: berth side by side with upstream kube-scheduler and the API-write ceiling, each run on a
-# fresh etcd + kube-apiserver; writes BENCHMARKS.md and bench/results.json (~10 min on 2 cores).
-# BENCH_FLAGS passes options (sizes, workloads, rounds: `go run ./bench -h`).
-# bench-large: 5000 nodes / 10000 pods, one round per workload; writes BENCHMARKS-large.md and
+# fresh etcd + kube-apiserver, with both schedulers at client QPS/burst 5000 and again at their
+# default flags (QPS 50, burst 100); writes BENCHMARKS.md and bench/results.json (~35 min on 2 cores).
+# BENCH_FLAGS passes options (sizes, workloads, rounds, client limits: `go run ./bench -h`).
+# bench-large: 5000 nodes / 10000 pods, one round per workload, QPS/burst 5000 only (a default-flags
+# run takes ~200 s per scheduler at that size); writes BENCHMARKS-large.md and
 # bench/results-large.json (~35 min on 2 cores).
-# bench-large-basic: basic alone at 5000 nodes, three rounds, for a steadier median on a noisy
-# machine; writes BENCHMARKS-large-basic.md and bench/results-large-basic.json (~9 min).
+# bench-large-basic: basic alone at 5000 nodes, three rounds, QPS/burst 5000 only, for a steadier
+# median on a noisy machine; writes BENCHMARKS-large-basic.md and bench/results-large-basic.json (~9 min).
+# bench-defaults: every workload at the schedulers' default flags alone, 200 nodes / 2000 pods,
+# three rounds; writes BENCHMARKS-defaults.md and bench/results-defaults.json (~40 min).
+# bench-firstpass: the schedulers' first pass over 20000 pods that fit nowhere, at their default
+# flags (each pod one status patch at QPS 50: ~7 min per scheduler run); writes
+# BENCHMARKS-firstpass.md and bench/results-firstpass.json (~15 min).
 BENCH_FLAGS ?=
-.PHONY: bench bench-large bench-large-basic bench-smoke
+.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-smoke
 bench: upstream
 	$(GO) run ./bench -md BENCHMARKS.md -json bench/results.json $(BENCH_FLAGS)
 
 bench-large: upstream
-	$(GO) run ./bench -large -pairs 1 -md BENCHMARKS-large.md -json bench/results-large.json $(BENCH_FLAGS)
+	$(GO) run ./bench -large -pairs 1 -client-limits 5000 -md BENCHMARKS-large.md -json bench/results-large.json $(BENCH_FLAGS)
 
 bench-large-basic: upstream
-	$(GO) run ./bench -large -workloads basic -pairs 3 -md BENCHMARKS-large-basic.md -json bench/results-large-basic.json $(BENCH_FLAGS)
+	$(GO) run ./bench -large -workloads basic -pairs 3 -client-limits 5000 -md BENCHMARKS-large-basic.md -json bench/results-large-basic.json $(BENCH_FLAGS)
 
-# bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round);
+bench-defaults: upstream
+	$(GO) run ./bench -nodes 200 -pods 2000 -client-limits default -pairs 3 -md BENCHMARKS-defaults.md -json bench/results-defaults.json $(BENCH_FLAGS)
+
+bench-firstpass: upstream
+	$(GO) run ./bench -nodes 100 -pods 20000 -workloads firstpass -client-limits default -pairs 1 -md BENCHMARKS-firstpass.md -json bench/results-firstpass.json $(BENCH_FLAGS)
+
+# bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round at
+# both client limits);
 # it also runs within `make test`.
 bench-smoke: upstream
 	$(GO) test -count=1 -run TestSmoke -v ./bench

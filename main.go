@@ -98,12 +98,12 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}
 	informers := kubeclient.NewInformers(clients.main, kubeclient.WithTrim(scheduler.Trim))
-	sched, err := newScheduler(opts, cfg, clients.main, informers, reg, log)
+	sched, err := newScheduler(opts, cfg, clients, informers, reg, log)
 	if err != nil {
 		return err
 	}
 	var elector *election.Elector
-	leaseEvents := newLeaseEvents(clients.main, cfg.Profiles[0].Name(), log)
+	leaseEvents := newLeaseEvents(clients.events, cfg.Profiles[0].Name(), log)
 	if *cfg.LeaderElection.LeaderElect {
 		if elector, err = newElector(cfg, clients.election, leaseEvents, log); err != nil {
 			return err

@@ -52,12 +52,14 @@ func newLogger(l flags.Logs, w io.Writer) *slog.Logger {
 	return log
 }
 
-// clientSet holds the API clients: main for scheduling (rate-limited by --kube-api-qps/burst),
-// election with its own rate limiter so bindings never delay a lease renewal, and the
-// delegated-auth clients (nil when not configured).
+// clientSet holds the API clients: main for the scheduling work (lists and watches, bindings,
+// status patches), events for events, election for the Lease, each with its own rate limiter of
+// --kube-api-qps/burst as in kube-scheduler (so events never take tokens from the bindings'
+// budget, and bindings never delay a lease renewal); and the delegated-auth clients (nil when not
+// configured).
 type clientSet struct {
-	main, election *kubeclient.Client
-	authn, authz   *kubeclient.Client
+	main, events, election *kubeclient.Client
+	authn, authz           *kubeclient.Client
 }
 
 func newClients(opts *flags.Options, sc *config.KubeSchedulerConfiguration) (*clientSet, error) {
@@ -76,6 +78,11 @@ func newClients(opts *flags.Options, sc *config.KubeSchedulerConfiguration) (*cl
 	cs := &clientSet{}
 	if cs.main, err = kubeclient.New(cfg); err != nil {
 		return nil, fmt.Errorf("creating API client: %w", err)
+	}
+	evcfg := rest.CopyConfig(cfg)
+	evcfg.UserAgent += " events"
+	if cs.events, err = kubeclient.New(evcfg); err != nil {
+		return nil, fmt.Errorf("creating events client: %w", err)
 	}
 	ecfg := rest.CopyConfig(cfg)
 	ecfg.UserAgent += " leader-election"
@@ -127,14 +134,15 @@ func delegatedClient(kubeconfig, flag string) (*kubeclient.Client, error) {
 	return c, nil
 }
 
-func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c *kubeclient.Client, f *kubeclient.Informers, reg *metrics.Registry, log *slog.Logger) (*scheduler.Scheduler, error) {
+func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, clients *clientSet, f *kubeclient.Informers, reg *metrics.Registry, log *slog.Logger) (*scheduler.Scheduler, error) {
+	c := clients.main
 	profiles, err := scheduler.ProfilesFromConfig(sc, f, uint64(time.Now().UnixNano()))
 	if err != nil {
 		return nil, err
 	}
 	s, err := scheduler.New(scheduler.Config{
 		Pods:      func(ns string) scheduler.PodWriter { return c.Pods(ns) },
-		Events:    func(ns string) scheduler.EventWriter { return c.Events(ns) },
+		Events:    func(ns string) scheduler.EventWriter { return clients.events.Events(ns) },
 		Informers: f, Profiles: profiles,
 		Queue: queue.Config{
 			InitialBackoff:     time.Duration(*sc.PodInitialBackoffSeconds) * time.Second,

@@ -3,14 +3,20 @@
 //
 // For each workload (see package scheduler/benchdata) and round it runs, each on a fresh etcd and
 // kube-apiserver: the ceiling (no scheduler; the harness makes the scheduler's API writes
-// itself), berth, then upstream. A run creates the nodes, starts the scheduler and waits for it to
-// be ready, then creates the pods with 16 concurrent clients and measures until every pod that can
-// be bound is bound: throughput, create-to-bind latency, scheduler CPU and peak RSS. Every
-// placement is checked against the pods' hard constraints; a violation fails the benchmark.
+// itself), then berth and upstream at each client limit of -client-limits (by default QPS/burst
+// 5000, then the schedulers' default flags, QPS 50 / burst 100). A run creates the nodes, starts
+// the scheduler and waits for it to be ready, then creates the pods with 16 concurrent clients
+// and measures until every pod that can be bound is bound: throughput, create-to-bind latency,
+// scheduler CPU and peak RSS. A first-pass workload (firstpass, run only when named) binds nothing:
+// its run lasts until every pod, none of which fits anywhere, carries PodScheduled=False, and
+// measures how long the scheduler's first pass over them took. Every placement is checked against
+// the pods' hard constraints; a violation fails the benchmark.
 //
-//	go run ./bench                      # 1000 nodes, 1000 pods, all workloads, 3 rounds (make bench)
-//	go run ./bench -large               # 5000 nodes, 10000 pods
+//	go run ./bench                         # 1000 nodes, 1000 pods, all workloads, 3 rounds (make bench)
+//	go run ./bench -large -client-limits 5000  # 5000 nodes, 10000 pods, tuned limit only
+//	go run ./bench -client-limits default  # only the schedulers' default client limits
 //	go run ./bench -nodes 100 -pods 300 -workloads basic,spread -pairs 1 -md /tmp/b.md
+//	go run ./bench -nodes 20 -pods 600 -workloads firstpass -client-limits default -pairs 1 -md /tmp/f.md
 package main
 
 import (
@@ -56,8 +62,10 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	nodes := fs.Int("nodes", defaultNodes, "nodes per run")
 	pods := fs.Int("pods", defaultPods, "pods per run")
 	large := fs.Bool("large", false, fmt.Sprintf("preset: %d nodes, %d pods (overrides -nodes and -pods)", largeNodes, largePods))
-	workloads := fs.String("workloads", "all", "comma-separated workloads, or all: "+fmt.Sprint(benchdata.Names()))
-	pairs := fs.Int("pairs", 3, "rounds per workload; each round runs berth then upstream (A B A B ...)")
+	workloads := fs.String("workloads", "all", "comma-separated workloads, or all: "+fmt.Sprint(benchdata.Names())+
+		"; run only when named: "+fmt.Sprint(benchdata.OptInNames()))
+	pairs := fs.Int("pairs", 3, "rounds per workload; each round runs berth then upstream (A B A B ...) at each client limit")
+	limits := fs.String("client-limits", defaultClientLimits, "comma-separated client limits both schedulers run at: each a positive integer N (QPS = burst = N) or default (no setting: their built-in QPS 50, burst 100)")
 	ceilingRuns := fs.Int("ceiling-runs", -1, "how many rounds also run the ceiling (default: all)")
 	berthOnly := fs.Bool("berth-only", false, "skip the upstream runs (to profile berth; no berth/upstream ratios)")
 	clients := fs.Int("clients", 16, "concurrent clients creating pods (and nodes)")
@@ -65,7 +73,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	ceilingBinders := fs.Int("ceiling-binders", 32, "clients binding for the ceiling, fed by the creating clients (0: each creating client binds its own pod)")
 	berth := fs.String("berth", "", "prebuilt berth binary (default: build this tree without -race)")
 	upstream := fs.String("kube-scheduler", "", "kube-scheduler binary (default: the test control plane's v1.37.2)")
-	stall := fs.Duration("stall", 60*time.Second, "fail a run when no pod was bound for this long")
+	stall := fs.Duration("stall", 60*time.Second, "fail a run when no pod was bound (nor, in a first pass, marked unschedulable) for this long")
 	profileDir := fs.String("cpuprofile", "", "directory for CPU profiles of each scheduler run (costs a few percent of throughput) and heap profiles taken at its end")
 	profileFor := fs.Duration("cpuprofile-for", 5*time.Second, "how long each CPU profile records, from the first create")
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
@@ -84,11 +92,15 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if err != nil {
 		return options{}, fmt.Errorf("-workloads: %w", err)
 	}
+	ls, err := parseClientLimits(*limits)
+	if err != nil {
+		return options{}, fmt.Errorf("-client-limits %q: %w", *limits, err)
+	}
 	if *ceilingRuns < 0 {
 		*ceilingRuns = *pairs
 	}
 	o := options{mdPath: *md, jsonPath: *js, cfg: config{
-		size: size, workloads: ws, rounds: *pairs, ceilingRuns: *ceilingRuns, berthOnly: *berthOnly, clients: *clients,
+		size: size, workloads: ws, limits: ls, rounds: *pairs, ceilingRuns: *ceilingRuns, berthOnly: *berthOnly, clients: *clients,
 		ceilingEvents: *ceilingEvents, ceilingBinders: *ceilingBinders, berthBin: *berth, upstreamBin: *upstream, stall: *stall,
 		profileDir: *profileDir, profileFor: *profileFor,
 		progress: stderr, args: args,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -12,33 +13,44 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// observer watches the benchmark namespace and notes when each pod is first seen bound. Every run
-// kind (scheduler or ceiling) is timed by the same watch, so their figures compare.
+// observer watches the benchmark namespace and notes when each pod is first seen bound and, for
+// the pods whose first pass is measured, when each is first seen marked unschedulable. Every run
+// kind (scheduler or ceiling) is timed by the same watch, so their figures compare. Its methods
+// are safe for concurrent use.
 type observer struct {
 	mu       sync.Mutex
 	bindable map[string]bool      // names of pods a scheduler must bind
+	toMark   map[string]bool      // names of pods it must mark unschedulable (a first pass)
 	boundAt  map[string]time.Time // first time each pod was seen with a node
+	markedAt map[string]time.Time // first time each pod of toMark was seen marked unschedulable
 	wrong    []string             // must-stay-pending pods seen bound
-	left     int                  // bindable pods not yet seen bound
+	bound    int                  // pods of bindable seen bound
 	lastBind time.Time
-	all      chan struct{} // closed when left reaches 0
+	lastMark time.Time
+	all      chan struct{} // closed once every pod of bindable is bound and of toMark marked
 }
 
-func newObserver(bindable map[string]bool) *observer {
-	o := &observer{bindable: bindable, boundAt: map[string]time.Time{}, left: len(bindable), all: make(chan struct{})}
-	if o.left == 0 {
-		close(o.all)
-	}
+// newObserver returns an observer that is complete once every pod of bindable is bound and every
+// pod of toMark is marked unschedulable (either may be nil).
+func newObserver(bindable, toMark map[string]bool) *observer {
+	o := &observer{bindable: bindable, toMark: toMark, boundAt: map[string]time.Time{}, markedAt: map[string]time.Time{},
+		all: make(chan struct{})}
+	o.closeWhenComplete()
 	return o
 }
 
 // seen records pod as observed at now.
 func (o *observer) seen(pod *v1.Pod, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.markedAt[pod.Name]; !ok && o.toMark[pod.Name] && markedUnschedulable(pod) {
+		o.markedAt[pod.Name] = now
+		o.lastMark = now
+		o.closeWhenComplete()
+	}
 	if pod.Spec.NodeName == "" {
 		return
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
 	if _, ok := o.boundAt[pod.Name]; ok {
 		return
 	}
@@ -48,28 +60,76 @@ func (o *observer) seen(pod *v1.Pod, now time.Time) {
 		return
 	}
 	o.lastBind = now
-	o.left--
-	if o.left == 0 {
+	o.bound++
+	o.closeWhenComplete()
+}
+
+// closeWhenComplete closes o.all when the last awaited pod has just arrived; o.mu is held (or o
+// not yet shared).
+func (o *observer) closeWhenComplete() {
+	if o.bound == len(o.bindable) && len(o.markedAt) == len(o.toMark) {
 		close(o.all)
 	}
 }
 
-// progress returns how many bindable pods are bound and when the latest was seen.
-func (o *observer) progress() (bound int, last time.Time) {
+// markedUnschedulable reports whether pod carries the condition a scheduler sets on a pod that
+// fits nowhere: PodScheduled=False with reason Unschedulable.
+func markedUnschedulable(pod *v1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == v1.PodScheduled {
+			return c.Status == v1.ConditionFalse && c.Reason == v1.PodReasonUnschedulable
+		}
+	}
+	return false
+}
+
+// tally is how far a run has come: pods seen bound and marked unschedulable, of those awaited,
+// and when the latest of each was seen (zero when none).
+type tally struct {
+	bound, bindable    int
+	marked, toMark     int
+	lastBind, lastMark time.Time
+}
+
+// arrived is how many awaited pods have arrived; stall detection watches it.
+func (t tally) arrived() int { return t.bound + t.marked }
+
+// last is when the latest awaited pod arrived: the end of the measured window.
+func (t tally) last() time.Time {
+	if t.lastMark.After(t.lastBind) {
+		return t.lastMark
+	}
+	return t.lastBind
+}
+
+// String says how far the run has come, e.g. "12 of 60 bound", "5 of 20 marked unschedulable"
+// (when no bindings but marks are awaited), or both.
+func (t tally) String() string {
+	bound := fmt.Sprintf("%d of %d bound", t.bound, t.bindable)
+	marked := fmt.Sprintf("%d of %d marked unschedulable", t.marked, t.toMark)
+	switch {
+	case t.toMark == 0:
+		return bound
+	case t.bindable == 0:
+		return marked
+	default:
+		return bound + ", " + marked
+	}
+}
+
+// progress returns how far the run has come.
+func (o *observer) progress() tally {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return len(o.bindable) - o.left, o.lastBind
+	return tally{bound: o.bound, bindable: len(o.bindable), marked: len(o.markedAt), toMark: len(o.toMark),
+		lastBind: o.lastBind, lastMark: o.lastMark}
 }
 
 // snapshot returns a copy of the bind times and the wrongly bound pods.
 func (o *observer) snapshot() (map[string]time.Time, []string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	out := make(map[string]time.Time, len(o.boundAt))
-	for k, v := range o.boundAt {
-		out[k] = v
-	}
-	return out, append([]string(nil), o.wrong...)
+	return maps.Clone(o.boundAt), append([]string(nil), o.wrong...)
 }
 
 // watch runs a pod informer on namespace ns feeding o until ctx ends. It returns once the
@@ -98,9 +158,9 @@ func (o *observer) watch(ctx context.Context, c kubernetes.Interface, ns string)
 	return stop, nil
 }
 
-// wait blocks until every bindable pod is bound. It fails when no pod was bound for stall (the
-// scheduler is stuck or a pod cannot be placed), when dead reports the scheduler died, or when
-// ctx ends.
+// wait blocks until every awaited pod has arrived: each bindable pod bound, each pod of a first
+// pass marked unschedulable. It fails when no awaited pod arrived for stall (the scheduler is
+// stuck or a pod cannot be placed), when dead reports the scheduler died, or when ctx ends.
 func (o *observer) wait(ctx context.Context, stall time.Duration, dead func() bool) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -110,18 +170,21 @@ func (o *observer) wait(ctx context.Context, stall time.Duration, dead func() bo
 		case <-o.all:
 			return nil
 		case <-ctx.Done():
-			bound, _ := o.progress()
-			return fmt.Errorf("waiting for bindings (%d of %d bound): %w", bound, len(o.bindable), ctx.Err())
+			return fmt.Errorf("waiting for the run to complete (%s): %w", o.progress(), ctx.Err())
 		case <-tick.C:
 		}
-		bound, _ := o.progress()
+		t := o.progress()
 		if dead != nil && dead() {
-			return fmt.Errorf("scheduler exited with %d of %d pods bound", bound, len(o.bindable))
+			return fmt.Errorf("scheduler exited with %s", t)
 		}
-		if bound != lastCount {
-			lastCount, lastChange = bound, time.Now()
+		if n := t.arrived(); n != lastCount {
+			lastCount, lastChange = n, time.Now()
 		} else if time.Since(lastChange) > stall {
-			return fmt.Errorf("no pod bound for %s: %d of %d bound", stall, bound, len(o.bindable))
+			what := "bound"
+			if t.toMark > 0 {
+				what = "bound or marked unschedulable"
+			}
+			return fmt.Errorf("no pod %s for %s: %s", what, stall, t)
 		}
 	}
 }

@@ -22,6 +22,8 @@ type config struct {
 	// rounds is how many berth/upstream pairs run per workload; ceilingRuns how many of those
 	// rounds also measure the ceiling (0..rounds).
 	rounds, ceilingRuns int
+	// limits are the client limits every workload runs at in every round (at least one).
+	limits []clientLimit
 	// berthOnly skips the upstream runs (for profiling berth; the report then has no ratios).
 	berthOnly     bool
 	clients       int
@@ -58,6 +60,9 @@ func (c config) validate() error {
 	if len(c.workloads) == 0 {
 		return errors.New("-workloads: none selected")
 	}
+	if err := validateClientLimits(c.limits); err != nil {
+		return err
+	}
 	for _, w := range c.workloads {
 		if err := w.Validate(c.size); err != nil {
 			return err
@@ -76,22 +81,34 @@ func (c config) validate() error {
 type plannedRun struct {
 	workload benchdata.Workload
 	kind     string
+	limit    clientLimit // unused for the ceiling
 	round    int
 }
 
-// plan orders the runs: per workload and round, the ceiling (in the first ceilingRuns rounds),
-// then berth, then upstream, so that berth and upstream alternate A B A B and any drift of the
-// machine over time touches both alike.
+// String names the run in progress lines and errors, e.g. "basic, upstream at default, round 2".
+func (r plannedRun) String() string {
+	if r.kind == kindCeiling {
+		return fmt.Sprintf("%s, %s, round %d", r.workload.Name, r.kind, r.round)
+	}
+	return fmt.Sprintf("%s, %s at %s, round %d", r.workload.Name, r.kind, r.limit, r.round)
+}
+
+// plan orders the runs: per workload and round, the ceiling (in the first ceilingRuns rounds;
+// it runs no scheduler, so one serves every client limit), then per client limit berth, then
+// upstream, so that berth and upstream alternate A B A B and any drift of the machine over time
+// touches both alike.
 func (c config) plan() []plannedRun {
 	var out []plannedRun
 	for _, w := range c.workloads {
 		for r := 1; r <= c.rounds; r++ {
 			if r <= c.ceilingRuns {
-				out = append(out, plannedRun{w, kindCeiling, r})
+				out = append(out, plannedRun{workload: w, kind: kindCeiling, round: r})
 			}
-			out = append(out, plannedRun{w, kindBerth, r})
-			if !c.berthOnly {
-				out = append(out, plannedRun{w, kindUpstream, r})
+			for _, l := range c.limits {
+				out = append(out, plannedRun{workload: w, kind: kindBerth, limit: l, round: r})
+				if !c.berthOnly {
+					out = append(out, plannedRun{workload: w, kind: kindUpstream, limit: l, round: r})
+				}
 			}
 		}
 	}
@@ -145,21 +162,31 @@ func runAll(ctx context.Context, cfg config) (*Report, error) {
 				rep.Runs = append(rep.Runs, res)
 			}
 			rep.finish()
-			return rep, fmt.Errorf("run %d of %d (%s, %s, round %d): %w", i+1, len(runs), r.workload.Name, r.kind, r.round, err)
+			return rep, fmt.Errorf("run %d of %d (%s): %w", i+1, len(runs), r, err)
 		}
 		rep.Runs = append(rep.Runs, res)
-		fmt.Fprintf(cfg.progress, "bench: [%d/%d] %-13s %-8s round %d: %5d pods in %6.2fs (created in %5.2fs) = %7.1f pods/s, p50 %6.0fms p99 %6.0fms, cpu %5.2fs, rss %4.0fMiB; setup %.1fs\n",
-			i+1, len(runs), r.workload.Name, r.kind, r.round, res.Bound, res.Seconds, res.CreateSeconds, res.PodsPerSecond,
-			res.P50Ms, res.P99Ms, res.SchedulerCPUSeconds, float64(res.PeakRSSBytes)/(1<<20), res.SetupSeconds)
+		fmt.Fprintln(cfg.progress, progressLine(i+1, len(runs), r, res))
 	}
 	rep.finish()
 	return rep, nil
 }
 
+// progressLine is the line runAll prints once run r, the i-th of n, measured res.
+func progressLine(i, n int, r plannedRun, res RunResult) string {
+	head := fmt.Sprintf("bench: [%d/%d] %-13s %-8s %-7s round %d: ", i, n, r.workload.Name, r.kind, res.ClientLimit, r.round)
+	tail := fmt.Sprintf(", cpu %5.2fs, rss %4.0fMiB; setup %.1fs", res.SchedulerCPUSeconds, float64(res.PeakRSSBytes)/(1<<20), res.SetupSeconds)
+	if fp := res.FirstPass; fp != nil {
+		return head + fmt.Sprintf("first pass over %5d pods in %6.2fs (created in %5.2fs) = %7.1f pods/s",
+			fp.Marked, fp.Seconds, res.CreateSeconds, fp.PodsPerSecond) + tail
+	}
+	return head + fmt.Sprintf("%5d pods in %6.2fs (created in %5.2fs) = %7.1f pods/s, p50 %6.0fms p99 %6.0fms",
+		res.Bound, res.Seconds, res.CreateSeconds, res.PodsPerSecond, res.P50Ms, res.P99Ms) + tail
+}
+
 // runOne sets up and measures one run. It waits for *tornDown (the previous run's teardown)
 // before measuring, and replaces it with the channel its own background teardown closes.
 func runOne(ctx context.Context, cfg config, r plannedRun, berth, upstream string, tornDown *chan struct{}) (RunResult, error) {
-	spec := runSpec{workload: r.workload, kind: r.kind, round: r.round, size: cfg.size, clients: cfg.clients,
+	spec := runSpec{workload: r.workload, kind: r.kind, limit: r.limit, round: r.round, size: cfg.size, clients: cfg.clients,
 		ceilingEvents: cfg.ceilingEvents, ceilingBinders: cfg.ceilingBinders, stall: cfg.stall, progress: cfg.progress,
 		profileDir: cfg.profileDir, profileFor: cfg.profileFor}
 	switch r.kind {

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/berth-scheduler/berth/scheduler/benchdata"
 )
 
-// Report is the outcome of a benchmark: every run, the medians per workload and scheduler, the
-// ratios, and the goals of the issue judged against them. It is written as JSON and as markdown.
+// Report is the outcome of a benchmark: every run, the medians per workload, client limit and
+// scheduler, the ratios, and the goals of the issue judged against them. It is written as JSON and as markdown.
 type Report struct {
 	Started   time.Time         `json:"started"`
 	Duration  string            `json:"duration"`
@@ -17,8 +20,10 @@ type Report struct {
 	Versions  Versions          `json:"versions"`
 	Settings  Settings          `json:"settings"`
 	Workloads []WorkloadSummary `json:"workloads"`
-	Goals     []Goal            `json:"goals"`
-	Runs      []RunResult       `json:"runs"`
+	// FirstPass summarises the first-pass workloads, which Workloads leaves out (they bind nothing).
+	FirstPass []FirstPassSummary `json:"firstPass,omitempty"`
+	Goals     []Goal             `json:"goals"`
+	Runs      []RunResult        `json:"runs"`
 }
 
 // Settings are the sizes and options of the benchmark.
@@ -30,22 +35,26 @@ type Settings struct {
 	Clients       int  `json:"clients"`
 	CeilingEvents bool `json:"ceilingEvents"`
 	// CeilingBinders is how many clients make the ceiling's writes (0: the creating clients).
-	CeilingBinders int      `json:"ceilingBinders"`
-	ClientQPS      int      `json:"schedulerClientQps"`
-	Workloads      []string `json:"workloads"`
-	Args           []string `json:"args"`
+	CeilingBinders int `json:"ceilingBinders"`
+	// ClientLimits are the -client-limits entries in run order, spelled as RunResult.ClientLimit.
+	ClientLimits []string `json:"clientLimits"`
+	Workloads    []string `json:"workloads"`
+	Args         []string `json:"args"`
 }
 
 func settingsOf(c config) Settings {
 	s := Settings{Nodes: c.size.Nodes, Pods: c.size.Pods, Pairs: c.rounds, CeilingRuns: c.ceilingRuns,
-		Clients: c.clients, CeilingEvents: c.ceilingEvents, CeilingBinders: c.ceilingBinders, ClientQPS: clientLimit, Args: c.args}
+		Clients: c.clients, CeilingEvents: c.ceilingEvents, CeilingBinders: c.ceilingBinders, Args: c.args}
 	for _, w := range c.workloads {
 		s.Workloads = append(s.Workloads, w.Name)
+	}
+	for _, l := range c.limits {
+		s.ClientLimits = append(s.ClientLimits, l.String())
 	}
 	return s
 }
 
-// Stats are the medians of one scheduler's runs on one workload.
+// Stats are the medians of one scheduler's runs on one workload at one client limit.
 type Stats struct {
 	Runs          int     `json:"runs"`
 	PodsPerSecond float64 `json:"podsPerSecond"`
@@ -57,10 +66,13 @@ type Stats struct {
 	APIServerCPU float64 `json:"apiserverCpuSeconds"`
 }
 
-// WorkloadSummary compares the schedulers on one workload. Ratios are berth over the other, 0
-// when a side has no runs.
+// WorkloadSummary compares the schedulers on one workload at one client limit. The ceiling is
+// the same for every limit of a workload (it runs no scheduler). Ratios are berth over the
+// other, 0 when a side has no runs.
 type WorkloadSummary struct {
-	Workload             string  `json:"workload"`
+	Workload string `json:"workload"`
+	// ClientLimit is the limit berth and upstream ran at, spelled as RunResult.ClientLimit.
+	ClientLimit          string  `json:"clientLimit"`
 	Ceiling              Stats   `json:"ceiling"`
 	Upstream             Stats   `json:"upstream"`
 	Berth                Stats   `json:"berth"`
@@ -71,6 +83,30 @@ type WorkloadSummary struct {
 	RSSBerthOverUpstream float64 `json:"peakRssBerthOverUpstream"`
 }
 
+// FirstPassStats are the medians of one scheduler's first passes on one workload at one client
+// limit (see FirstPassResult).
+type FirstPassStats struct {
+	Runs          int     `json:"runs"`
+	Seconds       float64 `json:"seconds"`
+	PodsPerSecond float64 `json:"podsPerSecond"`
+}
+
+// FirstPassSummary compares the schedulers' first pass over pods that fit nowhere, on one
+// first-pass workload at one client limit; the ceiling is the same for every limit.
+type FirstPassSummary struct {
+	Workload    string         `json:"workload"`
+	ClientLimit string         `json:"clientLimit"`
+	Ceiling     FirstPassStats `json:"ceiling"`
+	Upstream    FirstPassStats `json:"upstream"`
+	Berth       FirstPassStats `json:"berth"`
+	// BerthOverUpstream is berth's seconds over upstream's (at most 1: berth no slower), 0 when
+	// a side has no runs.
+	BerthOverUpstream float64 `json:"berthOverUpstreamSeconds"`
+}
+
+// label names the summary's row in the markdown table (see limitLabel).
+func (f FirstPassSummary) label() string { return limitLabel(f.Workload, f.ClientLimit) }
+
 // Goal is one target of the issue and whether this benchmark met it.
 type Goal struct {
 	Goal     string `json:"goal"`
@@ -80,35 +116,87 @@ type Goal struct {
 	Status string `json:"status"`
 }
 
-// finish computes the summaries and goals from the runs.
+// label names the summary's row in the markdown tables (see limitLabel).
+func (w WorkloadSummary) label() string { return limitLabel(w.Workload, w.ClientLimit) }
+
+// finish computes the summaries and goals from the runs: one summary per workload and client
+// limit, in the order of the settings, leaving out limits with no berth or upstream run (the
+// first limit stays when the ceiling alone ran, as in a report cut short). First-pass workloads
+// bind nothing: they go to FirstPass, not Workloads.
 func (r *Report) finish() {
 	r.Machine.LoadEnd = loadAverage()
 	r.Duration = time.Since(r.Started).Round(time.Second).String()
-	r.Workloads = nil
+	r.Workloads, r.FirstPass = []WorkloadSummary{}, nil // an empty list, not null, in the JSON
 	for _, name := range r.Settings.Workloads {
-		s := WorkloadSummary{Workload: name,
-			Ceiling:  stats(r.Runs, name, kindCeiling),
-			Upstream: stats(r.Runs, name, kindUpstream),
-			Berth:    stats(r.Runs, name, kindBerth),
-		}
-		if s.Berth.Runs == 0 && s.Upstream.Runs == 0 && s.Ceiling.Runs == 0 {
+		if w, ok := benchdata.Get(name); ok && w.FirstPass {
+			r.FirstPass = append(r.FirstPass, firstPassSummaries(r.Runs, name, r.Settings.ClientLimits)...)
 			continue
 		}
-		s.BerthOverUpstream = ratio(s.Berth.PodsPerSecond, s.Upstream.PodsPerSecond)
-		s.BerthOverCeiling = ratio(s.Berth.PodsPerSecond, s.Ceiling.PodsPerSecond)
-		s.UpstreamOverCeiling = ratio(s.Upstream.PodsPerSecond, s.Ceiling.PodsPerSecond)
-		s.CPUBerthOverUpstream = ratio(s.Berth.CPUMsPerPod, s.Upstream.CPUMsPerPod)
-		s.RSSBerthOverUpstream = ratio(s.Berth.PeakRSSMiB, s.Upstream.PeakRSSMiB)
-		r.Workloads = append(r.Workloads, s)
+		ceiling := stats(r.Runs, name, kindCeiling, "")
+		for i, limit := range r.Settings.ClientLimits {
+			s := WorkloadSummary{Workload: name, ClientLimit: limit, Ceiling: ceiling,
+				Upstream: stats(r.Runs, name, kindUpstream, limit),
+				Berth:    stats(r.Runs, name, kindBerth, limit),
+			}
+			if s.Berth.Runs == 0 && s.Upstream.Runs == 0 && (s.Ceiling.Runs == 0 || i > 0) {
+				continue
+			}
+			s.BerthOverUpstream = ratio(s.Berth.PodsPerSecond, s.Upstream.PodsPerSecond)
+			s.BerthOverCeiling = ratio(s.Berth.PodsPerSecond, s.Ceiling.PodsPerSecond)
+			s.UpstreamOverCeiling = ratio(s.Upstream.PodsPerSecond, s.Ceiling.PodsPerSecond)
+			s.CPUBerthOverUpstream = ratio(s.Berth.CPUMsPerPod, s.Upstream.CPUMsPerPod)
+			s.RSSBerthOverUpstream = ratio(s.Berth.PeakRSSMiB, s.Upstream.PeakRSSMiB)
+			r.Workloads = append(r.Workloads, s)
+		}
 	}
-	r.Goals = goals(r.Workloads, r.Settings.Nodes)
+	r.Goals = append(goals(r.Workloads, r.Settings.Nodes), firstPassGoal(r.FirstPass))
 }
 
-// stats returns the medians of the runs of kind on workload.
-func stats(runs []RunResult, workload, kind string) Stats {
+// firstPassSummaries returns the rows of a first-pass workload, one per client limit in the
+// order given, leaving out limits with no berth or upstream run as finish does.
+func firstPassSummaries(runs []RunResult, workload string, limits []string) []FirstPassSummary {
+	var out []FirstPassSummary
+	ceiling := firstPassStats(runs, workload, kindCeiling, "")
+	for i, limit := range limits {
+		f := FirstPassSummary{Workload: workload, ClientLimit: limit, Ceiling: ceiling,
+			Upstream: firstPassStats(runs, workload, kindUpstream, limit),
+			Berth:    firstPassStats(runs, workload, kindBerth, limit),
+		}
+		if f.Berth.Runs == 0 && f.Upstream.Runs == 0 && (f.Ceiling.Runs == 0 || i > 0) {
+			continue
+		}
+		f.BerthOverUpstream = ratio(f.Berth.Seconds, f.Upstream.Seconds)
+		out = append(out, f)
+	}
+	return out
+}
+
+// firstPassStats returns the medians of the first passes of kind on workload at limit (any limit
+// for the ceiling).
+func firstPassStats(runs []RunResult, workload, kind, limit string) FirstPassStats {
+	var secs, pps []float64
+	for _, r := range runs {
+		if r.Workload != workload || r.Scheduler != kind || r.FirstPass == nil || len(r.Violations) > 0 {
+			continue
+		}
+		if kind != kindCeiling && r.ClientLimit != limit {
+			continue
+		}
+		secs = append(secs, r.FirstPass.Seconds)
+		pps = append(pps, r.FirstPass.PodsPerSecond)
+	}
+	return FirstPassStats{Runs: len(secs), Seconds: median(secs), PodsPerSecond: median(pps)}
+}
+
+// stats returns the medians of the runs of kind on workload at limit (any limit for the
+// ceiling).
+func stats(runs []RunResult, workload, kind, limit string) Stats {
 	var tput, p50, p99, cpu, rss, api []float64
 	for _, r := range runs {
 		if r.Workload != workload || r.Scheduler != kind || len(r.Violations) > 0 {
+			continue
+		}
+		if kind != kindCeiling && r.ClientLimit != limit {
 			continue
 		}
 		tput = append(tput, r.PodsPerSecond)
@@ -151,37 +239,50 @@ const (
 	goalCPUShare       = 1.0 / 3
 	goalRSSShare       = 0.5
 	goalRSSNodes       = 5000
+	// goalFirstPass bounds berth's first-pass seconds over upstream's.
+	goalFirstPass = 1.0
 )
 
+// goals judges the summaries: the issue's first goals over the rows at an explicit client limit
+// (the tuned rows), and berth against upstream once more over the rows at the default flags.
 func goals(ws []WorkloadSummary, nodes int) []Goal {
+	var tuned, defaults []WorkloadSummary
+	for _, w := range ws {
+		if w.ClientLimit == defaultFlags.String() {
+			defaults = append(defaults, w)
+		} else {
+			tuned = append(tuned, w)
+		}
+	}
 	var out []Goal
 	basic := Goal{Goal: "basic: berth throughput vs the ceiling", Target: fmt.Sprintf("≥ %.2f", goalBasicOfCeiling), Status: "not measured"}
-	for _, w := range ws {
-		if w.Workload == "basic" && w.BerthOverCeiling > 0 {
-			basic.Measured = fmt.Sprintf("%.2f", w.BerthOverCeiling)
-			basic.Status = status(w.BerthOverCeiling >= goalBasicOfCeiling)
+	var basicRows []WorkloadSummary
+	for _, w := range tuned {
+		if w.Workload == "basic" {
+			basicRows = append(basicRows, w)
 		}
+	}
+	if w := worstBy(basicRows, func(w WorkloadSummary) float64 { return w.BerthOverCeiling }, false); w != nil {
+		basic.Measured = fmtJudged(w.BerthOverCeiling, goalBasicOfCeiling, true)
+		if w.label() != w.Workload {
+			basic.Measured += " (" + w.label() + ")"
+		}
+		basic.Status = status(w.BerthOverCeiling >= goalBasicOfCeiling)
 	}
 	out = append(out, basic)
 
-	slower := Goal{Goal: "no workload where berth is slower than upstream", Target: "berth/upstream ≥ 1.00 everywhere", Status: "not measured"}
-	worst := worstBy(ws, func(w WorkloadSummary) float64 { return w.BerthOverUpstream }, false)
-	if worst != nil {
-		slower.Measured = fmt.Sprintf("lowest %.2f (%s)", worst.BerthOverUpstream, worst.Workload)
-		slower.Status = status(worst.BerthOverUpstream >= 1)
-	}
-	out = append(out, slower)
+	out = append(out, notSlower(tuned, "no workload where berth is slower than upstream", "berth/upstream ≥ 1.00 everywhere"))
 
 	cpu := Goal{Goal: "berth CPU per scheduled pod vs upstream", Target: fmt.Sprintf("≤ %.2f everywhere", goalCPUShare), Status: "not measured"}
-	if w := worstBy(ws, func(w WorkloadSummary) float64 { return w.CPUBerthOverUpstream }, true); w != nil {
-		cpu.Measured = fmt.Sprintf("highest %.2f (%s)", w.CPUBerthOverUpstream, w.Workload)
+	if w := worstBy(tuned, func(w WorkloadSummary) float64 { return w.CPUBerthOverUpstream }, true); w != nil {
+		cpu.Measured = fmt.Sprintf("highest %s (%s)", fmtJudged(w.CPUBerthOverUpstream, goalCPUShare, false), w.label())
 		cpu.Status = status(w.CPUBerthOverUpstream <= goalCPUShare)
 	}
 	out = append(out, cpu)
 
 	rss := Goal{Goal: fmt.Sprintf("berth peak RSS vs upstream at %d nodes", goalRSSNodes), Target: fmt.Sprintf("≤ %.2f", goalRSSShare), Status: "not measured"}
-	if w := worstBy(ws, func(w WorkloadSummary) float64 { return w.RSSBerthOverUpstream }, true); w != nil {
-		rss.Measured = fmt.Sprintf("highest %.2f (%s)", w.RSSBerthOverUpstream, w.Workload)
+	if w := worstBy(tuned, func(w WorkloadSummary) float64 { return w.RSSBerthOverUpstream }, true); w != nil {
+		rss.Measured = fmt.Sprintf("highest %s (%s)", fmtJudged(w.RSSBerthOverUpstream, goalRSSShare, false), w.label())
 		if nodes >= goalRSSNodes {
 			rss.Status = status(w.RSSBerthOverUpstream <= goalRSSShare)
 		} else {
@@ -189,10 +290,45 @@ func goals(ws []WorkloadSummary, nodes int) []Goal {
 		}
 	}
 	out = append(out, rss)
+
+	out = append(out, notSlower(defaults, "default flags: berth/upstream throughput on every workload", "≥ 1.00"))
 	return out
 }
 
-// worstBy returns the workload with the highest (or lowest) positive value of f, or nil.
+// firstPassGoal judges berth's first pass against upstream's over the rows fs (every client
+// limit), naming the slowest.
+func firstPassGoal(fs []FirstPassSummary) Goal {
+	g := Goal{Goal: "first pass over unschedulable pods: berth no slower than upstream",
+		Target: fmt.Sprintf("berth seconds ≤ upstream seconds × %.1f", goalFirstPass), Status: "not measured"}
+	var worst *FirstPassSummary
+	for i := range fs {
+		if v := fs[i].BerthOverUpstream; v > 0 && (worst == nil || v > worst.BerthOverUpstream) {
+			worst = &fs[i]
+		}
+	}
+	if worst != nil {
+		g.Measured = fmt.Sprintf("highest berth/upstream %s (%s)", fmtJudged(worst.BerthOverUpstream, goalFirstPass, false), worst.label())
+		g.Status = status(worst.BerthOverUpstream <= goalFirstPass)
+	}
+	return g
+}
+
+// notSlower judges berth/upstream throughput ≥ 1 over the rows ws. It names the slowest row by
+// its label, or by its workload alone at the default flags (whose goal says so already).
+func notSlower(ws []WorkloadSummary, goal, target string) Goal {
+	g := Goal{Goal: goal, Target: target, Status: "not measured"}
+	if w := worstBy(ws, func(w WorkloadSummary) float64 { return w.BerthOverUpstream }, false); w != nil {
+		name := w.label()
+		if w.ClientLimit == defaultFlags.String() {
+			name = w.Workload
+		}
+		g.Measured = fmt.Sprintf("lowest %s (%s)", fmtJudged(w.BerthOverUpstream, 1, true), name)
+		g.Status = status(w.BerthOverUpstream >= 1)
+	}
+	return g
+}
+
+// worstBy returns the row with the highest (or lowest) positive value of f, or nil.
 func worstBy(ws []WorkloadSummary, f func(WorkloadSummary) float64, highest bool) *WorkloadSummary {
 	var worst *WorkloadSummary
 	for i := range ws {
@@ -207,6 +343,19 @@ func worstBy(ws []WorkloadSummary, f func(WorkloadSummary) float64, highest bool
 	return worst
 }
 
+// fmtJudged formats a measured ratio judged against target (met at or above it when atLeast, at
+// or below otherwise) with two decimals, or with as many more as it takes for the figure shown to
+// be judged as the ratio was: 0.9987 against ≥ 1 shows as 0.999, not as a missed 1.00.
+func fmtJudged(v, target float64, atLeast bool) string {
+	met := func(x float64) bool { return (atLeast && x >= target) || (!atLeast && x <= target) }
+	for d := 2; ; d++ {
+		s := strconv.FormatFloat(v, 'f', d, 64)
+		if shown, _ := strconv.ParseFloat(s, 64); met(shown) == met(v) || d >= 6 {
+			return s
+		}
+	}
+}
+
 func status(met bool) string {
 	if met {
 		return "met"
@@ -219,7 +368,7 @@ func (r *Report) violations() []string {
 	var out []string
 	for _, run := range r.Runs {
 		for _, v := range run.Violations {
-			out = append(out, fmt.Sprintf("%s/%s round %d: %s", run.Workload, run.Scheduler, run.Round, v))
+			out = append(out, fmt.Sprintf("%s/%s round %d: %s", limitLabel(run.Workload, run.ClientLimit), run.Scheduler, run.Round, v))
 		}
 	}
 	return out

@@ -43,20 +43,46 @@ func seq(n int) []float64 {
 	return out
 }
 
-func TestPlanAlternates(t *testing.T) {
-	ws, err := benchdata.Select("basic,spread")
-	if err != nil {
-		t.Fatal(err)
+func TestPlan(t *testing.T) {
+	tests := []struct {
+		name        string
+		workloads   string
+		limits      []clientLimit
+		rounds      int
+		ceilingRuns int
+		berthOnly   bool
+		want        string
+	}{
+		{name: "one limit alternates", workloads: "basic,spread", limits: []clientLimit{5000}, rounds: 3, ceilingRuns: 1,
+			want: "basic/ceiling/1 basic/berth@5000/1 basic/upstream@5000/1 basic/berth@5000/2 basic/upstream@5000/2 basic/berth@5000/3 basic/upstream@5000/3 " +
+				"spread/ceiling/1 spread/berth@5000/1 spread/upstream@5000/1 spread/berth@5000/2 spread/upstream@5000/2 spread/berth@5000/3 spread/upstream@5000/3"},
+		{name: "one ceiling serves both limits", workloads: "basic", limits: []clientLimit{5000, defaultFlags}, rounds: 2, ceilingRuns: 2,
+			want: "basic/ceiling/1 basic/berth@5000/1 basic/upstream@5000/1 basic/berth@default/1 basic/upstream@default/1 " +
+				"basic/ceiling/2 basic/berth@5000/2 basic/upstream@5000/2 basic/berth@default/2 basic/upstream@default/2"},
+		{name: "limits in the order given", workloads: "basic", limits: []clientLimit{defaultFlags, 200}, rounds: 1, ceilingRuns: 1,
+			want: "basic/ceiling/1 basic/berth@default/1 basic/upstream@default/1 basic/berth@200/1 basic/upstream@200/1"},
+		{name: "berth only, no ceiling", workloads: "basic,spread", limits: []clientLimit{5000, defaultFlags}, rounds: 1, berthOnly: true,
+			want: "basic/berth@5000/1 basic/berth@default/1 spread/berth@5000/1 spread/berth@default/1"},
 	}
-	cfg := config{workloads: ws, rounds: 3, ceilingRuns: 1}
-	var got []string
-	for _, r := range cfg.plan() {
-		got = append(got, fmt.Sprintf("%s/%s/%d", r.workload.Name, r.kind, r.round))
-	}
-	want := "basic/ceiling/1 basic/berth/1 basic/upstream/1 basic/berth/2 basic/upstream/2 basic/berth/3 basic/upstream/3 " +
-		"spread/ceiling/1 spread/berth/1 spread/upstream/1 spread/berth/2 spread/upstream/2 spread/berth/3 spread/upstream/3"
-	if strings.Join(got, " ") != want {
-		t.Fatalf("plan:\n%s\nwant:\n%s", strings.Join(got, " "), want)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, err := benchdata.Select(tc.workloads)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := config{workloads: ws, limits: tc.limits, rounds: tc.rounds, ceilingRuns: tc.ceilingRuns, berthOnly: tc.berthOnly}
+			var got []string
+			for _, r := range cfg.plan() {
+				kind := r.kind
+				if r.kind != kindCeiling {
+					kind += "@" + r.limit.String()
+				}
+				got = append(got, fmt.Sprintf("%s/%s/%d", r.workload.Name, kind, r.round))
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Fatalf("plan:\n%s\nwant:\n%s", strings.Join(got, " "), tc.want)
+			}
+		})
 	}
 }
 
@@ -70,11 +96,41 @@ func TestParseArgs(t *testing.T) {
 		{name: "defaults", check: func(o options) string {
 			c := o.cfg
 			if c.size != (benchdata.Size{Nodes: 1000, Pods: 1000}) || c.rounds != 3 || c.ceilingRuns != 3 || c.clients != 16 ||
-				len(c.workloads) != len(benchdata.All()) || o.mdPath != "BENCHMARKS.md" {
+				len(c.workloads) != len(benchdata.All()) || o.mdPath != "BENCHMARKS.md" || fmt.Sprint(c.limits) != "[5000 default]" {
 				return fmt.Sprintf("%+v", o)
 			}
 			return ""
 		}},
+		{name: "make bench-defaults", args: []string{"-nodes", "200", "-pods", "2000", "-client-limits", "default", "-pairs", "3"}, check: func(o options) string {
+			if len(o.cfg.workloads) != len(benchdata.All()) || fmt.Sprint(o.cfg.limits) != "[default]" {
+				return fmt.Sprintf("%+v", o)
+			}
+			return ""
+		}},
+		{name: "make bench-firstpass", args: []string{"-nodes", "100", "-pods", "20000", "-workloads", "firstpass", "-client-limits", "default", "-pairs", "1"},
+			check: func(o options) string {
+				c := o.cfg
+				if len(c.workloads) != 1 || !c.workloads[0].FirstPass || c.size != (benchdata.Size{Nodes: 100, Pods: 20000}) || fmt.Sprint(c.limits) != "[default]" {
+					return fmt.Sprintf("%+v", o)
+				}
+				return ""
+			}},
+		{name: "all leaves firstpass out", args: []string{"-workloads", "all"}, check: func(o options) string {
+			for _, w := range o.cfg.workloads {
+				if w.FirstPass {
+					return w.Name
+				}
+			}
+			return ""
+		}},
+		{name: "make bench-large", args: []string{"-large", "-pairs", "1", "-client-limits", "5000"}, check: func(o options) string {
+			if fmt.Sprint(o.cfg.limits) != "[5000]" {
+				return fmt.Sprint(o.cfg.limits)
+			}
+			return ""
+		}},
+		{name: "bad client limit", args: []string{"-client-limits", "5000,none"}, wantErr: `-client-limits "5000,none": entry "none"`},
+		{name: "no client limit", args: []string{"-client-limits", ""}, wantErr: "-client-limits"},
 		{name: "large preset", args: []string{"-large", "-nodes", "10"}, check: func(o options) string {
 			if o.cfg.size != (benchdata.Size{Nodes: 5000, Pods: 10000}) {
 				return fmt.Sprint(o.cfg.size)
@@ -106,61 +162,188 @@ func TestParseArgs(t *testing.T) {
 	}
 }
 
-func run3(workload, kind string, pps ...float64) []RunResult {
+// runs makes one run per figure of pps, rounds 1, 2, ... (limit "" for the ceiling).
+func runs(workload, kind, limit string, pps ...float64) []RunResult {
 	var out []RunResult
 	for i, p := range pps {
-		out = append(out, RunResult{Workload: workload, Scheduler: kind, Round: i + 1, Bound: 1000, Bindable: 1000,
+		out = append(out, RunResult{Workload: workload, Scheduler: kind, ClientLimit: limit, Round: i + 1, Bound: 1000, Bindable: 1000,
 			PodsPerSecond: p, SchedulerCPUSeconds: p / 100, PeakRSSBytes: int64(p) << 20, P50Ms: p, P99Ms: 2 * p})
 	}
 	return out
 }
 
-func TestFinishComputesRatiosAndGoals(t *testing.T) {
-	var runs []RunResult
-	runs = append(runs, run3("basic", kindCeiling, 400, 420, 410)...)
-	runs = append(runs, run3("basic", kindUpstream, 300, 280, 290)...)
-	runs = append(runs, run3("basic", kindBerth, 380, 370, 360)...)
-	runs = append(runs, run3("spread", kindUpstream, 200, 200, 200)...)
-	runs = append(runs, run3("spread", kindBerth, 150, 100, 190)...)
-	rep := &Report{Started: time.Now(), Settings: Settings{Nodes: 1000, Workloads: []string{"basic", "spread", "gated"}}, Runs: runs}
+// twoLimits is a report at both default limits: basic measured at both, spread (no ceiling) at
+// both, gated at neither.
+func twoLimits() *Report {
+	var rs []RunResult
+	rs = append(rs, runs("basic", kindCeiling, "", 400, 420, 410)...)
+	rs = append(rs, runs("basic", kindBerth, "5000", 380, 370, 360)...)
+	rs = append(rs, runs("basic", kindUpstream, "5000", 300, 280, 290)...)
+	rs = append(rs, runs("basic", kindBerth, "default", 45, 46, 47)...)
+	rs = append(rs, runs("basic", kindUpstream, "default", 40, 41, 42)...)
+	rs = append(rs, runs("spread", kindBerth, "5000", 150, 100, 190)...)
+	rs = append(rs, runs("spread", kindUpstream, "5000", 200, 200, 200)...)
+	rs = append(rs, runs("spread", kindBerth, "default", 30, 30, 30)...)
+	rs = append(rs, runs("spread", kindUpstream, "default", 40, 40, 40)...)
+	return &Report{Started: time.Now(), Runs: rs, Settings: Settings{Nodes: 1000,
+		Workloads: []string{"basic", "spread", "gated"}, ClientLimits: []string{"5000", "default"}}}
+}
+
+func TestFinishSummarisesPerWorkloadAndLimit(t *testing.T) {
+	type row struct {
+		label                     string
+		ceiling, upstream, berth  float64
+		berthOverUp, berthOverCei float64
+	}
+	tests := []struct {
+		name   string
+		report func() *Report
+		want   []row
+	}{
+		{name: "both limits", report: twoLimits, want: []row{
+			{"basic", 410, 290, 370, 370.0 / 290, 370.0 / 410},
+			{"basic (default flags)", 410, 41, 46, 46.0 / 41, 46.0 / 410},
+			{"spread", 0, 200, 150, 0.75, 0},
+			{"spread (default flags)", 0, 40, 30, 0.75, 0},
+		}},
+		{name: "default flags alone", report: func() *Report {
+			r := twoLimits()
+			r.Settings.ClientLimits = []string{"default"}
+			return r
+		}, want: []row{
+			{"basic (default flags)", 410, 41, 46, 46.0 / 41, 46.0 / 410},
+			{"spread (default flags)", 0, 40, 30, 0.75, 0},
+		}},
+		{name: "cut short after the ceiling", report: func() *Report {
+			r := twoLimits()
+			r.Runs = r.Runs[:1]
+			return r
+		}, want: []row{{"basic", 400, 0, 0, 0, 0}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := tc.report()
+			rep.finish()
+			var got []row
+			for _, w := range rep.Workloads {
+				got = append(got, row{w.label(), w.Ceiling.PodsPerSecond, w.Upstream.PodsPerSecond, w.Berth.PodsPerSecond,
+					w.BerthOverUpstream, w.BerthOverCeiling})
+			}
+			if fmt.Sprintf("%.4v", got) != fmt.Sprintf("%.4v", tc.want) {
+				t.Fatalf("summaries\n%.4v\nwant\n%.4v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestGoals(t *testing.T) {
+	tests := []struct {
+		name   string
+		report func() *Report
+		want   map[string]string // goal: status, measured
+	}{
+		{name: "both limits", report: twoLimits, want: map[string]string{
+			"basic: berth throughput vs the ceiling":                            "met, 0.90",
+			"no workload where berth is slower than upstream":                   "missed, lowest 0.75 (spread)",
+			"berth CPU per scheduled pod vs upstream":                           "missed, highest 1.28 (basic)",
+			"berth peak RSS vs upstream at 5000 nodes":                          "not measured, highest 1.28 (basic) at 1000 nodes",
+			"default flags: berth/upstream throughput on every workload":        "missed, lowest 0.75 (spread)",
+			"first pass over unschedulable pods: berth no slower than upstream": "not measured, ",
+		}},
+		{name: "tuned alone", report: func() *Report {
+			r := twoLimits()
+			r.Settings.ClientLimits = []string{"5000"}
+			return r
+		}, want: map[string]string{
+			"basic: berth throughput vs the ceiling":                     "met, 0.90",
+			"no workload where berth is slower than upstream":            "missed, lowest 0.75 (spread)",
+			"default flags: berth/upstream throughput on every workload": "not measured, ",
+		}},
+		{name: "default flags alone", report: func() *Report {
+			r := twoLimits()
+			r.Settings.ClientLimits = []string{"default"}
+			r.Settings.Workloads = []string{"basic"}
+			return r
+		}, want: map[string]string{
+			"basic: berth throughput vs the ceiling":                     "not measured, ",
+			"no workload where berth is slower than upstream":            "not measured, ",
+			"default flags: berth/upstream throughput on every workload": "met, lowest 1.12 (basic)",
+		}},
+		{name: "a second explicit limit counts as tuned", report: func() *Report {
+			r := twoLimits()
+			r.Runs = append(r.Runs, runs("basic", kindBerth, "100", 90)...)
+			r.Runs = append(r.Runs, runs("basic", kindUpstream, "100", 100)...)
+			r.Settings.ClientLimits = []string{"5000", "100"}
+			return r
+		}, want: map[string]string{
+			"basic: berth throughput vs the ceiling":                     "missed, 0.22 (basic (QPS/burst 100))",
+			"no workload where berth is slower than upstream":            "missed, lowest 0.75 (spread)",
+			"default flags: berth/upstream throughput on every workload": "not measured, ",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := tc.report()
+			rep.finish()
+			got := map[string]string{}
+			for _, g := range rep.Goals {
+				got[g.Goal] = g.Status + ", " + g.Measured
+			}
+			if len(rep.Goals) != 6 {
+				t.Errorf("%d goals, want 6", len(rep.Goals))
+			}
+			for goal, want := range tc.want {
+				if got[goal] != want {
+					t.Errorf("goal %q: %q, want %q", goal, got[goal], want)
+				}
+			}
+		})
+	}
+}
+
+func TestFmtJudged(t *testing.T) {
+	tests := []struct {
+		name    string
+		v       float64
+		target  float64
+		atLeast bool
+		want    string
+	}{
+		{"clearly met", 1.61, 1, true, "1.61"},
+		{"rounds onto the target but met", 1.0004, 1, true, "1.00"},
+		{"rounds up onto the target", 0.9987, 1, true, "0.999"},
+		{"rounds up past the target", 0.8951, 0.9, true, "0.895"},
+		{"at most, rounds down onto the target", 0.5004, 0.5, false, "0.5004"},
+		{"at most, met", 0.3104, 1.0 / 3, false, "0.31"},
+		{"at most, rounds down past the target", 0.33334, 1.0 / 3, false, "0.33334"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fmtJudged(tc.v, tc.target, tc.atLeast); got != tc.want {
+				t.Errorf("fmtJudged(%v, %v, %v) = %q, want %q", tc.v, tc.target, tc.atLeast, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMarkdownLabelsRowsByLimit(t *testing.T) {
+	rep := twoLimits()
 	rep.finish()
-
-	if len(rep.Workloads) != 2 {
-		t.Fatalf("%d workload summaries, want 2 (gated had no runs)", len(rep.Workloads))
-	}
-	b := rep.Workloads[0]
-	if b.Ceiling.PodsPerSecond != 410 || b.Upstream.PodsPerSecond != 290 || b.Berth.PodsPerSecond != 370 {
-		t.Errorf("medians %v/%v/%v, want 410/290/370", b.Ceiling.PodsPerSecond, b.Upstream.PodsPerSecond, b.Berth.PodsPerSecond)
-	}
-	if got := b.BerthOverCeiling; got < 0.902 || got > 0.903 {
-		t.Errorf("berth/ceiling = %v, want 370/410", got)
-	}
-	if got := b.CPUBerthOverUpstream; got < 1.27 || got > 1.28 {
-		t.Errorf("cpu ratio = %v, want 3.7/2.9", got)
-	}
-	want := map[string]string{
-		"basic: berth throughput vs the ceiling":          "met",
-		"no workload where berth is slower than upstream": "missed",
-		"berth CPU per scheduled pod vs upstream":         "missed",
-		"berth peak RSS vs upstream at 5000 nodes":        "not measured",
-	}
-	for _, g := range rep.Goals {
-		if want[g.Goal] != g.Status {
-			t.Errorf("goal %q: %s (%s), want %s", g.Goal, g.Status, g.Measured, want[g.Goal])
-		}
-	}
-	if !strings.Contains(rep.Goals[1].Measured, "0.75 (spread)") {
-		t.Errorf("slowest workload reported as %q, want 0.75 (spread)", rep.Goals[1].Measured)
-	}
-
 	var md bytes.Buffer
 	if err := rep.writeMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
 	for _, line := range []string{
+		"both schedulers with client QPS/burst 5000, and again with no client-limit setting, at their built-in QPS 50 / burst 100 (rows marked *default flags*);",
 		"| basic | 410.0 | 290.0 | 370.0 | 1.28 | 0.90 | 0.71 |",
+		"| basic (default flags) | 410.0 | 41.0 | 46.0 | 1.12 | 0.11 | 0.10 |",
 		"| spread | – | 200.0 | 150.0 | 0.75 | – | – |",
+		"| spread (default flags) | – | 40.0 | 30.0 | 0.75 | – | – |",
+		"| basic (default flags) | 410 | 820 | 41 | 82 | 46 | 92 |",
 		"| no workload where berth is slower than upstream | berth/upstream ≥ 1.00 everywhere | lowest 0.75 (spread) | missed |",
+		"| default flags: berth/upstream throughput on every workload | ≥ 1.00 | lowest 0.75 (spread) | missed |",
+		"| basic | ceiling | – | 1 | 1000/1000 |",
+		"| basic | upstream | default | 3 | 1000/1000 |",
 	} {
 		if !strings.Contains(md.String(), line) {
 			t.Errorf("markdown lacks %q:\n%s", line, md.String())
@@ -169,9 +352,9 @@ func TestFinishComputesRatiosAndGoals(t *testing.T) {
 }
 
 func TestViolatingRunsLeaveTheMedians(t *testing.T) {
-	runs := run3("basic", kindBerth, 100, 200, 900)
-	runs[2].Violations = []string{"ns/p: bound to n, but it must stay pending"}
-	rep := &Report{Started: time.Now(), Settings: Settings{Workloads: []string{"basic"}}, Runs: runs}
+	rs := runs("basic", kindBerth, "default", 100, 200, 900)
+	rs[2].Violations = []string{"ns/p: bound to n, but it must stay pending"}
+	rep := &Report{Started: time.Now(), Settings: Settings{Workloads: []string{"basic"}, ClientLimits: []string{"default"}}, Runs: rs}
 	rep.finish()
 	if got := rep.Workloads[0].Berth; got.Runs != 2 || got.PodsPerSecond != 150 {
 		t.Fatalf("berth stats %+v, want 2 runs with median 150", got)
@@ -180,7 +363,143 @@ func TestViolatingRunsLeaveTheMedians(t *testing.T) {
 	if err := rep.writeMarkdown(&md); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), "## Violations") || !strings.Contains(md.String(), "basic/berth round 3: ns/p") {
+	if !strings.Contains(md.String(), "## Violations") || !strings.Contains(md.String(), "basic (default flags)/berth round 3: ns/p") {
 		t.Errorf("markdown does not list the violation:\n%s", md.String())
+	}
+}
+
+// firstPassRuns makes one first-pass run per figure of seconds over pods pods, rounds 1, 2, ...
+func firstPassRuns(kind, limit string, pods int, seconds ...float64) []RunResult {
+	var out []RunResult
+	for i, sec := range seconds {
+		out = append(out, RunResult{Workload: "firstpass", Scheduler: kind, ClientLimit: limit, Round: i + 1, Pods: pods, Seconds: sec,
+			FirstPass: &FirstPassResult{Pods: pods, Marked: pods, Seconds: sec, PodsPerSecond: float64(pods) / sec}})
+	}
+	return out
+}
+
+// withFirstPass is twoLimits with firstpass measured at the default flags (berth 20% slower than
+// upstream in the median) and, when tuned, at 5000 too (berth faster); when not, the report is
+// of the default flags alone.
+func withFirstPass(tuned bool) *Report {
+	r := twoLimits()
+	if !tuned {
+		r.Settings.ClientLimits = []string{"default"}
+	}
+	r.Settings.Workloads = append(r.Settings.Workloads, "firstpass")
+	r.Runs = append(r.Runs, firstPassRuns(kindCeiling, "", 600, 1.5, 2, 2.5)...)
+	r.Runs = append(r.Runs, firstPassRuns(kindBerth, "default", 600, 13.2, 12.4, 40)...)
+	r.Runs = append(r.Runs, firstPassRuns(kindUpstream, "default", 600, 11, 12, 10)...)
+	if tuned {
+		r.Runs = append(r.Runs, firstPassRuns(kindBerth, "5000", 600, 3)...)
+		r.Runs = append(r.Runs, firstPassRuns(kindUpstream, "5000", 600, 6)...)
+	}
+	return r
+}
+
+func TestFirstPassSummaries(t *testing.T) {
+	type row struct {
+		label                                 string
+		ceiling, upstream, berth, berthOverUp float64
+		ceilingPPS, upstreamPPS, berthPPS     float64
+	}
+	tests := []struct {
+		name     string
+		report   func() *Report
+		want     []row
+		wantGoal string // status, measured
+	}{
+		{name: "not run", report: twoLimits, wantGoal: "not measured, "},
+		{name: "default flags, berth slower", report: func() *Report { return withFirstPass(false) }, want: []row{
+			{"firstpass (default flags)", 2, 11, 13.2, 1.2, 300, 600.0 / 11, 600 / 13.2},
+		}, wantGoal: "missed, highest berth/upstream 1.20 (firstpass (default flags))"},
+		{name: "both limits, the slowest judged", report: func() *Report { return withFirstPass(true) }, want: []row{
+			{"firstpass", 2, 6, 3, 0.5, 300, 100, 200},
+			{"firstpass (default flags)", 2, 11, 13.2, 1.2, 300, 600.0 / 11, 600 / 13.2},
+		}, wantGoal: "missed, highest berth/upstream 1.20 (firstpass (default flags))"},
+		{name: "berth faster", report: func() *Report {
+			r := withFirstPass(true)
+			r.Settings.ClientLimits = []string{"5000"}
+			return r
+		}, want: []row{{"firstpass", 2, 6, 3, 0.5, 300, 100, 200}}, wantGoal: "met, highest berth/upstream 0.50 (firstpass)"},
+		{name: "ceiling alone", report: func() *Report {
+			r := withFirstPass(false)
+			r.Settings.Workloads = []string{"firstpass"}
+			r.Runs = firstPassRuns(kindCeiling, "", 600, 2)
+			return r
+		}, want: []row{{"firstpass (default flags)", 2, 0, 0, 0, 300, 0, 0}}, wantGoal: "not measured, "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := tc.report()
+			rep.finish()
+			var got []row
+			for _, f := range rep.FirstPass {
+				got = append(got, row{f.label(), f.Ceiling.Seconds, f.Upstream.Seconds, f.Berth.Seconds, f.BerthOverUpstream,
+					f.Ceiling.PodsPerSecond, f.Upstream.PodsPerSecond, f.Berth.PodsPerSecond})
+			}
+			if fmt.Sprintf("%.4v", got) != fmt.Sprintf("%.4v", tc.want) {
+				t.Errorf("first-pass rows\n%.4v\nwant\n%.4v", got, tc.want)
+			}
+			for _, w := range rep.Workloads {
+				if w.Workload == "firstpass" {
+					t.Errorf("firstpass among the binding summaries: %+v", w)
+				}
+			}
+			goal := rep.Goals[len(rep.Goals)-1]
+			if got := goal.Status + ", " + goal.Measured; goal.Goal != "first pass over unschedulable pods: berth no slower than upstream" ||
+				goal.Target != "berth seconds ≤ upstream seconds × 1.0" || got != tc.wantGoal {
+				t.Errorf("goal %+v, want %q", goal, tc.wantGoal)
+			}
+		})
+	}
+}
+
+func TestMarkdownFirstPass(t *testing.T) {
+	tests := []struct {
+		name         string
+		report       *Report
+		want, absent []string
+	}{
+		{name: "not run", report: twoLimits(), absent: []string{"## First pass"}, want: []string{
+			"## Throughput",
+			"| first pass over unschedulable pods: berth no slower than upstream | berth seconds ≤ upstream seconds × 1.0 | – | not measured |",
+		}},
+		{name: "run at both limits", report: withFirstPass(true), want: []string{
+			"## First pass over unschedulable pods",
+			"| workload | ceiling s (pods/s) | upstream s (pods/s) | berth s (pods/s) | berth/upstream seconds |",
+			"| firstpass | 2.0 (300.0) | 6.0 (100.0) | 3.0 (200.0) | 0.50 |",
+			"| firstpass (default flags) | 2.0 (300.0) | 11.0 (54.5) | 13.2 (45.5) | 1.20 |",
+			"| first pass over unschedulable pods: berth no slower than upstream | berth seconds ≤ upstream seconds × 1.0 | highest berth/upstream 1.20 (firstpass (default flags)) | missed |",
+			"| firstpass | berth | default | 1 | 0/0 (600/600 marked) | 13.20 (0.00) |",
+			"- **firstpass**: every pod fits nowhere",
+		}, absent: []string{"| firstpass | – |", "| firstpass (default flags) | – |"}},
+		{name: "alone: no binding tables", report: func() *Report {
+			r := withFirstPass(false)
+			r.Settings.Workloads = []string{"firstpass"}
+			return r
+		}(), want: []string{
+			"Figures are medians over the rounds.\n\n## First pass over unschedulable pods\n",
+			"| firstpass (default flags) | 2.0 (300.0) | 11.0 (54.5) | 13.2 (45.5) | 1.20 |",
+		}, absent: []string{"## Throughput", "## Latency", "## Resources"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.report.finish()
+			var md bytes.Buffer
+			if err := tc.report.writeMarkdown(&md); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range tc.want {
+				if !strings.Contains(md.String(), line) {
+					t.Errorf("markdown lacks %q:\n%s", line, md.String())
+				}
+			}
+			for _, line := range tc.absent {
+				if strings.Contains(md.String(), line) {
+					t.Errorf("markdown has %q:\n%s", line, md.String())
+				}
+			}
+		})
 	}
 }

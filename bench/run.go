@@ -26,14 +26,21 @@ const benchNamespace = "bench"
 type RunResult struct {
 	Workload  string `json:"workload"`
 	Scheduler string `json:"scheduler"` // berth, upstream or ceiling
-	Round     int    `json:"round"`     // 1-based; berth and upstream of one round ran back to back
-	Nodes     int    `json:"nodes"`
-	Pods      int    `json:"pods"`
-	Bindable  int    `json:"bindable"`
-	Bound     int    `json:"bound"`
-	// Seconds is from the first create to the last binding seen; PodsPerSecond is Bound/Seconds.
+	// ClientLimit is the -client-limits entry the scheduler ran at: a QPS (= burst) such as
+	// "5000", or "default" for none. Empty for the ceiling, whose runs serve every limit.
+	ClientLimit string `json:"clientLimit,omitempty"`
+	Round       int    `json:"round"` // 1-based; berth and upstream of one round ran back to back
+	Nodes       int    `json:"nodes"`
+	Pods        int    `json:"pods"`
+	Bindable    int    `json:"bindable"`
+	Bound       int    `json:"bound"`
+	// Seconds is from the first create to the run's completion: the last binding seen, or the
+	// last pod seen marked unschedulable when that came later (a first pass). PodsPerSecond is
+	// Bound/Seconds.
 	Seconds       float64 `json:"seconds"`
 	PodsPerSecond float64 `json:"podsPerSecond"`
+	// FirstPass is set on runs of a first-pass workload (see benchdata.Workload.FirstPass).
+	FirstPass *FirstPassResult `json:"firstPass,omitempty"`
 	// CreateSeconds is from the first create to the last create returning: when it is close to
 	// Seconds, the scheduler kept pace with the pod creation.
 	CreateSeconds float64 `json:"createSeconds"`
@@ -56,10 +63,25 @@ type RunResult struct {
 	Violations []string `json:"violations,omitempty"`
 }
 
+// FirstPassResult is the scheduler's first pass over the pods that fit nowhere: every one of them
+// marked PodScheduled=False (reason Unschedulable), at the scheduler's default flags one status
+// patch per pod.
+type FirstPassResult struct {
+	// Pods is how many pods fit nowhere; Marked how many of them were seen marked (all of them,
+	// unless the run failed).
+	Pods   int `json:"pods"`
+	Marked int `json:"marked"`
+	// Seconds is from the first create to the last of them seen marked; PodsPerSecond is
+	// Marked/Seconds.
+	Seconds       float64 `json:"seconds"`
+	PodsPerSecond float64 `json:"podsPerSecond"`
+}
+
 // runSpec is what one run needs.
 type runSpec struct {
 	workload benchdata.Workload
 	kind     string
+	limit    clientLimit // unused for the ceiling
 	round    int
 	size     benchdata.Size
 	clients  int
@@ -74,7 +96,8 @@ type runSpec struct {
 	// the measured window (profiling costs a few percent: such runs are not clean figures).
 	profileDir string
 	profileFor time.Duration
-	// stall fails the run when no pod was bound for this long.
+	// stall fails the run when no pod was bound (nor, in a first pass, marked unschedulable) for
+	// this long.
 	stall    time.Duration
 	progress io.Writer
 }
@@ -91,6 +114,7 @@ type env struct {
 	pods      []benchdata.Pod
 	bindable  map[string]bool // names of pods that must be bound
 	mustPend  map[string]bool // names of pods that must stay pending
+	toMark    map[string]bool // names of pods whose first pass is measured (nil unless a first pass)
 	obs       *observer
 	stopWatch func()
 	sched     *schedulerProc // nil for the ceiling
@@ -122,24 +146,30 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 		return e, err
 	}
 	e.pods = spec.workload.Pods(benchNamespace, spec.size)
+	if spec.workload.FirstPass {
+		e.toMark = map[string]bool{}
+	}
 	for _, p := range e.pods {
-		if p.MustStayPending {
-			e.mustPend[p.Pod.Name] = true
-		} else {
+		if !p.MustStayPending {
 			e.bindable[p.Pod.Name] = true
+			continue
+		}
+		e.mustPend[p.Pod.Name] = true
+		if e.toMark != nil && len(p.Pod.Spec.SchedulingGates) == 0 { // it fits nowhere: the scheduler marks it
+			e.toMark[p.Pod.Name] = true
 		}
 	}
-	e.obs = newObserver(e.bindable)
+	e.obs = newObserver(e.bindable, e.toMark)
 	if e.stopWatch, err = e.obs.watch(ctx, e.admin, benchNamespace); err != nil {
 		return e, err
 	}
 	if spec.kind == kindCeiling {
-		sc, err := client(e.cp.Scheduler, clientLimit, clientLimit)
+		sc, err := client(e.cp.Scheduler, ceilingClientLimit, ceilingClientLimit)
 		if err != nil {
 			return e, err
 		}
 		e.ceiling = &ceilingWriter{sched: sc, nodes: nodes, events: spec.ceilingEvents, binders: spec.ceilingBinders}
-	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.profileDir != ""); err != nil {
+	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != ""); err != nil {
 		return e, err
 	}
 	e.setup = time.Since(began)
@@ -155,13 +185,17 @@ func (e *env) close() {
 	e.cp.Stop()
 }
 
-// measure creates the pods, waits until every bindable pod is bound, and judges the placements.
+// measure creates the pods, waits until every bindable pod is bound (and, for a first pass, every
+// pod that fits nowhere is marked unschedulable), and judges the placements.
 // A run that breaks a hard constraint returns its result with Violations and an error wrapping
 // errViolations.
 func (e *env) measure(ctx context.Context) (RunResult, error) {
 	spec := e.spec
 	res := RunResult{Workload: spec.workload.Name, Scheduler: spec.kind, Round: spec.round,
 		Nodes: spec.size.Nodes, Pods: spec.size.Pods, Bindable: len(e.bindable), SetupSeconds: e.setup.Seconds()}
+	if spec.kind != kindCeiling {
+		res.ClientLimit = spec.limit.String()
+	}
 	cr := &creator{admin: e.admin, pods: e.pods, workers: spec.clients, ceiling: e.ceiling}
 	profiled := e.profile(ctx)
 	cpu := newCPUMeter(e.sched)
@@ -174,7 +208,7 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 		}
 		err = e.obs.wait(ctx, spec.stall, dead)
 	}
-	_, last := e.obs.progress()
+	done := e.obs.progress()
 	window := cpu.stop()
 	if perr := <-profiled; perr != nil && err == nil {
 		err = perr
@@ -189,7 +223,7 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 			return res, err
 		}
 		if spec.profileDir != "" {
-			path := filepath.Join(spec.profileDir, fmt.Sprintf("%s-%s-round%d.heap", spec.workload.Name, spec.kind, spec.round))
+			path := filepath.Join(spec.profileDir, spec.profileName()+".heap")
 			if err := e.sched.fetch(ctx, "/debug/pprof/heap", 30*time.Second, path); err != nil {
 				return res, err
 			}
@@ -197,9 +231,12 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	}
 	bindTimes, wrong := e.obs.snapshot()
 	res.Bound = len(bindTimes) - len(wrong)
-	res.Seconds = last.Sub(start).Seconds()
+	res.Seconds = max(0, done.last().Sub(start).Seconds())
 	if res.Seconds > 0 {
 		res.PodsPerSecond = float64(res.Bound) / res.Seconds
+	}
+	if e.toMark != nil {
+		res.FirstPass = firstPassOf(done, start)
 	}
 	created := cr.createTimes()
 	res.P50Ms, res.P99Ms = latencies(created, bindTimes, e.bindable)
@@ -221,6 +258,18 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	return res, nil
 }
 
+// firstPassOf returns the first pass of a run that started at start and came as far as t.
+func firstPassOf(t tally, start time.Time) *FirstPassResult {
+	fp := &FirstPassResult{Pods: t.toMark, Marked: t.marked}
+	if t.marked > 0 {
+		fp.Seconds = max(0, t.lastMark.Sub(start).Seconds())
+	}
+	if fp.Seconds > 0 {
+		fp.PodsPerSecond = float64(fp.Marked) / fp.Seconds
+	}
+	return fp
+}
+
 // profile starts recording the scheduler's CPU profile when the spec asks for one; the channel
 // yields the outcome once the profile is written (nil at once when there is nothing to do).
 func (e *env) profile(ctx context.Context) <-chan error {
@@ -229,9 +278,15 @@ func (e *env) profile(ctx context.Context) <-chan error {
 		out <- nil
 		return out
 	}
-	path := filepath.Join(e.spec.profileDir, fmt.Sprintf("%s-%s-round%d.pprof", e.spec.workload.Name, e.spec.kind, e.spec.round))
+	path := filepath.Join(e.spec.profileDir, e.spec.profileName()+".pprof")
 	go func() { out <- e.sched.cpuProfile(ctx, e.spec.profileFor, path) }()
 	return out
+}
+
+// profileName names the run's profiles, e.g. basic-berth-default-round1 (a scheduler's runs
+// only: the ceiling has none).
+func (s runSpec) profileName() string {
+	return fmt.Sprintf("%s-%s-%s-round%d", s.workload.Name, s.kind, s.limit, s.round)
 }
 
 // client returns a clientset for cfg speaking protobuf, with the given rate limit (qps < 0: none).

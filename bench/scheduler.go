@@ -23,9 +23,6 @@ const (
 	kindCeiling  = "ceiling"
 )
 
-// clientLimit is the client-side QPS and burst both schedulers are given.
-const clientLimit = 5000
-
 // schedulerProc is a running scheduler under test.
 type schedulerProc struct {
 	kind string
@@ -33,10 +30,10 @@ type schedulerProc struct {
 	addr string // host:port of its secure server
 }
 
-// startScheduler starts the scheduler of kind against the control plane behind kubeconfig,
-// writing any config file into dir, and waits until its /readyz answers 200 (informers synced).
-// With profiling its /debug/pprof/ handlers are open to anonymous requests.
-func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, profiling bool) (*schedulerProc, error) {
+// startScheduler starts the scheduler of kind against the control plane behind kubeconfig at the
+// client limit, writing any config file into dir, and waits until its /readyz answers 200
+// (informers synced). With profiling its /debug/pprof/ handlers are open to anonymous requests.
+func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, profiling bool) (*schedulerProc, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
@@ -48,14 +45,11 @@ func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, prof
 	var args []string
 	switch kind {
 	case kindBerth:
-		args = append([]string{
-			"--kubeconfig", kubeconfig,
-			"--kube-api-qps", strconv.Itoa(clientLimit), "--kube-api-burst", strconv.Itoa(clientLimit),
-			"--authentication-skip-lookup",
-		}, common...)
+		args = append([]string{"--kubeconfig", kubeconfig, "--authentication-skip-lookup"}, limit.berthArgs()...)
+		args = append(args, common...)
 	case kindUpstream:
 		cfg := filepath.Join(dir, "kube-scheduler-config.yaml")
-		if err := os.WriteFile(cfg, []byte(upstreamConfig(kubeconfig)), 0o600); err != nil {
+		if err := os.WriteFile(cfg, []byte(upstreamConfig(kubeconfig, limit)), 0o600); err != nil {
 			return nil, fmt.Errorf("writing kube-scheduler config: %w", err)
 		}
 		args = append([]string{"--config", cfg}, common...)
@@ -74,18 +68,16 @@ func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, prof
 	return s, nil
 }
 
-// upstreamConfig is kube-scheduler's configuration: the client limits berth gets by flag, and no
-// leader election.
-func upstreamConfig(kubeconfig string) string {
+// upstreamConfig is kube-scheduler's configuration: the client limit berth gets by flag (no
+// qps or burst line for defaultFlags), and no leader election.
+func upstreamConfig(kubeconfig string, limit clientLimit) string {
 	return fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
   kubeconfig: %q
-  qps: %d
-  burst: %d
-leaderElection:
+%sleaderElection:
   leaderElect: false
-`, kubeconfig, clientLimit, clientLimit)
+`, kubeconfig, limit.upstreamLines())
 }
 
 // insecureClient talks to a scheduler's secure port, whose serving certificate is self-signed.

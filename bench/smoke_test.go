@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +14,11 @@ import (
 )
 
 // TestSmoke runs the whole harness end to end at a tiny size — two workloads (basic and mixed,
-// whose pods carry every kind of hard constraint), one round of ceiling, berth and upstream, each
-// on its own control plane — and checks that the report is complete and nothing was violated.
-// It is the part of the benchmark that runs with the other tests (make bench-smoke runs it alone).
+// whose pods carry every kind of hard constraint), one round of the ceiling and of berth and
+// upstream at both default client limits (5000 and the default flags), each on its own control
+// plane — and checks that the report is complete and nothing was violated. It is the part of the
+// benchmark that runs with the other tests (make bench-smoke runs it alone); its ten runs take
+// about 40 s on 2 cores, the default-flags four of them about 15 s.
 func TestSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -25,7 +28,7 @@ func TestSmoke(t *testing.T) {
 	}
 	dir := t.TempDir()
 	o := options{mdPath: filepath.Join(dir, "BENCHMARKS.md"), jsonPath: filepath.Join(dir, "bench.json"), cfg: config{
-		size: benchdata.Size{Nodes: 20, Pods: 60}, workloads: ws, rounds: 1, ceilingRuns: 1, clients: 16,
+		size: benchdata.Size{Nodes: 20, Pods: 60}, workloads: ws, limits: []clientLimit{tunedLimit, defaultFlags}, rounds: 1, ceilingRuns: 1, clients: 16,
 		ceilingEvents: true, ceilingBinders: 4, stall: 30 * time.Second, progress: testLog{t}, args: []string{"(smoke test)"},
 	}}
 	rep, err := runAll(ctx, o.cfg)
@@ -38,11 +41,14 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if len(rep.Runs) != 6 {
-		t.Fatalf("%d runs, want 6 (2 workloads × ceiling, berth, upstream)", len(rep.Runs))
+	if len(rep.Runs) != 10 {
+		t.Fatalf("%d runs, want 10 (2 workloads × ceiling, berth and upstream at 2 limits)", len(rep.Runs))
 	}
 	for _, r := range rep.Runs {
-		name := r.Workload + "/" + r.Scheduler
+		name := r.Workload + "/" + r.Scheduler + "@" + r.ClientLimit
+		if (r.Scheduler == kindCeiling) != (r.ClientLimit == "") {
+			t.Errorf("%s: client limit %q", name, r.ClientLimit)
+		}
 		wantBindable := map[string]int{"basic": 60, "mixed": 60}[r.Workload]
 		if r.Bindable != wantBindable || r.Bound != r.Bindable || len(r.Violations) > 0 {
 			t.Errorf("%s: bound %d of %d (want %d), violations %v", name, r.Bound, r.Bindable, wantBindable, r.Violations)
@@ -57,15 +63,21 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("%s: kube-apiserver CPU not measured", name)
 		}
 	}
-	if len(rep.Workloads) != 2 || rep.Workloads[0].BerthOverUpstream <= 0 || rep.Workloads[1].BerthOverCeiling <= 0 {
-		t.Errorf("summaries incomplete: %+v", rep.Workloads)
+	if len(rep.Workloads) != 4 {
+		t.Fatalf("%d summaries, want 4 (2 workloads × 2 limits): %+v", len(rep.Workloads), rep.Workloads)
+	}
+	for _, w := range rep.Workloads {
+		if w.BerthOverUpstream <= 0 || w.BerthOverCeiling <= 0 || w.UpstreamOverCeiling <= 0 {
+			t.Errorf("%s: summary incomplete: %+v", w.label(), w)
+		}
 	}
 
 	md, err := os.ReadFile(o.mdPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"## Throughput", "| basic |", "| mixed |", "## Goals", "berth `", "kube-scheduler `v1.37.2"} {
+	for _, want := range []string{"## Throughput", "| basic |", "| mixed |", "| basic (default flags) |", "| mixed (default flags) |",
+		"## Goals", "| default flags: berth/upstream", "berth `", "kube-scheduler `v1.37.2"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("BENCHMARKS.md lacks %q", want)
 		}
@@ -75,8 +87,9 @@ func TestSmoke(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(b, &back); err != nil || len(back.Runs) != 6 {
-		t.Errorf("JSON report: %v, %d runs", err, len(back.Runs))
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Runs) != 10 || fmt.Sprint(back.Settings.ClientLimits) != "[5000 default]" ||
+		back.Workloads[1].ClientLimit != "default" {
+		t.Errorf("JSON report: %v, %d runs, limits %v", err, len(back.Runs), back.Settings.ClientLimits)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/berth-scheduler/berth/conformance/placementcheck"
 )
 
 // Settling: a phase is over when every pod is bound or marked unschedulable and, if any is
@@ -249,13 +251,14 @@ func waitGone(ctx context.Context, ns string, sel metav1.ListOptions) error {
 }
 
 // newWorld assembles the checker's view of a phase.
-func newWorld(s *scenario, existing []*v1.Pod, ph *phase) *world {
-	w := &world{nodes: map[string]*v1.Node{}, nsLabels: map[string]map[string]string{}, existing: existing, incoming: ph.pods}
+func newWorld(s *scenario, existing []*v1.Pod, ph *phase) *placementcheck.World {
+	w := &placementcheck.World{Nodes: map[string]*v1.Node{}, NamespaceLabels: map[string]map[string]string{},
+		Existing: existing, Incoming: ph.pods}
 	for _, n := range s.nodes {
-		w.nodes[n.Name] = n
+		w.Nodes[n.Name] = n
 	}
 	for _, ns := range s.namespaces {
-		w.nsLabels[ns.Name] = ns.Labels
+		w.NamespaceLabels[ns.Name] = ns.Labels
 	}
 	return w
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/berth-scheduler/berth/conformance/placementcheck"
 )
 
 var (
@@ -106,10 +108,10 @@ func runScenario(t *testing.T, s *scenario) (up, be *phase) {
 		t.Fatalf("%v\n%s\n%s", err, s, up)
 	}
 	var problems []string
-	for _, v := range check(newWorld(s, existing, up)) {
+	for _, v := range placementcheck.Check(newWorld(s, existing, up)) {
 		problems = append(problems, "the checker rejects an UPSTREAM placement (checker or upstream bug): "+v.String())
 	}
-	for _, v := range check(newWorld(s, existing, be)) {
+	for _, v := range placementcheck.Check(newWorld(s, existing, be)) {
 		problems = append(problems, "berth placement breaks a hard constraint: "+v.String())
 	}
 	report(t, s, up, be, problems)

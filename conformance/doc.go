@@ -70,13 +70,14 @@
 // # The independent checker
 //
 // Besides comparing with upstream, every placement of both schedulers is checked against every
-// hard constraint by a checker written from the API's semantics (check_*_test.go), not from
-// either scheduler's code. It judges the final state: cordons, taints, node affinity, host port
-// conflicts, summed requests per resource, required affinity (with the first-pod-of-a-series
-// exemption), anti-affinity both ways, and topology spreading, exactly for skews decided by
-// pre-existing pods and, for sets of identical pods, by the invariant that a spread that started
-// within maxSkew stays within it. Upstream's placements must pass it too, which is how the
-// checker itself is validated; TestCheck shows it rejects each broken rule.
+// hard constraint by package placementcheck, written from the API's semantics, not from either
+// scheduler's code (the decision fuzzer in scheduler/decide uses it too). It judges the final
+// state: cordons, taints, node affinity, host port conflicts, summed requests per resource,
+// required affinity (with the first-pod-of-a-series exemption), anti-affinity both ways, and
+// topology spreading, exactly for skews decided by pre-existing pods and, for sets of identical
+// pods, by the invariant that a spread that started within maxSkew stays within it. Upstream's
+// placements must pass it too, which is how the checker itself is validated; its TestCheck shows
+// it rejects each broken rule.
 //
 // # Directed tests
 //

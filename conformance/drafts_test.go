@@ -6,6 +6,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-scheduler/berth/conformance/placementcheck"
 )
 
 // createNode creates n; with viaDraft it first creates draftNode(n) and then updates it to n
@@ -47,11 +49,11 @@ func draftNode(n *v1.Node) *v1.Node {
 	} else {
 		d.Spec.Taints = []v1.Taint{{Key: taintDedicated, Value: "draft", Effect: v1.TaintEffectNoSchedule}}
 	}
-	alloc := toAmounts(n.Status.Allocatable)
+	alloc := placementcheck.ToAmounts(n.Status.Allocatable)
 	alloc[v1.ResourceCPU] *= 2
 	alloc[v1.ResourcePods] += 5
-	d.Status.Allocatable = alloc.toList()
-	d.Status.Capacity = alloc.toList()
+	d.Status.Allocatable = resourceList(alloc)
+	d.Status.Capacity = resourceList(alloc)
 	return d
 }
 

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/berth-scheduler/berth/conformance/placementcheck"
 )
 
 // fitResources are the resources whose capacity fitCapacity adjusts.
@@ -15,17 +17,17 @@ var fitResources = []v1.ResourceName{v1.ResourceCPU, v1.ResourceMemory, v1.Resou
 // room for one pod: the barrier's probe pods run there.
 func (g *gen) fitCapacity() {
 	incoming := g.s.incoming()
-	want := make([]amounts, len(incoming))
+	want := make([]placementcheck.Amounts, len(incoming))
 	for i, p := range incoming {
 		want[i] = requestsAfterAdmission(p)
 		want[i][v1.ResourcePods] = 1
 	}
 	for ni, n := range g.s.nodes {
-		alloc := toAmounts(n.Status.Allocatable)
-		used := amounts{}
+		alloc := placementcheck.ToAmounts(n.Status.Allocatable)
+		used := placementcheck.Amounts{}
 		for _, p := range g.s.existing {
 			if p.Spec.NodeName == n.Name {
-				used.add(podRequests(p))
+				used.Add(placementcheck.PodRequests(p))
 				used[v1.ResourcePods]++
 			}
 		}
@@ -65,8 +67,8 @@ func (g *gen) fitCapacity() {
 				delete(alloc, r) // a resource the node does not have at all
 			}
 		}
-		n.Status.Allocatable = alloc.toList()
-		n.Status.Capacity = alloc.toList()
+		n.Status.Allocatable = resourceList(alloc)
+		n.Status.Capacity = resourceList(alloc)
 	}
 }
 
@@ -80,10 +82,10 @@ func unit(r v1.ResourceName) int64 {
 	}
 }
 
-// requestsAfterAdmission is podRequests of p as the API server will store it: the RuntimeClass
+// requestsAfterAdmission is placementcheck.PodRequests of p as the API server will store it: the RuntimeClass
 // admission plugin adds the class's overhead.
-func requestsAfterAdmission(p *v1.Pod) amounts {
-	out := podRequests(p)
+func requestsAfterAdmission(p *v1.Pod) placementcheck.Amounts {
+	out := placementcheck.PodRequests(p)
 	if p.Spec.RuntimeClassName == nil {
 		return out
 	}

@@ -6,6 +6,8 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-scheduler/berth/conformance/placementcheck"
 )
 
 // incoming adds 5 to 17 incoming pods in groups. Every pod gets node-level constraints; independent
@@ -115,14 +117,14 @@ func (g *gen) resources(p *v1.Pod) {
 		p.Spec.RuntimeClassName = &rc
 	}
 	if g.chance(0.06) { // pod-level requests: at least what the containers ask, replacing it
-		sum := podRequests(p)
+		sum := placementcheck.PodRequests(p)
 		extra := requests("cpu", pick(g, []string{"", "250m", "1"}), "memory", pick(g, []string{"", "512Mi"}))
-		level := amounts{v1.ResourceCPU: sum[v1.ResourceCPU], v1.ResourceMemory: sum[v1.ResourceMemory]}
-		level.add(toAmounts(extra))
+		level := placementcheck.Amounts{v1.ResourceCPU: sum[v1.ResourceCPU], v1.ResourceMemory: sum[v1.ResourceMemory]}
+		level.Add(placementcheck.ToAmounts(extra))
 		if g.chance(0.3) {
 			delete(level, v1.ResourceMemory)
 		}
-		p.Spec.Resources = &v1.ResourceRequirements{Requests: level.toList()}
+		p.Spec.Resources = &v1.ResourceRequirements{Requests: resourceList(level)}
 	}
 }
 

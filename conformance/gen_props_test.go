@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/berth-scheduler/berth/conformance/placementcheck"
 )
 
 // TestGenerateIsReproducible: a seed always gives the same scenario, and different seeds differ.
@@ -30,11 +32,11 @@ func TestGenerateKeepsPlacementOrderFree(t *testing.T) {
 			t.Errorf("seed %d: %d incoming pods, want 5..20", seed, n)
 		}
 		for _, n := range s.nodes {
-			alloc := toAmounts(n.Status.Allocatable)
-			used := amounts{}
+			alloc := placementcheck.ToAmounts(n.Status.Allocatable)
+			used := placementcheck.Amounts{}
 			for _, p := range s.existing {
 				if p.Spec.NodeName == n.Name {
-					used.add(podRequests(p))
+					used.Add(placementcheck.PodRequests(p))
 					used[v1.ResourcePods]++
 				}
 			}
@@ -53,7 +55,7 @@ func TestGenerateKeepsPlacementOrderFree(t *testing.T) {
 			}
 		}
 		last := s.nodes[len(s.nodes)-1]
-		if toAmounts(last.Status.Allocatable)[v1.ResourcePods] < 1 {
+		if placementcheck.ToAmounts(last.Status.Allocatable)[v1.ResourcePods] < 1 {
 			t.Errorf("seed %d: the probe node %s has no room for a pod", seed, last.Name)
 		}
 		ports := map[int32]string{}
@@ -62,7 +64,7 @@ func TestGenerateKeepsPlacementOrderFree(t *testing.T) {
 				if _, ok := p.Labels[labelApp]; ok {
 					t.Errorf("seed %d: incoming pod %s carries the app label", seed, p.Name)
 				}
-				for _, hp := range append(hostPorts(p), initPorts(p)...) {
+				for _, hp := range append(placementcheck.HostPorts(p), initPorts(p)...) {
 					if owner, ok := ports[hp.HostPort]; ok && owner != g.name {
 						t.Errorf("seed %d: host port %d used by groups %s and %s", seed, hp.HostPort, owner, g.name)
 					}
@@ -76,7 +78,11 @@ func TestGenerateKeepsPlacementOrderFree(t *testing.T) {
 func initPorts(p *v1.Pod) []v1.ContainerPort {
 	var out []v1.ContainerPort
 	for _, c := range p.Spec.InitContainers {
-		out = appendHostPorts(out, c.Ports)
+		for _, hp := range c.Ports {
+			if hp.HostPort > 0 {
+				out = append(out, hp)
+			}
+		}
 	}
 	return out
 }

@@ -267,3 +267,5 @@ func contains[T comparable](list []T, x T) bool {
 	}
 	return false
 }
+
+func podName(p *v1.Pod) string { return p.Namespace + "/" + p.Name }

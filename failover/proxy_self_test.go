@@ -92,38 +92,3 @@ func TestCutProxy(t *testing.T) {
 		t.Errorf("after restoring, new connection: got %q, want the held %q", got, "fresh")
 	}
 }
-
-func TestSample(t *testing.T) {
-	const text = `# HELP leader_election_master_status x
-# TYPE leader_election_master_status gauge
-leader_election_master_status{name="kube-scheduler"} 1
-berth_bindings_total{result="error"} 2
-berth_bindings_total{result="ok"} 7
-berth_bindings_total_extra{result="ok"} 9
-`
-	tests := []struct {
-		name      string
-		metric    string
-		labels    []string
-		want      float64
-		wantFound bool
-	}{
-		{"gauge", "leader_election_master_status", []string{`name="kube-scheduler"`}, 1, true},
-		{"second label value", "berth_bindings_total", []string{`result="ok"`}, 7, true},
-		{"first label value", "berth_bindings_total", []string{`result="error"`}, 2, true},
-		{"name prefix of another metric is not a match", "berth_bindings", nil, 0, false},
-		{"absent label value", "berth_bindings_total", []string{`result="nope"`}, 0, false},
-		{"absent metric", "scheduler_pending_pods", nil, 0, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, found, err := sample(text, tc.metric, tc.labels...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tc.want || found != tc.wantFound {
-				t.Errorf("sample(%s %v) = %v, %v; want %v, %v", tc.metric, tc.labels, got, found, tc.want, tc.wantFound)
-			}
-		})
-	}
-}

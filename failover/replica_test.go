@@ -250,36 +250,7 @@ func (r *replica) metric(ctx context.Context, name string, labels ...string) (v 
 	if resp.StatusCode != http.StatusOK {
 		return 0, false, fmt.Errorf("%s: GET /metrics: %s", r.name, resp.Status)
 	}
-	return sample(string(body), name, labels...)
-}
-
-// sample finds a sample in a Prometheus text exposition; see replica.metric.
-func sample(text, name string, labels ...string) (float64, bool, error) {
-	for line := range strings.Lines(text) {
-		line = strings.TrimSpace(line)
-		rest, ok := strings.CutPrefix(line, name)
-		if !ok || (rest != "" && rest[0] != '{' && rest[0] != ' ') {
-			continue
-		}
-		i := strings.LastIndexByte(rest, ' ')
-		if i < 0 {
-			continue
-		}
-		set := rest[:i]
-		match := true
-		for _, l := range labels {
-			match = match && strings.Contains(set, l)
-		}
-		if !match {
-			continue
-		}
-		v, err := strconv.ParseFloat(rest[i+1:], 64)
-		if err != nil {
-			return 0, false, fmt.Errorf("metric %s: parsing %q: %w", name, line, err)
-		}
-		return v, true, nil
-	}
-	return 0, false, nil
+	return testenv.MetricSum(string(body), name, labels...)
 }
 
 // isLeader reads the replica's leader_election_master_status gauge.

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-scheduler/berth/testenv"
 )
 
 // TestThreeReplicas runs three replicas on one Lease: exactly one leads; then, several times each,
@@ -83,11 +84,11 @@ func threeReplicas(t *testing.T, k kind, runs int) {
 	}
 	loop := ""
 	if k == berth {
-		loop = fmt.Sprintf(" (old loop stopped after median %s)", median(loopStops))
+		loop = fmt.Sprintf(" (old loop stopped after median %s)", testenv.MedianDuration(loopStops))
 	}
 	t.Logf("%s, 3 replicas, lease %s / renew %s / retry %s: SIGTERM handover median %s %s%s; SIGKILL failover median %s %s",
-		k, leaseDuration, renewDeadline, retryPeriod, median(handovers), fmtDurations(handovers), loop,
-		median(failovers), fmtDurations(failovers))
+		k, leaseDuration, renewDeadline, retryPeriod, testenv.MedianDuration(handovers), testenv.FormatDurations(handovers), loop,
+		testenv.MedianDuration(failovers), testenv.FormatDurations(failovers))
 
 	checkTransitions(t, rec.history())
 	if k != berth {
@@ -226,24 +227,4 @@ func checkTransitions(t *testing.T, h []leaseState) {
 				prev.transitions, cur.transitions, prev.holder, cur.holder, want, prev, cur)
 		}
 	}
-}
-
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2].Round(time.Millisecond)
-	}
-	return ((s[len(s)/2-1] + s[len(s)/2]) / 2).Round(time.Millisecond)
-}
-
-func fmtDurations(ds []time.Duration) string {
-	var s []string
-	for _, d := range ds {
-		s = append(s, d.Round(time.Millisecond).String())
-	}
-	return "[" + strings.Join(s, " ") + "]"
 }

@@ -208,6 +208,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown flag with value", []string{"-bogus_name=1"}, "unknown flag: -bogus_name", false},
 		{"missing value", []string{"--kubeconfig"}, "flag needs an argument: --kubeconfig", false},
 		{"triple dash", []string{"---v=1"}, "bad flag syntax: ---v=1", false},
+		{"a newline in an unknown flag is quoted", []string{"-kubeconfig\n=1"}, `unknown flag: "-kubeconfig\n"`, false},
 		{"bool with space value", []string{"--leader-elect", "false"}, `positional arguments are not accepted, got ["false"]`, false},
 		// positional arguments
 		{"positional", []string{"run"}, `positional arguments are not accepted, got ["run"]`, false},

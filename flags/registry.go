@@ -5,7 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
+	"unicode"
 )
 
 // registry is one flag.FlagSet plus what Usage needs to print it: sections in upstream's
@@ -96,7 +98,7 @@ func (t *tracked) Set(s string) error {
 		return nil
 	}
 	if errors.Is(err, ErrNotSupported) {
-		err = fmt.Errorf("--%s=%s: %w", t.name, s, err)
+		err = fmt.Errorf("--%s=%s: %w", t.name, oneLine(s), err)
 	} else {
 		err = fmt.Errorf("invalid value %q for flag --%s: %w", s, t.name, err)
 	}
@@ -137,13 +139,13 @@ func (r *registry) split(args []string) (flagArgs, positional []string, err erro
 		}
 		body := a[len(dashes):]
 		if body == "" || body[0] == '-' || body[0] == '=' {
-			return nil, nil, fmt.Errorf("bad flag syntax: %s", a)
+			return nil, nil, fmt.Errorf("bad flag syntax: %s", oneLine(a))
 		}
 		typed, value, hasValue := strings.Cut(body, "=")
 		name := strings.ReplaceAll(typed, "_", "-")
 		f := r.fs.Lookup(name)
 		if f == nil {
-			return nil, nil, fmt.Errorf("unknown flag: %s%s", dashes, typed)
+			return nil, nil, fmt.Errorf("unknown flag: %s", oneLine(dashes+typed))
 		}
 		switch {
 		case hasValue:
@@ -154,7 +156,7 @@ func (r *registry) split(args []string) (flagArgs, positional []string, err erro
 			flagArgs = append(flagArgs, "--"+name+"="+args[i+1])
 			i++
 		default:
-			return nil, nil, fmt.Errorf("flag needs an argument: %s%s", dashes, typed)
+			return nil, nil, fmt.Errorf("flag needs an argument: %s", oneLine(dashes+typed))
 		}
 	}
 	return flagArgs, positional, nil
@@ -168,4 +170,15 @@ func nonEmpty(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// oneLine returns s as given when it prints on one line, else Go-quoted, so that an error about
+// a strange argument stays one line on stderr.
+func oneLine(s string) string {
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

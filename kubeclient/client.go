@@ -112,6 +112,9 @@ func New(cfg *rest.Config) (*Client, error) {
 	return c, nil
 }
 
+// RateLimiter returns the token bucket every request of c waits on (nil: none).
+func (c *Client) RateLimiter() flowcontrol.RateLimiter { return c.core.GetRateLimiter() }
+
 // Pods reaches pods in namespace; "" (metav1.NamespaceAll) means all namespaces, for List and
 // Watch only.
 func (c *Client) Pods(namespace string) PodResource {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -146,21 +149,69 @@ func (f *Informers) get(resource string, example runtime.Object, newLW func() *c
 }
 
 // listWatch lists and watches r, with tweak (if not nil) applied to every request's options.
+// Each request waits for a server it cannot reach (see untilReachable).
 func listWatch[T, L runtime.Object](r Resource[T, L], tweak func(*metav1.ListOptions)) *cache.ListWatch {
 	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 			if tweak != nil {
 				tweak(&opts)
 			}
-			return r.List(ctx, opts)
+			return untilReachable(ctx, func() (runtime.Object, error) { return r.List(ctx, opts) })
 		},
 		WatchFuncWithContext: func(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 			if tweak != nil {
 				tweak(&opts)
 			}
-			return r.Watch(ctx, opts)
+			return untilReachable(ctx, func() (watch.Interface, error) { return r.Watch(ctx, opts) })
 		},
 	}
+}
+
+// reconnectEvery is how often a list or watch tries again a server it cannot reach, or one that
+// answered "not now" (429, 503).
+const reconnectEvery = 250 * time.Millisecond
+
+// untilReachable calls req until it returns anything but a failure to reach the server (or a
+// 429/503 answer), or ctx ends, waiting reconnectEvery (or the server's Retry-After, if longer)
+// between calls.
+//
+// Why: client-go's reflector backs off between failed lists and watches, 0.8 s doubling to 30 s,
+// and forgets the backoff only after two quiet minutes. An API server that restarts in 15 s leaves
+// that backoff at several seconds, so berth would see the restarted server, and the pods created
+// meanwhile, only that much later (measured: 4-25 s). Retrying here at a short, fixed interval
+// keeps such failures from the reflector; every other answer (a 410 Gone included) goes to it as
+// before.
+func untilReachable[R any](ctx context.Context, req func() (R, error)) (R, error) {
+	for {
+		r, err := req()
+		wait, again := tryAgain(err)
+		if !again || ctx.Err() != nil {
+			return r, err
+		}
+		select {
+		case <-ctx.Done():
+			return r, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// tryAgain tells whether a request that failed with err should be sent again, and when.
+func tryAgain(err error) (time.Duration, bool) {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return 0, false
+	}
+	var st apierrors.APIStatus
+	if !errors.As(err, &st) {
+		return reconnectEvery, true // the request never got an answer: connection refused, reset, EOF
+	}
+	if code := st.Status().Code; code != http.StatusTooManyRequests && code != http.StatusServiceUnavailable {
+		return 0, false
+	}
+	if secs, ok := apierrors.SuggestsClientDelay(err); ok && time.Duration(secs)*time.Second > reconnectEvery {
+		return time.Duration(secs) * time.Second, true
+	}
+	return reconnectEvery, true
 }
 
 // Start runs every informer created so far and not yet started, each until ctx ends. It

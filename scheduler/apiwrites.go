@@ -19,15 +19,17 @@ type PodWriter interface {
 }
 
 // writer performs the scheduler's API writes: bindings, pod conditions and events. Its methods
-// are called from the binder pool and block for one request each.
+// are called from the binder pool; bind and markUnschedulable block for one request each.
 type writer struct {
 	pods   func(namespace string) PodWriter
 	events *recorder
+	sink   *eventSink
 }
 
-// event records an event about pod on behalf of profile (repeats are folded into a series).
-func (w *writer) event(ctx context.Context, profile string, pod *v1.Pod, typ, reason, action, note string) error {
-	return w.events.record(ctx, profile, pod, typ, reason, action, note)
+// event records an event about pod on behalf of profile (repeats are folded into a series). It
+// does not wait for the write: the sink makes it.
+func (w *writer) event(profile string, pod *v1.Pod, typ, reason, action, note string) {
+	w.sink.submit(w.events.record(profile, pod, typ, reason, action, note))
 }
 
 // bind binds pod to node through the pods/binding subresource.

@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -36,10 +37,10 @@ type seenEvent struct {
 	lastSeen time.Time
 }
 
-// recorder writes events.k8s.io/v1 events. Like client-go's broadcaster it folds repeats: the
-// first occurrence is created, the second turns it into a series (count 2), later ones within the
-// window are only counted, so an unschedulable pod retried often costs one or two writes, not one
-// per attempt. Safe for concurrent use.
+// recorder turns events.k8s.io/v1 events into API writes. Like client-go's broadcaster it folds
+// repeats: the first occurrence is created, the second turns it into a series (count 2), later
+// ones within the window are only counted, so an unschedulable pod retried often costs one or two
+// writes, not one per attempt. Safe for concurrent use.
 type recorder struct {
 	events func(namespace string) EventWriter
 	host   string // reportingInstance is "<controller>-<host>", as kube-scheduler's
@@ -53,30 +54,31 @@ func newRecorder(events func(namespace string) EventWriter, host string) *record
 	return &recorder{events: events, host: host, seen: map[eventKey]*seenEvent{}}
 }
 
-// record writes (or folds) one event about pod, reported by controller (the profile's scheduler
-// name). It blocks for at most one API call.
-func (r *recorder) record(ctx context.Context, controller string, pod *v1.Pod, typ, reason, action, note string) error {
+// record folds one event about pod, reported by controller (the profile's scheduler name), into
+// what it has recorded, and returns the API write it needs: a create for a new event, a patch
+// for its first repeat (which makes it a series); nil for later repeats, which are only counted.
+// It makes no API call itself (see eventSink).
+func (r *recorder) record(controller string, pod *v1.Pod, typ, reason, action, note string) *eventWrite {
 	note = truncate(note, 1024)
 	now := time.Now()
 	key := eventKey{uid: pod.UID, typ: typ, reason: reason, note: note}
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.sweepLocked(now)
-	prev, ok := r.seen[key]
-	if ok {
+	if prev, ok := r.seen[key]; ok {
 		prev.count++
 		prev.lastSeen = now
-		count, name := prev.count, prev.name
-		r.mu.Unlock()
-		if count != 2 {
+		if prev.count != 2 {
 			return nil
 		}
-		return r.markSeries(ctx, pod.Namespace, name, now)
+		ns, name := pod.Namespace, prev.name
+		return &eventWrite{what: "updating event series " + ns + "/" + name, write: func(ctx context.Context) error {
+			return r.markSeries(ctx, ns, name, now)
+		}}
 	}
 	name := fmt.Sprintf("%s.%x", pod.Name, now.UnixNano())
 	r.seen[key] = &seenEvent{name: name, count: 1, lastSeen: now}
-	r.mu.Unlock()
-
-	_, err := r.events(pod.Namespace).Create(ctx, &eventsv1.Event{
+	ev := &eventsv1.Event{
 		ObjectMeta:          metav1.ObjectMeta{Name: name, Namespace: pod.Namespace},
 		EventTime:           metav1.NewMicroTime(now),
 		ReportingController: controller,
@@ -87,23 +89,29 @@ func (r *recorder) record(ctx context.Context, controller string, pod *v1.Pod, t
 		Note:                note,
 		Regarding: v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace,
 			Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		r.mu.Lock()
-		delete(r.seen, key) // not written: the next occurrence creates it again
-		r.mu.Unlock()
-		return fmt.Errorf("recording %s event for pod %s/%s: %w", reason, pod.Namespace, pod.Name, err)
 	}
-	return nil
+	return &eventWrite{
+		what: fmt.Sprintf("recording %s event for pod %s/%s", reason, pod.Namespace, pod.Name),
+		write: func(ctx context.Context) error {
+			_, err := r.events(ev.Namespace).Create(ctx, ev, metav1.CreateOptions{})
+			if apierrors.IsAlreadyExists(err) { // an earlier attempt went through after all
+				return nil
+			}
+			return err
+		},
+		// Not written: the next occurrence creates it again.
+		dropped: func() {
+			r.mu.Lock()
+			delete(r.seen, key)
+			r.mu.Unlock()
+		},
+	}
 }
 
 func (r *recorder) markSeries(ctx context.Context, ns, name string, now time.Time) error {
 	patch := fmt.Sprintf(`{"series":{"count":2,"lastObservedTime":%q}}`, now.UTC().Format("2006-01-02T15:04:05.000000Z07:00"))
 	_, err := r.events(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
-	if err != nil {
-		return fmt.Errorf("updating event series %s/%s: %w", ns, name, err)
-	}
-	return nil
+	return err
 }
 
 // sweepLocked forgets events not seen within the window, at most once a minute.

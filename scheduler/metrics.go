@@ -20,6 +20,7 @@ type schedMetrics struct {
 	sli             *metrics.HistogramVec // attempts
 	incoming        *metrics.CounterVec   // event, queue
 	bindings        *metrics.CounterVec   // result (berth-specific: binding outcomes)
+	eventsDropped   *metrics.CounterVec   // cause (berth-specific: events never written)
 }
 
 // newSchedMetrics registers the scheduler's metrics in r. With r nil the metrics are counted
@@ -47,6 +48,10 @@ func newSchedMetrics(r *metrics.Registry) (*schedMetrics, error) {
 		"[STABLE] Number of pods added to scheduling queues by event and queue type.", "event", "queue")
 	errs = append(errs, err)
 	m.bindings, err = r.Counter("berth_bindings_total", "Bindings sent to the API server, by result.", "result")
+	errs = append(errs, err)
+	m.eventsDropped, err = r.Counter("berth_events_dropped_total",
+		"Events berth did not write, by cause: 'retries' (every attempt failed), 'rejected' (the API server refused it), 'queue_full', 'stopped' (scheduling ended first).",
+		"cause")
 	errs = append(errs, err)
 	return m, errors.Join(errs...)
 }

@@ -169,7 +169,8 @@ func New(cfg Config) (*Scheduler, error) {
 	if id == "" {
 		id, _ = os.Hostname()
 	}
-	s.writer = writer{pods: cfg.Pods, events: newRecorder(cfg.Events, id)}
+	sink := newEventSink(func(cause string) { s.m.eventsDropped.With(cause).Inc() }, s.log.With("component", "events"))
+	s.writer = writer{pods: cfg.Pods, events: newRecorder(cfg.Events, id), sink: sink}
 	if err := s.registerHandlers(cfg.Informers); err != nil {
 		return nil, err
 	}
@@ -185,8 +186,14 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer s.running.Unlock()
 	s.log.Info("scheduling loop started")
 	pool := newPool(s.workers)
+	var sinkDone sync.WaitGroup
+	sinkCtx, stopSink := context.WithCancel(context.WithoutCancel(ctx))
+	sinkDone.Add(1)
+	go func() { defer sinkDone.Done(); s.writer.sink.run(sinkCtx) }()
 	defer func() {
 		pool.wait()
+		stopSink() // after the bindings: their events are queued by then
+		sinkDone.Wait()
 		if n := s.cache.ForgetAllAssumed(); n > 0 {
 			s.log.Info("forgot assumed pods", "count", n)
 		}
@@ -278,16 +285,12 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod
 	}
 	s.queue.Done(qp)
 	note := fmt.Sprintf("Successfully assigned %s/%s to %s", bound.Namespace, bound.Name, bound.Spec.NodeName)
-	if err := s.writer.event(ctx, profile, bound, v1.EventTypeNormal, "Scheduled", "Binding", note); err != nil {
-		s.log.Debug("recording event", "err", err)
-	}
+	s.writer.event(profile, bound, v1.EventTypeNormal, "Scheduled", "Binding", note)
 }
 
 // reportUnschedulable records the FailedScheduling event and the PodScheduled=False condition.
 func (s *Scheduler) reportUnschedulable(ctx context.Context, profile string, pod *v1.Pod, reason, msg string) {
-	if err := s.writer.event(ctx, profile, pod, v1.EventTypeWarning, "FailedScheduling", "Scheduling", msg); err != nil {
-		s.log.Debug("recording event", "err", err)
-	}
+	s.writer.event(profile, pod, v1.EventTypeWarning, "FailedScheduling", "Scheduling", msg)
 	if err := s.writer.markUnschedulable(ctx, pod, reason, msg); err != nil {
 		s.log.Debug("updating pod condition", "err", err)
 	}

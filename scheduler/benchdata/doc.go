@@ -1,7 +1,9 @@
 // Package benchdata defines the benchmark workloads that berth is measured on: the nodes of a
 // cluster and the pods created into it, each workload with its own pod shape in the manner of
 // upstream's scheduler_perf (basic, hard zone spread, hostname anti-affinity, required node
-// affinity, taints, a mix, pods that fit nowhere, gated pods).
+// affinity, taints, a mix, pods that fit nowhere, gated pods), plus opt-in ones that run only
+// when named: firstpass, where every pod fits nowhere and what is measured is the scheduler's
+// first pass over them.
 //
 // The same definitions feed the end-to-end harness (./bench, against a real API server) and the
 // in-memory decision micro-benchmarks (scheduler/decide), so that a slow workload in one can be

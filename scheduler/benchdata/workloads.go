@@ -3,6 +3,7 @@ package benchdata
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -74,7 +75,11 @@ type Workload struct {
 	Summary string
 	// Tainted taints every odd-numbered node with TaintKey=TaintValue:NoSchedule.
 	Tainted bool
-	Shapes  []Shape
+	// FirstPass measures the scheduler's first pass over the pods that fit nowhere: a run is
+	// complete once each of them carries PodScheduled=False with reason Unschedulable (and every
+	// bindable pod is bound), rather than when the last bindable pod is bound.
+	FirstPass bool
+	Shapes    []Shape
 }
 
 var all = []Workload{
@@ -89,23 +94,37 @@ var all = []Workload{
 	{Name: "gated", Summary: "half the pods carry a scheduling gate, among basic ones", Shapes: []Shape{Basic, Gated}},
 }
 
-// All returns every workload, in report order.
-func All() []Workload { return append([]Workload(nil), all...) }
-
-// Names returns the workload names, in report order.
-func Names() []string {
-	names := make([]string, len(all))
-	for i, w := range all {
-		names[i] = w.Name
-	}
-	return names
+// optIn are the workloads that run only when named: not in All, Names or "all", because at the
+// size they are meant for they would lengthen every full benchmark by many minutes.
+var optIn = []Workload{
+	{Name: "firstpass", Summary: "every pod fits nowhere (9 cpus); measured is the scheduler's first pass over them, " +
+		"until each carries PodScheduled=False (one status patch per pod)", FirstPass: true, Shapes: []Shape{TooBig}},
 }
 
-// Get returns the workload called name.
+// All returns every workload that "all" selects, in report order (not the opt-in ones).
+func All() []Workload { return append([]Workload(nil), all...) }
+
+// Names returns the names of the workloads of All, in report order.
+func Names() []string { return names(all) }
+
+// OptInNames returns the names of the workloads that run only when named.
+func OptInNames() []string { return names(optIn) }
+
+func names(ws []Workload) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.Name
+	}
+	return out
+}
+
+// Get returns the workload called name, opt-in ones included.
 func Get(name string) (Workload, bool) {
-	for _, w := range all {
-		if w.Name == name {
-			return w, true
+	for _, ws := range [][]Workload{all, optIn} {
+		for _, w := range ws {
+			if w.Name == name {
+				return w, true
+			}
 		}
 	}
 	return Workload{}, false
@@ -121,6 +140,9 @@ func (w Workload) Validate(s Size) error {
 	}
 	if len(w.Shapes) == 0 {
 		return fmt.Errorf("workload %s: no pod shapes", w.Name)
+	}
+	if w.FirstPass && !slices.Contains(w.Shapes, TooBig) {
+		return fmt.Errorf("workload %s: a first pass needs pods that fit nowhere (shape %s)", w.Name, TooBig)
 	}
 	// A sufficient condition: every bindable pod fits even if all crowd onto the smallest set of
 	// nodes some shape is allowed on.
@@ -290,8 +312,8 @@ func basicPod(ns, name string, shape Shape) *v1.Pod {
 // ErrUnknown is returned by Select for a name that is no workload.
 var ErrUnknown = errors.New("unknown workload")
 
-// Select returns the workloads named in a comma-separated list ("all" or "" for every one), in
-// the list's order.
+// Select returns the workloads named in a comma-separated list ("all" or "" for those of All),
+// in the list's order; opt-in workloads run only when the list names them.
 func Select(list string) ([]Workload, error) {
 	if list == "" || list == "all" {
 		return All(), nil
@@ -302,7 +324,7 @@ func Select(list string) ([]Workload, error) {
 		name = strings.TrimSpace(name)
 		w, ok := Get(name)
 		if !ok {
-			return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknown, name, strings.Join(Names(), ", "))
+			return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknown, name, strings.Join(append(Names(), OptInNames()...), ", "))
 		}
 		if !seen[name] {
 			seen[name] = true

@@ -27,6 +27,7 @@ func TestPodsFollowTheShapes(t *testing.T) {
 		{"mixed", 0, func(p *v1.Pod) bool { return true }},
 		{"unschedulable", 0.2, func(p *v1.Pod) bool { return true }},
 		{"gated", 0.5, func(p *v1.Pod) bool { return true }},
+		{"firstpass", 1, func(p *v1.Pod) bool { return len(p.Spec.SchedulingGates) == 0 }},
 	}
 	for _, tc := range tests {
 		w, ok := Get(tc.workload)
@@ -75,7 +76,7 @@ func TestPodsFollowTheShapes(t *testing.T) {
 
 // TestPlaceIsValid checks Place's promise with the constraints re-derived from the objects.
 func TestPlaceIsValid(t *testing.T) {
-	for _, w := range All() {
+	for _, w := range append(All(), optIn...) {
 		for _, s := range sizes {
 			t.Run(fmt.Sprintf("%s/%dx%d", w.Name, s.Nodes, s.Pods), func(t *testing.T) {
 				nodes, pods := w.Nodes(s.Nodes), w.Pods("ns", s)
@@ -160,7 +161,7 @@ func maxMin(counts map[string]int, domains int) int {
 }
 
 func TestNodes(t *testing.T) {
-	for _, w := range All() {
+	for _, w := range append(All(), optIn...) {
 		t.Run(w.Name, func(t *testing.T) {
 			nodes := w.Nodes(12)
 			zones := map[string]bool{}
@@ -189,6 +190,7 @@ func TestNodes(t *testing.T) {
 func TestValidate(t *testing.T) {
 	basic, _ := Get("basic")
 	mixed, _ := Get("mixed")
+	firstpass, _ := Get("firstpass")
 	tests := []struct {
 		name    string
 		w       Workload
@@ -201,6 +203,8 @@ func TestValidate(t *testing.T) {
 		{"more pods than room", basic, Size{Nodes: 8, Pods: 8*podsPerNode + 1}, "too many pods"},
 		{"mixed is bounded by its narrowest shape", mixed, Size{Nodes: 8, Pods: 2*podsPerNode + 1}, "too many pods"},
 		{"no shapes", Workload{Name: "empty"}, Size{Nodes: 8, Pods: 1}, "no pod shapes"},
+		{"first pass over nothing unschedulable", Workload{Name: "fp", FirstPass: true, Shapes: []Shape{Basic, Gated}}, Size{Nodes: 8, Pods: 2}, "fit nowhere"},
+		{"first pass at the make target's size", firstpass, Size{Nodes: 100, Pods: 20000}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -228,6 +232,8 @@ func TestSelect(t *testing.T) {
 		{"empty means all", "", Names(), nil},
 		{"all", "all", Names(), nil},
 		{"list order kept, duplicates dropped", "spread, basic,spread", []string{"spread", "basic"}, nil},
+		{"opt-in when named", "firstpass", []string{"firstpass"}, nil},
+		{"opt-in among others", "basic,firstpass", []string{"basic", "firstpass"}, nil},
 		{"unknown", "basic,nope", nil, ErrUnknown},
 	}
 	for _, tc := range tests {
@@ -242,6 +248,40 @@ func TestSelect(t *testing.T) {
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
 				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestOptIn checks that "all" keeps its eight workloads and that the opt-in ones are apart:
+// named, distinct, and the only ones measured by their first pass.
+func TestOptIn(t *testing.T) {
+	if got := fmt.Sprint(Names()); got != "[basic spread antiaffinity nodeaffinity taints mixed unschedulable gated]" {
+		t.Errorf("Names() = %s", got)
+	}
+	tests := []struct {
+		name          string
+		optIn         bool
+		wantFirstPass bool
+	}{
+		{"basic", false, false},
+		{"unschedulable", false, false},
+		{"gated", false, false},
+		{"firstpass", true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, ok := Get(tc.name)
+			if !ok {
+				t.Fatalf("workload %s missing", tc.name)
+			}
+			inAll := strings.Contains(" "+strings.Join(Names(), " ")+" ", " "+tc.name+" ")
+			inOptIn := strings.Contains(" "+strings.Join(OptInNames(), " ")+" ", " "+tc.name+" ")
+			if inAll == tc.optIn || inOptIn != tc.optIn {
+				t.Errorf("in all %v, opt-in %v; want opt-in %v", inAll, inOptIn, tc.optIn)
+			}
+			if w.FirstPass != tc.wantFirstPass {
+				t.Errorf("FirstPass = %v, want %v", w.FirstPass, tc.wantFirstPass)
 			}
 		})
 	}

@@ -1,7 +1,8 @@
-package conformance
+package placementcheck
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +15,18 @@ import (
 
 // Builders for the checker's table: nodes n1 (zone a), n2 (zone a), n3 (zone b), 4 cpu, 8Gi,
 // 10 pods each unless changed; pods in namespace "ns" unless changed.
+
+const (
+	labelZone     = "topology.kubernetes.io/zone"
+	labelHostname = "kubernetes.io/hostname"
+	labelDisk     = "test/disk"
+	labelGen      = "test/gen" // integer-valued, for Gt/Lt
+	labelApp      = "app"
+	labelRole     = "role"
+	labelTeam     = "test/team" // a namespace label
+
+	resGPU v1.ResourceName = "example.com/gpu"
+)
 
 type nodeOpt func(*v1.Node)
 type podOpt func(*v1.Pod)
@@ -107,6 +120,39 @@ func spread(key string, maxSkew int32, sel *metav1.LabelSelector, edit ...func(*
 	}
 }
 
+func container(name string, req v1.ResourceList) v1.Container {
+	return v1.Container{Name: name, Resources: v1.ResourceRequirements{Requests: req}}
+}
+
+// requests builds a request list from name, quantity pairs.
+func requests(kv ...string) v1.ResourceList {
+	out := v1.ResourceList{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[v1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+	}
+	return out
+}
+
+func withPodTerms(a *v1.Affinity, anti bool, t v1.PodAffinityTerm) *v1.Affinity {
+	if a == nil {
+		a = &v1.Affinity{}
+	}
+	if anti {
+		if a.PodAntiAffinity == nil {
+			a.PodAntiAffinity = &v1.PodAntiAffinity{}
+		}
+		a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution = append(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution, t)
+		return a
+	}
+	if a.PodAffinity == nil {
+		a.PodAffinity = &v1.PodAffinity{}
+	}
+	a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution = append(a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution, t)
+	return a
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
 func appSel(v string) *metav1.LabelSelector {
 	return &metav1.LabelSelector{MatchLabels: map[string]string{labelApp: v}}
 }
@@ -178,6 +224,14 @@ func TestCheck(t *testing.T) {
 			incoming: []*v1.Pod{tPod("p", "n1", request(string(resGPU), "1"))}, want: []string{"NodeResourcesFit"}},
 		{name: "over-committed resource the pod does not ask for", nodes: three(), existing: []*v1.Pod{tPod("e", "n1", request("cpu", "8"))},
 			incoming: []*v1.Pod{tPod("p", "n1", request("memory", "1Gi"))}},
+		{name: "requests beyond int64 on a node beyond int64", nodes: three(alloc(v1.ResourceMemory, "1e30"), alloc(v1.ResourceCPU, "8E")),
+			existing: []*v1.Pod{tPod("e", "n1", request("memory", "9E", "cpu", "8E"))},
+			incoming: []*v1.Pod{tPod("p", "n1", request("memory", "9E", "cpu", "1"))}},
+		{name: "requests beyond int64 on an int64 node", nodes: three(alloc(v1.ResourceMemory, "7E")),
+			existing: []*v1.Pod{tPod("e", "n1", request("memory", "5E"))},
+			incoming: []*v1.Pod{tPod("p", "n1", request("memory", "5E"))}, want: []string{"NodeResourcesFit"}},
+		{name: "exabytes compared exactly", nodes: three(alloc(v1.ResourceMemory, "2E")),
+			incoming: []*v1.Pod{tPod("p", "n1", request("memory", "3E"))}, want: []string{"NodeResourcesFit"}},
 		{name: "too many pods", nodes: three(alloc(v1.ResourcePods, "1")), existing: []*v1.Pod{tPod("e", "n1")},
 			incoming: []*v1.Pod{tPod("p", "n1")}, want: []string{"NodeResourcesFit"}},
 		{name: "anti-affinity to a pod in the zone", nodes: three(), existing: []*v1.Pod{tPod("e", "n2", web)},
@@ -245,16 +299,16 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &world{nodes: map[string]*v1.Node{}, existing: tc.existing, incoming: tc.incoming,
-				nsLabels: map[string]map[string]string{"ns": {labelTeam: "a"}, "other": {labelTeam: "b"}}}
+			w := &World{Nodes: map[string]*v1.Node{}, Existing: tc.existing, Incoming: tc.incoming,
+				NamespaceLabels: map[string]map[string]string{"ns": {labelTeam: "a"}, "other": {labelTeam: "b"}}}
 			for _, n := range tc.nodes {
-				w.nodes[n.Name] = n
+				w.Nodes[n.Name] = n
 			}
-			vs := check(w)
+			vs := Check(w)
 			var got []string
 			for _, v := range vs {
-				if !contains(got, v.rule) {
-					got = append(got, v.rule)
+				if !slices.Contains(got, v.Rule) {
+					got = append(got, v.Rule)
 				}
 			}
 			sort.Strings(got)

@@ -1,4 +1,4 @@
-package conformance
+package placementcheck
 
 import (
 	"encoding/json"
@@ -105,14 +105,14 @@ func (s spreadConstraint) minimum(counts map[string]int) (int, bool) {
 // be within maxSkew; this is exact when no other incoming pod matches the selector. For a set of
 // identical pods whose selectors match only themselves it also checks the invariant that a spread
 // within maxSkew before the phase is still within maxSkew after it.
-func checkSpread(w *world, all []placed) []violation {
+func checkSpread(w *World, all []placed) []Violation {
 	var before []placed
 	for _, pl := range all {
 		if !pl.incoming {
 			before = append(before, pl)
 		}
 	}
-	var out []violation
+	var out []Violation
 	for _, pl := range all {
 		if !pl.incoming {
 			continue
@@ -121,10 +121,10 @@ func checkSpread(w *world, all []placed) []violation {
 		for _, s := range spreadConstraints(p) {
 			val, ok := n.Labels[s.c.TopologyKey]
 			if !ok {
-				out = append(out, violation{podName(p), n.Name, "PodTopologySpread", "node lacks topology key " + s.c.TopologyKey})
+				out = append(out, Violation{podName(p), n.Name, "PodTopologySpread", "node lacks topology key " + s.c.TopologyKey})
 				continue
 			}
-			low, ok := s.minimum(s.counts(w.nodes, all, p))
+			low, ok := s.minimum(s.counts(w.Nodes, all, p))
 			if !ok {
 				continue
 			}
@@ -132,9 +132,9 @@ func checkSpread(w *world, all []placed) []violation {
 			if s.selector.Matches(labels.Set(p.Labels)) {
 				self = 1
 			}
-			had := s.counts(w.nodes, before, p)[val]
+			had := s.counts(w.Nodes, before, p)[val]
 			if had+self-low > int(s.c.MaxSkew) {
-				out = append(out, violation{podName(p), n.Name, "PodTopologySpread",
+				out = append(out, Violation{podName(p), n.Name, "PodTopologySpread",
 					fmt.Sprintf("topologyKey %s=%s: %d matching pods were already there, +%d itself, minimum at most %d: skew > maxSkew %d",
 						s.c.TopologyKey, val, had, self, low, s.c.MaxSkew)})
 			}
@@ -147,7 +147,7 @@ func checkSpread(w *world, all []placed) []violation {
 // labels, constraints, node affinity and tolerations) whose constraint selects themselves and no
 // other incoming pod: each placement kept its domain within min+maxSkew and min never falls, so
 // a spread within maxSkew before the phase must still be within it at the end.
-func checkSpreadGroups(w *world, all, before []placed) []violation {
+func checkSpreadGroups(w *World, all, before []placed) []Violation {
 	groups := map[string][]placed{}
 	var keys []string
 	for _, pl := range all {
@@ -160,18 +160,18 @@ func checkSpreadGroups(w *world, all, before []placed) []violation {
 		}
 		groups[k] = append(groups[k], pl)
 	}
-	var out []violation
+	var out []Violation
 	for _, k := range keys {
 		members := groups[k]
 		p := members[0].pod
 		for _, s := range spreadConstraints(p) {
-			if !s.selector.Matches(labels.Set(p.Labels)) || s.selector.Empty() || othersMatch(s, w.incoming, members) {
+			if !s.selector.Matches(labels.Set(p.Labels)) || s.selector.Empty() || othersMatch(s, w.Incoming, members) {
 				continue
 			}
-			if spreadWithin(s, s.counts(w.nodes, before, nil)) && !spreadWithin(s, s.counts(w.nodes, all, nil)) {
-				out = append(out, violation{podName(p), members[0].node.Name, "PodTopologySpread",
+			if spreadWithin(s, s.counts(w.Nodes, before, nil)) && !spreadWithin(s, s.counts(w.Nodes, all, nil)) {
+				out = append(out, Violation{podName(p), members[0].node.Name, "PodTopologySpread",
 					fmt.Sprintf("the %d identical pods with topologyKey %s left the spread %v beyond maxSkew %d (it was %v before)",
-						len(members), s.c.TopologyKey, s.counts(w.nodes, all, nil), s.c.MaxSkew, s.counts(w.nodes, before, nil))})
+						len(members), s.c.TopologyKey, s.counts(w.Nodes, all, nil), s.c.MaxSkew, s.counts(w.Nodes, before, nil))})
 			}
 		}
 	}

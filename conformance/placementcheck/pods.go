@@ -1,17 +1,29 @@
-package conformance
+package placementcheck
 
 import (
 	"fmt"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
 
 // podTerm is a required (anti-)affinity term with its owner, whose namespace and labels it is
-// read against.
+// read against, and its selectors parsed.
 type podTerm struct {
 	owner *v1.Pod
 	term  v1.PodAffinityTerm
+	// selector is the label selector with the owner's matchLabelKeys and mismatchLabelKeys
+	// applied; nsSelector the namespaceSelector (nil when the term has none).
+	selector, nsSelector labels.Selector
+}
+
+func newPodTerm(owner *v1.Pod, t v1.PodAffinityTerm) podTerm {
+	pt := podTerm{owner: owner, term: t, selector: labelSelector(t.LabelSelector, owner.Labels, t.MatchLabelKeys, t.MismatchLabelKeys)}
+	if t.NamespaceSelector != nil {
+		pt.nsSelector = labelSelector(t.NamespaceSelector, nil, nil, nil)
+	}
+	return pt
 }
 
 // matches reports whether pod q is selected by the term: q's namespace is among the term's
@@ -19,17 +31,13 @@ type podTerm struct {
 // labels match the selector (with matchLabelKeys/mismatchLabelKeys taken from the owner).
 func (t podTerm) matches(q *v1.Pod, nsLabels map[string]map[string]string) bool {
 	inNS := false
-	if len(t.term.Namespaces) == 0 && t.term.NamespaceSelector == nil {
+	if len(t.term.Namespaces) == 0 && t.nsSelector == nil {
 		inNS = q.Namespace == t.owner.Namespace
 	} else {
-		inNS = contains(t.term.Namespaces, q.Namespace) ||
-			(t.term.NamespaceSelector != nil && labelSelector(t.term.NamespaceSelector, nil, nil, nil).Matches(labels.Set(nsLabels[q.Namespace])))
+		inNS = slices.Contains(t.term.Namespaces, q.Namespace) ||
+			(t.nsSelector != nil && t.nsSelector.Matches(labels.Set(nsLabels[q.Namespace])))
 	}
-	if !inNS {
-		return false
-	}
-	sel := labelSelector(t.term.LabelSelector, t.owner.Labels, t.term.MatchLabelKeys, t.term.MismatchLabelKeys)
-	return sel.Matches(labels.Set(q.Labels))
+	return inNS && t.selector.Matches(labels.Set(q.Labels))
 }
 
 func requiredTerms(p *v1.Pod, anti bool) []podTerm {
@@ -44,7 +52,7 @@ func requiredTerms(p *v1.Pod, anti bool) []podTerm {
 	}
 	out := make([]podTerm, len(terms))
 	for i, t := range terms {
-		out[i] = podTerm{owner: p, term: t}
+		out[i] = newPodTerm(p, t)
 	}
 	return out
 }
@@ -61,8 +69,8 @@ func sameDomain(a, b *v1.Node, key string) bool {
 // matches its own terms: with no pod matching them anywhere it may go to any node, which the
 // final state can only bound (no pre-existing pod may match, and of two such pods each matching
 // the other's terms only one can have come first).
-func checkInterPod(w *world, all []placed) []violation {
-	var out []violation
+func checkInterPod(w *World, all []placed) []Violation {
+	var out []Violation
 	type exemption struct {
 		pl    placed
 		terms []podTerm
@@ -75,10 +83,10 @@ func checkInterPod(w *world, all []placed) []violation {
 		p, n := pl.pod, pl.node
 		for _, t := range requiredTerms(p, true) {
 			for _, q := range all {
-				if q.pod == p || !sameDomain(n, q.node, t.term.TopologyKey) || !t.matches(q.pod, w.nsLabels) {
+				if q.pod == p || !sameDomain(n, q.node, t.term.TopologyKey) || !t.matches(q.pod, w.NamespaceLabels) {
 					continue
 				}
-				out = append(out, violation{podName(p), n.Name, "InterPodAffinity",
+				out = append(out, Violation{podName(p), n.Name, "InterPodAffinity",
 					fmt.Sprintf("anti-affinity term (topologyKey %s) matches %s on %s", t.term.TopologyKey, podName(q.pod), q.node.Name)})
 			}
 		}
@@ -87,8 +95,8 @@ func checkInterPod(w *world, all []placed) []violation {
 				continue
 			}
 			for _, t := range requiredTerms(q.pod, true) {
-				if sameDomain(n, q.node, t.term.TopologyKey) && t.matches(p, w.nsLabels) {
-					out = append(out, violation{podName(p), n.Name, "InterPodAffinity",
+				if sameDomain(n, q.node, t.term.TopologyKey) && t.matches(p, w.NamespaceLabels) {
+					out = append(out, Violation{podName(p), n.Name, "InterPodAffinity",
 						fmt.Sprintf("existing %s on %s has an anti-affinity term (topologyKey %s) matching the pod", podName(q.pod), q.node.Name, t.term.TopologyKey)})
 				}
 			}
@@ -105,7 +113,7 @@ func checkInterPod(w *world, all []placed) []violation {
 			}
 			found := false
 			for _, q := range all {
-				if q.pod != p && sameDomain(n, q.node, t.term.TopologyKey) && matchesAll(terms, q.pod, w.nsLabels) {
+				if q.pod != p && sameDomain(n, q.node, t.term.TopologyKey) && matchesAll(terms, q.pod, w.NamespaceLabels) {
 					found = true
 					break
 				}
@@ -114,14 +122,14 @@ func checkInterPod(w *world, all []placed) []violation {
 		}
 		switch {
 		case missing != "":
-			out = append(out, violation{podName(p), n.Name, "InterPodAffinity", "node lacks affinity topology key " + missing})
+			out = append(out, Violation{podName(p), n.Name, "InterPodAffinity", "node lacks affinity topology key " + missing})
 		case !unmet:
-		case !matchesAll(terms, p, w.nsLabels):
-			out = append(out, violation{podName(p), n.Name, "InterPodAffinity", "no pod matching the affinity terms in the node's domain"})
+		case !matchesAll(terms, p, w.NamespaceLabels):
+			out = append(out, Violation{podName(p), n.Name, "InterPodAffinity", "no pod matching the affinity terms in the node's domain"})
 		default:
 			for _, q := range all {
-				if !q.incoming && contributes(terms, q, w.nsLabels) {
-					out = append(out, violation{podName(p), n.Name, "InterPodAffinity",
+				if !q.incoming && contributes(terms, q, w.NamespaceLabels) {
+					out = append(out, Violation{podName(p), n.Name, "InterPodAffinity",
 						fmt.Sprintf("affinity unmet here, and %s on %s matched the terms before the pod came (so it was not the first of its series)", podName(q.pod), q.node.Name)})
 					break
 				}
@@ -131,8 +139,8 @@ func checkInterPod(w *world, all []placed) []violation {
 	}
 	for i, a := range exempt {
 		for _, b := range exempt[i+1:] {
-			if contributes(a.terms, b.pl, w.nsLabels) && contributes(b.terms, a.pl, w.nsLabels) {
-				out = append(out, violation{podName(a.pl.pod), a.pl.node.Name, "InterPodAffinity",
+			if contributes(a.terms, b.pl, w.NamespaceLabels) && contributes(b.terms, a.pl, w.NamespaceLabels) {
+				out = append(out, Violation{podName(a.pl.pod), a.pl.node.Name, "InterPodAffinity",
 					fmt.Sprintf("both it and %s on %s were placed as the first of their affinity series, but each matches the other's terms", podName(b.pl.pod), b.pl.node.Name)})
 			}
 		}

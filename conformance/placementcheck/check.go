@@ -1,7 +1,8 @@
-package conformance
+package placementcheck
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -11,23 +12,33 @@ import (
 	"k8s.io/apimachinery/pkg/selection"
 )
 
-// world is the cluster at the end of a phase, as the checker sees it: nodes, namespace labels,
-// the pods that were bound before the phase began (terminating ones included) and the phase's
-// pods as they ended, bound or not.
-type world struct {
-	nodes    map[string]*v1.Node
-	nsLabels map[string]map[string]string
-	existing []*v1.Pod
-	incoming []*v1.Pod
+// World is a cluster at the end of a phase, as Check sees it. Check only reads it.
+type World struct {
+	// Nodes are the cluster's nodes by name.
+	Nodes map[string]*v1.Node
+	// NamespaceLabels are the namespaces' labels by name (for namespaceSelector); a namespace
+	// missing here has no labels.
+	NamespaceLabels map[string]map[string]string
+	// Existing are the pods bound before the phase began, terminating ones included; pods bound
+	// to a node missing from Nodes are left out.
+	Existing []*v1.Pod
+	// Incoming are the phase's pods as they ended: bound (spec.nodeName set) or pending.
+	Incoming []*v1.Pod
 }
 
-// violation is one broken hard constraint.
-type violation struct {
-	pod, node, rule, detail string
+// Violation is one broken hard constraint.
+type Violation struct {
+	// Pod is the incoming pod's namespace/name, Node the node it is bound to.
+	Pod, Node string
+	// Rule names the constraint, by the kube-scheduler plugin that enforces it
+	// ("TaintToleration", "InterPodAffinity", ...; "NodeName" for a node not in the World).
+	Rule string
+	// Detail says how the placement breaks it.
+	Detail string
 }
 
-func (v violation) String() string {
-	return fmt.Sprintf("%s on %s breaks %s: %s", v.pod, v.node, v.rule, v.detail)
+func (v Violation) String() string {
+	return fmt.Sprintf("%s on %s breaks %s: %s", v.Pod, v.Node, v.Rule, v.Detail)
 }
 
 // placed is a bound pod with its node.
@@ -37,22 +48,22 @@ type placed struct {
 	incoming bool
 }
 
-// check returns every hard constraint the incoming pods' placements break. It only reads w.
-func check(w *world) []violation {
+// Check returns every hard constraint the bound incoming pods of w break, nil when none.
+func Check(w *World) []Violation {
 	var all []placed
-	for _, p := range w.existing {
-		if n := w.nodes[p.Spec.NodeName]; n != nil {
+	for _, p := range w.Existing {
+		if n := w.Nodes[p.Spec.NodeName]; n != nil {
 			all = append(all, placed{pod: p, node: n})
 		}
 	}
-	var out []violation
-	for _, p := range w.incoming {
+	var out []Violation
+	for _, p := range w.Incoming {
 		if p.Spec.NodeName == "" {
 			continue
 		}
-		n := w.nodes[p.Spec.NodeName]
+		n := w.Nodes[p.Spec.NodeName]
 		if n == nil {
-			out = append(out, violation{podName(p), p.Spec.NodeName, "NodeName", "bound to a node that is not in the scenario"})
+			out = append(out, Violation{podName(p), p.Spec.NodeName, "NodeName", "bound to a node that is not in the world"})
 			continue
 		}
 		all = append(all, placed{pod: p, node: n, incoming: true})
@@ -62,14 +73,14 @@ func check(w *world) []violation {
 			continue
 		}
 		for _, msg := range nodeLocal(pl.pod, pl.node) {
-			out = append(out, violation{podName(pl.pod), pl.node.Name, msg[0], msg[1]})
+			out = append(out, Violation{podName(pl.pod), pl.node.Name, msg[0], msg[1]})
 		}
 		for j, other := range all {
 			if other.node.Name != pl.node.Name || (other.incoming && j <= i) {
 				continue
 			}
 			if a, b, ok := portConflict(pl.pod, other.pod); ok {
-				out = append(out, violation{podName(pl.pod), pl.node.Name, "NodePorts",
+				out = append(out, Violation{podName(pl.pod), pl.node.Name, "NodePorts",
 					fmt.Sprintf("host port %s conflicts with %s of %s", portString(a), portString(b), podName(other.pod))})
 			}
 		}
@@ -163,9 +174,9 @@ func termMatchesNode(term v1.NodeSelectorTerm, n *v1.Node) bool {
 func requirementHolds(r v1.NodeSelectorRequirement, v string, present bool) bool {
 	switch r.Operator {
 	case v1.NodeSelectorOpIn:
-		return present && contains(r.Values, v)
+		return present && slices.Contains(r.Values, v)
 	case v1.NodeSelectorOpNotIn:
-		return !present || !contains(r.Values, v)
+		return !present || !slices.Contains(r.Values, v)
 	case v1.NodeSelectorOpExists:
 		return present
 	case v1.NodeSelectorOpDoesNotExist:
@@ -189,8 +200,8 @@ func requirementHolds(r v1.NodeSelectorRequirement, v string, present bool) bool
 
 // portConflict returns the first pair of host ports of a and b that cannot share a node.
 func portConflict(a, b *v1.Pod) (v1.ContainerPort, v1.ContainerPort, bool) {
-	for _, pa := range hostPorts(a) {
-		for _, pb := range hostPorts(b) {
+	for _, pa := range HostPorts(a) {
+		for _, pb := range HostPorts(b) {
 			if portsConflict(pa, pb) {
 				return pa, pb, true
 			}
@@ -209,12 +220,13 @@ func portString(p v1.ContainerPort) string {
 
 // checkResources sums every pod's requests per node. A resource an incoming pod on the node asks
 // for must not be over-committed (each placement checked the room left; pods that ask for none
-// of a resource never look at it), and the pod count must stay within allocatable pods.
-func checkResources(all []placed) []violation {
+// of a resource never look at it), and the pod count must stay within allocatable pods. Sums
+// saturate (see Amounts), and a saturated allocatable is never exceeded.
+func checkResources(all []placed) []Violation {
 	type usage struct {
 		node     *v1.Node
-		sum      amounts
-		pods     int
+		sum      Amounts
+		pods     int64
 		asked    map[v1.ResourceName]string // resource -> an incoming pod asking for it
 		incoming string
 	}
@@ -223,12 +235,12 @@ func checkResources(all []placed) []violation {
 	for _, pl := range all {
 		u := byNode[pl.node.Name]
 		if u == nil {
-			u = &usage{node: pl.node, sum: amounts{}, asked: map[v1.ResourceName]string{}}
+			u = &usage{node: pl.node, sum: Amounts{}, asked: map[v1.ResourceName]string{}}
 			byNode[pl.node.Name] = u
 			order = append(order, pl.node.Name)
 		}
-		req := podRequests(pl.pod)
-		u.sum.add(req)
+		req := PodRequests(pl.pod)
+		u.sum.Add(req)
 		u.pods++
 		if pl.incoming {
 			u.incoming = podName(pl.pod)
@@ -239,10 +251,10 @@ func checkResources(all []placed) []violation {
 			}
 		}
 	}
-	var out []violation
+	var out []Violation
 	for _, name := range order {
 		u := byNode[name]
-		alloc := toAmounts(u.node.Status.Allocatable)
+		alloc := ToAmounts(u.node.Status.Allocatable)
 		var names []string
 		for r := range u.asked {
 			names = append(names, string(r))
@@ -251,12 +263,12 @@ func checkResources(all []placed) []violation {
 		for _, r := range names {
 			rn := v1.ResourceName(r)
 			if u.sum[rn] > alloc[rn] {
-				out = append(out, violation{u.asked[rn], name, "NodeResourcesFit",
+				out = append(out, Violation{u.asked[rn], name, "NodeResourcesFit",
 					fmt.Sprintf("%s requested %d of %d allocatable", r, u.sum[rn], alloc[rn])})
 			}
 		}
-		if u.incoming != "" && int64(u.pods) > alloc[v1.ResourcePods] {
-			out = append(out, violation{u.incoming, name, "NodeResourcesFit",
+		if u.incoming != "" && u.pods > alloc[v1.ResourcePods] {
+			out = append(out, Violation{u.incoming, name, "NodeResourcesFit",
 				fmt.Sprintf("%d pods on a node allowing %d", u.pods, alloc[v1.ResourcePods])})
 		}
 	}

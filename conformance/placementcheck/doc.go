@@ -1,0 +1,39 @@
+// Package placementcheck judges placements of pods against every hard scheduling constraint,
+// from the Kubernetes API's semantics rather than from any scheduler's code. It is test
+// support: the conformance tests (package conformance) run it on every placement of upstream
+// kube-scheduler and of berth, and the decision fuzzer (scheduler/decide) on each of berth's
+// decisions. The berth binary never imports it.
+//
+// A World is a cluster at the end of a phase: its nodes, the namespaces' labels, the pods
+// bound before the phase began (terminating ones included) and the phase's incoming pods as
+// they ended, bound or not. Check returns every hard constraint the incoming pods' placements
+// break; pending pods break none.
+//
+//	w := &placementcheck.World{Nodes: nodes, NamespaceLabels: ns, Existing: before, Incoming: pods}
+//	for _, v := range placementcheck.Check(w) {
+//		t.Errorf("berth placement breaks a hard constraint: %v", v)
+//	}
+//
+// # What it judges
+//
+// Node by node: cordons (NodeUnschedulable), NoSchedule and NoExecute taints against the
+// tolerations, nodeSelector and required node affinity (every operator, matchFields on
+// metadata.name). Across the pods on a node: host port conflicts (containers and sidecars,
+// wildcard addresses, protocols) and requests summed per resource (sidecar-aware init
+// containers, pod-level requests, overhead, extended resources, the pod count). Across the
+// cluster: required inter-pod affinity and anti-affinity (both ways, namespaces,
+// namespaceSelector, matchLabelKeys and mismatchLabelKeys) and DoNotSchedule topology
+// spreading (minDomains, nodeAffinityPolicy, nodeTaintsPolicy, matchLabelKeys).
+//
+// It judges the final state, so where several incoming pods interact it can only bound what
+// each placement saw: required affinity allows the first pod of a series that matches its own
+// terms, and spreading is exact for skews decided by pre-existing pods and, for sets of
+// identical pods, checked by the invariant that a spread that started within maxSkew stays
+// within it. With a single incoming pod every judgement is exact.
+//
+// Pods are read as the API server stores them: valid, with admission's changes applied (a
+// RuntimeClass's overhead in spec.overhead). Resource amounts are integers (cpu in millicores,
+// everything else in its base unit) that saturate at the int64 bounds; a saturated allocatable
+// counts as unbounded, so quantities beyond int64 never produce a violation they might not
+// deserve.
+package placementcheck
