@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -449,4 +450,34 @@ func (g *Diagnosis) Message() string {
 		b.WriteString(" " + strings.Join(counts, ", ") + ".")
 	}
 	return b.String()
+}
+
+// FitsOn reports whether pod passes every filter of the profile on the node called name in snap,
+// with each filter's per-pod state computed on snap. Preemption asks it of a what-if snapshot in
+// which some pods are gone (snapshot.WithNode), so that filters counting pods across nodes
+// (topology spread, inter-pod affinity) see them gone everywhere, not only on that node. Like
+// Decide it is pure and must not run concurrently with Decide.
+func (d *Decider) FitsOn(pod *snapshot.PodInfo, snap *snapshot.Snapshot, name string) bool {
+	node := snap.Get(name)
+	if node == nil {
+		return false
+	}
+	for _, f := range d.filters {
+		nf, v := f.PreFilter(pod, snap)
+		if !v.Fits() {
+			return false
+		}
+		if nf == nil {
+			continue
+		}
+		if r, ok := nf.(NodeRestricter); ok {
+			if only := r.NodeNames(); only != nil && !slices.Contains(only, name) {
+				return false
+			}
+		}
+		if !nf.Filter(node).Fits() {
+			return false
+		}
+	}
+	return true
 }

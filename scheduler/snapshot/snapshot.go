@@ -1,6 +1,11 @@
 package snapshot
 
-import "k8s.io/apimachinery/pkg/labels"
+import (
+	"maps"
+	"slices"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
 
 // Snapshot is the cluster as one scheduling decision sees it. It is immutable once built and safe
 // for concurrent reads; the topology indexes (see Topology) are built on first use, under a lock
@@ -120,3 +125,37 @@ func (s *Snapshot) ImageNodes(image string) int { return s.imageNodes[image] }
 
 // Namespace returns the labels of namespace ns (nil when unknown).
 func (s *Snapshot) Namespace(ns string) labels.Set { return s.NamespaceLabels[ns] }
+
+// WithNode returns a snapshot that differs from s only in holding n in place of the node of the
+// same name, for a what-if question (would a pod fit if these pods were gone?). s is not changed
+// and stays valid. It costs a pass over the nodes, and the copy's topology indexes are built again
+// on first use. nil when s has no node of that name.
+func (s *Snapshot) WithNode(n *NodeInfo) *Snapshot {
+	if n.Node == nil {
+		return nil
+	}
+	i, ok := s.index[n.Node.Name]
+	if !ok {
+		return nil
+	}
+	c := &Snapshot{
+		Nodes:           slices.Clone(s.Nodes),
+		NamespaceLabels: s.NamespaceLabels,
+		byName:          maps.Clone(s.byName),
+		index:           s.index, // positions do not change
+		imageNodes:      s.imageNodes,
+	}
+	c.Nodes[i] = n
+	c.byName[n.Node.Name] = n
+	if !sameImages(s.Nodes[i].Images, n.Images) {
+		c.imageNodes = maps.Clone(s.imageNodes)
+		for img := range s.Nodes[i].Images {
+			c.imageNodes[img]--
+		}
+		for img := range n.Images {
+			c.imageNodes[img]++
+		}
+	}
+	c.rebuildAffinityLists()
+	return c
+}
