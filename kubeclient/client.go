@@ -32,6 +32,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -43,8 +44,8 @@ import (
 // usable. Its methods only build small values and are safe for concurrent use, as are the values
 // they return.
 type Client struct {
-	core, apps, coordination, events, authentication, authorization, resource *rest.RESTClient
-	params                                                                    runtime.ParameterCodec
+	core, apps, coordination, events, authentication, authorization, resource, policy *rest.RESTClient
+	params                                                                            runtime.ParameterCodec
 	// corePost and eventsPost send bindings and events without client-go's request builder;
 	// nil when the content configuration leaves the choice to client-go (see poster).
 	corePost, eventsPost *poster
@@ -101,6 +102,7 @@ func New(cfg *rest.Config) (*Client, error) {
 		{&c.authentication, authenticationv1.SchemeGroupVersion, "/apis"},
 		{&c.authorization, authorizationv1.SchemeGroupVersion, "/apis"},
 		{&c.resource, resourcev1.SchemeGroupVersion, "/apis"},
+		{&c.policy, policyv1.SchemeGroupVersion, "/apis"},
 	}
 	for _, g := range groups {
 		if *g.dst, err = forGroup(g.gv, g.apiPath); err != nil {
@@ -168,6 +170,12 @@ func (c *Client) Events(namespace string) Resource[*eventsv1.Event, *eventsv1.Ev
 	r := newResource[eventsv1.Event, eventsv1.EventList](c.events, c.params, "events", namespace)
 	r.post = c.eventsPost
 	return r
+}
+
+// PodDisruptionBudgets reaches policy/v1 pod disruption budgets in namespace ("" for all
+// namespaces).
+func (c *Client) PodDisruptionBudgets(namespace string) Resource[*policyv1.PodDisruptionBudget, *policyv1.PodDisruptionBudgetList] {
+	return newResource[policyv1.PodDisruptionBudget, policyv1.PodDisruptionBudgetList](c.policy, c.params, "poddisruptionbudgets", namespace)
 }
 
 // DeviceClasses reaches resource.k8s.io/v1 device classes.

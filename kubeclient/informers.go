@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -110,6 +111,13 @@ func (f *Informers) ReplicaSets() cache.SharedIndexInformer {
 func (f *Informers) StatefulSets() cache.SharedIndexInformer {
 	return f.get("statefulsets.apps", &appsv1.StatefulSet{}, func() *cache.ListWatch {
 		return listWatch(f.client.StatefulSets(metav1.NamespaceAll), nil)
+	})
+}
+
+// PodDisruptionBudgets is the informer of policy/v1 pod disruption budgets in all namespaces.
+func (f *Informers) PodDisruptionBudgets() cache.SharedIndexInformer {
+	return f.get("poddisruptionbudgets.policy", &policyv1.PodDisruptionBudget{}, func() *cache.ListWatch {
+		return listWatch(f.client.PodDisruptionBudgets(metav1.NamespaceAll), nil)
 	})
 }
 

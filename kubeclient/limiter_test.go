@@ -28,7 +28,7 @@ func TestRateLimiterShared(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clients := []*rest.RESTClient{c.core, c.apps, c.coordination, c.events, c.authentication, c.authorization, c.resource}
+			clients := []*rest.RESTClient{c.core, c.apps, c.coordination, c.events, c.authentication, c.authorization, c.resource, c.policy}
 			first := clients[0].GetRateLimiter()
 			if tc.wantNil != (first == nil) {
 				t.Fatalf("rate limiter = %v, want nil: %v", first, tc.wantNil)

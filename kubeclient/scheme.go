@@ -10,6 +10,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -46,6 +47,7 @@ func newScheme() (*schemeSet, error) {
 		{authenticationv1.SchemeGroupVersion, authenticationv1.AddToScheme},
 		{authorizationv1.SchemeGroupVersion, authorizationv1.AddToScheme},
 		{resourcev1.SchemeGroupVersion, resourcev1.AddToScheme},
+		{policyv1.SchemeGroupVersion, policyv1.AddToScheme},
 	}
 	for _, g := range groups {
 		if err := g.add(s); err != nil {

@@ -46,14 +46,15 @@ func TestVictimsWithTheDefaultProfile(t *testing.T) {
 	if res := d.Decide(preemptor, snap); res.Node != "" {
 		t.Fatalf("the preemptor fits without preemption, on %s", res.Node)
 	}
-	fits := func(n *snapshot.NodeInfo) bool { return d.FitsOn(preemptor, snap.WithNode(n), n.Name()) }
+	filter := func(n *snapshot.NodeInfo) snapshot.Verdict { return d.FilterOn(preemptor, snap.WithNode(n), n.Name()) }
 
 	// n1: even without its fillers, x still shares the zone.
-	if _, reason, ok := preempt.SelectVictims(preemptor, n1, fits, nil, time.Now()); ok || reason != "" {
-		t.Errorf("n1 is a candidate (reason %q); x on n2 still blocks the preemptor in zone z", reason)
+	if _, v := preempt.SelectVictims(preemptor, n1, filter, nil, time.Now()); v.Fits() || v.Reasons[0] != "node(s) didn't match pod anti-affinity rules" {
+		t.Errorf("n1: verdict %+v; want no candidate, as x on n2 still blocks the preemptor in zone z", v)
 	}
 	// n2: evicting x clears the zone and frees room.
-	c, _, ok := preempt.SelectVictims(preemptor, n2, fits, nil, time.Now())
+	c, v := preempt.SelectVictims(preemptor, n2, filter, nil, time.Now())
+	ok := v.Fits()
 	var got []string
 	for _, v := range c.Victims {
 		got = append(got, v.Pod.Name)

@@ -452,32 +452,33 @@ func (g *Diagnosis) Message() string {
 	return b.String()
 }
 
-// FitsOn reports whether pod passes every filter of the profile on the node called name in snap,
-// with each filter's per-pod state computed on snap. Preemption asks it of a what-if snapshot in
-// which some pods are gone (snapshot.WithNode), so that filters counting pods across nodes
-// (topology spread, inter-pod affinity) see them gone everywhere, not only on that node. Like
-// Decide it is pure and must not run concurrently with Decide.
-func (d *Decider) FitsOn(pod *snapshot.PodInfo, snap *snapshot.Snapshot, name string) bool {
+// FilterOn runs every filter of the profile for pod on the node called name in snap, with each
+// filter's per-pod state computed on snap, and returns the first rejection (an empty verdict when
+// the pod fits). Preemption asks it of a what-if snapshot in which some pods are gone
+// (snapshot.WithNode), so that filters counting pods across nodes (topology spread, inter-pod
+// affinity) see them gone everywhere, not only on that node. Like Decide it is pure and must not
+// run concurrently with Decide.
+func (d *Decider) FilterOn(pod *snapshot.PodInfo, snap *snapshot.Snapshot, name string) snapshot.Verdict {
 	node := snap.Get(name)
 	if node == nil {
-		return false
+		return snapshot.RejectUnresolvable("node(s) not found")
 	}
 	for _, f := range d.filters {
 		nf, v := f.PreFilter(pod, snap)
 		if !v.Fits() {
-			return false
+			return v
 		}
 		if nf == nil {
 			continue
 		}
 		if r, ok := nf.(NodeRestricter); ok {
 			if only := r.NodeNames(); only != nil && !slices.Contains(only, name) {
-				return false
+				return snapshot.RejectUnresolvable("node(s) didn't satisfy plugin(s) [" + f.Name() + "]")
 			}
 		}
-		if !nf.Filter(node).Fits() {
-			return false
+		if v := nf.Filter(node); !v.Fits() {
+			return v
 		}
 	}
-	return true
+	return snapshot.Verdict{}
 }

@@ -349,7 +349,7 @@ func TestScratchClearedAcrossSizes(t *testing.T) {
 	}
 }
 
-func TestFitsOn(t *testing.T) {
+func TestFilterOn(t *testing.T) {
 	cpu := snapshot.Reject("Insufficient cpu")
 	tests := []struct {
 		name    string
@@ -372,8 +372,9 @@ func TestFitsOn(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := d.FitsOn(pod, nodes("a", "b"), tc.node); got != tc.want {
-				t.Errorf("FitsOn = %v, want %v", got, tc.want)
+			v := d.FilterOn(pod, nodes("a", "b"), tc.node)
+			if v.Fits() != tc.want || (!tc.want && len(v.Reasons) == 0) {
+				t.Errorf("FilterOn = %+v, want fits: %v", v, tc.want)
 			}
 		})
 	}

@@ -19,11 +19,12 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
-// Fits reports whether the preemptor passes every filter on node, a changed copy of a snapshot
-// node (some of its pods removed), with the rest of the cluster as the snapshot has it: filters
-// that count pods across nodes (topology spread, inter-pod affinity) must see the copy, not the
-// original.
-type Fits func(node *snapshot.NodeInfo) bool
+// Filter runs every filter for the preemptor on node, a changed copy of a snapshot node (some of
+// its pods removed), with the rest of the cluster as the snapshot has it, and returns the first
+// rejection (empty when the preemptor fits). Filters that count pods across nodes (topology
+// spread, inter-pod affinity) must see the copy, not the original (see decide.Decider.FilterOn
+// and snapshot.Snapshot.WithNode).
+type Filter func(node *snapshot.NodeInfo) snapshot.Verdict
 
 // PDB is a PodDisruptionBudget as preemption reads it.
 type PDB struct {
@@ -55,11 +56,9 @@ type Candidate struct {
 	PDBViolations int
 }
 
-// Verdicts of SelectVictims when the node is no candidate.
-const (
-	// NoVictims: the node runs no pod of lower priority than the preemptor.
-	NoVictims = "No preemption victims found for incoming pod"
-)
+// NoVictims is why a node that runs no pod of lower priority than the preemptor is no candidate,
+// in upstream's words.
+const NoVictims = "No preemption victims found for incoming pod"
 
 // SelectVictims finds the victims for preemptor on node, as upstream does: it removes every pod
 // of lower priority, checks that the preemptor then fits (else the node is no candidate), and
@@ -67,9 +66,9 @@ const (
 // those whose eviction a budget forbids, then the others. The pods left out are the victims.
 //
 // now stands in for the start time of pods that have not started (upstream uses the clock). The
-// node is not changed. ok is false, with the reason, when the node is no candidate; reason is ""
-// when the preemptor does not fit even without every lower-priority pod.
-func SelectVictims(preemptor *snapshot.PodInfo, node *snapshot.NodeInfo, fits Fits, pdbs []PDB, now time.Time) (c Candidate, reason string, ok bool) {
+// node is not changed. When the node is no candidate, the verdict says why: NoVictims, or the
+// filters' rejection with every lower-priority pod gone.
+func SelectVictims(preemptor *snapshot.PodInfo, node *snapshot.NodeInfo, filter Filter, pdbs []PDB, now time.Time) (Candidate, snapshot.Verdict) {
 	prio := Priority(preemptor.Pod)
 	var potential []*snapshot.PodInfo
 	for _, p := range node.Pods {
@@ -78,22 +77,22 @@ func SelectVictims(preemptor *snapshot.PodInfo, node *snapshot.NodeInfo, fits Fi
 		}
 	}
 	if len(potential) == 0 {
-		return Candidate{}, NoVictims, false
+		return Candidate{}, snapshot.RejectUnresolvable(NoVictims)
 	}
 	trial := node.Clone()
 	for _, p := range potential {
 		trial.RemovePod(p)
 	}
-	if !fits(trial) {
-		return Candidate{}, "", false
+	if v := filter(trial); !v.Fits() {
+		return Candidate{}, v
 	}
 	slices.SortStableFunc(potential, func(a, b *snapshot.PodInfo) int { return moreImportantFirst(a.Pod, b.Pod, now) })
 	violating, nonViolating := splitByBudget(potential, pdbs)
 
-	c = Candidate{Node: node}
+	c := Candidate{Node: node}
 	reprieve := func(p *snapshot.PodInfo) bool {
 		trial.AddPod(p)
-		if fits(trial) {
+		if filter(trial).Fits() {
 			return true
 		}
 		trial.RemovePod(p)
@@ -111,7 +110,7 @@ func SelectVictims(preemptor *snapshot.PodInfo, node *snapshot.NodeInfo, fits Fi
 	if len(violating) > 0 && len(nonViolating) > 0 {
 		slices.SortStableFunc(c.Victims, func(a, b *snapshot.PodInfo) int { return moreImportantFirst(a.Pod, b.Pod, now) })
 	}
-	return c, "", true
+	return c, snapshot.Verdict{}
 }
 
 // splitByBudget splits pods (in order) into those whose eviction, counted in order, exceeds a

@@ -2,6 +2,7 @@ package preempt
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,9 +37,12 @@ func node(cpu int64, pods ...*snapshot.PodInfo) *snapshot.NodeInfo {
 }
 
 // cpuFits is a filter on cpu alone.
-func cpuFits(preemptor *snapshot.PodInfo) Fits {
-	return func(n *snapshot.NodeInfo) bool {
-		return n.Requested.MilliCPU+preemptor.Requests.MilliCPU <= n.Allocatable.MilliCPU
+func cpuFits(preemptor *snapshot.PodInfo) Filter {
+	return func(n *snapshot.NodeInfo) snapshot.Verdict {
+		if n.Requested.MilliCPU+preemptor.Requests.MilliCPU > n.Allocatable.MilliCPU {
+			return snapshot.Reject("Insufficient cpu")
+		}
+		return snapshot.Verdict{}
 	}
 }
 
@@ -67,7 +71,7 @@ func TestSelectVictims(t *testing.T) {
 		name       string
 		preemptor  *snapshot.PodInfo
 		pods       []*snapshot.PodInfo
-		fits       func(preemptor *snapshot.PodInfo) Fits
+		fits       func(preemptor *snapshot.PodInfo) Filter
 		pdbs       []PDB
 		nodeCPU    int64 // 0: 4000
 		wantOK     bool
@@ -81,7 +85,8 @@ func TestSelectVictims(t *testing.T) {
 			wantReason: NoVictims},
 		{name: "equal priority is not lower", preemptor: pod("big", 4, 2000, -1), pods: full()[3:], fits: cpuFits,
 			wantReason: NoVictims},
-		{name: "does not fit without every lower-priority pod", preemptor: pod("big", 3, 3000, -1), pods: full(), fits: cpuFits},
+		{name: "does not fit without every lower-priority pod", preemptor: pod("big", 3, 3000, -1), pods: full(), fits: cpuFits,
+			wantReason: "Insufficient cpu"},
 		{name: "budgets spare covered pods, even more important ones are evicted instead", preemptor: pod("big", 10, 2000, -1), pods: full(),
 			fits: cpuFits, pdbs: []PDB{budget(0, "low")}, wantOK: true, victims: []string{"p4", "p3"}},
 		{name: "a budget that cannot be kept counts its violations", preemptor: pod("big", 10, 4000, -1), pods: full(),
@@ -99,16 +104,16 @@ func TestSelectVictims(t *testing.T) {
 			pods: []*snapshot.PodInfo{pod("pending", 1, 1000, -1), pod("running", 1, 1000, 2)}, fits: cpuFits, nodeCPU: 2000, wantOK: true, victims: []string{"pending"}},
 		{name: "affinity to a lower-priority pod: no candidate (as upstream)", preemptor: pod("web", 10, 1000, -1),
 			pods: []*snapshot.PodInfo{pod("db", 1, 1000, 1), pod("x", 1, 1000, 1)},
-			fits: func(pre *snapshot.PodInfo) Fits {
-				return func(n *snapshot.NodeInfo) bool {
+			fits: func(pre *snapshot.PodInfo) Filter {
+				return func(n *snapshot.NodeInfo) snapshot.Verdict {
 					for _, p := range n.Pods {
 						if p.Pod.Name == "db" {
 							return cpuFits(pre)(n)
 						}
 					}
-					return false
+					return snapshot.RejectUnresolvable("node(s) didn't match pod affinity rules")
 				}
-			}},
+			}, wantReason: "node(s) didn't match pod affinity rules"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,9 +123,10 @@ func TestSelectVictims(t *testing.T) {
 			}
 			n := node(cpu, tc.pods...)
 			before := names(n.Pods)
-			c, reason, ok := SelectVictims(tc.preemptor, n, tc.fits(tc.preemptor), tc.pdbs, t0.Add(time.Hour))
+			c, v := SelectVictims(tc.preemptor, n, tc.fits(tc.preemptor), tc.pdbs, t0.Add(time.Hour))
+			ok, reason := v.Fits(), strings.Join(v.Reasons, ", ")
 			if ok != tc.wantOK || reason != tc.wantReason {
-				t.Fatalf("ok %v reason %q, want %v %q", ok, reason, tc.wantOK, tc.wantReason)
+				t.Fatalf("candidate %v (%q), want %v %q", ok, reason, tc.wantOK, tc.wantReason)
 			}
 			if !reflect.DeepEqual(names(n.Pods), before) {
 				t.Errorf("the node was changed: %v", names(n.Pods))
