@@ -59,6 +59,7 @@ type Decider struct {
 	passed     []bool
 	dirty      int
 	feasible   []*snapshot.NodeInfo
+	resolvable []*snapshot.NodeInfo // Diagnosis.Resolvable of the last call
 	active     []NodeScorer
 	weights    []int64
 	totals     []int64
@@ -234,6 +235,8 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 	}
 	d.dirty = processed
 	feasible := d.feasible[:0]
+	clear(d.resolvable) // drop the last call's nodes
+	d.resolvable = d.resolvable[:0]
 	for off := 0; off < processed; off++ {
 		if passed[off] {
 			if len(feasible) < want {
@@ -242,7 +245,11 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 			continue
 		}
 		diag.addVerdict(verdicts[off], names[rejectedBy[off]])
+		if !verdicts[off].Unresolvable {
+			d.resolvable = append(d.resolvable, all[(start+off)%n])
+		}
 	}
+	diag.Resolvable = d.resolvable
 	d.feasible = feasible
 	d.nextStart = (start + processed) % n
 	return feasible, processed
@@ -403,7 +410,10 @@ type Diagnosis struct {
 	Plugins []string
 	// Unresolvable is true when every rejection was unresolvable (preemption cannot help).
 	Unresolvable bool
-	resolvable   bool
+	// Resolvable are the nodes rejected for a reason preemption could resolve, in the order they
+	// were filtered: where preemption might help. Valid until the Decider's next call.
+	Resolvable []*snapshot.NodeInfo
+	resolvable bool
 }
 
 func (g *Diagnosis) addPlugin(name string) {

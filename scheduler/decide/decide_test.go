@@ -379,3 +379,28 @@ func TestFilterOn(t *testing.T) {
 		})
 	}
 }
+
+func TestDiagnosisResolvable(t *testing.T) {
+	cpu := snapshot.Reject("Insufficient cpu")
+	taint := snapshot.RejectUnresolvable("node(s) had untolerated taint(s)")
+	d, err := New(Profile{Filters: []FilterPlugin{byName{name: "f", reject: map[string]snapshot.Verdict{"a": cpu, "b": taint, "c": cpu}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := d.Decide(pod, nodes("a", "b", "c"))
+	var got []string
+	for _, n := range res.Diagnosis.Resolvable {
+		got = append(got, n.Name())
+	}
+	if res.Node != "" || fmt.Sprint(got) != "[a c]" {
+		t.Errorf("node %q, resolvable %v; want none placed and [a c]", res.Node, got)
+	}
+	// A later call that places the pod leaves no stale nodes behind for the next failure.
+	d2, _ := New(Profile{Filters: []FilterPlugin{byName{name: "f", reject: map[string]snapshot.Verdict{"a": taint}}}})
+	if res := d2.Decide(pod, nodes("a", "b")); res.Node != "b" {
+		t.Fatalf("placed on %q, want b", res.Node)
+	}
+	if res := d2.Decide(pod, nodes("a")); len(res.Diagnosis.Resolvable) != 0 {
+		t.Errorf("resolvable %v after an unresolvable rejection, want none", res.Diagnosis.Resolvable)
+	}
+}
