@@ -175,27 +175,34 @@ func listWatch[T, L runtime.Object](r Resource[T, L], tweak func(*metav1.ListOpt
 	}
 }
 
-// reconnectEvery is how often a list or watch tries again a server it cannot reach, or one that
-// answered "not now" (429, 503).
-const reconnectEvery = 250 * time.Millisecond
+// reconnectEvery is how soon a list or watch tries again a server it cannot reach, or one that
+// answered with a server error (5xx) or 429; the wait doubles for each further failure of the same
+// request, up to reconnectAtMost.
+const (
+	reconnectEvery  = 250 * time.Millisecond
+	reconnectAtMost = time.Second
+)
 
-// untilReachable calls req until it returns anything but a failure to reach the server (or a
-// 429/503 answer), or ctx ends, waiting reconnectEvery (or the server's Retry-After, if longer)
-// between calls.
+// untilReachable calls req until it returns anything but a failure to reach the server or a
+// server error (see tryAgain), or ctx ends, waiting between calls as reconnectEvery says (or the
+// server's Retry-After, if longer).
 //
 // Why: client-go's reflector backs off between failed lists and watches, 0.8 s doubling to 30 s,
-// and forgets the backoff only after two quiet minutes. An API server that restarts in 15 s leaves
-// that backoff at several seconds, so berth would see the restarted server, and the pods created
-// meanwhile, only that much later (measured: 4-25 s). Retrying here at a short, fixed interval
-// keeps such failures from the reflector; every other answer (a 410 Gone included) goes to it as
-// before.
+// and forgets the backoff only after two quiet minutes. An API server that restarts in 15 s, or a
+// flaky front that fails a few watches in a minute, leaves that backoff at several seconds, so
+// berth would see new pods only that much later (measured: 4-25 s). Retrying here, within a
+// second, keeps such failures from the reflector; every other answer (a 410 Gone included) goes to
+// it as before.
 func untilReachable[R any](ctx context.Context, req func() (R, error)) (R, error) {
+	next := reconnectEvery
 	for {
 		r, err := req()
 		wait, again := tryAgain(err)
 		if !again || ctx.Err() != nil {
 			return r, err
 		}
+		wait = max(wait, next)
+		next = min(2*next, reconnectAtMost)
 		select {
 		case <-ctx.Done():
 			return r, err
@@ -204,22 +211,23 @@ func untilReachable[R any](ctx context.Context, req func() (R, error)) (R, error
 	}
 }
 
-// tryAgain tells whether a request that failed with err should be sent again, and when.
+// tryAgain tells whether a request that failed with err should be sent again, and how long the
+// server asked to wait (0: no preference).
 func tryAgain(err error) (time.Duration, bool) {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return 0, false
 	}
 	var st apierrors.APIStatus
 	if !errors.As(err, &st) {
-		return reconnectEvery, true // the request never got an answer: connection refused, reset, EOF
+		return 0, true // the request never got an answer: connection refused, reset, EOF
 	}
-	if code := st.Status().Code; code != http.StatusTooManyRequests && code != http.StatusServiceUnavailable {
+	if code := st.Status().Code; code != http.StatusTooManyRequests && code < http.StatusInternalServerError {
 		return 0, false
 	}
-	if secs, ok := apierrors.SuggestsClientDelay(err); ok && time.Duration(secs)*time.Second > reconnectEvery {
+	if secs, ok := apierrors.SuggestsClientDelay(err); ok {
 		return time.Duration(secs) * time.Second, true
 	}
-	return reconnectEvery, true
+	return 0, true
 }
 
 // Start runs every informer created so far and not yet started, each until ctx ends. It

@@ -22,13 +22,13 @@ func TestTryAgain(t *testing.T) {
 		wait  time.Duration
 	}{
 		{name: "success", err: nil},
-		{name: "connection refused", err: fmt.Errorf("dial: %w", syscall.ECONNREFUSED), again: true, wait: reconnectEvery},
-		{name: "EOF", err: io.ErrUnexpectedEOF, again: true, wait: reconnectEvery},
-		{name: "503", err: apierrors.NewServiceUnavailable("starting"), again: true, wait: reconnectEvery},
+		{name: "connection refused", err: fmt.Errorf("dial: %w", syscall.ECONNREFUSED), again: true},
+		{name: "EOF", err: io.ErrUnexpectedEOF, again: true},
+		{name: "503", err: apierrors.NewServiceUnavailable("starting"), again: true},
+		{name: "500", err: apierrors.NewInternalError(errors.New("boom")), again: true},
 		{name: "429 with Retry-After", err: apierrors.NewTooManyRequests("busy", 2), again: true, wait: 2 * time.Second},
 		{name: "410 Gone goes to the reflector", err: apierrors.NewResourceExpired("too old resource version")},
 		{name: "403 goes to the reflector", err: apierrors.NewForbidden(gr, "", errors.New("no"))},
-		{name: "500 goes to the reflector", err: apierrors.NewInternalError(errors.New("boom"))},
 		{name: "the caller gave up", err: fmt.Errorf("list: %w", context.Canceled)},
 	}
 	for _, tc := range tests {
@@ -64,6 +64,22 @@ func TestUntilReachable(t *testing.T) {
 		})
 		if !apierrors.IsResourceExpired(err) || calls != 1 {
 			t.Errorf("err %v after %d calls; want the 410 after 1", err, calls)
+		}
+	})
+	t.Run("waits longer for each failure, up to a second", func(t *testing.T) {
+		var at []time.Time
+		_, _ = untilReachable(context.Background(), func() (int, error) {
+			at = append(at, time.Now())
+			if len(at) < 5 {
+				return 0, refused
+			}
+			return 1, nil
+		})
+		want := []time.Duration{reconnectEvery, 2 * reconnectEvery, reconnectAtMost, reconnectAtMost}
+		for i, w := range want {
+			if got := at[i+1].Sub(at[i]); got < w || got > w+500*time.Millisecond {
+				t.Errorf("wait %d: %s, want about %s", i, got, w)
+			}
 		}
 	})
 	t.Run("stops when the context ends", func(t *testing.T) {
