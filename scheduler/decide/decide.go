@@ -235,8 +235,6 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 	}
 	d.dirty = processed
 	feasible := d.feasible[:0]
-	clear(d.resolvable) // drop the last call's nodes
-	d.resolvable = d.resolvable[:0]
 	for off := 0; off < processed; off++ {
 		if passed[off] {
 			if len(feasible) < want {
@@ -245,11 +243,17 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 			continue
 		}
 		diag.addVerdict(verdicts[off], names[rejectedBy[off]])
-		if !verdicts[off].Unresolvable {
-			d.resolvable = append(d.resolvable, all[(start+off)%n])
-		}
 	}
-	diag.Resolvable = d.resolvable
+	if len(feasible) == 0 { // only a pod that fits nowhere needs to know where preemption might help
+		clear(d.resolvable) // drop the last failure's nodes
+		d.resolvable = d.resolvable[:0]
+		for off := 0; off < processed; off++ {
+			if !verdicts[off].Unresolvable {
+				d.resolvable = append(d.resolvable, all[(start+off)%n])
+			}
+		}
+		diag.Resolvable = d.resolvable
+	}
 	d.feasible = feasible
 	d.nextStart = (start + processed) % n
 	return feasible, processed
