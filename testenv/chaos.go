@@ -77,9 +77,9 @@ func (cp *ControlPlane) RestartAPIServer(ctx context.Context) (ready time.Time, 
 			return time.Time{}, err
 		}
 		cp.apiserver = p
-		ready, err = waitReady(ctx, p, client, cp.URL+"/readyz", 90*time.Second)
+		err = waitFor(ctx, p, 90*time.Second, answersOK(client, cp.URL+"/readyz"))
 		if err == nil {
-			return ready, nil
+			return time.Now(), nil
 		}
 		if !errors.Is(err, errExited) || !strings.Contains(p.logTail(4000), "address already in use") ||
 			time.Now().After(deadline) {
@@ -104,36 +104,6 @@ func (cp *ControlPlane) keepAPIServerLog() error {
 			return fmt.Errorf("keeping the kube-apiserver log: %w", err)
 		}
 		return nil
-	}
-}
-
-// waitReady polls url every 50ms until it answers 200, p exits, ctx ends or timeout passes, and
-// returns when the 200 arrived.
-func waitReady(ctx context.Context, p *process, client *http.Client, url string, timeout time.Duration) (time.Time, error) {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for {
-		if done, err := p.exited(); done {
-			return time.Time{}, fmt.Errorf("%s: %w early: %v", p.name, errExited, err)
-		}
-		resp, err := client.Get(url)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return time.Now(), nil
-			}
-			err = fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
-		}
-		last = err
-		if time.Now().After(deadline) {
-			return time.Time{}, fmt.Errorf("%s not ready after %s: %w", p.name, timeout, last)
-		}
-		select {
-		case <-ctx.Done():
-			return time.Time{}, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
 	}
 }
 

@@ -196,18 +196,23 @@ func (cp *ControlPlane) startAPIServer(ctx context.Context, port, etcdPort int, 
 	if err != nil {
 		return fmt.Errorf("building admin http client: %w", err)
 	}
-	return waitFor(ctx, p, 90*time.Second, func() error {
-		resp, err := client.Get(cp.URL + "/readyz")
+	return waitFor(ctx, p, 90*time.Second, answersOK(client, cp.URL+"/readyz"))
+}
+
+// answersOK returns a check that GETs url and succeeds on 200.
+func answersOK(client *http.Client, url string) func() error {
+	return func() error {
+		resp, err := client.Get(url)
 		if err != nil {
 			return err
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("apiserver /readyz: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+			return fmt.Errorf("GET %s: %s: %s", url, resp.Status, strings.TrimSpace(string(body)))
 		}
 		return nil
-	})
+	}
 }
 
 // identity issues a client certificate and returns a rest.Config and kubeconfig file for it.
@@ -288,7 +293,7 @@ func (cp *ControlPlane) Logs() string {
 	return b.String()
 }
 
-// waitFor polls check until it succeeds, the process exits, ctx ends or timeout passes.
+// waitFor polls check every 50ms until it succeeds, the process exits, ctx ends or timeout passes.
 func waitFor(ctx context.Context, p *process, timeout time.Duration, check func() error) error {
 	deadline := time.Now().Add(timeout)
 	var last error
@@ -305,7 +310,7 @@ func waitFor(ctx context.Context, p *process, timeout time.Duration, check func(
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
