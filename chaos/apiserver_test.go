@@ -78,7 +78,7 @@ func apiServerKilled(t *testing.T, compact bool) {
 	c.waitAllBound(t, ctx, ns, "p", sz.pods, 2*time.Minute)
 	t.Logf("%d pods created in %s; the last bound %s after the stream ended",
 		created, streamEnd.Sub(start).Round(time.Millisecond), time.Since(streamEnd).Round(time.Millisecond))
-	if !b.alive() {
+	if !b.Alive() {
 		t.Errorf("berth exited: %v", b.Output())
 	}
 

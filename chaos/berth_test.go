@@ -71,16 +71,6 @@ func (c *cluster) startBerth(t *testing.T, s berthSpec) *berthProc {
 	return b
 }
 
-// alive reports whether the process is still running.
-func (b *berthProc) alive() bool {
-	select {
-	case <-b.Done():
-		return false
-	default:
-		return true
-	}
-}
-
 var identityRE = regexp.MustCompile(`\bidentity=(\S+)`)
 
 // identity waits for berth's first election log line and returns its Lease identity.
@@ -93,7 +83,7 @@ func (b *berthProc) identity(t *testing.T) string {
 				return m[1]
 			}
 		}
-		if time.Now().After(deadline) || !b.alive() {
+		if time.Now().After(deadline) || !b.Alive() {
 			t.Fatalf("%s: no identity logged within 30s", b.name)
 		}
 		time.Sleep(20 * time.Millisecond)

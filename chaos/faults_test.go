@@ -132,7 +132,7 @@ func TestAPIErrors(t *testing.T) {
 	} else {
 		t.Logf("berth's queue settled on the %d pending pods %s after all were bound", apiPending, time.Since(settled).Round(time.Millisecond))
 	}
-	if !b.alive() {
+	if !b.Alive() {
 		t.Errorf("berth exited")
 	}
 	if gap > maxGap {

@@ -110,7 +110,7 @@ func TestLeaderKills(t *testing.T) {
 		time.Sleep(time.Until(began.Add(time.Duration(k) * sz.every)))
 		cur, _ := lease.last()
 		victim := byID(cur.holder)
-		if victim == nil || !victim.alive() {
+		if victim == nil || !victim.Alive() {
 			t.Fatalf("kill %d: the lease holder %q is not a running replica", k, cur.holder)
 		}
 		at := time.Now()
@@ -174,7 +174,7 @@ func TestLeaderKills(t *testing.T) {
 		}
 	}
 	for _, r := range replicas {
-		if !r.alive() {
+		if !r.Alive() {
 			continue
 		}
 		if ok := int(r.metric(t, ctx, c, "berth_bindings_total", `result="ok"`)); ok != perGroup[r.group] {

@@ -114,8 +114,8 @@ func TestLeaderCutOffFromAPIServer(t *testing.T) {
 	px.restore()
 	deadline := time.Now().Add(10 * time.Second)
 	for !seenAfter(a, `msg="lease held by another candidate"`, healedAt) {
-		if time.Now().After(deadline) || !a.alive() {
-			t.Fatalf("berth-a did not read the lease as a candidate within 10s of the heal (alive: %v)", a.alive())
+		if time.Now().After(deadline) || !a.Alive() {
+			t.Fatalf("berth-a did not read the lease as a candidate within 10s of the heal (alive: %v)", a.Alive())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

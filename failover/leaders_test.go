@@ -32,7 +32,7 @@ func (f *fleet) all() []*replica {
 func (f *fleet) live() []*replica {
 	var out []*replica
 	for _, r := range f.all() {
-		if r.alive() {
+		if r.Alive() {
 			out = append(out, r)
 		}
 	}

@@ -116,16 +116,6 @@ func launch(t *testing.T, s replicaSpec) *replica {
 	return r
 }
 
-// alive reports whether the process is still running.
-func (r *replica) alive() bool {
-	select {
-	case <-r.Done():
-		return false
-	default:
-		return true
-	}
-}
-
 // identity returns the replica's Lease identity, or "" while unknown.
 func (r *replica) identity() string {
 	r.mu.Lock()

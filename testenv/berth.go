@@ -78,6 +78,16 @@ func (p *Process) Output() string { return p.out.String() }
 // Done is closed when the process has exited.
 func (p *Process) Done() <-chan struct{} { return p.done }
 
+// Alive reports whether the process is still running.
+func (p *Process) Alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
 // ExitCode waits up to timeout for the exit and returns the exit code (-1 if killed by a signal
 // or still running).
 func (p *Process) ExitCode(timeout time.Duration) (int, error) {
