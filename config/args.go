@@ -106,8 +106,8 @@ func (a *InterPodAffinityArgs) validate(path *field.Path) field.ErrorList {
 	return a.PluginArgs().ValidateAt(path)
 }
 
-// DefaultPreemptionArgs are DefaultPreemption's arguments. Berth does not preempt yet; they are
-// validated and kept.
+// DefaultPreemptionArgs are DefaultPreemption's arguments: how many candidate nodes a
+// preemption searches (scheduler/preempt).
 type DefaultPreemptionArgs struct {
 	metav1.TypeMeta `json:",inline"`
 	// MinCandidateNodesPercentage is 0..100; default 10.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -172,26 +173,12 @@ func scheduledFalse(p *v1.Pod) *v1.PodCondition {
 	return nil
 }
 
-// unschedulableByPlugin scrapes berth's /metrics as the admin and sums scheduler_unschedulable_pods
-// by plugin (other tests' pods of the default profile may add to the counts).
+// unschedulableByPlugin scrapes berth's /metrics and sums scheduler_unschedulable_pods by plugin
+// (other tests' pods of the default profile may add to the counts).
 func unschedulableByPlugin(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
-	cert, err := cp.TLSClientCert("admin", "system:masters")
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}}}
-	resp, err := client.Get("https://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
-	}
 	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
+	sc := bufio.NewScanner(strings.NewReader(scrapeMetrics(t, addr)))
 	for sc.Scan() {
 		line := sc.Text()
 		if !strings.HasPrefix(line, "scheduler_unschedulable_pods{") {
@@ -207,4 +194,28 @@ func unschedulableByPlugin(t *testing.T, addr string) map[string]float64 {
 		out[plugin] += v
 	}
 	return out
+}
+
+// scrapeMetrics returns the text of berth's /metrics at addr, read as the admin.
+func scrapeMetrics(t *testing.T, addr string) string {
+	t.Helper()
+	cert, err := cp.TLSClientCert("admin", "system:masters")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}}}
+	resp, err := client.Get("https://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(body)
 }

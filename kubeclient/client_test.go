@@ -150,6 +150,15 @@ var calls = []apiCall{
 			_, err := c.CoreV1().Pods("ns").Patch(ctx, "p", types.StrategicMergePatchType, statusPatch, metav1.PatchOptions{}, "status")
 			return err
 		}},
+	{"delete pod with a UID precondition",
+		func(ctx context.Context, c *kubeclient.Client) error {
+			uid := types.UID("u1")
+			return c.Pods("ns").Delete(ctx, "p", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+		},
+		func(ctx context.Context, c kubernetes.Interface) error {
+			uid := types.UID("u1")
+			return c.CoreV1().Pods("ns").Delete(ctx, "p", metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+		}},
 	{"list nodes",
 		func(ctx context.Context, c *kubeclient.Client) error {
 			_, err := c.Nodes().List(ctx, metav1.ListOptions{Limit: 500})

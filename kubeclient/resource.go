@@ -99,6 +99,11 @@ func (r Resource[T, L]) Patch(ctx context.Context, name string, pt types.PatchTy
 	return out, err
 }
 
+// Delete deletes the object called name.
+func (r Resource[T, L]) Delete(ctx context.Context, name string, opts metav1.DeleteOptions) error {
+	return r.request(r.client.Delete()).Name(name).Body(&opts).Do(ctx).Error()
+}
+
 // timeoutOf is the client-side timeout a list or watch carries in opts.TimeoutSeconds (0: none).
 func timeoutOf(opts metav1.ListOptions) time.Duration {
 	if opts.TimeoutSeconds == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -21,60 +22,122 @@ var (
 )
 
 func TestWriterPodWrites(t *testing.T) {
-	pending := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"}}
+	pending := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1", Generation: 3}}
+	since := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	marked := pending.DeepCopy()
-	marked.Status.Conditions = []v1.PodCondition{{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: "Unschedulable", Message: "0/3 nodes are available"}}
+	marked.Status.Conditions = []v1.PodCondition{{Type: v1.PodScheduled, Status: v1.ConditionFalse, Reason: "Unschedulable",
+		Message: "0/3 nodes are available", ObservedGeneration: 3, LastTransitionTime: since}}
+	nominated := marked.DeepCopy()
+	nominated.Status.NominatedNodeName = "n1"
+	victim := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"}}
+	targeted := victim.DeepCopy()
+	targeted.Status.Conditions = []v1.PodCondition{{Type: v1.DisruptionTarget, Status: v1.ConditionTrue, Reason: v1.PodReasonPreemptionByScheduler}}
+	preemptor := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "big", Namespace: "ns", UID: "u9"}, Spec: v1.PodSpec{SchedulerName: "default-scheduler"}}
+	n1, none := "n1", ""
 	tests := []struct {
 		name        string
+		absent      bool // the pod does not exist
 		write       func(ctx context.Context, w *writer) error
-		wantVerb    string // "" when no request is expected
-		wantSub     string
-		wantInPatch string
+		want        []string // "verb subresource" of each request, in order
+		wantInPatch []string // in the first request's patch
 	}{
 		{
-			name:     "bind posts the binding subresource",
-			write:    func(ctx context.Context, w *writer) error { return w.bind(ctx, pending, "n1") },
-			wantVerb: "create", wantSub: "binding",
+			name:  "bind posts the binding subresource",
+			write: func(ctx context.Context, w *writer) error { return w.bind(ctx, pending, "n1") },
+			want:  []string{"create binding"},
 		},
 		{
 			name: "unschedulable patches the status",
 			write: func(ctx context.Context, w *writer) error {
-				return w.markUnschedulable(ctx, pending, "Unschedulable", "0/3 nodes are available")
+				return w.markUnschedulable(ctx, pending, "Unschedulable", "0/3 nodes are available", nil)
 			},
-			wantVerb: "patch", wantSub: "status", wantInPatch: `"reason":"Unschedulable"`,
+			want: []string{"patch status"}, wantInPatch: []string{`"reason":"Unschedulable"`, `"observedGeneration":3`},
 		},
 		{
 			name: "an identical condition is not written again",
 			write: func(ctx context.Context, w *writer) error {
-				return w.markUnschedulable(ctx, marked, "Unschedulable", "0/3 nodes are available")
+				return w.markUnschedulable(ctx, marked, "Unschedulable", "0/3 nodes are available", nil)
 			},
+		},
+		{
+			name: "a new message keeps the transition time",
+			write: func(ctx context.Context, w *writer) error {
+				return w.markUnschedulable(ctx, marked, "Unschedulable", "0/4 nodes are available", nil)
+			},
+			want: []string{"patch status"}, wantInPatch: []string{`"lastTransitionTime":"2026-01-02T03:04:05Z"`, `0/4`},
+		},
+		{
+			name: "a nomination is written with the condition",
+			write: func(ctx context.Context, w *writer) error {
+				return w.markUnschedulable(ctx, marked, "Unschedulable", "0/3 nodes are available", &n1)
+			},
+			want: []string{"patch status"}, wantInPatch: []string{`"nominatedNodeName":"n1"`, `"reason":"Unschedulable"`},
+		},
+		{
+			name: "an unchanged nomination and condition are not written",
+			write: func(ctx context.Context, w *writer) error {
+				return w.markUnschedulable(ctx, nominated, "Unschedulable", "0/3 nodes are available", &n1)
+			},
+		},
+		{
+			name: "a nomination is cleared with null",
+			write: func(ctx context.Context, w *writer) error {
+				return w.markUnschedulable(ctx, nominated, "Unschedulable", "0/3 nodes are available", &none)
+			},
+			want: []string{"patch status"}, wantInPatch: []string{`"nominatedNodeName":null`},
+		},
+		{
+			name:  "clearNomination",
+			write: func(ctx context.Context, w *writer) error { return w.clearNomination(ctx, nominated) },
+			want:  []string{"patch status"}, wantInPatch: []string{`"nominatedNodeName":null`, `"uid":"u1"`},
+		},
+		{
+			name:  "evict marks the victim, then deletes it",
+			write: func(ctx context.Context, w *writer) error { return w.evict(ctx, victim, preemptor) },
+			want:  []string{"patch status", "delete "},
+			wantInPatch: []string{`"type":"DisruptionTarget"`, `"reason":"PreemptionByScheduler"`,
+				`"message":"default-scheduler: preempting to accommodate a higher priority pod"`},
+		},
+		{
+			name:  "evict of a victim already marked only deletes",
+			write: func(ctx context.Context, w *writer) error { return w.evict(ctx, targeted, preemptor) },
+			want:  []string{"delete "},
+		},
+		{
+			name: "evict of a victim already gone is no error", absent: true,
+			write: func(ctx context.Context, w *writer) error { return w.evict(ctx, victim, preemptor) },
+			want:  []string{"patch status"},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := fake.NewClientset(pending.DeepCopy())
+			if tc.absent {
+				c = fake.NewClientset()
+			}
 			var namespaces []string
 			w := &writer{pods: func(ns string) PodWriter { namespaces = append(namespaces, ns); return c.CoreV1().Pods(ns) }}
 			if err := tc.write(context.Background(), w); err != nil {
 				t.Fatal(err)
 			}
-			acts := c.Actions()
-			if tc.wantVerb == "" {
-				if len(acts) != 0 {
-					t.Fatalf("requests %v, want none", acts)
+			var got []string
+			for _, a := range c.Actions() {
+				got = append(got, a.GetVerb()+" "+a.GetSubresource())
+			}
+			if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+				t.Fatalf("requests %q, want %q", got, tc.want)
+			}
+			for _, ns := range namespaces {
+				if ns != "ns" {
+					t.Errorf("pod writers asked for namespace %q, want ns", ns)
 				}
-				return
 			}
-			if len(acts) != 1 || acts[0].GetVerb() != tc.wantVerb || acts[0].GetSubresource() != tc.wantSub {
-				t.Fatalf("requests %v, want one %s of pods/%s", acts, tc.wantVerb, tc.wantSub)
-			}
-			if len(namespaces) != 1 || namespaces[0] != "ns" {
-				t.Errorf("pod writers asked for namespaces %v, want [ns]", namespaces)
-			}
-			if tc.wantInPatch != "" {
-				p := acts[0].(k8stesting.PatchAction)
-				if p.GetPatchType() != types.StrategicMergePatchType || !strings.Contains(string(p.GetPatch()), tc.wantInPatch) {
-					t.Errorf("patch %s %s, want a strategic merge patch containing %s", p.GetPatchType(), p.GetPatch(), tc.wantInPatch)
+			if len(tc.wantInPatch) > 0 {
+				p := c.Actions()[0].(k8stesting.PatchAction)
+				for _, want := range tc.wantInPatch {
+					if p.GetPatchType() != types.StrategicMergePatchType || !strings.Contains(string(p.GetPatch()), want) {
+						t.Errorf("patch %s %s, want a strategic merge patch containing %s", p.GetPatchType(), p.GetPatch(), want)
+					}
 				}
 			}
 		})

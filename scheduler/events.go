@@ -54,11 +54,12 @@ func newRecorder(events func(namespace string) EventWriter, host string) *record
 	return &recorder{events: events, host: host, seen: map[eventKey]*seenEvent{}}
 }
 
-// record folds one event about pod, reported by controller (the profile's scheduler name), into
+// record folds one event about pod (and related, when not nil), reported by controller (the
+// profile's scheduler name), into
 // what it has recorded, and returns the API write it needs: a create for a new event, a patch
 // for its first repeat (which makes it a series); nil for later repeats, which are only counted.
 // It makes no API call itself (see eventSink).
-func (r *recorder) record(controller string, pod *v1.Pod, typ, reason, action, note string) *eventWrite {
+func (r *recorder) record(controller string, pod, related *v1.Pod, typ, reason, action, note string) *eventWrite {
 	note = truncate(note, 1024)
 	now := time.Now()
 	key := eventKey{uid: pod.UID, typ: typ, reason: reason, note: note}
@@ -87,8 +88,11 @@ func (r *recorder) record(controller string, pod *v1.Pod, typ, reason, action, n
 		Reason:              reason,
 		Type:                typ,
 		Note:                note,
-		Regarding: v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace,
-			Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion},
+		Regarding:           podRef(pod),
+	}
+	if related != nil {
+		ref := podRef(related)
+		ev.Related = &ref
 	}
 	return &eventWrite{
 		what: fmt.Sprintf("recording %s event for pod %s/%s", reason, pod.Namespace, pod.Name),
@@ -106,6 +110,11 @@ func (r *recorder) record(controller string, pod *v1.Pod, typ, reason, action, n
 			r.mu.Unlock()
 		},
 	}
+}
+
+func podRef(pod *v1.Pod) v1.ObjectReference {
+	return v1.ObjectReference{Kind: "Pod", APIVersion: "v1", Namespace: pod.Namespace,
+		Name: pod.Name, UID: pod.UID, ResourceVersion: pod.ResourceVersion}
 }
 
 func (r *recorder) markSeries(ctx context.Context, ns, name string, now time.Time) error {

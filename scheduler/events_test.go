@@ -32,7 +32,7 @@ func TestRecorderFoldsRepeats(t *testing.T) {
 			c := fake.NewClientset()
 			r := newRecorder(func(ns string) EventWriter { return c.EventsV1().Events(ns) }, "test")
 			for i, note := range tc.notes {
-				if w := r.record("default-scheduler", tc.pods[i], v1.EventTypeWarning, "FailedScheduling", "Scheduling", note); w != nil {
+				if w := r.record("default-scheduler", tc.pods[i], nil, v1.EventTypeWarning, "FailedScheduling", "Scheduling", note); w != nil {
 					if err := w.write(context.Background()); err != nil {
 						t.Fatal(err)
 					}

@@ -27,6 +27,7 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/notyet"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
+	"github.com/berth-scheduler/berth/scheduler/preempt"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 )
 
@@ -36,6 +37,8 @@ const (
 	prioritySort    = "PrioritySort"
 	schedulingGates = "SchedulingGates"
 	defaultBinder   = "DefaultBinder"
+	// defaultPreemption runs in the loop when a pod fits nowhere (see Profile.Preemption).
+	defaultPreemption = "DefaultPreemption"
 )
 
 // ProfilesFromConfig builds one Profile per profile of cfg, which must be an effective
@@ -64,9 +67,27 @@ func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f *kubeclient.In
 		if err != nil {
 			return nil, fmt.Errorf("profiles[%d] (%s): %w", i, cp.Name(), err)
 		}
-		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: profileInterest})
+		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: profileInterest, Preemption: preemptionArgs(cp)})
 	}
 	return profiles, nil
+}
+
+// preemptionArgs returns the profile's DefaultPreemption arguments, or nil when it does not enable
+// DefaultPreemption as a postFilter plugin.
+func preemptionArgs(cp *config.Profile) *preempt.Args {
+	if !slices.ContainsFunc(cp.Enabled(config.PostFilter), func(p config.Plugin) bool { return p.Name == defaultPreemption }) {
+		return nil
+	}
+	a := preempt.DefaultArgs()
+	if c, ok := cp.PluginArgs(defaultPreemption).(*config.DefaultPreemptionArgs); ok {
+		if c.MinCandidateNodesPercentage != nil {
+			a.MinCandidateNodesPercentage = *c.MinCandidateNodesPercentage
+		}
+		if c.MinCandidateNodesAbsolute != nil {
+			a.MinCandidateNodesAbsolute = *c.MinCandidateNodesAbsolute
+		}
+	}
+	return &a
 }
 
 // decideProfile wires one profile: build every enabled plugin berth implements, then line them up
@@ -184,7 +205,7 @@ var implemented = map[string]bool{
 	nodeunschedulable.Name: true, nodename.Name: true, tainttoleration.Name: true, nodeports.Name: true,
 	imagelocality.Name: true, nodeaffinity.Name: true, noderesources.FitName: true,
 	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true,
-	prioritySort: true, schedulingGates: true, defaultBinder: true,
+	prioritySort: true, schedulingGates: true, defaultBinder: true, defaultPreemption: true,
 }
 
 // refusal is how berth stands in for an enabled plugin it does not implement yet: the pods the
@@ -240,8 +261,8 @@ type Missing struct {
 }
 
 // NotImplemented returns, sorted by plugin, the plugins cfg enables in some profile that berth
-// does not implement yet (kube-scheduler's defaults include VolumeBinding, DynamicResources,
-// DefaultPreemption and others), each with its effect; main logs them at start.
+// does not implement yet (kube-scheduler's defaults include VolumeBinding, DynamicResources and
+// others), each with its effect; main logs them at start.
 func NotImplemented(cfg *config.KubeSchedulerConfiguration) []Missing {
 	var out []Missing
 	for i := range cfg.Profiles {
@@ -252,8 +273,6 @@ func NotImplemented(cfg *config.KubeSchedulerConfiguration) []Missing {
 			m := Missing{Plugin: name, Effect: "skipped: pods are scheduled without its checks"}
 			if r, ok := refusals[name]; ok {
 				m.Effect = r.pods + " stay pending (unschedulable, with a message naming the plugin)"
-			} else if name == "DefaultPreemption" {
-				m.Effect = "no preemption: a pod that fits nowhere stays pending instead of evicting lower-priority pods"
 			}
 			out = append(out, m)
 		}

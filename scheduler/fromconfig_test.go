@@ -17,6 +17,7 @@ import (
 	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/preempt"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
@@ -178,12 +179,36 @@ func TestProfilesFromConfigRefuses(t *testing.T) {
 	}
 }
 
+func TestPreemptionArgs(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       *preempt.Args
+	}{
+		{"default", "", &preempt.Args{MinCandidateNodesPercentage: 10, MinCandidateNodesAbsolute: 100}},
+		{"configured", "profiles:\n- pluginConfig:\n  - name: DefaultPreemption\n    args: {minCandidateNodesPercentage: 5, minCandidateNodesAbsolute: 0}\n",
+			&preempt.Args{MinCandidateNodesPercentage: 5, MinCandidateNodesAbsolute: 0}},
+		{"disabled", "profiles:\n- plugins:\n    postFilter:\n      disabled: [{name: DefaultPreemption}]\n", nil},
+		{"disabled everywhere", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: DefaultPreemption}]\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			profiles, err := ProfilesFromConfig(loadConfig(t, tc.body), nil, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := profiles[0].Preemption; !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Preemption = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestNotImplemented(t *testing.T) {
 	tests := []struct {
 		name, body string
 		want       []string
 	}{
-		{"default", "", []string{"DefaultPreemption", "DynamicResources", "NodeDeclaredFeatures", "NodeVolumeLimits",
+		{"default", "", []string{"DynamicResources", "NodeDeclaredFeatures", "NodeVolumeLimits",
 			"VolumeBinding", "VolumeRestrictions", "VolumeZone"}},
 		{"only implemented plugins", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: SchedulingGates}, {name: DefaultBinder}, {name: NodeName}]\n", nil},
 		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: VolumeZone}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/queue"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
 // registerHandlers feeds the cache and queue from the pod (non-terminal pods only: finished pods
@@ -90,6 +91,9 @@ func (s *Scheduler) onPodAdd(o any) {
 		s.queue.OnEvent(queue.AssignedPodAdd)
 	case s.responsible(pod) && pod.DeletionTimestamp == nil:
 		s.queue.Add(pod)
+		if pod.Status.NominatedNodeName != "" {
+			s.cache.Nominate(snapshot.NewPodInfo(pod), pod.Status.NominatedNodeName)
+		}
 	}
 }
 
@@ -101,7 +105,7 @@ func (s *Scheduler) onPodUpdate(o, n any) {
 	}
 	switch {
 	case pod.Spec.NodeName != "":
-		s.cache.UpdatePod(pod)
+		s.cache.UpdatePod(pod)          // also ends a nomination
 		if oldPod.Spec.NodeName == "" { // just bound (by us or anyone): leaves the queue
 			s.queue.Delete(pod)
 			s.queue.OnEvent(queue.AssignedPodAdd)
@@ -110,8 +114,37 @@ func (s *Scheduler) onPodUpdate(o, n any) {
 		}
 	case !s.responsible(pod) || pod.DeletionTimestamp != nil:
 		s.queue.Delete(pod)
+		s.unnominate(pod)
 	default:
 		s.queue.Update(oldPod, pod)
+		s.updateNomination(oldPod, pod)
+	}
+}
+
+// updateNomination follows a pending pod's status.nominatedNodeName. A nomination this scheduler
+// made (after a preemption) and has not seen written yet is kept while the status still has
+// none, as kube-scheduler does.
+func (s *Scheduler) updateNomination(oldPod, pod *v1.Pod) {
+	switch nominated := pod.Status.NominatedNodeName; {
+	case nominated != "":
+		s.cache.Nominate(snapshot.NewPodInfo(pod), nominated)
+		if old := oldPod.Status.NominatedNodeName; old != "" && old != nominated {
+			s.queue.OnEvent(queue.AssignedPodDelete) // the old node's room is free again
+		}
+	case oldPod.Status.NominatedNodeName != "":
+		s.unnominate(pod)
+	default:
+		if node, ok := s.cache.Nomination(pod.UID); ok {
+			s.cache.Nominate(snapshot.NewPodInfo(pod), node) // the newest pod, same node
+		}
+	}
+}
+
+// unnominate ends pod's nomination, if it had one. The room it held is free again: pods waiting
+// for room are retried, as when a pod is deleted.
+func (s *Scheduler) unnominate(pod *v1.Pod) {
+	if s.cache.Unnominate(pod.UID) {
+		s.queue.OnEvent(queue.AssignedPodDelete)
 	}
 }
 
@@ -125,6 +158,7 @@ func (s *Scheduler) onPodDelete(o any) {
 		s.queue.OnEvent(queue.AssignedPodDelete)
 	}
 	s.queue.Delete(pod)
+	s.unnominate(pod)
 }
 
 // unwrap returns the object of a delete notification, which may be a tombstone.

@@ -21,6 +21,8 @@ type schedMetrics struct {
 	incoming        *metrics.CounterVec   // event, queue
 	bindings        *metrics.CounterVec   // result (berth-specific: binding outcomes)
 	eventsDropped   *metrics.CounterVec   // cause (berth-specific: events never written)
+	preemptions     *metrics.CounterVec   // no labels
+	victims         *metrics.HistogramVec // no labels
 }
 
 // newSchedMetrics registers the scheduler's metrics in r. With r nil the metrics are counted
@@ -52,6 +54,11 @@ func newSchedMetrics(r *metrics.Registry) (*schedMetrics, error) {
 	m.eventsDropped, err = r.Counter("berth_events_dropped_total",
 		"Events berth did not write, by cause: 'retries' (every attempt failed), 'rejected' (the API server refused it), 'queue_full', 'stopped' (scheduling ended first).",
 		"cause")
+	errs = append(errs, err)
+	m.preemptions, err = r.Counter("scheduler_preemption_attempts_total", "[STABLE] Total preemption attempts in the cluster till now")
+	errs = append(errs, err)
+	m.victims, err = r.Histogram("scheduler_preemption_victims", "[STABLE] Number of selected preemption victims for preemption initiated by a single pod",
+		metrics.ExponentialBuckets(1, 2, 7))
 	errs = append(errs, err)
 	return m, errors.Join(errs...)
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // TestVictimsWithTheDefaultProfile runs victim selection with the default profile's real filters
-// on what-if snapshots: inter-pod anti-affinity is evaluated with the victims gone from the whole
-// snapshot, so the pod that blocks the preemptor across the zone is chosen as the victim.
+// with the victims counted as gone: inter-pod anti-affinity is evaluated with the victims gone
+// from the whole cluster, so the pod that blocks the preemptor across the zone is chosen as the victim.
 func TestVictimsWithTheDefaultProfile(t *testing.T) {
 	prof, err := DefaultProfile(DefaultSchedulerName, nil, 1)
 	if err != nil {
@@ -46,7 +46,7 @@ func TestVictimsWithTheDefaultProfile(t *testing.T) {
 	if res := d.Decide(preemptor, snap); res.Node != "" {
 		t.Fatalf("the preemptor fits without preemption, on %s", res.Node)
 	}
-	filter := func(n *snapshot.NodeInfo) snapshot.Verdict { return d.FilterOn(preemptor, snap.WithNode(n), n.Name()) }
+	filter := d.Prepare(preemptor, snap).Check
 
 	// n1: even without its fillers, x still shares the zone.
 	if _, v := preempt.SelectVictims(preemptor, n1, filter, nil, time.Now()); v.Fits() || v.Reasons[0] != "node(s) didn't match pod anti-affinity rules" {

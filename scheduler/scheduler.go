@@ -19,11 +19,13 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	policylisters "k8s.io/client-go/listers/policy/v1"
 
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler/cache"
 	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/preempt"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
@@ -31,9 +33,11 @@ import (
 // DefaultSchedulerName is the spec.schedulerName of pods kube-scheduler's default profile takes.
 const DefaultSchedulerName = "default-scheduler"
 
-// Decider decides one pod at a time (see decide.Decider).
+// Decider decides one pod at a time, and prepares a pod's filters for preemption's what-if checks
+// (see decide.Decider).
 type Decider interface {
 	Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) decide.Result
+	Prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *decide.Prepared
 }
 
 // Profile is one scheduler name with its decision pipeline.
@@ -44,6 +48,8 @@ type Profile struct {
 	// Interest maps a rejecting plugin's name to the cluster events that could make a pod it
 	// rejected fit; plugins not listed count as interested in every event.
 	Interest map[string]queue.Events
+	// Preemption is DefaultPreemption's arguments; nil when the profile does not preempt.
+	Preemption *preempt.Args
 }
 
 // Config configures a Scheduler. Pods, Events, Informers and Profiles are required.
@@ -83,6 +89,8 @@ type Scheduler struct {
 
 	running sync.Mutex // held by Run: one loop at a time
 	snap    *snapshot.Snapshot
+	// pdbLister reads the PodDisruptionBudgets preemption respects; nil when no profile preempts.
+	pdbLister policylisters.PodDisruptionBudgetLister
 }
 
 // New validates cfg, builds the queue and cache, and registers informer handlers on
@@ -124,6 +132,9 @@ func New(cfg Config) (*Scheduler, error) {
 			return nil, fmt.Errorf("profiles[%d].schedulerName: Duplicate value: %q", i, p.SchedulerName)
 		}
 		s.profiles[p.SchedulerName] = &p
+		if p.Preemption != nil && s.pdbLister == nil {
+			s.pdbLister = policylisters.NewPodDisruptionBudgetLister(cfg.Informers.PodDisruptionBudgets().GetIndexer())
+		}
 	}
 	var err error
 	if s.m, err = newSchedMetrics(cfg.Metrics); err != nil {
@@ -231,15 +242,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 	profile := prof.SchedulerName
 
 	if res.Node == "" {
-		msg := res.Diagnosis.Message()
-		s.m.attempts.With(resultUnschedulable, profile).Inc()
-		s.m.attemptDuration.With(resultUnschedulable, profile).Observe(time.Since(start).Seconds())
-		s.log.Debug("pod is unschedulable", "pod", klogRef(pod), "reason", msg)
-		qp.RejectedBy = res.Diagnosis.Plugins
-		s.queue.Unschedulable(qp, interestOf(prof, res.Diagnosis.Plugins))
-		pool.submit(ctx, func(ctx context.Context) {
-			s.reportUnschedulable(ctx, profile, pod, "Unschedulable", msg)
-		})
+		s.unschedulable(ctx, pool, qp, prof, pi, res.Diagnosis, start)
 		return
 	}
 
@@ -261,6 +264,39 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 	})
 }
 
+// unschedulable handles a pod that fits no node: it tries preemption when the profile preempts,
+// records the attempt, and parks the pod (at once, or once a preemption's API writes are done).
+func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.QueuedPod, prof *Profile, pi *snapshot.PodInfo, diag *decide.Diagnosis, start time.Time) {
+	pod, profile := qp.Pod, prof.SchedulerName
+	msg := diag.Message()
+	var p preemption
+	if prof.Preemption != nil {
+		p = s.tryPreemption(prof, pi, diag)
+		msg += " " + p.msg
+	} else {
+		none := ""
+		p.nominate = &none // without preemption a pod keeps no nomination
+	}
+	s.m.attempts.With(resultUnschedulable, profile).Inc()
+	s.m.attemptDuration.With(resultUnschedulable, profile).Observe(time.Since(start).Seconds())
+	s.log.Debug("pod is unschedulable", "pod", klogRef(pod), "reason", msg)
+	qp.RejectedBy = diag.Plugins
+	interest := interestOf(prof, diag.Plugins)
+	if p.cand != nil {
+		s.cache.Nominate(pi, p.cand.Node.Name())
+		s.m.victims.With().Observe(float64(len(p.cand.Victims)))
+		pool.submit(ctx, func(ctx context.Context) { s.preemptAsync(ctx, qp, prof, p, msg, interest) })
+		return
+	}
+	if p.nominate != nil && *p.nominate == "" {
+		s.cache.Unnominate(pod.UID)
+	}
+	s.queue.Unschedulable(qp, interest)
+	pool.submit(ctx, func(ctx context.Context) {
+		s.reportUnschedulable(ctx, profile, pod, "Unschedulable", msg, p.nominate)
+	})
+}
+
 // bind runs in the pool: binds, then reports.
 func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod, profile string, start time.Time) {
 	if err := s.writer.bind(ctx, bound, bound.Spec.NodeName); err != nil {
@@ -274,7 +310,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod
 		s.m.attemptDuration.With(resultError, profile).Observe(time.Since(start).Seconds())
 		s.log.Info("binding failed", "pod", klogRef(bound), "node", bound.Spec.NodeName, "err", err)
 		s.queue.Retry(qp)
-		s.reportUnschedulable(ctx, profile, qp.Pod, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err))
+		s.reportUnschedulable(ctx, profile, qp.Pod, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err), nil)
 		return
 	}
 	s.m.bindings.With("ok").Inc()
@@ -285,13 +321,14 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod
 	}
 	s.queue.Done(qp)
 	note := fmt.Sprintf("Successfully assigned %s/%s to %s", bound.Namespace, bound.Name, bound.Spec.NodeName)
-	s.writer.event(profile, bound, v1.EventTypeNormal, "Scheduled", "Binding", note)
+	s.writer.event(profile, bound, nil, v1.EventTypeNormal, "Scheduled", "Binding", note)
 }
 
-// reportUnschedulable records the FailedScheduling event and the PodScheduled=False condition.
-func (s *Scheduler) reportUnschedulable(ctx context.Context, profile string, pod *v1.Pod, reason, msg string) {
-	s.writer.event(profile, pod, v1.EventTypeWarning, "FailedScheduling", "Scheduling", msg)
-	if err := s.writer.markUnschedulable(ctx, pod, reason, msg); err != nil {
+// reportUnschedulable records the FailedScheduling event and the PodScheduled=False condition,
+// with the pod's nomination unless nominate is nil (see writer.markUnschedulable).
+func (s *Scheduler) reportUnschedulable(ctx context.Context, profile string, pod *v1.Pod, reason, msg string, nominate *string) {
+	s.writer.event(profile, pod, nil, v1.EventTypeWarning, "FailedScheduling", "Scheduling", msg)
+	if err := s.writer.markUnschedulable(ctx, pod, reason, msg, nominate); err != nil {
 		s.log.Debug("updating pod condition", "err", err)
 	}
 }

@@ -2,12 +2,17 @@
 // it, including pods the scheduler has chosen a node for but the API server has not yet confirmed
 // (assumed pods), so that the next decision already sees them.
 //
-// Informer handlers call the Add/Update/Remove methods; the scheduling loop calls Assume, Forget
-// and UpdateSnapshot. All methods are safe for concurrent use.
+// It also keeps the pending pods nominated to a node (after a preemption), which decisions count
+// on that node like assumed pods (see snapshot.Snapshot.Nominated).
+//
+// Informer handlers call the Add/Update/Remove methods; the scheduling loop calls Assume, Forget,
+// Nominate and UpdateSnapshot. All methods are safe for concurrent use.
 package cache
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -29,11 +34,18 @@ type Cache struct {
 	nodes      map[string]*snapshot.NodeInfo
 	pods       map[types.UID]*podState
 	namespaces map[string]labels.Set
+	nominated  map[types.UID]nomination
 
 	// snapshot bookkeeping: which live nodes changed since the last UpdateSnapshot.
 	dirty         map[string]struct{}
 	nodeSetChange bool // a node was added or removed (or gained/lost its node object)
 	nsChange      bool
+	nomChange     bool
+}
+
+type nomination struct {
+	info *snapshot.PodInfo
+	node string
 }
 
 // New returns an empty cache.
@@ -42,6 +54,7 @@ func New() *Cache {
 		nodes:         map[string]*snapshot.NodeInfo{},
 		pods:          map[types.UID]*podState{},
 		namespaces:    map[string]labels.Set{},
+		nominated:     map[types.UID]nomination{},
 		dirty:         map[string]struct{}{},
 		nodeSetChange: true,
 	}
@@ -102,6 +115,7 @@ func (c *Cache) AddPod(pod *v1.Pod) {
 		c.removeLocked(old)
 	}
 	c.addLocked(pod.UID, snapshot.NewPodInfo(pod), pod.Spec.NodeName, false)
+	c.unnominateLocked(pod.UID)
 }
 
 // UpdatePod replaces a bound pod's record.
@@ -124,7 +138,62 @@ func (c *Cache) Assume(pi *snapshot.PodInfo, node string) error {
 		return fmt.Errorf("assuming pod %s/%s on %s: already in the cache", pi.Pod.Namespace, pi.Pod.Name, node)
 	}
 	c.addLocked(pi.Pod.UID, pi, node, true)
+	c.unnominateLocked(pi.Pod.UID)
 	return nil
+}
+
+// Nominate records that the pending pod pi is nominated to node (replacing an earlier
+// nomination); an empty node removes its nomination. A pod the cache holds as placed is never
+// nominated.
+func (c *Cache) Nominate(pi *snapshot.PodInfo, node string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if node == "" {
+		c.unnominateLocked(pi.Pod.UID)
+		return
+	}
+	if _, placed := c.pods[pi.Pod.UID]; placed {
+		return
+	}
+	c.nominated[pi.Pod.UID] = nomination{info: pi, node: node}
+	c.nomChange = true
+}
+
+// Unnominate removes the nomination of the pod with uid and reports whether it had one.
+func (c *Cache) Unnominate(uid types.UID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unnominateLocked(uid)
+}
+
+// Nomination returns the node the pod with uid is nominated to, and whether it is nominated.
+func (c *Cache) Nomination(uid types.UID) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.nominated[uid]
+	return n.node, ok
+}
+
+// NominatedTo returns the pods nominated to node.
+func (c *Cache) NominatedTo(node string) []*v1.Pod {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*v1.Pod
+	for _, n := range c.nominated {
+		if n.node == node {
+			out = append(out, n.info.Pod)
+		}
+	}
+	return out
+}
+
+func (c *Cache) unnominateLocked(uid types.UID) bool {
+	if _, ok := c.nominated[uid]; !ok {
+		return false
+	}
+	delete(c.nominated, uid)
+	c.nomChange = true
+	return true
 }
 
 // Forget removes an assumed pod (its binding failed, or leadership was lost). A pod the informer
@@ -232,6 +301,9 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 			if ns != nil {
 				s.NamespaceLabels = ns
 			}
+			if c.nomChange {
+				s.SetNominated(c.nominatedByNodeLocked())
+			}
 			return s
 		}
 	}
@@ -247,5 +319,23 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 	sortNodes(list)
 	clear(c.dirty)
 	c.nodeSetChange = false
-	return snapshot.New(list, ns)
+	snap := snapshot.New(list, ns)
+	snap.SetNominated(c.nominatedByNodeLocked())
+	return snap
+}
+
+// nominatedByNodeLocked groups the nominated pods by node, ordered by UID for stable decisions.
+func (c *Cache) nominatedByNodeLocked() map[string][]*snapshot.PodInfo {
+	c.nomChange = false
+	if len(c.nominated) == 0 {
+		return nil
+	}
+	out := map[string][]*snapshot.PodInfo{}
+	for _, n := range c.nominated {
+		out[n.node] = append(out[n.node], n.info)
+	}
+	for _, pods := range out {
+		slices.SortFunc(pods, func(a, b *snapshot.PodInfo) int { return strings.Compare(string(a.Pod.UID), string(b.Pod.UID)) })
+	}
+	return out
 }

@@ -130,3 +130,54 @@ func TestSortNodesInterleavesZones(t *testing.T) {
 		}
 	}
 }
+
+func TestNominations(t *testing.T) {
+	nominatedTo := func(s *snapshot.Snapshot, node string) []string {
+		var uids []string
+		for _, p := range s.Nominated[node] {
+			uids = append(uids, string(p.Pod.UID))
+		}
+		return uids
+	}
+	c := New()
+	c.AddNode(node("n1", "a"))
+	c.AddNode(node("n2", "a"))
+	snap := c.UpdateSnapshot(nil)
+
+	p1, p2 := snapshot.NewPodInfo(pod("p1", "", "1")), snapshot.NewPodInfo(pod("p2", "", "1"))
+	c.Nominate(p2, "n1")
+	c.Nominate(p1, "n1")
+	snap = c.UpdateSnapshot(snap)
+	if got := nominatedTo(snap, "n1"); len(got) != 2 || got[0] != "p1" || got[1] != "p2" {
+		t.Fatalf("nominated to n1: %v, want [p1 p2]", got)
+	}
+	if n, ok := snap.NominatedNode("p2"); !ok || n != "n1" {
+		t.Errorf("NominatedNode(p2) = %q, %v", n, ok)
+	}
+
+	c.Nominate(p2, "n2") // moves
+	if err := c.Assume(snapshot.NewPodInfo(pod("p1", "n1", "1")), "n1"); err != nil {
+		t.Fatal(err)
+	}
+	snap = c.UpdateSnapshot(snap)
+	if got, got2 := nominatedTo(snap, "n1"), nominatedTo(snap, "n2"); len(got) != 0 || len(got2) != 1 {
+		t.Errorf("after assuming p1 and moving p2: n1 %v, n2 %v; want [] and [p2]", got, got2)
+	}
+	c.Nominate(snapshot.NewPodInfo(pod("p1", "", "1")), "n2") // p1 is placed: ignored
+	c.AddPod(pod("p2", "n2", "1"))                            // p2 is seen bound: no longer nominated
+	snap = c.UpdateSnapshot(snap)
+	if len(snap.Nominated) != 0 {
+		t.Errorf("nominations left: %v", snap.Nominated)
+	}
+	p3 := snapshot.NewPodInfo(pod("p3", "", "1"))
+	c.Nominate(p3, "n1")
+	c.Unnominate("p3")
+	if _, ok := c.Nomination("p3"); ok {
+		t.Error("p3 still nominated after Unnominate")
+	}
+	c.AddNode(node("n3", "b")) // a new snapshot is built: nominations carried over
+	c.Nominate(p3, "n3")
+	if snap = c.UpdateSnapshot(snap); len(nominatedTo(snap, "n3")) != 1 {
+		t.Errorf("rebuilt snapshot lacks the nomination: %v", snap.Nominated)
+	}
+}

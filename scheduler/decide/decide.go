@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -118,61 +117,47 @@ type Result struct {
 
 // Decide picks a node for pod in snap. It starts and joins its own goroutines and calls nothing
 // outside the plugins.
+//
+// As kube-scheduler does, a pod nominated to a node (after a preemption) is tried there first
+// and placed there when it fits; and every node's filters count the pods nominated to it with a
+// priority at least the pod's (see Prepared.Check).
 func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result {
 	n := len(snap.Nodes)
 	diag := &Diagnosis{NumNodes: n}
 	if n == 0 {
 		return Result{Diagnosis: diag}
 	}
-	checks := make([]NodeFilter, 0, len(d.filters))
-	names := make([]string, 0, len(d.filters))
-	var allowed map[string]bool // nil: every node may pass
-	var restrictedBy []string
-	for _, f := range d.filters {
-		nf, v := f.PreFilter(pod, snap)
-		if !v.Fits() {
-			diag.PreFilterMsg = strings.Join(v.Reasons, ", ")
-			diag.addPlugin(f.Name())
-			diag.Unresolvable = v.Unresolvable
-			return Result{Diagnosis: diag}
-		}
-		if nf == nil {
-			continue
-		}
-		checks = append(checks, nf)
-		names = append(names, f.Name())
-		if r, ok := nf.(NodeRestricter); ok {
-			if only := r.NodeNames(); only != nil {
-				allowed = intersect(allowed, only)
-				restrictedBy = append(restrictedBy, f.Name())
+	p := d.Prepare(pod, snap)
+	if !p.reject.Fits() {
+		diag.PreFilterMsg = strings.Join(p.reject.Reasons, ", ")
+		diag.Plugins = append(diag.Plugins, p.rejectedBy...)
+		diag.Unresolvable = p.reject.Unresolvable
+		return Result{Diagnosis: diag}
+	}
+	if name := nominatedNode(pod, snap); name != "" {
+		if node := snap.Get(name); node != nil && p.allows(name) {
+			if v, _ := p.filter(node, nil); v.Fits() {
+				return Result{Node: name, Evaluated: 1, Feasible: 1}
 			}
 		}
 	}
 	nodes := snap.Nodes
-	if restrictedBy != nil {
-		sort.Strings(restrictedBy)
-		plugins := "[" + strings.Join(restrictedBy, " ") + "]"
-		if len(allowed) == 0 {
-			diag.PreFilterMsg = "node(s) didn't satisfy plugin(s) " + plugins + " simultaneously"
-			diag.Plugins = append(diag.Plugins, restrictedBy...)
-			diag.Unresolvable = true
-			return Result{Diagnosis: diag}
-		}
-		nodes = make([]*snapshot.NodeInfo, 0, len(allowed))
-		for name := range allowed {
+	if p.allowed != nil {
+		nodes = make([]*snapshot.NodeInfo, 0, len(p.allowed))
+		for name := range p.allowed {
 			if ni := snap.Get(name); ni != nil {
 				nodes = append(nodes, ni)
 			}
 		}
 		sort.Slice(nodes, func(i, j int) bool { return nodes[i].Node.Name < nodes[j].Node.Name })
 		if absent := n - len(nodes); absent > 0 {
-			diag.addVerdictN(snapshot.RejectUnresolvable("node(s) didn't satisfy plugin(s) "+plugins), restrictedBy[0], absent)
+			diag.addVerdictN(p.notAllowed(), p.restrictedBy[0], absent)
 		}
 		if len(nodes) == 0 {
 			return Result{Diagnosis: diag}
 		}
 	}
-	feasible, evaluated := d.findFeasible(nodes, checks, names, diag)
+	feasible, evaluated := d.findFeasible(nodes, p, diag)
 	if len(feasible) == 0 {
 		return Result{Evaluated: evaluated, Diagnosis: diag}
 	}
@@ -183,6 +168,160 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 	}
 	res.Node = d.pick(feasible, d.score(pod, snap, feasible))
 	return res
+}
+
+// nominatedNode is the node pod is nominated to: the snapshot's nomination when it has one for
+// the pod, else the pod's status.nominatedNodeName.
+func nominatedNode(pod *snapshot.PodInfo, snap *snapshot.Snapshot) string {
+	if name, ok := snap.NominatedNode(pod.Pod.UID); ok {
+		return name
+	}
+	return pod.Pod.Status.NominatedNodeName
+}
+
+// Prepared is one pod's filters prepared on a snapshot: every PreFilter has run once. It judges
+// single nodes, also changed copies of them (Check), and is read-only, so safe for concurrent
+// use. It is valid while its snapshot is.
+type Prepared struct {
+	pod  *snapshot.PodInfo
+	snap *snapshot.Snapshot
+	// reject is a PreFilter's rejection of the pod on every node, by rejectedBy.
+	reject     snapshot.Verdict
+	rejectedBy []string
+	checks     []NodeFilter
+	names      []string
+	// allowed are the only node names that can pass (nil: any), by the restrictedBy plugins.
+	allowed      map[string]bool
+	restrictedBy []string
+	priority     int32
+}
+
+// Prepare runs the profile's PreFilters for pod on snap.
+func (d *Decider) Prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *Prepared {
+	p := &Prepared{
+		pod: pod, snap: snap, priority: podPriority(pod),
+		checks: make([]NodeFilter, 0, len(d.filters)), names: make([]string, 0, len(d.filters)),
+	}
+	for _, f := range d.filters {
+		nf, v := f.PreFilter(pod, snap)
+		if !v.Fits() {
+			p.reject, p.rejectedBy = v, []string{f.Name()}
+			return p
+		}
+		if nf == nil {
+			continue
+		}
+		p.checks = append(p.checks, nf)
+		p.names = append(p.names, f.Name())
+		if r, ok := nf.(NodeRestricter); ok {
+			if only := r.NodeNames(); only != nil {
+				p.allowed = intersect(p.allowed, only)
+				p.restrictedBy = append(p.restrictedBy, f.Name())
+			}
+		}
+	}
+	if p.restrictedBy != nil {
+		sort.Strings(p.restrictedBy)
+		if len(p.allowed) == 0 {
+			p.reject = snapshot.RejectUnresolvable("node(s) didn't satisfy plugin(s) " + p.restrictedList() + " simultaneously")
+			p.rejectedBy = p.restrictedBy
+		}
+	}
+	return p
+}
+
+func (p *Prepared) restrictedList() string { return "[" + strings.Join(p.restrictedBy, " ") + "]" }
+
+// notAllowed is the verdict on a node the NodeRestricters exclude.
+func (p *Prepared) notAllowed() snapshot.Verdict {
+	return snapshot.RejectUnresolvable("node(s) didn't satisfy plugin(s) " + p.restrictedList())
+}
+
+func (p *Prepared) allows(name string) bool { return p.allowed == nil || p.allowed[name] }
+
+// Check judges the pod on node: a node of the snapshot, or a changed copy of one from which the
+// pods in removed (pods of the snapshot's node) are gone, as preemption asks. Filters that read
+// the node alone see node; filters counting pods across nodes (PodChanger) count removed as gone.
+// Pods nominated to the node with a priority at least the pod's count as running there: the pod
+// must fit both with and without them, as in kube-scheduler. It returns the first rejection,
+// empty when the pod fits.
+func (p *Prepared) Check(node *snapshot.NodeInfo, removed []*snapshot.PodInfo) snapshot.Verdict {
+	if !p.reject.Fits() {
+		return p.reject
+	}
+	if !p.allows(node.Name()) {
+		return p.notAllowed()
+	}
+	v, _ := p.filter(node, removed)
+	return v
+}
+
+// filter runs the filters on node (see Check) and returns the first rejection with the index of
+// its filter.
+func (p *Prepared) filter(node *snapshot.NodeInfo, removed []*snapshot.PodInfo) (snapshot.Verdict, int) {
+	if nominated := p.nominatedOn(node.Name()); len(nominated) > 0 {
+		with := node.Clone()
+		for _, np := range nominated {
+			with.AddPod(np)
+		}
+		if v, i := p.run(with, removed, nominated); !v.Fits() {
+			return v, i
+		}
+	}
+	return p.run(node, removed, nil)
+}
+
+// run runs every filter on node, telling the PodChangers which pods count as removed and added.
+func (p *Prepared) run(node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo) (snapshot.Verdict, int) {
+	changed := len(removed)+len(added) > 0
+	for i, c := range p.checks {
+		if changed {
+			c = withPods(c, node, removed, added)
+		}
+		if v := c.Filter(node); !v.Fits() {
+			return v, i
+		}
+	}
+	return snapshot.Verdict{}, -1
+}
+
+// withPods returns c as it would be prepared with removed gone from node and added running there:
+// a changed clone when c counts pods across nodes (PodChanger), else c itself.
+func withPods(c NodeFilter, node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo) NodeFilter {
+	pc, ok := c.(PodChanger)
+	if !ok {
+		return c
+	}
+	clone := pc.Clone().(PodChanger)
+	for _, r := range removed {
+		clone.RemovePod(r, node)
+	}
+	for _, a := range added {
+		clone.AddPod(a, node)
+	}
+	return clone
+}
+
+// nominatedOn returns the other pods nominated to the named node whose priority is at least the
+// pod's; nil (without allocating) when there are none.
+func (p *Prepared) nominatedOn(name string) []*snapshot.PodInfo {
+	if len(p.snap.Nominated) == 0 {
+		return nil
+	}
+	var out []*snapshot.PodInfo
+	for _, np := range p.snap.Nominated[name] {
+		if np.Pod.UID != p.pod.Pod.UID && podPriority(np) >= p.priority {
+			out = append(out, np)
+		}
+	}
+	return out
+}
+
+func podPriority(p *snapshot.PodInfo) int32 {
+	if p.Pod.Spec.Priority == nil {
+		return 0
+	}
+	return *p.Pod.Spec.Priority
 }
 
 // NumFeasibleNodesToFind is how many feasible nodes a search over n nodes looks for.
@@ -205,18 +344,15 @@ func NumFeasibleNodesToFind(percentage int32, n int) int {
 
 // findFeasible filters nodes starting at the rotation point until enough feasible ones are found
 // (or all were checked). Rejections are recorded in diag.
-func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, names []string, diag *Diagnosis) ([]*snapshot.NodeInfo, int) {
+func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diagnosis) ([]*snapshot.NodeInfo, int) {
 	n := len(all)
 	want := NumFeasibleNodesToFind(d.percentage, n)
 	start := d.nextStart % n
 	verdicts, rejectedBy, passed := d.scratch(n) // by offset from start
 	check := func(off int) bool {
-		node := all[(start+off)%n]
-		for i, c := range checks {
-			if v := c.Filter(node); !v.Fits() {
-				verdicts[off], rejectedBy[off] = v, int16(i)
-				return false
-			}
+		if v, i := p.filter(all[(start+off)%n], nil); !v.Fits() {
+			verdicts[off], rejectedBy[off] = v, int16(i)
+			return false
 		}
 		passed[off] = true
 		return true
@@ -242,7 +378,7 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, checks []NodeFilter, na
 			}
 			continue
 		}
-		diag.addVerdict(verdicts[off], names[rejectedBy[off]])
+		diag.addVerdict(verdicts[off], p.names[rejectedBy[off]])
 	}
 	if len(feasible) == 0 { // only a pod that fits nowhere needs to know where preemption might help
 		clear(d.resolvable) // drop the last failure's nodes
@@ -464,35 +600,4 @@ func (g *Diagnosis) Message() string {
 		b.WriteString(" " + strings.Join(counts, ", ") + ".")
 	}
 	return b.String()
-}
-
-// FilterOn runs every filter of the profile for pod on the node called name in snap, with each
-// filter's per-pod state computed on snap, and returns the first rejection (an empty verdict when
-// the pod fits). Preemption asks it of a what-if snapshot in which some pods are gone
-// (snapshot.WithNode), so that filters counting pods across nodes (topology spread, inter-pod
-// affinity) see them gone everywhere, not only on that node. Like Decide it is pure and must not
-// run concurrently with Decide.
-func (d *Decider) FilterOn(pod *snapshot.PodInfo, snap *snapshot.Snapshot, name string) snapshot.Verdict {
-	node := snap.Get(name)
-	if node == nil {
-		return snapshot.RejectUnresolvable("node(s) not found")
-	}
-	for _, f := range d.filters {
-		nf, v := f.PreFilter(pod, snap)
-		if !v.Fits() {
-			return v
-		}
-		if nf == nil {
-			continue
-		}
-		if r, ok := nf.(NodeRestricter); ok {
-			if only := r.NodeNames(); only != nil && !slices.Contains(only, name) {
-				return snapshot.RejectUnresolvable("node(s) didn't satisfy plugin(s) [" + f.Name() + "]")
-			}
-		}
-		if v := nf.Filter(node); !v.Fits() {
-			return v
-		}
-	}
-	return snapshot.Verdict{}
 }

@@ -349,37 +349,6 @@ func TestScratchClearedAcrossSizes(t *testing.T) {
 	}
 }
 
-func TestFilterOn(t *testing.T) {
-	cpu := snapshot.Reject("Insufficient cpu")
-	tests := []struct {
-		name    string
-		filters []FilterPlugin
-		node    string
-		want    bool
-	}{
-		{name: "no filters", node: "a", want: true},
-		{name: "passes", filters: []FilterPlugin{byName{name: "f", reject: map[string]snapshot.Verdict{"b": cpu}}}, node: "a", want: true},
-		{name: "rejected on the node", filters: []FilterPlugin{byName{name: "f", reject: map[string]snapshot.Verdict{"a": cpu}}}, node: "a"},
-		{name: "rejected before any node", filters: []FilterPlugin{byName{name: "f", preFilterErr: cpu}}, node: "a"},
-		{name: "a later filter rejects", filters: []FilterPlugin{byName{name: "f"}, byName{name: "g", reject: map[string]snapshot.Verdict{"a": cpu}}}, node: "a"},
-		{name: "restricted to other nodes", filters: []FilterPlugin{restricted{name: "r", nodes: []string{"b"}}}, node: "a"},
-		{name: "restricted to it", filters: []FilterPlugin{restricted{name: "r", nodes: []string{"a"}}}, node: "a", want: true},
-		{name: "unknown node", node: "z"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			d, err := New(Profile{Filters: tc.filters})
-			if err != nil {
-				t.Fatal(err)
-			}
-			v := d.FilterOn(pod, nodes("a", "b"), tc.node)
-			if v.Fits() != tc.want || (!tc.want && len(v.Reasons) == 0) {
-				t.Errorf("FilterOn = %+v, want fits: %v", v, tc.want)
-			}
-		})
-	}
-}
-
 func TestDiagnosisResolvable(t *testing.T) {
 	cpu := snapshot.Reject("Insufficient cpu")
 	taint := snapshot.RejectUnresolvable("node(s) had untolerated taint(s)")

@@ -52,3 +52,18 @@ type Normalizer interface {
 type NodeRestricter interface {
 	NodeNames() []string
 }
+
+// PodChanger is implemented by a NodeFilter whose prepared state counts pods on other nodes than
+// the one it judges (inter-pod affinity, topology spread). What-if checks (pods nominated to a
+// node, preemption's victims) change one node's pods; node-local filters see that in the changed
+// NodeInfo they are given, while a PodChanger is cloned and told which pods to count as added or
+// removed, as kube-scheduler's PreFilter extensions AddPod and RemovePod are.
+type PodChanger interface {
+	NodeFilter
+	// Clone returns an independent copy (also a PodChanger) that AddPod and RemovePod may change.
+	Clone() NodeFilter
+	// AddPod updates the prepared state as if p ran on n.
+	AddPod(p *snapshot.PodInfo, n *snapshot.NodeInfo)
+	// RemovePod updates the prepared state as if p, running on n, were gone.
+	RemovePod(p *snapshot.PodInfo, n *snapshot.NodeInfo)
+}

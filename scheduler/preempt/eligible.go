@@ -13,14 +13,13 @@ const (
 )
 
 // Eligible reports whether pod may preempt others now, as upstream decides: never with
-// preemptionPolicy Never; and a pod nominated to a node waits while a lower-priority pod there is
-// still terminating because of a preemption, unless the filters ruled that node out for good
-// (nominatedUnresolvable). The reason is set when it may not.
-func Eligible(pod *v1.Pod, snap *snapshot.Snapshot, nominatedUnresolvable bool) (bool, string) {
+// preemptionPolicy Never; and a pod nominated to a node (nominated, "" for none) waits while a
+// lower-priority pod there is still terminating because of a preemption, unless the filters ruled
+// that node out for good (nominatedUnresolvable). The reason is set when it may not.
+func Eligible(pod *v1.Pod, nominated string, snap *snapshot.Snapshot, nominatedUnresolvable bool) (bool, string) {
 	if p := pod.Spec.PreemptionPolicy; p != nil && *p == v1.PreemptNever {
 		return false, NotEligibleNever
 	}
-	nominated := pod.Status.NominatedNodeName
 	if nominated == "" || nominatedUnresolvable {
 		return true, ""
 	}

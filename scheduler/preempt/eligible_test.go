@@ -45,7 +45,7 @@ func TestEligible(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, reason := Eligible(tc.pod, snap, tc.unresolvable)
+			ok, reason := Eligible(tc.pod, tc.pod.Status.NominatedNodeName, snap, tc.unresolvable)
 			if ok != tc.want || reason != tc.reason {
 				t.Errorf("Eligible = %v %q, want %v %q", ok, reason, tc.want, tc.reason)
 			}

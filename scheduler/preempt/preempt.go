@@ -24,8 +24,10 @@ type Request struct {
 	// Potential are the nodes where preemption might help: those the filters rejected for a
 	// reason preemption could resolve (decide.Diagnosis.Resolvable).
 	Potential []*snapshot.NodeInfo
-	// NominatedUnresolvable tells that the preemptor's nominated node, if any, was rejected for
-	// good, so it may preempt again (see Eligible).
+	// Nominated is the node the preemptor is nominated to ("" for none), and
+	// NominatedUnresolvable tells that the filters rejected it for good, so that the preemptor
+	// may preempt again (see Eligible).
+	Nominated             string
 	NominatedUnresolvable bool
 	Filter                Filter
 	PDBs                  []PDB
@@ -40,10 +42,11 @@ type Request struct {
 // preemptor may preempt, search the potential nodes for candidates, pick the cheapest. It returns
 // the chosen candidate, or nil and the part upstream adds to the FailedScheduling message
 // ("preemption: ..."), e.g. "preemption: 0/3 nodes are available: 3 No preemption victims found
-// for incoming pod.".
-func Preempt(r Request) (*Candidate, string) {
-	if ok, reason := Eligible(r.Preemptor.Pod, r.Snapshot, r.NominatedUnresolvable); !ok {
-		return nil, "preemption: " + reason
+// for incoming pod."; eligible is false when the preemptor may not preempt now (Eligible), so
+// that no search was made.
+func Preempt(r Request) (c *Candidate, msg string, eligible bool) {
+	if ok, reason := Eligible(r.Preemptor.Pod, r.Nominated, r.Snapshot, r.NominatedUnresolvable); !ok {
+		return nil, "preemption: " + reason, false
 	}
 	numNodes := len(r.Snapshot.Nodes)
 	var rejected map[string]snapshot.Verdict
@@ -52,10 +55,10 @@ func Preempt(r Request) (*Candidate, string) {
 		var cands []Candidate
 		cands, rejected = Search(r.Preemptor, r.Potential, r.Offset(len(r.Potential)), want, r.Filter, r.PDBs, r.Now)
 		if c := PickNode(cands, r.Now); c != nil {
-			return c, ""
+			return c, "", true
 		}
 	}
-	return nil, "preemption: " + message(numNodes, rejected)
+	return nil, "preemption: " + message(numNodes, rejected), true
 }
 
 // notHelpful is upstream's reason for the nodes preemption was not tried on.

@@ -36,21 +36,21 @@ func TestPreempt(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, msg := Preempt(Request{Preemptor: tc.preemptor, Snapshot: snap, Potential: tc.potential,
+			c, msg, eligible := Preempt(Request{Preemptor: tc.preemptor, Snapshot: snap, Potential: tc.potential,
 				Filter: cpuFits(tc.preemptor), Args: DefaultArgs(), Offset: func(int) int { return 0 }, Now: t0})
 			got := ""
 			if c != nil {
 				got = c.Node.Name()
 			}
-			if got != tc.want || msg != tc.msg {
+			if got != tc.want || msg != tc.msg || !eligible {
 				t.Errorf("Preempt = %q, %q\nwant       %q, %q", got, msg, tc.want, tc.msg)
 			}
 		})
 	}
 	p := pod("p", 5, 1000, -1)
 	p.Pod.Spec.PreemptionPolicy = &never
-	if c, msg := Preempt(Request{Preemptor: p, Snapshot: snap, Potential: []*snapshot.NodeInfo{low}, Filter: cpuFits(p),
-		Args: DefaultArgs(), Offset: func(int) int { return 0 }, Now: t0}); c != nil || msg != "preemption: "+NotEligibleNever {
+	if c, msg, eligible := Preempt(Request{Preemptor: p, Snapshot: snap, Potential: []*snapshot.NodeInfo{low}, Filter: cpuFits(p),
+		Args: DefaultArgs(), Offset: func(int) int { return 0 }, Now: t0}); c != nil || eligible || msg != "preemption: "+NotEligibleNever {
 		t.Errorf("preemptionPolicy Never: %v, %q", c, msg)
 	}
 }

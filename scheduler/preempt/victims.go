@@ -19,12 +19,12 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
-// Filter runs every filter for the preemptor on node, a changed copy of a snapshot node (some of
-// its pods removed), with the rest of the cluster as the snapshot has it, and returns the first
-// rejection (empty when the preemptor fits). Filters that count pods across nodes (topology
-// spread, inter-pod affinity) must see the copy, not the original (see decide.Decider.FilterOn
-// and snapshot.Snapshot.WithNode).
-type Filter func(node *snapshot.NodeInfo) snapshot.Verdict
+// Filter runs every filter for the preemptor on node, a changed copy of a snapshot node from
+// which the pods in removed are gone, with the rest of the cluster as the snapshot has it, and
+// returns the first rejection (empty when the preemptor fits). Filters that count pods across
+// nodes (topology spread, inter-pod affinity) must count the removed pods as gone (see
+// decide.Prepared.Check).
+type Filter func(node *snapshot.NodeInfo, removed []*snapshot.PodInfo) snapshot.Verdict
 
 // PDB is a PodDisruptionBudget as preemption reads it.
 type PDB struct {
@@ -83,7 +83,8 @@ func SelectVictims(preemptor *snapshot.PodInfo, node *snapshot.NodeInfo, filter 
 	for _, p := range potential {
 		trial.RemovePod(p)
 	}
-	if v := filter(trial); !v.Fits() {
+	removed := slices.Clone(potential)
+	if v := filter(trial, removed); !v.Fits() {
 		return Candidate{}, v
 	}
 	slices.SortStableFunc(potential, func(a, b *snapshot.PodInfo) int { return moreImportantFirst(a.Pod, b.Pod, now) })
@@ -92,10 +93,13 @@ func SelectVictims(preemptor *snapshot.PodInfo, node *snapshot.NodeInfo, filter 
 	c := Candidate{Node: node}
 	reprieve := func(p *snapshot.PodInfo) bool {
 		trial.AddPod(p)
-		if filter(trial).Fits() {
+		i := slices.Index(removed, p)
+		removed = slices.Delete(removed, i, i+1)
+		if filter(trial, removed).Fits() {
 			return true
 		}
 		trial.RemovePod(p)
+		removed = append(removed, p)
 		c.Victims = append(c.Victims, p)
 		return false
 	}

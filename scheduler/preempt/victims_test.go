@@ -38,7 +38,7 @@ func node(cpu int64, pods ...*snapshot.PodInfo) *snapshot.NodeInfo {
 
 // cpuFits is a filter on cpu alone.
 func cpuFits(preemptor *snapshot.PodInfo) Filter {
-	return func(n *snapshot.NodeInfo) snapshot.Verdict {
+	return func(n *snapshot.NodeInfo, removed []*snapshot.PodInfo) snapshot.Verdict {
 		if n.Requested.MilliCPU+preemptor.Requests.MilliCPU > n.Allocatable.MilliCPU {
 			return snapshot.Reject("Insufficient cpu")
 		}
@@ -105,10 +105,10 @@ func TestSelectVictims(t *testing.T) {
 		{name: "affinity to a lower-priority pod: no candidate (as upstream)", preemptor: pod("web", 10, 1000, -1),
 			pods: []*snapshot.PodInfo{pod("db", 1, 1000, 1), pod("x", 1, 1000, 1)},
 			fits: func(pre *snapshot.PodInfo) Filter {
-				return func(n *snapshot.NodeInfo) snapshot.Verdict {
+				return func(n *snapshot.NodeInfo, removed []*snapshot.PodInfo) snapshot.Verdict {
 					for _, p := range n.Pods {
 						if p.Pod.Name == "db" {
-							return cpuFits(pre)(n)
+							return cpuFits(pre)(n, removed)
 						}
 					}
 					return snapshot.RejectUnresolvable("node(s) didn't match pod affinity rules")
@@ -123,7 +123,26 @@ func TestSelectVictims(t *testing.T) {
 			}
 			n := node(cpu, tc.pods...)
 			before := names(n.Pods)
-			c, v := SelectVictims(tc.preemptor, n, tc.fits(tc.preemptor), tc.pdbs, t0.Add(time.Hour))
+			fits := tc.fits(tc.preemptor)
+			// Every call must name exactly the pods missing from the trial node as removed.
+			checked := func(trial *snapshot.NodeInfo, removed []*snapshot.PodInfo) snapshot.Verdict {
+				missing := map[string]bool{}
+				for _, p := range n.Pods {
+					missing[p.Pod.Name] = true
+				}
+				for _, p := range trial.Pods {
+					delete(missing, p.Pod.Name)
+				}
+				gone := map[string]bool{}
+				for _, p := range removed {
+					gone[p.Pod.Name] = true
+				}
+				if !reflect.DeepEqual(missing, gone) {
+					t.Errorf("filter called with removed %v; the trial node lacks %v", gone, missing)
+				}
+				return fits(trial, removed)
+			}
+			c, v := SelectVictims(tc.preemptor, n, checked, tc.pdbs, t0.Add(time.Hour))
 			ok, reason := v.Fits(), strings.Join(v.Reasons, ", ")
 			if ok != tc.wantOK || reason != tc.wantReason {
 				t.Fatalf("candidate %v (%q), want %v %q", ok, reason, tc.wantOK, tc.wantReason)

@@ -1,10 +1,8 @@
 package snapshot
 
 import (
-	"maps"
-	"slices"
-
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Snapshot is the cluster as one scheduling decision sees it. It is immutable once built and safe
@@ -20,6 +18,13 @@ type Snapshot struct {
 	WithRequiredAntiAffinity []*NodeInfo
 	// NamespaceLabels maps each known namespace to its labels (for namespace selectors).
 	NamespaceLabels map[string]labels.Set
+	// Nominated are the pending pods nominated to a node (by status.nominatedNodeName, or by a
+	// preemption this scheduler just decided), by node name. Filters count the pods nominated to
+	// a node with a priority at least the scheduled pod's as if they ran there, so that a pod
+	// cannot take the room a preemption freed for a more important one. Set with SetNominated.
+	Nominated map[string][]*PodInfo
+
+	nominatedNode map[types.UID]string
 
 	byName     map[string]*NodeInfo
 	index      map[string]int // position in Nodes
@@ -120,42 +125,26 @@ func sameImages(a, b map[string]int64) bool {
 // Get returns the node named name, or nil.
 func (s *Snapshot) Get(name string) *NodeInfo { return s.byName[name] }
 
+// SetNominated replaces the nominated pods (see Nominated). Like Update, only the snapshot's
+// owner may call it, while no decision is reading s.
+func (s *Snapshot) SetNominated(byNode map[string][]*PodInfo) {
+	s.Nominated = byNode
+	s.nominatedNode = make(map[types.UID]string, len(byNode))
+	for node, pods := range byNode {
+		for _, p := range pods {
+			s.nominatedNode[p.Pod.UID] = node
+		}
+	}
+}
+
+// NominatedNode returns the node the pod with uid is nominated to, and whether it is nominated.
+func (s *Snapshot) NominatedNode(uid types.UID) (string, bool) {
+	node, ok := s.nominatedNode[uid]
+	return node, ok
+}
+
 // ImageNodes returns on how many nodes the (normalised) image is present.
 func (s *Snapshot) ImageNodes(image string) int { return s.imageNodes[image] }
 
 // Namespace returns the labels of namespace ns (nil when unknown).
 func (s *Snapshot) Namespace(ns string) labels.Set { return s.NamespaceLabels[ns] }
-
-// WithNode returns a snapshot that differs from s only in holding n in place of the node of the
-// same name, for a what-if question (would a pod fit if these pods were gone?). s is not changed
-// and stays valid. It costs a pass over the nodes, and the copy's topology indexes are built again
-// on first use. nil when s has no node of that name.
-func (s *Snapshot) WithNode(n *NodeInfo) *Snapshot {
-	if n.Node == nil {
-		return nil
-	}
-	i, ok := s.index[n.Node.Name]
-	if !ok {
-		return nil
-	}
-	c := &Snapshot{
-		Nodes:           slices.Clone(s.Nodes),
-		NamespaceLabels: s.NamespaceLabels,
-		byName:          maps.Clone(s.byName),
-		index:           s.index, // positions do not change
-		imageNodes:      s.imageNodes,
-	}
-	c.Nodes[i] = n
-	c.byName[n.Node.Name] = n
-	if !sameImages(s.Nodes[i].Images, n.Images) {
-		c.imageNodes = maps.Clone(s.imageNodes)
-		for img := range s.Nodes[i].Images {
-			c.imageNodes[img]--
-		}
-		for img := range n.Images {
-			c.imageNodes[img]++
-		}
-	}
-	c.rebuildAffinityLists()
-	return c
-}

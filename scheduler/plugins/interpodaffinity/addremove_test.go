@@ -91,7 +91,7 @@ func TestAddRemovePod(t *testing.T) {
 			// Adding to the state prepared without the pod. A nil filter had nothing to update
 			// (like kube-scheduler skipping the plugin), so start from a filter that exists.
 			if fBefore != nil {
-				added := fBefore.(*PodFilter).Clone()
+				added := fBefore.(*PodFilter).Clone().(*PodFilter)
 				added.AddPod(changed, without.Get(tc.onNode))
 				if got := filterAll(t, added, without); !reflect.DeepEqual(got, tc.wantAfter) {
 					t.Errorf("after AddPod:\n got %v\nwant %v", got, tc.wantAfter)
@@ -101,7 +101,7 @@ func TestAddRemovePod(t *testing.T) {
 				}
 			}
 			if fAfter != nil {
-				removed := fAfter.(*PodFilter).Clone()
+				removed := fAfter.(*PodFilter).Clone().(*PodFilter)
 				removed.RemovePod(changed, with.Get(tc.onNode))
 				if got := filterAll(t, removed, with); !reflect.DeepEqual(got, tc.wantBefore) {
 					t.Errorf("after RemovePod:\n got %v\nwant %v", got, tc.wantBefore)

@@ -245,7 +245,7 @@ func (f *PodFilter) update(p *snapshot.PodInfo, n *snapshot.NodeInfo, delta int6
 
 // Clone returns an independent copy whose counts AddPod and RemovePod may change without affecting
 // f. The pod, its terms and the namespaces are shared: they are read-only.
-func (f *PodFilter) Clone() *PodFilter {
+func (f *PodFilter) Clone() decide.NodeFilter {
 	c := *f
 	c.affinityCounts = f.affinityCounts.clone()
 	c.antiCounts = f.antiCounts.clone()

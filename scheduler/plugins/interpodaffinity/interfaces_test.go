@@ -2,7 +2,6 @@ package interpodaffinity
 
 import (
 	"github.com/berth-scheduler/berth/scheduler/decide"
-	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
 var (
@@ -11,11 +10,5 @@ var (
 	_ decide.NodeFilter   = (*PodFilter)(nil)
 	_ decide.NodeScorer   = (*scorer)(nil)
 	_ decide.Normalizer   = (*scorer)(nil)
-	_ podChanges          = (*PodFilter)(nil)
+	_ decide.PodChanger   = (*PodFilter)(nil)
 )
-
-// podChanges is the optional preemption ability described in the plugin architecture.
-type podChanges interface {
-	AddPod(p *snapshot.PodInfo, n *snapshot.NodeInfo)
-	RemovePod(p *snapshot.PodInfo, n *snapshot.NodeInfo)
-}

@@ -17,6 +17,7 @@ var (
 	_ decide.FilterPlugin = (*PodTopologySpread)(nil)
 	_ decide.ScorePlugin  = (*PodTopologySpread)(nil)
 	_ decide.Normalizer   = (*spreadScorer)(nil)
+	_ decide.PodChanger   = (*spreadFilter)(nil)
 	_ SelectorLister      = Listers{}
 )
 
