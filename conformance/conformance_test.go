@@ -122,8 +122,7 @@ func runScenario(t *testing.T, s *scenario) (up, be *phase) {
 }
 
 // compare checks that each group has as many pending pods under berth as under upstream, and that
-// the pods of a group left wholly pending carry the same message (upstream's without its
-// preemption part).
+// the pods of a group left wholly pending carry the same message, preemption's part included.
 func compare(t *testing.T, s *scenario, up, be *phase) {
 	t.Helper()
 	upPods, bePods := byName(up.pods), byName(be.pods)
@@ -149,23 +148,13 @@ func compare(t *testing.T, s *scenario, up, be *phase) {
 			continue
 		}
 		for _, p := range g.pods {
-			want, got := upstreamReason(unschedulableMessage(upPods[p.Name])), unschedulableMessage(bePods[p.Name])
+			want, got := unschedulableMessage(upPods[p.Name]), unschedulableMessage(bePods[p.Name])
 			if want != got {
 				problems = append(problems, fmt.Sprintf("%s: FailedScheduling message differs:\n    upstream: %s\n    berth:    %s", p.Name, want, got))
 			}
 		}
 	}
 	report(t, s, up, be, problems)
-}
-
-// upstreamReason cuts upstream's message after its filter part, "0/N nodes are available: ...",
-// dropping what its PostFilter (preemption) appended, usually " preemption: ...": berth does not
-// preempt. No filter reason contains ". ".
-func upstreamReason(msg string) string {
-	if i := strings.Index(msg, ". "); i >= 0 {
-		return msg[:i+1]
-	}
-	return msg
 }
 
 // report fails t with the problems, the scenario and both outcomes.

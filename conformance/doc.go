@@ -56,8 +56,9 @@
 //
 // So the comparison is per group: the same number of pending pods (for a group of one, the same
 // pod). A group left wholly pending was judged against the fixed cluster alone, so its pods must
-// also carry the same FailedScheduling message: upstream's up to the end of its filter part
-// ("0/N nodes are available: ...."), without what preemption appends (" preemption: ...").
+// also carry the same FailedScheduling message, including what preemption appends
+// (" preemption: 0/N nodes are available: ..."): every pod has the same priority, so preemption
+// finds no victims, and which nodes it says so of is fixed by the filters' verdicts.
 //
 // Every mismatch reports the seed, the whole scenario and both outcomes. Rerun one scenario with
 //

@@ -130,9 +130,11 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 	for name, plugin := range refused {
 		pod := waitPod(ctx, t, admin, ns, name, func(p *v1.Pod) bool { return scheduledFalse(p) != nil })
 		c := scheduledFalse(pod)
-		if want := "which berth does not schedule yet (" + plugin + ")."; c.Reason != "Unschedulable" ||
-			!strings.HasPrefix(c.Message, "0/") || !strings.HasSuffix(c.Message, want) {
-			t.Errorf("%s: PodScheduled=False %s %q, want Unschedulable ending in %q", name, c.Reason, c.Message, want)
+		// The refusal, then what preemption says of a pod refused on every node.
+		want := "which berth does not schedule yet (" + plugin + "). preemption: 0/"
+		if c.Reason != "Unschedulable" || !strings.HasPrefix(c.Message, "0/") || !strings.Contains(c.Message, want) ||
+			!strings.HasSuffix(c.Message, " Preemption is not helpful for scheduling.") {
+			t.Errorf("%s: PodScheduled=False %s %q, want Unschedulable with %q and preemption not helpful", name, c.Reason, c.Message, want)
 		}
 	}
 

@@ -39,6 +39,7 @@ const (
 	defaultBinder   = "DefaultBinder"
 	// defaultPreemption runs in the loop when a pod fits nowhere (see Profile.Preemption).
 	defaultPreemption = "DefaultPreemption"
+	dynamicResources  = "DynamicResources"
 )
 
 // ProfilesFromConfig builds one Profile per profile of cfg, which must be an effective
@@ -67,7 +68,8 @@ func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f *kubeclient.In
 		if err != nil {
 			return nil, fmt.Errorf("profiles[%d] (%s): %w", i, cp.Name(), err)
 		}
-		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: profileInterest, Preemption: preemptionArgs(cp)})
+		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: profileInterest,
+			Preemption: preemptionArgs(cp), PostFilterFailsAfter: postFilterFailsAfter(cp)})
 	}
 	return profiles, nil
 }
@@ -88,6 +90,28 @@ func preemptionArgs(cp *config.Profile) *preempt.Args {
 		}
 	}
 	return &a
+}
+
+// postFilterFailsAfter returns the plugins whose PreFilter rejection makes kube-scheduler v1.37's
+// PostFilter phase fail in profile cp: those whose PreFilter runs before DynamicResources', when
+// DynamicResources is a PostFilter plugin. Its PostFilter then reads a state its PreFilter never
+// wrote and errs ("not found"), and preemption is not tried. berth's refusals are left out: they
+// stand for plugins berth lacks, and their pods get the usual preemption part.
+func postFilterFailsAfter(cp *config.Profile) map[string]bool {
+	isDRA := func(p config.Plugin) bool { return p.Name == dynamicResources }
+	if !slices.ContainsFunc(cp.Enabled(config.PostFilter), isDRA) || !slices.ContainsFunc(cp.Enabled(config.PreFilter), isDRA) {
+		return nil
+	}
+	out := map[string]bool{}
+	for _, p := range cp.Enabled(config.PreFilter) {
+		if isDRA(p) {
+			break
+		}
+		if _, refused := refusals[p.Name]; !refused {
+			out[p.Name] = true
+		}
+	}
+	return out
 }
 
 // decideProfile wires one profile: build every enabled plugin berth implements, then line them up

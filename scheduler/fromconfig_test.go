@@ -2,9 +2,11 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -198,6 +200,29 @@ func TestPreemptionArgs(t *testing.T) {
 			}
 			if got := profiles[0].Preemption; !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Preemption = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestPostFilterFailsAfter(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"default: the PreFilters before DynamicResources', refusals left out", "",
+			[]string{"InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit", "NodeUnschedulable", "PodTopologySpread", "TaintToleration"}},
+		{"without DynamicResources the PostFilter phase cannot fail", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: DynamicResources}]\n", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			profiles, err := ProfilesFromConfig(loadConfig(t, tc.body), nil, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := slices.Sorted(maps.Keys(profiles[0].PostFilterFailsAfter))
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("PostFilterFailsAfter = %v, want %v", got, tc.want)
 			}
 		})
 	}

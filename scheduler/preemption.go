@@ -33,7 +33,7 @@ type preemption struct {
 
 // tryPreemption runs DefaultPreemption for pod, which fit no node (diag), on the loop's snapshot,
 // as kube-scheduler's PostFilter does. It only decides: acting is preemptAsync's.
-func (s *Scheduler) tryPreemption(prof *Profile, pi *snapshot.PodInfo, diag *decide.Diagnosis) preemption {
+func (s *Scheduler) tryPreemption(prof *Profile, pi *snapshot.PodInfo, diag *decide.Diagnosis, prepared *decide.Prepared) preemption {
 	s.m.preemptions.With().Inc()
 	potential := diag.Resolvable
 	if diag.PreFilterMsg != "" && !diag.Unresolvable { // a PreFilter rejected the pod on every node
@@ -43,7 +43,6 @@ func (s *Scheduler) tryPreemption(prof *Profile, pi *snapshot.PodInfo, diag *dec
 	if node, ok := s.cache.Nomination(pi.Pod.UID); ok {
 		nominated = node
 	}
-	prepared := prof.Decider.Prepare(pi, s.snap)
 	cand, msg, eligible := preempt.Preempt(preempt.Request{
 		Preemptor: pi, Snapshot: s.snap, Potential: potential,
 		Nominated: nominated, NominatedUnresolvable: nominated != "" && !slices.ContainsFunc(potential, func(n *snapshot.NodeInfo) bool { return n.Name() == nominated }),

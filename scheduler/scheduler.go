@@ -33,11 +33,9 @@ import (
 // DefaultSchedulerName is the spec.schedulerName of pods kube-scheduler's default profile takes.
 const DefaultSchedulerName = "default-scheduler"
 
-// Decider decides one pod at a time, and prepares a pod's filters for preemption's what-if checks
-// (see decide.Decider).
+// Decider decides one pod at a time (see decide.Decider).
 type Decider interface {
 	Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) decide.Result
-	Prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *decide.Prepared
 }
 
 // Profile is one scheduler name with its decision pipeline.
@@ -50,6 +48,9 @@ type Profile struct {
 	Interest map[string]queue.Events
 	// Preemption is DefaultPreemption's arguments; nil when the profile does not preempt.
 	Preemption *preempt.Args
+	// PostFilterFailsAfter names the plugins whose PreFilter rejection makes kube-scheduler's
+	// PostFilter phase fail in this profile (see postFilterFailsAfter).
+	PostFilterFailsAfter map[string]bool
 }
 
 // Config configures a Scheduler. Pods, Events, Informers and Profiles are required.
@@ -242,7 +243,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 	profile := prof.SchedulerName
 
 	if res.Node == "" {
-		s.unschedulable(ctx, pool, qp, prof, pi, res.Diagnosis, start)
+		s.unschedulable(ctx, pool, qp, prof, pi, res, start)
 		return
 	}
 
@@ -266,14 +267,20 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 
 // unschedulable handles a pod that fits no node: it tries preemption when the profile preempts,
 // records the attempt, and parks the pod (at once, or once a preemption's API writes are done).
-func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.QueuedPod, prof *Profile, pi *snapshot.PodInfo, diag *decide.Diagnosis, start time.Time) {
-	pod, profile := qp.Pod, prof.SchedulerName
+func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.QueuedPod, prof *Profile, pi *snapshot.PodInfo, res decide.Result, start time.Time) {
+	pod, profile, diag := qp.Pod, prof.SchedulerName, res.Diagnosis
 	msg := diag.Message()
 	var p preemption
-	if prof.Preemption != nil {
-		p = s.tryPreemption(prof, pi, diag)
+	switch {
+	case prof.PostFilterFailsAfter[diag.PreFilterRejectedBy]:
+		// kube-scheduler's DynamicResources PostFilter finds no state from its own PreFilter,
+		// which this rejection kept from running: the PostFilter phase fails with "not found",
+		// no preemption is tried and the nomination stays.
+		msg += " not found"
+	case prof.Preemption != nil && res.Prepared != nil:
+		p = s.tryPreemption(prof, pi, diag, res.Prepared)
 		msg += " " + p.msg
-	} else {
+	case prof.Preemption == nil:
 		none := ""
 		p.nominate = &none // without preemption a pod keeps no nomination
 	}

@@ -113,6 +113,9 @@ type Result struct {
 	Evaluated, Feasible int
 	// Diagnosis explains why no node fits; nil when Node is set.
 	Diagnosis *Diagnosis
+	// Prepared is the pod's filters as this decision prepared them, for preemption's what-if
+	// checks; set when no node fits and the snapshot has nodes.
+	Prepared *Prepared
 }
 
 // Decide picks a node for pod in snap. It starts and joins its own goroutines and calls nothing
@@ -131,8 +134,11 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 	if !p.reject.Fits() {
 		diag.PreFilterMsg = strings.Join(p.reject.Reasons, ", ")
 		diag.Plugins = append(diag.Plugins, p.rejectedBy...)
+		if p.rejectedEarly {
+			diag.PreFilterRejectedBy = p.rejectedBy[0]
+		}
 		diag.Unresolvable = p.reject.Unresolvable
-		return Result{Diagnosis: diag}
+		return Result{Diagnosis: diag, Prepared: p}
 	}
 	if name := nominatedNode(pod, snap); name != "" {
 		if node := snap.Get(name); node != nil && p.allows(name) {
@@ -154,12 +160,12 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 			diag.addVerdictN(p.notAllowed(), p.restrictedBy[0], absent)
 		}
 		if len(nodes) == 0 {
-			return Result{Diagnosis: diag}
+			return Result{Diagnosis: diag, Prepared: p}
 		}
 	}
 	feasible, evaluated := d.findFeasible(nodes, p, diag)
 	if len(feasible) == 0 {
-		return Result{Evaluated: evaluated, Diagnosis: diag}
+		return Result{Evaluated: evaluated, Diagnosis: diag, Prepared: p}
 	}
 	res := Result{Evaluated: evaluated, Feasible: len(feasible)}
 	if len(feasible) == 1 {
@@ -185,11 +191,13 @@ func nominatedNode(pod *snapshot.PodInfo, snap *snapshot.Snapshot) string {
 type Prepared struct {
 	pod  *snapshot.PodInfo
 	snap *snapshot.Snapshot
-	// reject is a PreFilter's rejection of the pod on every node, by rejectedBy.
-	reject     snapshot.Verdict
-	rejectedBy []string
-	checks     []NodeFilter
-	names      []string
+	// reject is a rejection of the pod on every node, by rejectedBy: one PreFilter's, which
+	// stopped the later ones (rejectedEarly), or the restricting plugins' conflict.
+	reject        snapshot.Verdict
+	rejectedBy    []string
+	rejectedEarly bool
+	checks        []NodeFilter
+	names         []string
 	// allowed are the only node names that can pass (nil: any), by the restrictedBy plugins.
 	allowed      map[string]bool
 	restrictedBy []string
@@ -205,7 +213,7 @@ func (d *Decider) Prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *Prepa
 	for _, f := range d.filters {
 		nf, v := f.PreFilter(pod, snap)
 		if !v.Fits() {
-			p.reject, p.rejectedBy = v, []string{f.Name()}
+			p.reject, p.rejectedBy, p.rejectedEarly = v, []string{f.Name()}, true
 			return p
 		}
 		if nf == nil {
@@ -542,8 +550,12 @@ func intersect(have map[string]bool, names []string) map[string]bool {
 type Diagnosis struct {
 	// NumNodes is the number of nodes in the snapshot.
 	NumNodes int
-	// PreFilterMsg is set when a PreFilter rejected the pod outright.
+	// PreFilterMsg is set when a PreFilter rejected the pod outright, or the plugins restricting
+	// the nodes left none between them.
 	PreFilterMsg string
+	// PreFilterRejectedBy names the plugin whose PreFilter rejected the pod, before the later
+	// PreFilters ran.
+	PreFilterRejectedBy string
 	// Reasons counts nodes per rejection reason.
 	Reasons map[string]int
 	// Plugins are the names of the plugins that rejected the pod somewhere.

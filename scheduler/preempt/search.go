@@ -34,8 +34,9 @@ func PDBsFrom(budgets []*policyv1.PodDisruptionBudget) []PDB {
 
 // Search looks for candidates for preemptor among nodes (those where preemption might help, in a
 // stable order), starting at nodes[offset % len(nodes)] and wrapping around, as upstream's dry
-// run does: each node is tried at most once, and the search stops once want candidates without
-// budget violations are found. It returns those candidates first, then any with violations, and,
+// run does: each node is tried at most once, and the search stops once want candidates are found,
+// at least one of them without budget violations (so it looks on past candidates that all
+// violate a budget). It returns the candidates without violations first, then those with, and,
 // for each node tried that is no candidate, the verdict why.
 func Search(preemptor *snapshot.PodInfo, nodes []*snapshot.NodeInfo, offset, want int, filter Filter, pdbs []PDB, now time.Time) (cands []Candidate, rejected map[string]snapshot.Verdict) {
 	if len(nodes) == 0 || want <= 0 {
@@ -54,7 +55,7 @@ func Search(preemptor *snapshot.PodInfo, nodes []*snapshot.NodeInfo, offset, wan
 		default:
 			cands = append(cands, c)
 		}
-		if len(cands) >= want {
+		if len(cands) > 0 && len(cands)+len(violating) >= want {
 			break
 		}
 	}

@@ -74,7 +74,9 @@ func TestSearch(t *testing.T) {
 	}{
 		{name: "stops after enough", offset: 0, want: 1, cands: []string{"n1"}, rejected: []string{"n0"}},
 		{name: "starts at the offset and wraps", offset: 3, want: 2, cands: []string{"n4", "n1"}, rejected: []string{"n3", "n0"}},
-		{name: "candidates with violations come last and do not stop the search", offset: 2, want: 2, cands: []string{"n4", "n1", "n2"}, rejected: []string{"n3", "n0"}},
+		{name: "candidates that all violate a budget do not stop the search", offset: 2, want: 1, cands: []string{"n4", "n2"}, rejected: []string{"n3"}},
+		{name: "with one candidate without violations, those with count too", offset: 1, want: 2, cands: []string{"n1", "n2"}},
+		{name: "candidates with violations come last", offset: 2, want: 3, cands: []string{"n4", "n1", "n2"}, rejected: []string{"n3", "n0"}},
 		{name: "tries every node at most once", offset: 0, want: 10, cands: []string{"n1", "n4", "n2"}, rejected: []string{"n0", "n3"}},
 	}
 	for _, tc := range tests {
