@@ -22,9 +22,9 @@ var (
 	flagShow      = flag.Bool("conformance.show", false, "log every scenario and both outcomes, not only failing ones")
 )
 
-// seeds returns the scenario seeds to run: the one asked for, or -conformance.scenarios
-// consecutive ones from the base.
-func seeds(t *testing.T) []uint64 {
+// seeds returns the scenario seeds to run: the one asked for, or count consecutive ones from the
+// base.
+func seeds(t *testing.T, count int) []uint64 {
 	one := *flagSeed
 	if env := os.Getenv("BERTH_CONFORMANCE_SEED"); one == 0 && env != "" {
 		v, err := strconv.ParseUint(env, 10, 64)
@@ -40,8 +40,8 @@ func seeds(t *testing.T) []uint64 {
 	if base == 0 {
 		base = uint64(time.Now().UnixNano()%1_000_000_000) + 1
 	}
-	t.Logf("scenario seeds %d..%d (rerun one with -conformance.seed=N, all with -conformance.base=%d)", base, base+uint64(*flagScenarios)-1, base)
-	out := make([]uint64, *flagScenarios)
+	t.Logf("scenario seeds %d..%d (rerun one with -conformance.seed=N, all with -conformance.base=%d)", base, base+uint64(count)-1, base)
+	out := make([]uint64, count)
 	for i := range out {
 		out[i] = base + uint64(i)
 	}
@@ -55,7 +55,7 @@ func TestConformance(t *testing.T) {
 	start := time.Now()
 	var pods, pending, failed int
 	var upTime, berthTime time.Duration
-	list := seeds(t)
+	list := seeds(t, *flagScenarios)
 	for _, seed := range list {
 		ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			s := generate(seed)
