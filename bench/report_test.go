@@ -115,14 +115,23 @@ func TestParseArgs(t *testing.T) {
 				}
 				return ""
 			}},
-		{name: "all leaves firstpass out", args: []string{"-workloads", "all"}, check: func(o options) string {
+		{name: "all leaves firstpass and preemption out", args: []string{"-workloads", "all"}, check: func(o options) string {
 			for _, w := range o.cfg.workloads {
-				if w.FirstPass {
+				if w.FirstPass || w.Preemption {
 					return w.Name
 				}
 			}
 			return ""
 		}},
+		{name: "make bench-preemption", args: []string{"-nodes", "1000", "-pods", "1000", "-workloads", "preemption", "-client-limits", "5000,default", "-pairs", "1"},
+			check: func(o options) string {
+				c := o.cfg
+				if len(c.workloads) != 1 || !c.workloads[0].Preemption || fmt.Sprint(c.limits) != "[5000 default]" {
+					return fmt.Sprintf("%+v", o)
+				}
+				return ""
+			}},
+		{name: "more preemptors than victims", args: []string{"-nodes", "10", "-pods", "101", "-workloads", "preemption"}, wantErr: "too many pods"},
 		{name: "make bench-large", args: []string{"-large", "-pairs", "1", "-client-limits", "5000"}, check: func(o options) string {
 			if fmt.Sprint(o.cfg.limits) != "[5000]" {
 				return fmt.Sprint(o.cfg.limits)
