@@ -60,7 +60,7 @@ chaos: upstream
 # BENCHMARKS-firstpass.md and bench/results-firstpass.json (~15 min).
 # bench-preemption: 1000 nodes each full of 10 low-priority pods (created bound, not measured), then
 # 1000 high-priority pods that each fit only once one of them is preempted; both client limits;
-# writes BENCHMARKS-preemption.md and bench/results-preemption.json (~15 min per round).
+# writes BENCHMARKS-preemption.md and bench/results-preemption.json (~8 min).
 BENCH_FLAGS ?=
 .PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-smoke
 bench: upstream

@@ -109,6 +109,9 @@ type FirstPassStats struct {
 	PodsPerSecond float64 `json:"podsPerSecond"`
 }
 
+// ran reports whether the scheduler ran at all, completing or not.
+func (s FirstPassStats) ran() bool { return s.Runs > 0 || s.Incomplete > 0 }
+
 // FirstPassSummary compares the schedulers' first pass over pods that fit nowhere, on one
 // first-pass workload at one client limit; the ceiling is the same for every limit.
 type FirstPassSummary struct {
@@ -180,7 +183,7 @@ func firstPassSummaries(runs []RunResult, workload string, limits []string) []Fi
 			Upstream: firstPassStats(runs, workload, kindUpstream, limit),
 			Berth:    firstPassStats(runs, workload, kindBerth, limit),
 		}
-		if f.Berth.Runs+f.Berth.Incomplete == 0 && f.Upstream.Runs+f.Upstream.Incomplete == 0 && (f.Ceiling.Runs+f.Ceiling.Incomplete == 0 || i > 0) {
+		if !f.Berth.ran() && !f.Upstream.ran() && (!f.Ceiling.ran() || i > 0) {
 			continue
 		}
 		f.BerthOverUpstream = ratio(f.Berth.Seconds, f.Upstream.Seconds)
