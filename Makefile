@@ -58,8 +58,11 @@ chaos: upstream
 # bench-firstpass: the schedulers' first pass over 20000 pods that fit nowhere, at their default
 # flags (each pod one status patch at QPS 50: ~7 min per scheduler run); writes
 # BENCHMARKS-firstpass.md and bench/results-firstpass.json (~15 min).
+# bench-preemption: 1000 nodes each full of 10 low-priority pods (created bound, not measured), then
+# 1000 high-priority pods that each fit only once one of them is preempted; both client limits;
+# writes BENCHMARKS-preemption.md and bench/results-preemption.json (~8 min).
 BENCH_FLAGS ?=
-.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-smoke
+.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-smoke
 bench: upstream
 	$(GO) run ./bench -md BENCHMARKS.md -json bench/results.json $(BENCH_FLAGS)
 
@@ -75,8 +78,11 @@ bench-defaults: upstream
 bench-firstpass: upstream
 	$(GO) run ./bench -nodes 100 -pods 20000 -workloads firstpass -client-limits default -pairs 1 -md BENCHMARKS-firstpass.md -json bench/results-firstpass.json $(BENCH_FLAGS)
 
+bench-preemption: upstream
+	$(GO) run ./bench -nodes 1000 -pods 1000 -workloads preemption -client-limits 5000,default -pairs 1 -md BENCHMARKS-preemption.md -json bench/results-preemption.json $(BENCH_FLAGS)
+
 # bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round at
-# both client limits);
+# both client limits; preemption on 8 full nodes at QPS/burst 5000);
 # it also runs within `make test`.
 bench-smoke: upstream
 	$(GO) test -count=1 -run TestSmoke -v ./bench

@@ -11,27 +11,38 @@ import (
 // The checker judges a finished run from the API's final state, independently of any scheduler's
 // code: it re-derives every hard constraint the benchmark pods carry (node capacity, node selector
 // and required node affinity, NoSchedule taints, required inter-pod (anti-)affinity, hard
-// topology spread, gates) and lists each one broken. It supports the operators the workloads
-// use; anything else is reported as a violation rather than silently passed.
+// topology spread, gates), checks that no pod of the run was deleted (a preempting scheduler may
+// delete only the victims a preemption run starts with), and lists each one broken. It supports
+// the operators the workloads use; anything else is reported as a violation rather than silently
+// passed.
 
 // placement is the final state of a run.
 type placement struct {
 	nodes map[string]*v1.Node
-	pods  []*v1.Pod
+	// pods are every pod of the namespace: the run's and what is left of its victims.
+	pods []*v1.Pod
 	// mustStayPending names pods that must never be bound.
 	mustStayPending map[string]bool
+	// runPods names the pods the run created, each of which must still exist (nil: not checked).
+	runPods map[string]bool
+	// incomplete marks a run that ended before every pod was bound: the pods it left pending are
+	// reported with the run, not as violations; everything else is checked as usual.
+	incomplete bool
 }
 
 // check returns the violations in p, sorted. With constraints false only the pending/bound
-// expectations are checked (the ceiling binds round-robin and ignores constraints by design).
+// expectations and the deletions are checked (the ceiling binds round-robin and ignores
+// constraints by design).
 func check(p placement, constraints bool) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
 	var bound []*v1.Pod
+	present := map[string]bool{}
 	for _, pod := range p.pods {
+		present[pod.Name] = true
 		name := pod.Namespace + "/" + pod.Name
 		switch {
-		case pod.Spec.NodeName == "" && !p.mustStayPending[pod.Name]:
+		case pod.Spec.NodeName == "" && !p.mustStayPending[pod.Name] && !p.incomplete:
 			add("%s: never bound, but it fits", name)
 		case pod.Spec.NodeName != "" && p.mustStayPending[pod.Name]:
 			add("%s: bound to %s, but it must stay pending", name, pod.Spec.NodeName)
@@ -46,6 +57,11 @@ func check(p placement, constraints bool) []string {
 			continue
 		}
 		bound = append(bound, pod)
+	}
+	for name := range p.runPods {
+		if !present[name] {
+			add("pod %s: deleted, but only the victims a preemption run starts with may be", name)
+		}
 	}
 	if constraints {
 		out = append(out, checkCapacity(p.nodes, bound)...)

@@ -106,6 +106,8 @@ func TestCheck(t *testing.T) {
 		name        string
 		pods        []*v1.Pod
 		pending     []string
+		runPods     []string
+		incomplete  bool
 		constraints bool
 		want        []string // substrings, one per expected violation
 	}{
@@ -158,6 +160,13 @@ func TestCheck(t *testing.T) {
 		{name: "wrong toleration value", constraints: true, pods: []*v1.Pod{pod("a", "n-d", tolerate("dedicated", "web"))},
 			want: []string{"not tolerated"}},
 		{name: "constraints off (ceiling)", pods: []*v1.Pod{pod("a", "n-d"), pod("b", "n-a", cpu("2"))}},
+		{name: "victims deleted, the run's pods all there", constraints: true, runPods: []string{"high"},
+			pods: []*v1.Pod{pod("high", "n-a", cpu("600m")), pod("victim-1", "n-a", cpu("400m"))}},
+		{name: "a pod of the run deleted", runPods: []string{"high", "gone"}, pods: []*v1.Pod{pod("high", "n-a")},
+			want: []string{"pod gone: deleted, but only the victims"}},
+		{name: "incomplete: pending pods are no violation, the rest is checked", constraints: true, incomplete: true,
+			pods: []*v1.Pod{pod("a", ""), pod("b", "n-a", cpu("600m")), pod("c", "n-a", cpu("600m"))},
+			want: []string{"node n-a: pods request 1200m cpu"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,7 +174,14 @@ func TestCheck(t *testing.T) {
 			for _, n := range tc.pending {
 				pend[n] = true
 			}
-			got := check(placement{nodes: testNodes(), pods: tc.pods, mustStayPending: pend}, tc.constraints)
+			var run map[string]bool
+			for _, n := range tc.runPods {
+				if run == nil {
+					run = map[string]bool{}
+				}
+				run[n] = true
+			}
+			got := check(placement{nodes: testNodes(), pods: tc.pods, mustStayPending: pend, runPods: run, incomplete: tc.incomplete}, tc.constraints)
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %d violations, want %d:\n%s", len(got), len(tc.want), strings.Join(got, "\n"))
 			}

@@ -10,6 +10,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -56,6 +57,37 @@ func createNodes(ctx context.Context, c kubernetes.Interface, nodes []*v1.Node, 
 	return parallel(ctx, len(nodes), workers, func(ctx context.Context, i int) error {
 		if _, err := c.CoreV1().Nodes().Create(ctx, nodes[i], metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating node %s: %w", nodes[i].Name, err)
+		}
+		return nil
+	})
+}
+
+// createPriorityClasses creates the workload's priority classes (before any pod names them).
+func createPriorityClasses(ctx context.Context, c kubernetes.Interface, pcs []*schedulingv1.PriorityClass) error {
+	for _, pc := range pcs {
+		if _, err := c.SchedulingV1().PriorityClasses().Create(ctx, pc, metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("creating priority class %s: %w", pc.Name, err)
+		}
+	}
+	return nil
+}
+
+// createVictims creates a preemption run's victims, already bound (spec.nodeName set), and checks
+// that the API server resolved their priority class: with its Priority admission plugin off,
+// spec.priority stays unset and no scheduler would preempt anything.
+func createVictims(ctx context.Context, c kubernetes.Interface, victims []*v1.Pod, workers int) error {
+	return parallel(ctx, len(victims), workers, func(ctx context.Context, i int) error {
+		created, err := c.CoreV1().Pods(victims[i].Namespace).Create(ctx, victims[i], metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("creating victim %s: %w", victims[i].Name, err)
+		}
+		if p := created.Spec.Priority; p == nil || *p != benchdata.LowPriority {
+			got := "unset"
+			if p != nil {
+				got = fmt.Sprint(*p)
+			}
+			return fmt.Errorf("victim %s: spec.priority %s, want %d from class %s (is the API server's Priority admission plugin on?)",
+				created.Name, got, benchdata.LowPriority, benchdata.LowPriorityClass)
 		}
 		return nil
 	})
@@ -139,14 +171,40 @@ func (c *creator) createTimes() map[string]time.Time {
 
 // ceilingWriter performs, as the scheduler identity, exactly the API writes a scheduler makes
 // for a pod: for one that fits, the binding (round-robin over the nodes) and the Scheduled event;
-// for one that fits nowhere, the FailedScheduling event and the PodScheduled=False condition; for
-// a gated one, nothing.
+// for a preemptor, first the deletion of a victim and its Preempted event, then the binding to the
+// victim's node; for one that fits nowhere, the FailedScheduling event and the PodScheduled=False
+// condition; for a gated one, nothing.
 type ceilingWriter struct {
 	sched  kubernetes.Interface
 	nodes  []*v1.Node
 	events bool
 	// binders is how many clients make these writes (0: the creating clients themselves).
 	binders int
+	// evict names, per pod index, the victim to delete before binding the pod to its node ("" or
+	// beyond its end: none).
+	evict []eviction
+}
+
+// eviction is a victim the ceiling deletes to make room for a preemptor, and the victim's node.
+type eviction struct{ victim, node string }
+
+// evictions returns, per pod of the run, the victim the ceiling deletes for it (nil unless the
+// run starts with victims).
+func evictions(w benchdata.Workload, s benchdata.Size, victims []*v1.Pod) []eviction {
+	if len(victims) == 0 {
+		return nil
+	}
+	nodeOf := make(map[string]string, len(victims))
+	for _, v := range victims {
+		nodeOf[v.Name] = v.Spec.NodeName
+	}
+	out := make([]eviction, s.Pods)
+	for i := range out {
+		if v := w.VictimOf(s, i); v != "" {
+			out[i] = eviction{victim: v, node: nodeOf[v]}
+		}
+	}
+	return out
 }
 
 func (w *ceilingWriter) write(ctx context.Context, pod *v1.Pod, pending bool, i int) error {
@@ -162,6 +220,12 @@ func (w *ceilingWriter) write(ctx context.Context, pod *v1.Pod, pending bool, i 
 		return w.markUnschedulable(ctx, pod)
 	}
 	node := w.nodes[i%len(w.nodes)].Name
+	if i < len(w.evict) && w.evict[i].victim != "" {
+		node = w.evict[i].node
+		if err := w.preempt(ctx, pod, w.evict[i].victim, node); err != nil {
+			return err
+		}
+	}
 	err := w.sched.CoreV1().Pods(pod.Namespace).Bind(ctx, &v1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     v1.ObjectReference{Kind: "Node", Name: node},
@@ -174,6 +238,22 @@ func (w *ceilingWriter) write(ctx context.Context, pod *v1.Pod, pending bool, i 
 	}
 	return w.event(ctx, pod, v1.EventTypeNormal, "Scheduled", "Binding",
 		fmt.Sprintf("Successfully assigned %s/%s to %s", pod.Namespace, pod.Name, node))
+}
+
+// preempt deletes victim (grace period 0: with no kubelet a bound pod deleted with a grace period
+// would never go away) and writes its Preempted event, as a scheduler preempting it for pod.
+func (w *ceilingWriter) preempt(ctx context.Context, pod *v1.Pod, victim, node string) error {
+	zero := int64(0)
+	err := w.sched.CoreV1().Pods(pod.Namespace).Delete(ctx, victim, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	if err != nil {
+		return fmt.Errorf("ceiling: preempting %s on %s for %s: %w", victim, node, pod.Name, err)
+	}
+	if !w.events {
+		return nil
+	}
+	v := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: victim}}
+	return w.event(ctx, v, v1.EventTypeNormal, "Preempted", "Preempting",
+		fmt.Sprintf("Preempted by pod %s on node %s", pod.UID, node))
 }
 
 func (w *ceilingWriter) event(ctx context.Context, pod *v1.Pod, typ, reason, action, note string) error {

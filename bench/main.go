@@ -9,14 +9,19 @@
 // and measures until every pod that can be bound is bound: throughput, create-to-bind latency,
 // scheduler CPU and peak RSS. A first-pass workload (firstpass, run only when named) binds nothing:
 // its run lasts until every pod, none of which fits anywhere, carries PodScheduled=False, and
-// measures how long the scheduler's first pass over them took. Every placement is checked against
-// the pods' hard constraints; a violation fails the benchmark.
+// measures how long the scheduler's first pass over them took. A preemption workload (preemption,
+// run only when named) starts from nodes full of low-priority pods, created already bound before
+// the scheduler starts; each of its pods fits only once the scheduler preempts one, and the run
+// also counts the victims evicted. Every placement is checked against the pods' hard constraints;
+// a violation fails the benchmark. A run with no progress for -stall (or whose scheduler died) is
+// reported as incomplete, with how far it came; the benchmark goes on and fails at its end.
 //
 //	go run ./bench                         # 1000 nodes, 1000 pods, all workloads, 3 rounds (make bench)
 //	go run ./bench -large -client-limits 5000  # 5000 nodes, 10000 pods, tuned limit only
 //	go run ./bench -client-limits default  # only the schedulers' default client limits
 //	go run ./bench -nodes 100 -pods 300 -workloads basic,spread -pairs 1 -md /tmp/b.md
 //	go run ./bench -nodes 20 -pods 600 -workloads firstpass -client-limits default -pairs 1 -md /tmp/f.md
+//	go run ./bench -nodes 100 -pods 200 -workloads preemption -pairs 1 -md /tmp/p.md
 package main
 
 import (
@@ -73,7 +78,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	ceilingBinders := fs.Int("ceiling-binders", 32, "clients binding for the ceiling, fed by the creating clients (0: each creating client binds its own pod)")
 	berth := fs.String("berth", "", "prebuilt berth binary (default: build this tree without -race)")
 	upstream := fs.String("kube-scheduler", "", "kube-scheduler binary (default: the test control plane's v1.37.2)")
-	stall := fs.Duration("stall", 60*time.Second, "fail a run when no pod was bound (nor, in a first pass, marked unschedulable) for this long")
+	stall := fs.Duration("stall", 60*time.Second, "end a run as incomplete when no pod was bound (nor, in a first pass, marked unschedulable) for this long")
 	profileDir := fs.String("cpuprofile", "", "directory for CPU profiles of each scheduler run (costs a few percent of throughput) and heap profiles taken at its end")
 	profileFor := fs.Duration("cpuprofile-for", 5*time.Second, "how long each CPU profile records, from the first create")
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")

@@ -2,18 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/berth-scheduler/berth/scheduler/benchdata"
 )
 
-// observer watches the benchmark namespace and notes when each pod is first seen bound and, for
+// observer watches the run's pods in the benchmark namespace (not the victims a preemption run
+// starts with) and notes when each is first seen bound and, for
 // the pods whose first pass is measured, when each is first seen marked unschedulable. Every run
 // kind (scheduler or ceiling) is timed by the same watch, so their figures compare. Its methods
 // are safe for concurrent use.
@@ -132,10 +137,15 @@ func (o *observer) snapshot() (map[string]time.Time, []string) {
 	return maps.Clone(o.boundAt), append([]string(nil), o.wrong...)
 }
 
-// watch runs a pod informer on namespace ns feeding o until ctx ends. It returns once the
-// informer has synced; the informer's goroutines end with ctx, and stop waits for them.
+// runPods selects the pods a run creates: every pod of the namespace but the victims a
+// preemption run is set up with (bound before the run, they would look like wrong bindings).
+var runPods = benchdata.ShapeLabel + "!=" + string(benchdata.Victim)
+
+// watch runs an informer on the run's pods in namespace ns feeding o until ctx ends. It returns
+// once the informer has synced; the informer's goroutines end with ctx, and stop waits for them.
 func (o *observer) watch(ctx context.Context, c kubernetes.Interface, ns string) (stop func(), err error) {
-	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns))
+	f := informers.NewSharedInformerFactoryWithOptions(c, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(lo *metav1.ListOptions) { lo.LabelSelector = runPods }))
 	inf := f.Core().V1().Pods().Informer()
 	record := func(obj any) {
 		if p, ok := obj.(*v1.Pod); ok {
@@ -158,9 +168,15 @@ func (o *observer) watch(ctx context.Context, c kubernetes.Interface, ns string)
 	return stop, nil
 }
 
+// errIncomplete marks a run that ended without every awaited pod arriving: no progress for the
+// stall time, or the scheduler died. Such a run is reported with how far it came, and the
+// benchmark goes on with the next run.
+var errIncomplete = errors.New("incomplete")
+
 // wait blocks until every awaited pod has arrived: each bindable pod bound, each pod of a first
-// pass marked unschedulable. It fails when no awaited pod arrived for stall (the scheduler is
-// stuck or a pod cannot be placed), when dead reports the scheduler died, or when ctx ends.
+// pass marked unschedulable. It fails with errIncomplete when no awaited pod arrived for stall
+// (the scheduler is stuck or a pod cannot be placed) or when dead reports the scheduler died,
+// and with ctx's error when ctx ends.
 func (o *observer) wait(ctx context.Context, stall time.Duration, dead func() bool) error {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -175,7 +191,7 @@ func (o *observer) wait(ctx context.Context, stall time.Duration, dead func() bo
 		}
 		t := o.progress()
 		if dead != nil && dead() {
-			return fmt.Errorf("scheduler exited with %s", t)
+			return fmt.Errorf("%w: scheduler exited with %s", errIncomplete, t)
 		}
 		if n := t.arrived(); n != lastCount {
 			lastCount, lastChange = n, time.Now()
@@ -184,7 +200,7 @@ func (o *observer) wait(ctx context.Context, stall time.Duration, dead func() bo
 			if t.toMark > 0 {
 				what = "bound or marked unschedulable"
 			}
-			return fmt.Errorf("no pod %s for %s: %s", what, stall, t)
+			return fmt.Errorf("%w: no pod %s for %s: %s", errIncomplete, what, stall, t)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -120,8 +121,8 @@ func TestObserverWait(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Fatalf("wait error %v, want one containing %q", err, tc.wantErr)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, errIncomplete) {
+				t.Fatalf("wait error %v, want one containing %q and wrapping errIncomplete", err, tc.wantErr)
 			}
 		})
 	}

@@ -116,7 +116,9 @@ func (c config) plan() []plannedRun {
 }
 
 // runAll runs the whole benchmark and returns its report. It stops at the first failed run (a
-// constraint violation included) and returns the report so far with the error.
+// constraint violation included) and returns the report so far with the error. A run that does
+// not complete (see errIncomplete) is reported as such and the benchmark goes on; the report then
+// comes with an error naming every such run.
 func runAll(ctx context.Context, cfg config) (*Report, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -155,9 +157,11 @@ func runAll(ctx context.Context, cfg config) (*Report, error) {
 	close(tornDown)
 	defer func() { <-tornDown }()
 	runs := cfg.plan()
+	var incomplete []string
 	for i, r := range runs {
 		res, err := runOne(ctx, cfg, r, berth, upstream, &tornDown)
-		if err != nil {
+		goOn := errors.Is(err, errIncomplete) && len(res.Violations) == 0
+		if err != nil && !goOn {
 			if len(res.Violations) > 0 {
 				rep.Runs = append(rep.Runs, res)
 			}
@@ -166,8 +170,15 @@ func runAll(ctx context.Context, cfg config) (*Report, error) {
 		}
 		rep.Runs = append(rep.Runs, res)
 		fmt.Fprintln(cfg.progress, progressLine(i+1, len(runs), r, res))
+		if err != nil {
+			fmt.Fprintf(cfg.progress, "bench: run %d of %d did not complete: %v\n", i+1, len(runs), err)
+			incomplete = append(incomplete, fmt.Sprintf("%s: %s", r, res.Incomplete))
+		}
 	}
 	rep.finish()
+	if len(incomplete) > 0 {
+		return rep, fmt.Errorf("%d of %d runs %w: %s", len(incomplete), len(runs), errIncomplete, strings.Join(incomplete, "; "))
+	}
 	return rep, nil
 }
 
@@ -175,6 +186,12 @@ func runAll(ctx context.Context, cfg config) (*Report, error) {
 func progressLine(i, n int, r plannedRun, res RunResult) string {
 	head := fmt.Sprintf("bench: [%d/%d] %-13s %-8s %-7s round %d: ", i, n, r.workload.Name, r.kind, res.ClientLimit, r.round)
 	tail := fmt.Sprintf(", cpu %5.2fs, rss %4.0fMiB; setup %.1fs", res.SchedulerCPUSeconds, float64(res.PeakRSSBytes)/(1<<20), res.SetupSeconds)
+	if pr := res.Preemption; pr != nil {
+		tail = fmt.Sprintf(", %d victims evicted (%.2f per pod)", pr.Evicted, pr.EvictedPerPod) + tail
+	}
+	if res.Incomplete != "" {
+		tail += "; INCOMPLETE: " + res.Incomplete
+	}
 	if fp := res.FirstPass; fp != nil {
 		return head + fmt.Sprintf("first pass over %5d pods in %6.2fs (created in %5.2fs) = %7.1f pods/s",
 			fp.Marked, fp.Seconds, res.CreateSeconds, fp.PodsPerSecond) + tail

@@ -54,9 +54,12 @@ func settingsOf(c config) Settings {
 	return s
 }
 
-// Stats are the medians of one scheduler's runs on one workload at one client limit.
+// Stats are the medians of one scheduler's complete runs on one workload at one client limit.
 type Stats struct {
-	Runs          int     `json:"runs"`
+	Runs int `json:"runs"`
+	// Incomplete counts the runs that did not complete (RunResult.Incomplete), left out of Runs
+	// and of every median.
+	Incomplete    int     `json:"incomplete,omitempty"`
 	PodsPerSecond float64 `json:"podsPerSecond"`
 	P50Ms         float64 `json:"p50Ms"`
 	P99Ms         float64 `json:"p99Ms"`
@@ -64,6 +67,20 @@ type Stats struct {
 	CPUMsPerPod  float64 `json:"cpuMsPerPod"`
 	PeakRSSMiB   float64 `json:"peakRssMiB"`
 	APIServerCPU float64 `json:"apiserverCpuSeconds"`
+	// EvictedPerPod is, on a preemption workload, victims evicted per pod bound (1 is the ideal).
+	EvictedPerPod float64 `json:"evictedPerPod,omitempty"`
+}
+
+// ran reports whether the scheduler ran at all, completing or not.
+func (s Stats) ran() bool { return s.Runs > 0 || s.Incomplete > 0 }
+
+// num formats one of s's figures with the given decimals: "–" when the scheduler did not run,
+// "incomplete" when none of its runs completed.
+func (s Stats) num(v float64, decimals int) string {
+	if s.Runs == 0 && s.Incomplete > 0 {
+		return "incomplete"
+	}
+	return fmtNum(v, decimals, s.Runs)
 }
 
 // WorkloadSummary compares the schedulers on one workload at one client limit. The ceiling is
@@ -83,13 +100,17 @@ type WorkloadSummary struct {
 	RSSBerthOverUpstream float64 `json:"peakRssBerthOverUpstream"`
 }
 
-// FirstPassStats are the medians of one scheduler's first passes on one workload at one client
-// limit (see FirstPassResult).
+// FirstPassStats are the medians of one scheduler's complete first passes on one workload at one
+// client limit (see FirstPassResult); Incomplete counts the others.
 type FirstPassStats struct {
 	Runs          int     `json:"runs"`
+	Incomplete    int     `json:"incomplete,omitempty"`
 	Seconds       float64 `json:"seconds"`
 	PodsPerSecond float64 `json:"podsPerSecond"`
 }
+
+// ran reports whether the scheduler ran at all, completing or not.
+func (s FirstPassStats) ran() bool { return s.Runs > 0 || s.Incomplete > 0 }
 
 // FirstPassSummary compares the schedulers' first pass over pods that fit nowhere, on one
 // first-pass workload at one client limit; the ceiling is the same for every limit.
@@ -138,7 +159,7 @@ func (r *Report) finish() {
 				Upstream: stats(r.Runs, name, kindUpstream, limit),
 				Berth:    stats(r.Runs, name, kindBerth, limit),
 			}
-			if s.Berth.Runs == 0 && s.Upstream.Runs == 0 && (s.Ceiling.Runs == 0 || i > 0) {
+			if !s.Berth.ran() && !s.Upstream.ran() && (!s.Ceiling.ran() || i > 0) {
 				continue
 			}
 			s.BerthOverUpstream = ratio(s.Berth.PodsPerSecond, s.Upstream.PodsPerSecond)
@@ -149,7 +170,7 @@ func (r *Report) finish() {
 			r.Workloads = append(r.Workloads, s)
 		}
 	}
-	r.Goals = append(goals(r.Workloads, r.Settings.Nodes), firstPassGoal(r.FirstPass))
+	r.Goals = append(goals(r.Workloads, r.Settings.Nodes), firstPassGoal(r.FirstPass), preemptionGoal(r.Workloads))
 }
 
 // firstPassSummaries returns the rows of a first-pass workload, one per client limit in the
@@ -162,7 +183,7 @@ func firstPassSummaries(runs []RunResult, workload string, limits []string) []Fi
 			Upstream: firstPassStats(runs, workload, kindUpstream, limit),
 			Berth:    firstPassStats(runs, workload, kindBerth, limit),
 		}
-		if f.Berth.Runs == 0 && f.Upstream.Runs == 0 && (f.Ceiling.Runs == 0 || i > 0) {
+		if !f.Berth.ran() && !f.Upstream.ran() && (!f.Ceiling.ran() || i > 0) {
 			continue
 		}
 		f.BerthOverUpstream = ratio(f.Berth.Seconds, f.Upstream.Seconds)
@@ -175,6 +196,7 @@ func firstPassSummaries(runs []RunResult, workload string, limits []string) []Fi
 // for the ceiling).
 func firstPassStats(runs []RunResult, workload, kind, limit string) FirstPassStats {
 	var secs, pps []float64
+	incomplete := 0
 	for _, r := range runs {
 		if r.Workload != workload || r.Scheduler != kind || r.FirstPass == nil || len(r.Violations) > 0 {
 			continue
@@ -182,22 +204,34 @@ func firstPassStats(runs []RunResult, workload, kind, limit string) FirstPassSta
 		if kind != kindCeiling && r.ClientLimit != limit {
 			continue
 		}
+		if r.Incomplete != "" {
+			incomplete++
+			continue
+		}
 		secs = append(secs, r.FirstPass.Seconds)
 		pps = append(pps, r.FirstPass.PodsPerSecond)
 	}
-	return FirstPassStats{Runs: len(secs), Seconds: median(secs), PodsPerSecond: median(pps)}
+	return FirstPassStats{Runs: len(secs), Incomplete: incomplete, Seconds: median(secs), PodsPerSecond: median(pps)}
 }
 
-// stats returns the medians of the runs of kind on workload at limit (any limit for the
-// ceiling).
+// stats returns the medians of the complete runs of kind on workload at limit (any limit for the
+// ceiling), with a count of the incomplete ones.
 func stats(runs []RunResult, workload, kind, limit string) Stats {
-	var tput, p50, p99, cpu, rss, api []float64
+	var tput, p50, p99, cpu, rss, api, evicted []float64
+	incomplete := 0
 	for _, r := range runs {
 		if r.Workload != workload || r.Scheduler != kind || len(r.Violations) > 0 {
 			continue
 		}
 		if kind != kindCeiling && r.ClientLimit != limit {
 			continue
+		}
+		if r.Incomplete != "" {
+			incomplete++
+			continue
+		}
+		if r.Preemption != nil {
+			evicted = append(evicted, r.Preemption.EvictedPerPod)
 		}
 		tput = append(tput, r.PodsPerSecond)
 		p50 = append(p50, r.P50Ms)
@@ -208,8 +242,8 @@ func stats(runs []RunResult, workload, kind, limit string) Stats {
 		rss = append(rss, float64(r.PeakRSSBytes)/(1<<20))
 		api = append(api, r.APIServerCPUSeconds)
 	}
-	return Stats{Runs: len(tput), PodsPerSecond: median(tput), P50Ms: median(p50), P99Ms: median(p99),
-		CPUMsPerPod: median(cpu), PeakRSSMiB: median(rss), APIServerCPU: median(api)}
+	return Stats{Runs: len(tput), Incomplete: incomplete, PodsPerSecond: median(tput), P50Ms: median(p50), P99Ms: median(p99),
+		CPUMsPerPod: median(cpu), PeakRSSMiB: median(rss), APIServerCPU: median(api), EvictedPerPod: median(evicted)}
 }
 
 // median returns the median of v (the mean of the middle two for an even count), 0 when empty.
@@ -241,6 +275,9 @@ const (
 	goalRSSNodes       = 5000
 	// goalFirstPass bounds berth's first-pass seconds over upstream's.
 	goalFirstPass = 1.0
+	// goalPreemption is berth's throughput over upstream's on a preemption workload, at the tuned
+	// client limits (at the default flags both are bound by the same 50 requests a second).
+	goalPreemption = 3.0
 )
 
 // goals judges the summaries: the issue's first goals over the rows at an explicit client limit
@@ -313,10 +350,46 @@ func firstPassGoal(fs []FirstPassSummary) Goal {
 	return g
 }
 
+// preemptionGoal judges berth's throughput against upstream's over the preemption rows of ws at
+// the tuned client limits, naming the slowest (a row berth never completed misses the goal).
+func preemptionGoal(ws []WorkloadSummary) Goal {
+	g := Goal{Goal: "preemption: berth throughput vs upstream, tuned client limits", Target: fmt.Sprintf("≥ %.2f", goalPreemption), Status: "not measured"}
+	var rows []WorkloadSummary
+	for _, w := range ws {
+		if wl, ok := benchdata.Get(w.Workload); ok && wl.Preemption && w.ClientLimit != defaultFlags.String() {
+			rows = append(rows, w)
+		}
+	}
+	if w := unfinished(rows); w != nil {
+		g.Measured, g.Status = fmt.Sprintf("berth did not complete (%s)", w.label()), status(false)
+		return g
+	}
+	if w := worstBy(rows, func(w WorkloadSummary) float64 { return w.BerthOverUpstream }, false); w != nil {
+		g.Measured = fmt.Sprintf("lowest %s (%s)", fmtJudged(w.BerthOverUpstream, goalPreemption, true), w.label())
+		g.Status = status(w.BerthOverUpstream >= goalPreemption)
+	}
+	return g
+}
+
+// unfinished returns the first row of ws where berth ran but never completed, or nil.
+func unfinished(ws []WorkloadSummary) *WorkloadSummary {
+	for i := range ws {
+		if ws[i].Berth.Runs == 0 && ws[i].Berth.Incomplete > 0 {
+			return &ws[i]
+		}
+	}
+	return nil
+}
+
 // notSlower judges berth/upstream throughput ≥ 1 over the rows ws. It names the slowest row by
-// its label, or by its workload alone at the default flags (whose goal says so already).
+// its label, or by its workload alone at the default flags (whose goal says so already); a row
+// berth never completed misses the goal.
 func notSlower(ws []WorkloadSummary, goal, target string) Goal {
 	g := Goal{Goal: goal, Target: target, Status: "not measured"}
+	if w := unfinished(ws); w != nil {
+		g.Measured, g.Status = fmt.Sprintf("berth did not complete (%s)", w.label()), status(false)
+		return g
+	}
 	if w := worstBy(ws, func(w WorkloadSummary) float64 { return w.BerthOverUpstream }, false); w != nil {
 		name := w.label()
 		if w.ClientLimit == defaultFlags.String() {

@@ -61,6 +61,24 @@ type RunResult struct {
 	SetupSeconds float64 `json:"setupSeconds"`
 	// Violations lists every broken hard constraint; a run with any fails the benchmark.
 	Violations []string `json:"violations,omitempty"`
+	// Incomplete says why the run ended before every awaited pod arrived (none arrived for -stall,
+	// or the scheduler died), e.g. "no pod bound for 1m0s: 0 of 1000 bound". Its figures cover
+	// what it did until then; they stay out of the medians, and the benchmark goes on but fails at
+	// its end.
+	Incomplete string `json:"incomplete,omitempty"`
+	// Preemption is set on runs of a preemption workload (see benchdata.Workload.Preemption).
+	Preemption *PreemptionResult `json:"preemption,omitempty"`
+}
+
+// PreemptionResult is what a preemption run evicted: the run's pods can only be bound once
+// victims are gone, ideally one per pod.
+type PreemptionResult struct {
+	// Victims is how many low-priority pods the run started with; Evicted how many of them were
+	// gone at its end.
+	Victims int `json:"victims"`
+	Evicted int `json:"evicted"`
+	// EvictedPerPod is Evicted over the run's pods bound (1 is the ideal), 0 when none was bound.
+	EvictedPerPod float64 `json:"evictedPerPod"`
 }
 
 // FirstPassResult is the scheduler's first pass over the pods that fit nowhere: every one of them
@@ -96,8 +114,8 @@ type runSpec struct {
 	// the measured window (profiling costs a few percent: such runs are not clean figures).
 	profileDir string
 	profileFor time.Duration
-	// stall fails the run when no pod was bound (nor, in a first pass, marked unschedulable) for
-	// this long.
+	// stall ends the run as incomplete when no pod was bound (nor, in a first pass, marked
+	// unschedulable) for this long.
 	stall    time.Duration
 	progress io.Writer
 }
@@ -115,6 +133,7 @@ type env struct {
 	bindable  map[string]bool // names of pods that must be bound
 	mustPend  map[string]bool // names of pods that must stay pending
 	toMark    map[string]bool // names of pods whose first pass is measured (nil unless a first pass)
+	victims   int             // how many victims the run starts with (0 unless a preemption run)
 	obs       *observer
 	stopWatch func()
 	sched     *schedulerProc // nil for the ceiling
@@ -141,10 +160,19 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 	if _, err := e.admin.CoreV1().Namespaces().Create(ctx, &v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: benchNamespace}}, metav1.CreateOptions{}); err != nil {
 		return e, fmt.Errorf("creating namespace %s: %w", benchNamespace, err)
 	}
+	if err := createPriorityClasses(ctx, e.admin, spec.workload.PriorityClasses()); err != nil {
+		return e, err
+	}
 	nodes := spec.workload.Nodes(spec.size.Nodes)
 	if err := createNodes(ctx, e.admin, nodes, spec.clients); err != nil {
 		return e, err
 	}
+	// A preemption run starts from full nodes, filled before any scheduler starts.
+	victims := spec.workload.Victims(benchNamespace, spec.size)
+	if err := createVictims(ctx, e.admin, victims, spec.clients); err != nil {
+		return e, err
+	}
+	e.victims = len(victims)
 	e.pods = spec.workload.Pods(benchNamespace, spec.size)
 	if spec.workload.FirstPass {
 		e.toMark = map[string]bool{}
@@ -168,7 +196,8 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 		if err != nil {
 			return e, err
 		}
-		e.ceiling = &ceilingWriter{sched: sc, nodes: nodes, events: spec.ceilingEvents, binders: spec.ceilingBinders}
+		e.ceiling = &ceilingWriter{sched: sc, nodes: nodes, events: spec.ceilingEvents, binders: spec.ceilingBinders,
+			evict: evictions(spec.workload, spec.size, victims)}
 	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != ""); err != nil {
 		return e, err
 	}
@@ -188,7 +217,8 @@ func (e *env) close() {
 // measure creates the pods, waits until every bindable pod is bound (and, for a first pass, every
 // pod that fits nowhere is marked unschedulable), and judges the placements.
 // A run that breaks a hard constraint returns its result with Violations and an error wrapping
-// errViolations.
+// errViolations; one that ends before every awaited pod arrived returns its result so far, with
+// Incomplete, and an error wrapping errIncomplete.
 func (e *env) measure(ctx context.Context) (RunResult, error) {
 	spec := e.spec
 	res := RunResult{Workload: spec.workload.Name, Scheduler: spec.kind, Round: spec.round,
@@ -213,12 +243,17 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	if perr := <-profiled; perr != nil && err == nil {
 		err = perr
 	}
-	if err != nil {
+	incomplete := errors.Is(err, errIncomplete)
+	if err != nil && !incomplete {
 		return res, fmt.Errorf("%s on %s: %w%s", spec.kind, spec.workload.Name, err, schedulerLog(e.sched))
 	}
+	if incomplete {
+		res.Incomplete = strings.TrimPrefix(err.Error(), errIncomplete.Error()+": ")
+	}
+	ended := err
 	res.SchedulerCPUSeconds, res.SchedulerStartCPUSeconds = window.sched, window.schedBefore
 	res.APIServerCPUSeconds, res.EtcdCPUSeconds = window.apiserver, window.etcd
-	if e.sched != nil {
+	if e.sched != nil && !e.sched.exited() {
 		if res.PeakRSSBytes, err = readPeakRSS("/proc", e.sched.pid()); err != nil {
 			return res, err
 		}
@@ -250,12 +285,38 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	if err != nil {
 		return res, err
 	}
+	final.runPods, final.incomplete = map[string]bool{}, incomplete
+	for _, p := range e.pods {
+		final.runPods[p.Pod.Name] = true
+	}
+	if spec.workload.Preemption {
+		res.Preemption = preemptionOf(final, e.victims, res.Bound)
+	}
 	res.Violations = check(final, spec.kind != kindCeiling)
 	if len(res.Violations) > 0 {
 		return res, fmt.Errorf("%s on %s: %w: %d, first: %s", spec.kind, spec.workload.Name, errViolations,
 			len(res.Violations), res.Violations[0])
 	}
+	if incomplete {
+		return res, fmt.Errorf("%s on %s: %w%s", spec.kind, spec.workload.Name, ended, schedulerLog(e.sched))
+	}
 	return res, nil
+}
+
+// preemptionOf returns what a preemption run that started with victims victims and bound bound
+// pods evicted, judged from its final pods.
+func preemptionOf(final placement, victims, bound int) *PreemptionResult {
+	left := 0
+	for _, p := range final.pods {
+		if p.Labels[benchdata.ShapeLabel] == string(benchdata.Victim) {
+			left++
+		}
+	}
+	pr := &PreemptionResult{Victims: victims, Evicted: victims - left}
+	if bound > 0 {
+		pr.EvictedPerPod = float64(pr.Evicted) / float64(bound)
+	}
+	return pr
 }
 
 // firstPassOf returns the first pass of a run that started at start and came as far as t.

@@ -3,7 +3,8 @@ package benchdata
 // Place returns, for each of the first n pods of Pods(ns, s), the index of a node it can run on
 // without breaking a hard constraint given the pods placed before it, or -1 for a pod that must
 // stay pending. It is a fast stand-in for a scheduler (no scoring), for benchmarks that start
-// from a partly filled cluster; n must not exceed s.Pods and s must pass Validate.
+// from a partly filled cluster; n must not exceed s.Pods and s must pass Validate. A preemptor's
+// node is that of the victim VictimOf names, whose place it takes.
 //
 // Pods of each shape go round-robin over the nodes that shape may use; spread pods take the
 // zones in turn (so zone counts never differ by more than one); the j-th pod of an anti-affinity

@@ -67,6 +67,12 @@ const (
 	Tolerating   Shape = "tolerating"   // tolerates the workload taint
 	TooBig       Shape = "toobig"       // asks for 9 cpus: fits no node
 	Gated        Shape = "gated"        // carries a scheduling gate
+	// Preemptor has high priority and asks for one victim's cpu (VictimCPU): in a preemption
+	// workload's full cluster it fits only once a victim is evicted.
+	Preemptor Shape = "preemptor"
+	// Victim is the shape of the low-priority pods a preemption workload fills the nodes with
+	// before the run (see Workload.Victims); no workload's Pods has it.
+	Victim Shape = "victim"
 )
 
 // Workload is a named cluster and pod mix. Pods cycle through Shapes in order.
@@ -79,7 +85,10 @@ type Workload struct {
 	// complete once each of them carries PodScheduled=False with reason Unschedulable (and every
 	// bindable pod is bound), rather than when the last bindable pod is bound.
 	FirstPass bool
-	Shapes    []Shape
+	// Preemption fills every node with low-priority victims before the run (see Victims); the
+	// run's pods, all Preemptors, each fit only once a scheduler preempts one of them.
+	Preemption bool
+	Shapes     []Shape
 }
 
 var all = []Workload{
@@ -99,6 +108,9 @@ var all = []Workload{
 var optIn = []Workload{
 	{Name: "firstpass", Summary: "every pod fits nowhere (9 cpus); measured is the scheduler's first pass over them, " +
 		"until each carries PodScheduled=False (one status patch per pod)", FirstPass: true, Shapes: []Shape{TooBig}},
+	{Name: "preemption", Summary: fmt.Sprintf("every node starts full of low-priority pods (%d of %s cpu each, priority %d, bound before the run); "+
+		"each pod (priority %d, %s cpu) fits only once one of them is preempted: one victim per pod is the ideal",
+		VictimsPerNode, VictimCPU, LowPriority, HighPriority, VictimCPU), Preemption: true, Shapes: []Shape{Preemptor}},
 }
 
 // All returns every workload that "all" selects, in report order (not the opt-in ones).
@@ -144,10 +156,35 @@ func (w Workload) Validate(s Size) error {
 	if w.FirstPass && !slices.Contains(w.Shapes, TooBig) {
 		return fmt.Errorf("workload %s: a first pass needs pods that fit nowhere (shape %s)", w.Name, TooBig)
 	}
+	if err := w.validatePreemption(); err != nil {
+		return err
+	}
 	// A sufficient condition: every bindable pod fits even if all crowd onto the smallest set of
-	// nodes some shape is allowed on.
-	if bindable, room := w.Bindable(s.Pods), podsPerNode*w.minEligible(s.Nodes); bindable > room {
+	// nodes some shape is allowed on (in a preemption workload, if each takes a victim's place).
+	room := podsPerNode * w.minEligible(s.Nodes)
+	if w.Preemption {
+		room = VictimsPerNode * s.Nodes
+	}
+	if bindable := w.Bindable(s.Pods); bindable > room {
 		return fmt.Errorf("workload %s: %d pods need room for %d on %d nodes: too many pods for the nodes", w.Name, bindable, room, s.Nodes)
+	}
+	return nil
+}
+
+// validatePreemption checks that preemptors and a preemption workload go together: a preemption
+// workload's nodes are full, so it has preemptors alone, and no taint (VictimOf relies on
+// Place putting preemptors round-robin over every node).
+func (w Workload) validatePreemption() error {
+	for _, sh := range w.Shapes {
+		if (sh == Preemptor) != w.Preemption {
+			return fmt.Errorf("workload %s: shape %s in a workload with Preemption %v: a preemption workload has preemptors alone", w.Name, sh, w.Preemption)
+		}
+		if sh == Victim {
+			return fmt.Errorf("workload %s: shape %s is for Victims alone", w.Name, sh)
+		}
+	}
+	if w.Preemption && w.Tainted {
+		return fmt.Errorf("workload %s: a preemption workload has no tainted nodes", w.Name)
 	}
 	return nil
 }
@@ -262,11 +299,12 @@ func (w Workload) Pods(ns string, s Size) []Pod {
 				Key: TaintKey, Operator: v1.TolerationOpEqual, Value: TaintValue, Effect: v1.TaintEffectNoSchedule,
 			}}
 		case TooBig:
-			c := &p.Spec.Containers[0].Resources
-			c.Requests[v1.ResourceCPU] = resource.MustParse("9")
-			c.Limits[v1.ResourceCPU] = resource.MustParse("9")
+			setCPU(p, "9")
 		case Gated:
 			p.Spec.SchedulingGates = []v1.PodSchedulingGate{{Name: GateName}}
+		case Preemptor:
+			setCPU(p, VictimCPU)
+			p.Spec.PriorityClassName = HighPriorityClass
 		}
 		pods[i] = Pod{Pod: p, MustStayPending: shape == TooBig || shape == Gated}
 	}

@@ -28,6 +28,9 @@ func TestPodsFollowTheShapes(t *testing.T) {
 		{"unschedulable", 0.2, func(p *v1.Pod) bool { return true }},
 		{"gated", 0.5, func(p *v1.Pod) bool { return true }},
 		{"firstpass", 1, func(p *v1.Pod) bool { return len(p.Spec.SchedulingGates) == 0 }},
+		{"preemption", 0, func(p *v1.Pod) bool {
+			return p.Spec.PriorityClassName == HighPriorityClass && p.Spec.Containers[0].Resources.Requests.Cpu().String() == VictimCPU
+		}},
 	}
 	for _, tc := range tests {
 		w, ok := Get(tc.workload)
@@ -191,6 +194,7 @@ func TestValidate(t *testing.T) {
 	basic, _ := Get("basic")
 	mixed, _ := Get("mixed")
 	firstpass, _ := Get("firstpass")
+	preemption, _ := Get("preemption")
 	tests := []struct {
 		name    string
 		w       Workload
@@ -205,6 +209,12 @@ func TestValidate(t *testing.T) {
 		{"no shapes", Workload{Name: "empty"}, Size{Nodes: 8, Pods: 1}, "no pod shapes"},
 		{"first pass over nothing unschedulable", Workload{Name: "fp", FirstPass: true, Shapes: []Shape{Basic, Gated}}, Size{Nodes: 8, Pods: 2}, "fit nowhere"},
 		{"first pass at the make target's size", firstpass, Size{Nodes: 100, Pods: 20000}, ""},
+		{"preemption: one preemptor per victim", preemption, Size{Nodes: 8, Pods: 8 * VictimsPerNode}, ""},
+		{"preemption: more preemptors than victims", preemption, Size{Nodes: 8, Pods: 8*VictimsPerNode + 1}, "too many pods"},
+		{"preemptors need a preemption workload", Workload{Name: "p", Shapes: []Shape{Basic, Preemptor}}, Size{Nodes: 8, Pods: 2}, "preemptors alone"},
+		{"a preemption workload has preemptors alone", Workload{Name: "p", Preemption: true, Shapes: []Shape{Preemptor, Basic}}, Size{Nodes: 8, Pods: 2}, "preemptors alone"},
+		{"victims are no pods of a run", Workload{Name: "p", Shapes: []Shape{Victim}}, Size{Nodes: 8, Pods: 2}, "Victims alone"},
+		{"no taints with preemption", Workload{Name: "p", Preemption: true, Tainted: true, Shapes: []Shape{Preemptor}}, Size{Nodes: 8, Pods: 2}, "no tainted nodes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,6 +244,7 @@ func TestSelect(t *testing.T) {
 		{"list order kept, duplicates dropped", "spread, basic,spread", []string{"spread", "basic"}, nil},
 		{"opt-in when named", "firstpass", []string{"firstpass"}, nil},
 		{"opt-in among others", "basic,firstpass", []string{"basic", "firstpass"}, nil},
+		{"preemption when named", "preemption", []string{"preemption"}, nil},
 		{"unknown", "basic,nope", nil, ErrUnknown},
 	}
 	for _, tc := range tests {
@@ -254,20 +265,21 @@ func TestSelect(t *testing.T) {
 }
 
 // TestOptIn checks that "all" keeps its eight workloads and that the opt-in ones are apart:
-// named, distinct, and the only ones measured by their first pass.
+// named, distinct, and the only ones measured by their first pass or starting from a full cluster.
 func TestOptIn(t *testing.T) {
 	if got := fmt.Sprint(Names()); got != "[basic spread antiaffinity nodeaffinity taints mixed unschedulable gated]" {
 		t.Errorf("Names() = %s", got)
 	}
 	tests := []struct {
-		name          string
-		optIn         bool
-		wantFirstPass bool
+		name                          string
+		optIn                         bool
+		wantFirstPass, wantPreemption bool
 	}{
-		{"basic", false, false},
-		{"unschedulable", false, false},
-		{"gated", false, false},
-		{"firstpass", true, true},
+		{"basic", false, false, false},
+		{"unschedulable", false, false, false},
+		{"gated", false, false, false},
+		{"firstpass", true, true, false},
+		{"preemption", true, false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -282,6 +294,9 @@ func TestOptIn(t *testing.T) {
 			}
 			if w.FirstPass != tc.wantFirstPass {
 				t.Errorf("FirstPass = %v, want %v", w.FirstPass, tc.wantFirstPass)
+			}
+			if w.Preemption != tc.wantPreemption || (len(w.PriorityClasses()) > 0) != tc.wantPreemption {
+				t.Errorf("Preemption = %v with %d priority classes, want %v", w.Preemption, len(w.PriorityClasses()), tc.wantPreemption)
 			}
 		})
 	}
