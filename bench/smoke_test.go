@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -102,11 +101,6 @@ func (l testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// berthPreempts says whether berth's DefaultPreemption is wired. While it is not, berth leaves the
-// preemption workload's pods pending and its run there ends incomplete; set it once preemption
-// lands, and TestSmokePreemption then requires berth's run to complete like upstream's.
-const berthPreempts = false
-
 // TestSmokePreemption runs the preemption workload end to end at a tiny size (8 nodes full of
 // 80 victims, 24 preemptors), one round of the ceiling, berth and upstream at QPS/burst 5000, and
 // checks that every complete run bound every preemptor by evicting victims (one per pod for the
@@ -129,7 +123,7 @@ func TestSmokePreemption(t *testing.T) {
 			t.Fatal(werr)
 		}
 	}
-	if err != nil && (berthPreempts || !errors.Is(err, errIncomplete)) { // an incomplete upstream or ceiling fails below
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(rep.Runs) != 3 {
@@ -141,18 +135,11 @@ func TestSmokePreemption(t *testing.T) {
 			t.Errorf("%s: preemption %+v, violations %v", r.Scheduler, pr, r.Violations)
 			continue
 		}
-		if r.Scheduler == kindBerth && !berthPreempts && r.Incomplete != "" {
-			t.Logf("berth: incomplete as expected until its preemption lands: %s (%d victims evicted)", r.Incomplete, pr.Evicted)
-			continue
-		}
 		if r.Incomplete != "" || r.Bound != 24 || pr.Evicted < r.Bound || r.PodsPerSecond <= 0 {
 			t.Errorf("%s: %s; bound %d of 24, %d victims evicted, %.1f pods/s", r.Scheduler, r.Incomplete, r.Bound, pr.Evicted, r.PodsPerSecond)
 		}
 		if r.Scheduler == kindCeiling && pr.Evicted != 24 {
 			t.Errorf("ceiling evicted %d victims for 24 pods", pr.Evicted)
-		}
-		if r.Scheduler == kindBerth && !berthPreempts {
-			t.Logf("berth completed the preemption workload: set berthPreempts")
 		}
 	}
 	md, err := os.ReadFile(o.mdPath)

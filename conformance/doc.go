@@ -70,8 +70,7 @@
 //
 // # The preemption scenarios (TestPreemption)
 //
-// TestPreemption runs only with BERTH_CONFORMANCE_PREEMPTION=1 until berth preempts. A scenario
-// is made from one seed: 3-6 nodes (some tainted, cordoned or full in pod count); one to four
+// A scenario is made from one seed: 3-6 nodes (some tainted, cordoned or full in pod count); one to four
 // existing pods per node, bound by spec.nodeName, each of a priority tier (PriorityClasses of
 // value 0, 100, 1000 and 10000, created once; the API server's Priority admission sets
 // spec.priority), each with its own status.startTime, some covered by PodDisruptionBudgets
@@ -120,7 +119,7 @@
 // -conformance.preempt.self runs upstream in both copies, which shows the comparison well
 // defined (200 scenarios, 299 preemptors: no difference, same node and victims every time):
 //
-//	BERTH_CONFORMANCE_PREEMPTION=1 go test ./conformance -run 'TestPreemption$' -conformance.seed=N -v
+//	go test ./conformance -run 'TestPreemption$' -conformance.seed=N -v
 //
 // # The independent checker
 //

@@ -394,7 +394,7 @@ func (c *preemptCopy) short(node string) string { return strings.TrimPrefix(node
 // String renders the scenario for failure reports.
 func (s *preemptScenario) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "preemption scenario seed=%d (rerun: %s=1 go test ./conformance -run 'TestPreemption$' -conformance.seed=%d -v)\n", s.seed, preemptGate, s.seed)
+	fmt.Fprintf(&b, "preemption scenario seed=%d (rerun: go test ./conformance -run 'TestPreemption$' -conformance.seed=%d -v)\n", s.seed, s.seed)
 	b.WriteString("nodes:\n")
 	for _, n := range s.nodes {
 		fmt.Fprintf(&b, "  %s\n", describeNode(n))

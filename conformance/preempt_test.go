@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -27,10 +26,6 @@ var (
 		"TestPreemption runs upstream kube-scheduler in both copies instead of upstream and berth: shows the comparison is well defined")
 )
 
-// preemptGate names the environment variable that enables TestPreemption ("1"): berth does not
-// preempt yet.
-const preemptGate = "BERTH_CONFORMANCE_PREEMPTION"
-
 // boundQuiet is how long a step waits after its preemptor is bound, for late deletions.
 const boundQuiet = 200 * time.Millisecond
 
@@ -41,11 +36,8 @@ const boundQuiet = 200 * time.Millisecond
 // the same node and the same victims. See the package doc.
 func TestPreemption(t *testing.T) {
 	peer := berthName
-	switch {
-	case *flagPreemptSelf:
+	if *flagPreemptSelf {
 		peer = upstreamName
-	case os.Getenv(preemptGate) != "1":
-		t.Skipf("set %s=1 to run: gated until berth preempts", preemptGate)
 	}
 	ensurePriorityClasses(t)
 	n := *flagPreemptions

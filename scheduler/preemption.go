@@ -51,6 +51,7 @@ func (s *Scheduler) tryPreemption(prof *Profile, pi *snapshot.PodInfo, diag *dec
 	})
 	if cand != nil {
 		node := cand.Node.Name()
+		s.log.Info("preempting", "pod", klogRef(pi.Pod), "node", node, "victims", victimNames(cand.Victims), "nominated", nominated)
 		return preemption{cand: cand, nominate: &node,
 			msg: fmt.Sprintf("preemption: found a potential placement for pod on node %s, preempting %d victims", node, len(cand.Victims))}
 	}
@@ -60,6 +61,14 @@ func (s *Scheduler) tryPreemption(prof *Profile, pi *snapshot.PodInfo, diag *dec
 		p.nominate = &none
 	}
 	return p
+}
+
+func victimNames(victims []*snapshot.PodInfo) []string {
+	out := make([]string, len(victims))
+	for i, v := range victims {
+		out[i] = klogRef(v.Pod)
+	}
+	return out
 }
 
 // pdbs returns the PodDisruptionBudgets preemption respects.
