@@ -115,6 +115,9 @@ func (s *Scheduler) onPodUpdate(o, n any) {
 	case !s.responsible(pod) || pod.DeletionTimestamp != nil:
 		s.queue.Delete(pod)
 		s.unnominate(pod)
+	case s.cache.IsAssumed(pod.UID):
+		// Placed by us, its binding not seen yet: an update written before the binding (the
+		// pod's own status) must not queue it again, as kube-scheduler ignores them too.
 	default:
 		s.queue.Update(oldPod, pod)
 		s.updateNomination(oldPod, pod)

@@ -119,6 +119,30 @@ func (s *Scheduler) preemptAsync(ctx context.Context, qp *queue.QueuedPod, prof 
 		s.queue.Retry(qp)
 		return
 	}
-	s.log.Debug("preempted", "pod", klogRef(pod), "node", node, "victims", len(p.cand.Victims))
+	s.awaitLeaving(ctx, p.cand.Victims)
 	s.queue.Unschedulable(qp, interest|queue.AssignedPodDelete)
+}
+
+// Bounds of awaitLeaving.
+const (
+	leavingPoll = 5 * time.Millisecond
+	leavingWait = 2 * time.Second
+)
+
+// awaitLeaving returns once the cache sees every victim gone or being deleted (or after
+// leavingWait, or when ctx ends), so that the preemptor is not retried against a node on which
+// some victims still look untouched: it would then judge a half-freed cluster, and could even
+// preempt again. kube-scheduler holds the preemptor back the same way, until its last victim is
+// being deleted.
+func (s *Scheduler) awaitLeaving(ctx context.Context, victims []*snapshot.PodInfo) {
+	deadline := time.Now().Add(leavingWait)
+	for _, v := range victims {
+		for !s.cache.Leaving(v.Pod.UID) && time.Now().Before(deadline) {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(leavingPoll):
+			}
+		}
+	}
 }

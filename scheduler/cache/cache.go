@@ -220,6 +220,22 @@ func (c *Cache) ForgetAllAssumed() int {
 	return n
 }
 
+// Holds reports whether the pod is placed on a node in the cache, assumed or confirmed.
+func (c *Cache) Holds(uid types.UID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.pods[uid]
+	return ok
+}
+
+// Leaving reports whether the pod with uid is gone from the cache or being deleted.
+func (c *Cache) Leaving(uid types.UID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ps, ok := c.pods[uid]
+	return !ok || ps.info.Pod.DeletionTimestamp != nil
+}
+
 // IsAssumed reports whether the pod is assumed and not yet confirmed.
 func (c *Cache) IsAssumed(uid types.UID) bool {
 	c.mu.Lock()

@@ -1,0 +1,102 @@
+package scheduler
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
+
+	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// newTestScheduler builds a Scheduler whose informers are never started: tests call its
+// handlers directly.
+func newTestScheduler(t *testing.T) *Scheduler {
+	t.Helper()
+	c, err := kubeclient.New(&rest.Config{Host: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := DefaultProfile(DefaultSchedulerName, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := fake.NewClientset()
+	s, err := New(Config{
+		Pods:      func(ns string) PodWriter { return fc.CoreV1().Pods(ns) },
+		Events:    func(ns string) EventWriter { return fc.EventsV1().Events(ns) },
+		Informers: kubeclient.NewInformers(c), Profiles: []Profile{prof},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestAssumedPodIsNotQueuedAgain: an update of a pod the loop has placed but whose binding the
+// informer has not delivered yet (its own status patch, written before) must not queue it again.
+// It did once, and the pod, counted on its node, then preempted pods elsewhere.
+func TestAssumedPodIsNotQueuedAgain(t *testing.T) {
+	s := newTestScheduler(t)
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1", ResourceVersion: "1"},
+		Spec: v1.PodSpec{SchedulerName: DefaultSchedulerName}}
+	s.onPodAdd(pod)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	qp, err := s.queue.Pop(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := pod.DeepCopy()
+	bound.Spec.NodeName = "n1"
+	if err := s.cache.Assume(snapshot.NewPodInfo(bound), "n1"); err != nil {
+		t.Fatal(err)
+	}
+	s.queue.Done(qp)
+
+	patched := pod.DeepCopy()
+	patched.ResourceVersion = "2"
+	patched.Status.NominatedNodeName = "n1"
+	s.onPodUpdate(pod, patched)
+	if l := s.queue.Lens(); l.Active+l.Backoff+l.Unschedulable != 0 {
+		t.Errorf("the assumed pod was queued again: %+v", l)
+	}
+	if _, ok := s.cache.Nomination("u1"); ok {
+		t.Error("the assumed pod was nominated")
+	}
+}
+
+func TestAwaitLeaving(t *testing.T) {
+	s := newTestScheduler(t)
+	victim := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "v", Namespace: "ns", UID: "v1"}, Spec: v1.PodSpec{NodeName: "n1"}}
+	s.cache.AddPod(victim)
+	victims := []*snapshot.PodInfo{snapshot.NewPodInfo(victim)}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	start := time.Now()
+	s.awaitLeaving(ctx, victims)
+	if d := time.Since(start); d > leavingWait/2 {
+		t.Errorf("with its context ended, awaitLeaving took %s", d)
+	}
+
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		leaving := victim.DeepCopy()
+		leaving.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+		s.cache.UpdatePod(leaving)
+	}()
+	start = time.Now()
+	s.awaitLeaving(context.Background(), victims)
+	if d := time.Since(start); d < 40*time.Millisecond || d > leavingWait/2 {
+		t.Errorf("awaitLeaving returned after %s; want about 50ms, when the victim is seen terminating", d)
+	}
+	if !s.cache.Leaving("v1") {
+		t.Error("the victim is not leaving")
+	}
+}
