@@ -119,29 +119,31 @@ func (s *Scheduler) preemptAsync(ctx context.Context, qp *queue.QueuedPod, prof 
 		s.queue.Retry(qp)
 		return
 	}
-	s.awaitLeaving(ctx, p.cand.Victims)
+	s.awaitGone(ctx, p.cand.Victims)
 	s.queue.Unschedulable(qp, interest|queue.AssignedPodDelete)
 }
 
-// Bounds of awaitLeaving.
+// Bounds of awaitGone.
 const (
-	leavingPoll = 5 * time.Millisecond
-	leavingWait = 2 * time.Second
+	gonePoll = 5 * time.Millisecond
+	goneWait = 2 * time.Second
 )
 
-// awaitLeaving returns once the cache sees every victim gone or being deleted (or after
-// leavingWait, or when ctx ends), so that the preemptor is not retried against a node on which
-// some victims still look untouched: it would then judge a half-freed cluster, and could even
-// preempt again. kube-scheduler holds the preemptor back the same way, until its last victim is
-// being deleted.
-func (s *Scheduler) awaitLeaving(ctx context.Context, victims []*snapshot.PodInfo) {
-	deadline := time.Now().Add(leavingWait)
+// awaitGone returns once the cache no longer holds any victim (or after goneWait, or when ctx
+// ends). A preemptor retried after its first victim's deletion but before its last one's would
+// judge a half-freed cluster: its nominated node still full, while the first eviction may have
+// opened another node, where its other evictions are then wasted. kube-scheduler holds the
+// preemptor back until its last victim is being deleted and then waits for that pod's deletion
+// event; victims with a grace period stay longer than goneWait, and the pod then waits in the
+// unschedulable pool for their deletion.
+func (s *Scheduler) awaitGone(ctx context.Context, victims []*snapshot.PodInfo) {
+	deadline := time.Now().Add(goneWait)
 	for _, v := range victims {
-		for !s.cache.Leaving(v.Pod.UID) && time.Now().Before(deadline) {
+		for s.cache.Holds(v.Pod.UID) && time.Now().Before(deadline) {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(leavingPoll):
+			case <-time.After(gonePoll):
 			}
 		}
 	}

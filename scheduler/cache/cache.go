@@ -228,14 +228,6 @@ func (c *Cache) Holds(uid types.UID) bool {
 	return ok
 }
 
-// Leaving reports whether the pod with uid is gone from the cache or being deleted.
-func (c *Cache) Leaving(uid types.UID) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ps, ok := c.pods[uid]
-	return !ok || ps.info.Pod.DeletionTimestamp != nil
-}
-
 // IsAssumed reports whether the pod is assumed and not yet confirmed.
 func (c *Cache) IsAssumed(uid types.UID) bool {
 	c.mu.Lock()
