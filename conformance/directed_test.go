@@ -24,6 +24,16 @@ type directedCase struct {
 	want     []string
 }
 
+// restartAll gives the pod's container a restart rule with the RestartAllContainers action, which
+// needs the node feature RestartAllContainersOnContainerExits.
+func restartAll(p *v1.Pod) {
+	never := v1.ContainerRestartPolicyNever
+	c := &p.Spec.Containers[0]
+	c.RestartPolicy = &never
+	c.RestartPolicyRules = []v1.ContainerRestartRule{{Action: v1.ContainerRestartRuleActionRestartAllContainers,
+		ExitCodes: &v1.ContainerRestartRuleOnExitCodes{Operator: v1.ContainerRestartRuleOnExitCodesOpIn, Values: []int32{42}}}}
+}
+
 // build turns the case into a scenario with a unique id.
 func (c directedCase) build(id string) *scenario {
 	s := &scenario{id: id, terminating: map[string]bool{}}
@@ -249,6 +259,13 @@ func TestPluginEffects(t *testing.T) {
 			pod: with(dPod("100m"), podTerm(false, labelHostname, map[string]string{labelApp: "db"}, func(t *v1.PodAffinityTerm) {
 				t.Namespaces = []string{"other"}
 			})), want: []string{"b"}},
+		{name: "NodeDeclaredFeatures only the declaring node",
+			nodes: []testenv.NodeSpec{{Name: "a", DeclaredFeatures: []string{"RestartAllContainersOnContainerExits"}}, {Name: "b"},
+				{Name: "c", DeclaredFeatures: []string{"SomethingElse"}}},
+			pod: with(dPod("100m"), restartAll), want: []string{"a"}},
+		{name: "NodeDeclaredFeatures no node declares it",
+			nodes: []testenv.NodeSpec{{Name: "a", DeclaredFeatures: []string{"SomethingElse"}}, {Name: "b"}},
+			pod:   with(dPod("100m"), restartAll)},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

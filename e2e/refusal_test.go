@@ -23,9 +23,10 @@ import (
 )
 
 // TestRefusesWhatItCannotJudge creates, next to berth, the pods berth has no plugin to judge yet
-// (claims, volumes, node-declared features): every one stays pending with a message naming the
-// plugin, scheduler_unschedulable_pods counts them by plugin, and a plain pod in the same
-// namespace still binds at once.
+// (claims, volumes): every one stays pending with a message naming the plugin,
+// scheduler_unschedulable_pods counts them by plugin, and a plain pod in the same namespace still
+// binds at once. Pods needing node-declared features, refused before, now go only to the node
+// that declares them.
 func TestRefusesWhatItCannotJudge(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -109,13 +110,17 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 	create(pvc("single", "standard", "", v1.ReadWriteOncePod))
 	create(claimPod("single-0", "single"))
 	create(claimPod("single-1", "single"))
-	// 6. Pods needing a feature only n0 declares.
+	// 6. Pods needing a feature only n0 declares: NodeDeclaredFeatures judges them (no refusal).
+	// feature-0 goes to n0; feature-1, kept off n0 by its node selector, stays pending.
 	for i := range 2 {
 		p := testenv.Pod(ns, fmt.Sprintf("feature-%d", i), "100m", "64Mi")
 		never := v1.ContainerRestartPolicyNever
 		p.Spec.Containers[0].RestartPolicy = &never
 		p.Spec.Containers[0].RestartPolicyRules = []v1.ContainerRestartRule{{Action: v1.ContainerRestartRuleActionRestartAllContainers,
 			ExitCodes: &v1.ContainerRestartRuleOnExitCodes{Operator: v1.ContainerRestartRuleOnExitCodesOpIn, Values: []int32{42}}}}
+		if i == 1 {
+			p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": nodes[1]}
+		}
 		create(p)
 	}
 
@@ -125,7 +130,6 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 		"with-claim": "DynamicResources", "missing-pvc": "VolumeRestrictions", "wffc": "VolumeRestrictions",
 		"local-0": "VolumeRestrictions", "local-1": "VolumeRestrictions", "local-2": "VolumeRestrictions",
 		"single-0": "VolumeRestrictions", "single-1": "VolumeRestrictions",
-		"feature-0": "NodeDeclaredFeatures", "feature-1": "NodeDeclaredFeatures",
 	}
 	for name, plugin := range refused {
 		pod := waitPod(ctx, t, admin, ns, name, func(p *v1.Pod) bool { return scheduledFalse(p) != nil })
@@ -136,6 +140,14 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 			!strings.HasSuffix(c.Message, " Preemption is not helpful for scheduling.") {
 			t.Errorf("%s: PodScheduled=False %s %q, want Unschedulable with %q and preemption not helpful", name, c.Reason, c.Message, want)
 		}
+	}
+
+	if p := waitPod(ctx, t, admin, ns, "feature-0", func(p *v1.Pod) bool { return p.Spec.NodeName != "" }); p.Spec.NodeName != nodes[0] {
+		t.Errorf("feature-0 bound to %s, the only node declaring its feature is %s", p.Spec.NodeName, nodes[0])
+	}
+	f1 := scheduledFalse(waitPod(ctx, t, admin, ns, "feature-1", func(p *v1.Pod) bool { return scheduledFalse(p) != nil }))
+	if !strings.Contains(f1.Message, " 1 node(s) didn't match Pod's required features") {
+		t.Errorf("feature-1: message %q, want n1 rejected for its required features", f1.Message)
 	}
 
 	plain := testenv.Pod(ns, "plain", "100m", "64Mi")
@@ -156,7 +168,7 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 			t.Errorf("%s was bound to %s", name, p.Spec.NodeName)
 		}
 	}
-	want := map[string]float64{"DynamicResources": 1, "VolumeRestrictions": 7, "NodeDeclaredFeatures": 2}
+	want := map[string]float64{"DynamicResources": 1, "VolumeRestrictions": 7, "NodeDeclaredFeatures": 1}
 	got := unschedulableByPlugin(t, d.addr)
 	for plugin, n := range want {
 		if got[plugin] < n {

@@ -20,6 +20,7 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/imagelocality"
 	"github.com/berth-scheduler/berth/scheduler/plugins/interpodaffinity"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodedeclaredfeatures"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodename"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeports"
 	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
@@ -174,6 +175,8 @@ func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (
 		return tainttoleration.New(), nil
 	case nodeports.Name:
 		return nodeports.New(), nil
+	case nodedeclaredfeatures.Name:
+		return nodedeclaredfeatures.New(), nil
 	case imagelocality.Name:
 		return imagelocality.New(), nil
 	case nodeaffinity.Name:
@@ -226,7 +229,7 @@ func spreadListers(f *kubeclient.Informers) podtopologyspread.Listers {
 
 // implemented are the plugins buildPlugin builds, and the ones berth runs as built-in behaviour.
 var implemented = map[string]bool{
-	nodeunschedulable.Name: true, nodename.Name: true, tainttoleration.Name: true, nodeports.Name: true,
+	nodeunschedulable.Name: true, nodename.Name: true, tainttoleration.Name: true, nodeports.Name: true, nodedeclaredfeatures.Name: true,
 	imagelocality.Name: true, nodeaffinity.Name: true, noderesources.FitName: true,
 	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true,
 	prioritySort: true, schedulingGates: true, defaultBinder: true, defaultPreemption: true,
@@ -243,12 +246,11 @@ type refusal struct {
 
 // refusals lists every plugin berth refuses for: when a plugin lands, its line goes.
 var refusals = map[string]refusal{
-	"VolumeBinding":        {static(notyet.VolumeBinding), "pods with PersistentVolumeClaims or generic ephemeral volumes"},
-	"VolumeRestrictions":   {static(notyet.VolumeRestrictions), "pods with PersistentVolumeClaims or inline GCE PD, AWS EBS, RBD or iSCSI volumes"},
-	"VolumeZone":           {static(notyet.VolumeZone), "pods with PersistentVolumeClaims"},
-	"NodeVolumeLimits":     {static(notyet.NodeVolumeLimits), "pods with PersistentVolumeClaims, generic ephemeral volumes or inline volumes that migrate to CSI"},
-	"DynamicResources":     {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
-	"NodeDeclaredFeatures": {static(notyet.NodeDeclaredFeatures), "pods that need a node-declared feature (restart rules with RestartAllContainers, hostNetwork with hostUsers: false, bindMountOptions)"},
+	"VolumeBinding":      {static(notyet.VolumeBinding), "pods with PersistentVolumeClaims or generic ephemeral volumes"},
+	"VolumeRestrictions": {static(notyet.VolumeRestrictions), "pods with PersistentVolumeClaims or inline GCE PD, AWS EBS, RBD or iSCSI volumes"},
+	"VolumeZone":         {static(notyet.VolumeZone), "pods with PersistentVolumeClaims"},
+	"NodeVolumeLimits":   {static(notyet.NodeVolumeLimits), "pods with PersistentVolumeClaims, generic ephemeral volumes or inline volumes that migrate to CSI"},
+	"DynamicResources":   {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
 }
 
 // profileInterest is defaultInterest plus the refusals: only a change of the pod itself can lift

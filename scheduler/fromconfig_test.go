@@ -71,8 +71,8 @@ func TestDecideProfileFromConfig(t *testing.T) {
 		parallelism      int
 	}{
 		{name: "default", filters: []string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone",
-			"DynamicResources", "NodeDeclaredFeatures", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-			"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"},
+			"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+			"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
 			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "PodTopologySpread:2",
 				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
 			parallelism: 16},
@@ -97,8 +97,8 @@ profiles:
 			scorers: []string{"TaintToleration:4", "NodeResourcesFit:2"}, percentage: 80, parallelism: 4},
 		{name: "top-level percentage applies to a profile without its own", body: "percentageOfNodesToScore: 30\nprofiles:\n- schedulerName: a\n  plugins:\n    score:\n      disabled: [{name: '*'}]\n",
 			filters: []string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone",
-				"DynamicResources", "NodeDeclaredFeatures", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-				"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"}, percentage: 30, parallelism: 16},
+				"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+				"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
 		{name: "point order and weights", body: `profiles:
 - plugins:
     filter:
@@ -233,7 +233,7 @@ func TestNotImplemented(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"default", "", []string{"DynamicResources", "NodeDeclaredFeatures", "NodeVolumeLimits",
+		{"default", "", []string{"DynamicResources", "NodeVolumeLimits",
 			"VolumeBinding", "VolumeRestrictions", "VolumeZone"}},
 		{"only implemented plugins", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: SchedulingGates}, {name: DefaultBinder}, {name: NodeName}]\n", nil},
 		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: VolumeZone}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
@@ -284,9 +284,6 @@ func TestRefusals(t *testing.T) {
 			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("gpu")}}
 		}, "0/2 nodes are available: pod uses ResourceClaims, which berth does not schedule yet (DynamicResources).",
 			[]string{"DynamicResources"}},
-		{"declared feature", func(p *v1.Pod) { p.Spec.HostNetwork, p.Spec.HostUsers = true, new(false) },
-			"0/2 nodes are available: pod uses features that nodes must declare (UserNamespacesHostNetworkSupport), which berth does not schedule yet (NodeDeclaredFeatures).",
-			[]string{"NodeDeclaredFeatures"}},
 	}
 	node := func(name string) *snapshot.NodeInfo {
 		return snapshot.NewNodeInfo(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -184,6 +185,7 @@ func nodeChangeMatters(o, n *v1.Node) bool {
 		!equality.Semantic.DeepEqual(o.Status.Allocatable, n.Status.Allocatable) ||
 		!equality.Semantic.DeepEqual(o.Labels, n.Labels) ||
 		!equality.Semantic.DeepEqual(o.Spec.Taints, n.Spec.Taints) ||
+		!slices.Equal(o.Status.DeclaredFeatures, n.Status.DeclaredFeatures) ||
 		len(o.Status.Images) != len(n.Status.Images)
 }
 

@@ -71,7 +71,7 @@ func TestAssumedPodIsNotQueuedAgain(t *testing.T) {
 	}
 }
 
-func TestAwaitLeaving(t *testing.T) {
+func TestAwaitGone(t *testing.T) {
 	s := newTestScheduler(t)
 	victim := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "v", Namespace: "ns", UID: "v1"}, Spec: v1.PodSpec{NodeName: "n1"}}
 	s.cache.AddPod(victim)
@@ -80,23 +80,51 @@ func TestAwaitLeaving(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	start := time.Now()
-	s.awaitLeaving(ctx, victims)
-	if d := time.Since(start); d > leavingWait/2 {
-		t.Errorf("with its context ended, awaitLeaving took %s", d)
+	s.awaitGone(ctx, victims)
+	if d := time.Since(start); d > goneWait/2 {
+		t.Errorf("with its context ended, awaitGone took %s", d)
 	}
 
 	go func() {
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(30 * time.Millisecond)
 		leaving := victim.DeepCopy()
 		leaving.DeletionTimestamp = &metav1.Time{Time: time.Now()}
-		s.cache.UpdatePod(leaving)
+		s.cache.UpdatePod(leaving) // terminating is not gone
+		time.Sleep(30 * time.Millisecond)
+		s.cache.RemovePod(leaving)
 	}()
 	start = time.Now()
-	s.awaitLeaving(context.Background(), victims)
-	if d := time.Since(start); d < 40*time.Millisecond || d > leavingWait/2 {
-		t.Errorf("awaitLeaving returned after %s; want about 50ms, when the victim is seen terminating", d)
+	s.awaitGone(context.Background(), victims)
+	if d := time.Since(start); d < 50*time.Millisecond || d > goneWait/2 {
+		t.Errorf("awaitGone returned after %s; want about 60ms, when the victim is gone", d)
 	}
-	if !s.cache.Leaving("v1") {
-		t.Error("the victim is not leaving")
+	if s.cache.Holds("v1") {
+		t.Error("the victim is still held")
+	}
+}
+
+func TestNodeChangeMatters(t *testing.T) {
+	base := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n", Labels: map[string]string{"a": "1"}},
+		Status: v1.NodeStatus{DeclaredFeatures: []string{"F1"}}}
+	tests := []struct {
+		name string
+		edit func(n *v1.Node)
+		want bool
+	}{
+		{name: "a heartbeat", edit: func(n *v1.Node) {
+			n.Status.Conditions = []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue}}
+		}},
+		{name: "a label", edit: func(n *v1.Node) { n.Labels["a"] = "2" }, want: true},
+		{name: "cordoned", edit: func(n *v1.Node) { n.Spec.Unschedulable = true }, want: true},
+		{name: "a declared feature", edit: func(n *v1.Node) { n.Status.DeclaredFeatures = append(n.Status.DeclaredFeatures, "F2") }, want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := base.DeepCopy()
+			tc.edit(n)
+			if got := nodeChangeMatters(base, n); got != tc.want {
+				t.Errorf("nodeChangeMatters = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

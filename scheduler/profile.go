@@ -5,6 +5,7 @@ import (
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/plugins/interpodaffinity"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodedeclaredfeatures"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodename"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeports"
 	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
@@ -19,14 +20,15 @@ var (
 	nodeEvents      = queue.NodeAdd | queue.NodeChange
 	podEvents       = queue.AssignedPodAdd | queue.AssignedPodChange | queue.AssignedPodDelete
 	defaultInterest = map[string]queue.Events{
-		nodeunschedulable.Name: nodeEvents | queue.PodChange,
-		nodename.Name:          queue.NodeAdd,
-		tainttoleration.Name:   nodeEvents | queue.PodChange,
-		nodeaffinity.Name:      nodeEvents | queue.PodChange,
-		nodeports.Name:         queue.NodeAdd | queue.AssignedPodDelete | queue.PodChange,
-		noderesources.FitName:  nodeEvents | queue.AssignedPodDelete | queue.AssignedPodChange | queue.PodChange,
-		podtopologyspread.Name: nodeEvents | podEvents | queue.PodChange,
-		interpodaffinity.Name:  nodeEvents | podEvents | queue.NamespaceChange | queue.PodChange,
+		nodeunschedulable.Name:    nodeEvents | queue.PodChange,
+		nodename.Name:             queue.NodeAdd,
+		tainttoleration.Name:      nodeEvents | queue.PodChange,
+		nodeaffinity.Name:         nodeEvents | queue.PodChange,
+		nodedeclaredfeatures.Name: nodeEvents | queue.PodChange,
+		nodeports.Name:            queue.NodeAdd | queue.AssignedPodDelete | queue.PodChange,
+		noderesources.FitName:     nodeEvents | queue.AssignedPodDelete | queue.AssignedPodChange | queue.PodChange,
+		podtopologyspread.Name:    nodeEvents | podEvents | queue.PodChange,
+		interpodaffinity.Name:     nodeEvents | podEvents | queue.NamespaceChange | queue.PodChange,
 	}
 )
 

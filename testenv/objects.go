@@ -20,6 +20,8 @@ type NodeSpec struct {
 	Unschedulable bool
 	// Extra adds allocatable resources (extended resources, ephemeral-storage, hugepages).
 	Extra v1.ResourceList
+	// DeclaredFeatures is status.declaredFeatures (for NodeDeclaredFeatures).
+	DeclaredFeatures []string
 }
 
 // Node builds the node object: Ready, with capacity = allocatable, and the
@@ -52,7 +54,8 @@ func Node(s NodeSpec) *v1.Node {
 		Spec:       v1.NodeSpec{Taints: s.Taints, Unschedulable: s.Unschedulable},
 		Status: v1.NodeStatus{
 			Capacity: alloc, Allocatable: alloc,
-			Conditions: []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: "KubeletReady"}},
+			Conditions:       []v1.NodeCondition{{Type: v1.NodeReady, Status: v1.ConditionTrue, Reason: "KubeletReady"}},
+			DeclaredFeatures: s.DeclaredFeatures,
 		},
 	}
 }

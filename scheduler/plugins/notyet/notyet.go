@@ -55,11 +55,10 @@ func Message(what, plugin string) string {
 
 // Phrases the Needs functions report.
 const (
-	usesPVCs             = "PersistentVolumeClaims"
-	usesEphemeral        = "generic ephemeral volumes"
-	usesResourceClaims   = "ResourceClaims"
-	usesDeviceExtended   = "extended resources that a DeviceClass provides"
-	usesDeclaredFeatures = "features that nodes must declare (%s)"
+	usesPVCs           = "PersistentVolumeClaims"
+	usesEphemeral      = "generic ephemeral volumes"
+	usesResourceClaims = "ResourceClaims"
+	usesDeviceExtended = "extended resources that a DeviceClass provides"
 )
 
 // VolumeBinding judges pods with PersistentVolumeClaims or generic ephemeral volumes.
@@ -174,61 +173,4 @@ func provides(c *resourcev1.DeviceClass, name v1.ResourceName) bool {
 		return true
 	}
 	return string(name) == resourcev1.ResourceDeviceClassPrefix+c.Name
-}
-
-// NodeDeclaredFeatures judges pods that need a node feature, inferred from the spec as
-// kube-scheduler v1.37's feature registry infers it: restart rules with the RestartAllContainers
-// action, host networking in a user namespace, and volume mounts with bind mount options.
-func NodeDeclaredFeatures(pod *snapshot.PodInfo) string {
-	if f := RequiredFeature(&pod.Pod.Spec); f != "" {
-		return fmt.Sprintf(usesDeclaredFeatures, f)
-	}
-	return ""
-}
-
-// Feature names of kube-scheduler v1.37's node feature registry that a pod spec can require.
-const (
-	FeatureRestartAllContainers      = "RestartAllContainersOnContainerExits"
-	FeatureUserNamespacesHostNetwork = "UserNamespacesHostNetworkSupport"
-	FeatureVolumeBindMountOptions    = "VolumeBindMountOptions"
-)
-
-// RequiredFeature returns the first node feature spec requires, or "".
-func RequiredFeature(spec *v1.PodSpec) string {
-	for _, cs := range [][]v1.Container{spec.InitContainers, spec.Containers} {
-		for i := range cs {
-			for _, r := range cs[i].RestartPolicyRules {
-				if r.Action == v1.ContainerRestartRuleActionRestartAllContainers {
-					return FeatureRestartAllContainers
-				}
-			}
-		}
-	}
-	if spec.HostNetwork && spec.HostUsers != nil && !*spec.HostUsers {
-		return FeatureUserNamespacesHostNetwork
-	}
-	mounts := func(ms []v1.VolumeMount) bool {
-		for i := range ms {
-			if len(ms[i].BindMountOptions) > 0 {
-				return true
-			}
-		}
-		return false
-	}
-	for i := range spec.InitContainers {
-		if mounts(spec.InitContainers[i].VolumeMounts) {
-			return FeatureVolumeBindMountOptions
-		}
-	}
-	for i := range spec.Containers {
-		if mounts(spec.Containers[i].VolumeMounts) {
-			return FeatureVolumeBindMountOptions
-		}
-	}
-	for i := range spec.EphemeralContainers {
-		if mounts(spec.EphemeralContainers[i].VolumeMounts) {
-			return FeatureVolumeBindMountOptions
-		}
-	}
-	return ""
 }

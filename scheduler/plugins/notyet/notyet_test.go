@@ -114,45 +114,6 @@ func TestDynamicResourcesNeeds(t *testing.T) {
 	}
 }
 
-func TestRequiredFeature(t *testing.T) {
-	restartAll := []v1.ContainerRestartRule{{Action: v1.ContainerRestartRuleActionRestartAllContainers}}
-	tests := []struct {
-		name string
-		pod  func(*v1.Pod)
-		want string
-	}{
-		{"plain pod", noChange, ""},
-		{"RestartAllContainers in a container", func(p *v1.Pod) { p.Spec.Containers[0].RestartPolicyRules = restartAll }, FeatureRestartAllContainers},
-		{"RestartAllContainers in an init container", func(p *v1.Pod) {
-			p.Spec.InitContainers = []v1.Container{{Name: "i", RestartPolicyRules: restartAll}}
-		}, FeatureRestartAllContainers},
-		{"other restart rule action", func(p *v1.Pod) {
-			p.Spec.Containers[0].RestartPolicyRules = []v1.ContainerRestartRule{{Action: v1.ContainerRestartRuleActionRestart}}
-		}, ""},
-		{"host network in a user namespace", func(p *v1.Pod) { p.Spec.HostNetwork, p.Spec.HostUsers = true, new(false) }, FeatureUserNamespacesHostNetwork},
-		{"host network with host users", func(p *v1.Pod) { p.Spec.HostNetwork, p.Spec.HostUsers = true, new(true) }, ""},
-		{"user namespace alone", func(p *v1.Pod) { p.Spec.HostUsers = new(false) }, ""},
-		{"bind mount options", func(p *v1.Pod) {
-			p.Spec.Containers[0].VolumeMounts = []v1.VolumeMount{{Name: "v", BindMountOptions: []string{"noexec"}}}
-		}, FeatureVolumeBindMountOptions},
-		{"bind mount options in an ephemeral container", func(p *v1.Pod) {
-			p.Spec.EphemeralContainers = []v1.EphemeralContainer{{EphemeralContainerCommon: v1.EphemeralContainerCommon{
-				VolumeMounts: []v1.VolumeMount{{Name: "v", BindMountOptions: []string{"noexec"}}}}}}
-		}, FeatureVolumeBindMountOptions},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			pod := podWith(tc.pod)
-			if got := RequiredFeature(&pod.Pod.Spec); got != tc.want {
-				t.Errorf("RequiredFeature = %q, want %q", got, tc.want)
-			}
-			if judged := NodeDeclaredFeatures(pod) != ""; judged != (tc.want != "") {
-				t.Errorf("NodeDeclaredFeatures judged = %v, want %v", judged, tc.want != "")
-			}
-		})
-	}
-}
-
 func TestRefusalPreFilter(t *testing.T) {
 	r := New("VolumeBinding", VolumeBinding)
 	if r.Name() != "VolumeBinding" {
