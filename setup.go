@@ -26,24 +26,17 @@ import (
 	"github.com/berth-scheduler/berth/flags"
 	"github.com/berth-scheduler/berth/httpserve"
 	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/logging"
 	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 )
 
-// newLogger returns the one log stream: text or JSON on stderr, Debug from -v=4 up. client-go's
-// klog output is routed into it.
+// newLogger returns the one log stream on stderr, in kube-scheduler's formats (klog text, or its
+// JSON keys with --logging-format=json), with the records of -v and below (package logging).
+// client-go's klog output is routed into it.
 func newLogger(l flags.Logs, w io.Writer) *slog.Logger {
-	level := slog.LevelInfo
-	if l.Verbosity >= 4 {
-		level = slog.LevelDebug
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(w, hopts)
-	if l.Format == "json" {
-		h = slog.NewJSONHandler(w, hopts)
-	}
-	log := slog.New(h)
+	log := slog.New(logging.NewHandler(w, l.Format, int(min(l.Verbosity, 1<<20))))
 	klog.SetSlogLogger(log)
 	// client-go filters its own V(n) logs by klog's verbosity: give it ours.
 	kfs := flag.NewFlagSet("klog", flag.ContinueOnError)

@@ -71,14 +71,14 @@ func (c *cluster) startBerth(t *testing.T, s berthSpec) *berthProc {
 	return b
 }
 
-var identityRE = regexp.MustCompile(`\bidentity=(\S+)`)
+var identityRE = regexp.MustCompile(`\bidentity="([^"]+)"`)
 
 // identity waits for berth's first election log line and returns its Lease identity.
 func (b *berthProc) identity(t *testing.T) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		for _, line := range b.lines(`msg="campaigning for the lease"`) {
+		for _, line := range b.lines(`] "campaigning for the lease"`) {
 			if m := identityRE.FindStringSubmatch(line); m != nil {
 				return m[1]
 			}
@@ -104,18 +104,13 @@ func (b *berthProc) lines(substr string) []string {
 }
 
 // podRelistIn returns the last time in [from, to] berth's pod informer started listing again, as
-// client-go's reflector logs it at -v=3 and up (the time= field: berth's clock, to the
-// millisecond, which is the API server's on this machine).
+// client-go's reflector logs it at -v=3 and up (the klog header's time: berth's clock, to the
+// microsecond, which is the API server's on this machine).
 func (b *berthProc) podRelistIn(from, to time.Time) (time.Time, bool) {
 	var last time.Time
-	for _, line := range b.lines(`msg="Listing and watching" type=*v1.Pod`) {
-		rest, ok := strings.CutPrefix(line, "time=")
-		if !ok {
-			continue
-		}
-		ts, _, _ := strings.Cut(rest, " ")
-		at, err := time.Parse(time.RFC3339Nano, ts)
-		if err == nil && !at.Before(from.Truncate(time.Millisecond)) && !at.After(to) {
+	for _, line := range b.lines(`] "Listing and watching" type="*v1.Pod"`) {
+		at, ok := testenv.KlogTime(line)
+		if ok && !at.Before(from.Truncate(time.Millisecond)) && !at.After(to) {
 			last = at
 		}
 	}

@@ -66,21 +66,21 @@ func TestLeaderCutOffFromAPIServer(t *testing.T) {
 	if l := waitOneLeader(t, ctx, rec, f, 30*time.Second); l != a {
 		t.Fatalf("%s leads, want berth-a", l.name)
 	}
-	a.waitLog(t, `msg="scheduling loop started"`, 1, 10*time.Second)
+	a.waitLog(t, `] "scheduling loop started"`, 1, 10*time.Second)
 
 	// Cut a off, then create pods only the others can see.
 	cutAt := time.Now()
 	px.cut()
 	during := w.createPods(t, ctx, 10)
 
-	lost := a.waitLog(t, `msg="lost leadership`, 1, 10*time.Second)
-	stopped := a.waitLog(t, `msg="scheduling loop stopped"`, 1, 10*time.Second)
+	lost := a.waitLog(t, `] "lost leadership`, 1, 10*time.Second)
+	stopped := a.waitLog(t, `] "scheduling loop stopped"`, 1, 10*time.Second)
 	taken, err := rec.await(cutAt, 15*time.Second, holderIn(standbys[0].identity(), standbys[1].identity()))
 	if err != nil {
 		t.Fatalf("no standby took over: %v", err)
 	}
 	next := f.byIdentity(taken.holder)
-	started := next.waitLog(t, `msg="scheduling loop started"`, 1, 10*time.Second)
+	started := next.waitLog(t, `] "scheduling loop started"`, 1, 10*time.Second)
 	boundAt := w.waitBound(t, ctx, during, 20*time.Second)
 	t.Logf("cut at %s; berth-a: lost leadership after %s (%q), loop stopped after %s; %s took the lease after %s, its loop started after %s; %d pods bound after %s",
 		cutAt.Format("15:04:05.000"), lost.at.Sub(cutAt).Round(time.Millisecond), lost.text,
@@ -113,13 +113,13 @@ func TestLeaderCutOffFromAPIServer(t *testing.T) {
 	healedAt := time.Now()
 	px.restore()
 	deadline := time.Now().Add(10 * time.Second)
-	for !seenAfter(a, `msg="lease held by another candidate"`, healedAt) {
+	for !seenAfter(a, `] "lease held by another candidate"`, healedAt) {
 		if time.Now().After(deadline) || !a.Alive() {
 			t.Fatalf("berth-a did not read the lease as a candidate within 10s of the heal (alive: %v)", a.Alive())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := len(a.logs(`msg="campaigning for the lease"`)); n != 2 {
+	if n := len(a.logs(`] "campaigning for the lease"`)); n != 2 {
 		t.Errorf("berth-a campaigned %d times, want 2 (at start, after losing the lease)", n)
 	}
 	after := w.createPods(t, ctx, 5)
@@ -188,7 +188,7 @@ func checkBindings(t *testing.T, ctx context.Context, f *fleet, want map[*replic
 		if got := r.bindings(t, ctx, "error"); got != 0 {
 			t.Errorf("%s had %d failed bindings, want none", r.name, got)
 		}
-		if ls := r.logs(`msg="binding failed"`); len(ls) > 0 {
+		if ls := r.logs(`] "binding failed"`); len(ls) > 0 {
 			t.Errorf("%s: %s", r.name, ls[0].text)
 		}
 	}

@@ -138,7 +138,7 @@ func (r *replica) learnIdentity(t *testing.T) string {
 	if r.kind != berth {
 		t.Fatalf("%s: only berth logs its identity", r.name)
 	}
-	l := r.waitLog(t, `msg="campaigning for the lease"`, 1, 30*time.Second)
+	l := r.waitLog(t, `] "campaigning for the lease"`, 1, 30*time.Second)
 	m := identityRE.FindStringSubmatch(l.text)
 	if m == nil {
 		t.Fatalf("%s: no identity in %q", r.name, l.text)
@@ -147,7 +147,7 @@ func (r *replica) learnIdentity(t *testing.T) string {
 	return m[1]
 }
 
-var identityRE = regexp.MustCompile(`\bidentity=(\S+)`)
+var identityRE = regexp.MustCompile(`\bidentity="([^"]+)"`)
 
 // stop sends sig and waits up to 15 seconds for the exit; it returns the exit code (-1 for a
 // death by signal).
@@ -163,14 +163,14 @@ func (r *replica) stop(t *testing.T, sig syscall.Signal) int {
 	return code
 }
 
-// logLine is one line of a berth replica's slog text output.
+// logLine is one line of a berth replica's klog-format output.
 type logLine struct {
-	at   time.Time // the line's time= field: local clock, truncated to the millisecond
+	at   time.Time // the line's header time: local clock, to the microsecond
 	text string
 }
 
-// logs returns the output lines containing substr, in output order. Lines without a time= field
-// (upstream's klog lines) get a zero time.
+// logs returns the output lines containing substr, in output order. Lines without a klog header
+// get a zero time.
 func (r *replica) logs(substr string) []logLine {
 	var out []logLine
 	sc := bufio.NewScanner(strings.NewReader(r.Output()))
@@ -181,11 +181,7 @@ func (r *replica) logs(substr string) []logLine {
 			continue
 		}
 		l := logLine{text: line}
-		if rest, ok := strings.CutPrefix(line, "time="); ok {
-			if ts, _, ok := strings.Cut(rest, " "); ok {
-				l.at, _ = time.Parse(time.RFC3339Nano, ts)
-			}
-		}
+		l.at, _ = testenv.KlogTime(line)
 		out = append(out, l)
 	}
 	return out

@@ -57,7 +57,7 @@ func threeReplicas(t *testing.T, k kind, runs int) {
 	if k == berth {
 		acquired := 0
 		for _, r := range f.all() {
-			acquired += len(r.logs(`msg="acquired the lease"`))
+			acquired += len(r.logs(`] "acquired the lease"`))
 		}
 		if acquired != 1 {
 			t.Errorf("%d acquisitions logged by three fresh replicas, want exactly 1", acquired)
@@ -127,7 +127,7 @@ func sigtermHandover(t *testing.T, rec *leaseRecorder, f *fleet, leader *replica
 	}
 	if leader.kind == berth {
 		checkCleanRelease(t, rec, f, leader, start, taken)
-		if ls := leader.logs(`msg="scheduling loop stopped"`); len(ls) > 0 {
+		if ls := leader.logs(`] "scheduling loop stopped"`); len(ls) > 0 {
 			loopStop = ls[0].at.Sub(start)
 		}
 	}
@@ -158,7 +158,7 @@ func checkCleanRelease(t *testing.T, rec *leaseRecorder, f *fleet, old *replica,
 			taken.renewed.Format("15:04:05.000000"), old.name, stopped.Format("15:04:05.000"))
 	}
 	if next := f.byIdentity(taken.holder); next != nil && next.kind == berth {
-		started := next.waitLog(t, `msg="scheduling loop started"`, 1, 10*time.Second)
+		started := next.waitLog(t, `] "scheduling loop started"`, 1, 10*time.Second)
 		if started.at.Before(stopped) {
 			t.Errorf("%s started scheduling at %s, before %s stopped at %s", next.name,
 				started.at.Format("15:04:05.000"), old.name, stopped.Format("15:04:05.000"))
@@ -173,13 +173,13 @@ func checkCleanRelease(t *testing.T, rec *leaseRecorder, f *fleet, old *replica,
 func checkReleasedAfterStop(t *testing.T, old *replica, released leaseState) (stopped time.Time, ok bool) {
 	t.Helper()
 	out := old.Output()
-	stopAt := strings.Index(out, `msg="scheduling loop stopped"`)
-	releaseAt := strings.Index(out, `msg="released the lease"`)
+	stopAt := strings.Index(out, `] "scheduling loop stopped"`)
+	releaseAt := strings.Index(out, `] "released the lease"`)
 	if stopAt < 0 || releaseAt < 0 || releaseAt < stopAt {
 		t.Errorf("%s: want \"scheduling loop stopped\" then \"released the lease\" in its log (positions %d, %d)", old.name, stopAt, releaseAt)
 		return time.Time{}, false
 	}
-	stopped = old.logs(`msg="scheduling loop stopped"`)[0].at
+	stopped = old.logs(`] "scheduling loop stopped"`)[0].at
 	if released.renewed.Before(stopped) {
 		t.Errorf("%s: lease released at %s, before its loop stopped (logged %s)", old.name,
 			released.renewed.Format("15:04:05.000000"), stopped.Format("15:04:05.000"))

@@ -11,6 +11,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/berth-scheduler/berth/logging"
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/preempt"
 	"github.com/berth-scheduler/berth/scheduler/queue"
@@ -51,7 +52,8 @@ func (s *Scheduler) tryPreemption(prof *Profile, pi *snapshot.PodInfo, diag *dec
 	})
 	if cand != nil {
 		node := cand.Node.Name()
-		s.log.Info("preempting", "pod", klogRef(pi.Pod), "node", node, "victims", victimNames(cand.Victims), "nominated", nominated)
+		s.log.Log(context.Background(), logging.V(2), "the target node for the preemption is determined", "node", node, "pod", klogRef(pi.Pod),
+			"victims", victimNames(cand.Victims), "nominated", nominated)
 		return preemption{cand: cand, nominate: &node,
 			msg: fmt.Sprintf("preemption: found a potential placement for pod on node %s, preempting %d victims", node, len(cand.Victims))}
 	}
@@ -66,7 +68,7 @@ func (s *Scheduler) tryPreemption(prof *Profile, pi *snapshot.PodInfo, diag *dec
 func victimNames(victims []*snapshot.PodInfo) []string {
 	out := make([]string, len(victims))
 	for i, v := range victims {
-		out[i] = klogRef(v.Pod)
+		out[i] = klogRef(v.Pod).String()
 	}
 	return out
 }
@@ -110,6 +112,7 @@ func (s *Scheduler) preemptAsync(ctx context.Context, qp *queue.QueuedPod, prof 
 			if err := s.writer.evict(gctx, v, pod); err != nil {
 				return err
 			}
+			s.log.Log(gctx, logging.V(2), "Preemptor Pod preempted victim Pod", "preemptor", klogRef(pod), "victim", klogRef(v), "node", node)
 			s.writer.event(prof.SchedulerName, v, pod, v1.EventTypeNormal, "Preempted", "Preempting", note)
 			return nil
 		})

@@ -22,6 +22,7 @@ import (
 	policylisters "k8s.io/client-go/listers/policy/v1"
 
 	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/logging"
 	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler/cache"
 	"github.com/berth-scheduler/berth/scheduler/decide"
@@ -261,7 +262,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		return
 	}
 	pool.submit(ctx, func(ctx context.Context) {
-		s.bind(ctx, qp, bound, profile, start)
+		s.bind(ctx, qp, bound, profile, start, res.Evaluated, res.Feasible)
 	})
 }
 
@@ -286,7 +287,9 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 	}
 	s.m.attempts.With(resultUnschedulable, profile).Inc()
 	s.m.attemptDuration.With(resultUnschedulable, profile).Observe(time.Since(start).Seconds())
-	s.log.Debug("pod is unschedulable", "pod", klogRef(pod), "reason", msg)
+	if s.log.Enabled(ctx, logging.V(2)) {
+		s.log.Log(ctx, logging.V(2), "Unable to schedule pod; no fit; waiting", "pod", klogRef(pod), "err", msg)
+	}
 	qp.RejectedBy = diag.Plugins
 	interest := interestOf(prof, diag.Plugins)
 	if p.cand != nil {
@@ -305,7 +308,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 }
 
 // bind runs in the pool: binds, then reports.
-func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod, profile string, start time.Time) {
+func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod, profile string, start time.Time, evaluated, feasible int) {
 	if err := s.writer.bind(ctx, bound, bound.Spec.NodeName); err != nil {
 		s.cache.Forget(bound)
 		s.m.bindings.With("error").Inc()
@@ -321,6 +324,10 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod
 		return
 	}
 	s.m.bindings.With("ok").Inc()
+	if s.log.Enabled(ctx, logging.V(2)) { // no argument boxing on the hot path when off
+		s.log.Log(ctx, logging.V(2), "Successfully bound pod to node", "pod", klogRef(bound), "node", bound.Spec.NodeName,
+			"evaluatedNodes", evaluated, "feasibleNodes", feasible)
+	}
 	s.m.attempts.With(resultScheduled, profile).Inc()
 	s.m.attemptDuration.With(resultScheduled, profile).Observe(time.Since(start).Seconds())
 	if !qp.InitialAttempt.IsZero() {
@@ -362,4 +369,5 @@ func attemptsLabel(n int) string {
 	return fmt.Sprint(n)
 }
 
-func klogRef(p *v1.Pod) string { return p.Namespace + "/" + p.Name }
+// klogRef names pod in logs as kube-scheduler does (klog.KObj).
+func klogRef(p *v1.Pod) logging.ObjectRef { return logging.KRef(p.Namespace, p.Name) }

@@ -65,3 +65,22 @@ func TestMedianDuration(t *testing.T) {
 		t.Errorf("FormatDurations = %s", got)
 	}
 }
+
+func TestKlogTime(t *testing.T) {
+	tests := []struct {
+		line string
+		want time.Time
+		ok   bool
+	}{
+		{`I1203 09:52:18.123456   12345 scheduler.go:12] "msg"`, time.Date(time.Now().Year(), 12, 3, 9, 52, 18, 123456000, time.Local), true},
+		{`E0101 00:00:00.000001 1 x.go:1] "e"`, time.Date(time.Now().Year(), 1, 1, 0, 0, 0, 1000, time.Local), true},
+		{`time=2026-12-03T09:52:18Z level=INFO msg=x`, time.Time{}, false},
+		{`I12`, time.Time{}, false},
+	}
+	for _, tc := range tests {
+		got, ok := KlogTime(tc.line)
+		if ok != tc.ok || !got.Equal(tc.want) {
+			t.Errorf("KlogTime(%q) = %v, %v; want %v, %v", tc.line, got, ok, tc.want, tc.ok)
+		}
+	}
+}

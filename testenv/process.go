@@ -117,3 +117,17 @@ func FreePort() (int, error) {
 	}
 	return p[0], nil
 }
+
+// KlogTime returns the time in the header of a klog-format log line ("I1203 09:52:18.123456 ..."),
+// as berth and kube-scheduler write them: local time, this year, to the microsecond. ok is false
+// for a line without such a header.
+func KlogTime(line string) (t time.Time, ok bool) {
+	if len(line) < 21 || !strings.ContainsRune("IWEF", rune(line[0])) || line[5] != ' ' {
+		return time.Time{}, false
+	}
+	at, err := time.Parse("0102 15:04:05.000000", line[1:21])
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.Date(time.Now().Year(), at.Month(), at.Day(), at.Hour(), at.Minute(), at.Second(), at.Nanosecond(), time.Local), true
+}

@@ -1,0 +1,241 @@
+// Package logging writes berth's log/slog records the way kube-scheduler's klog does, so that log
+// pipelines built for kube-scheduler keep working: klog's text format by default
+// (`I1203 09:52:18.123456   12345 file.go:123] "msg" key="value"`), and with
+// --logging-format=json the keys of Kubernetes' JSON logs (ts in milliseconds, caller, msg, v).
+//
+// Verbosity maps onto slog levels: klog's V(n) is slog.Level(-n) (see V), so Info is V(0) and
+// slog's Debug is V(4); a handler built for -v=N writes the records of V(N) and below. Warnings and
+// errors are always written, marked W and E in text (JSON error records carry no "v", as klog's).
+//
+// Code keeps using slog; a pod or another object is logged as KRef(namespace, name), which prints
+// as "namespace/name" in text and as {"name":...,"namespace":...} in JSON, as klog.KObj does.
+package logging
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// V is the slog level of klog's verbosity n: V(0) is slog.LevelInfo, V(4) slog.LevelDebug.
+func V(n int) slog.Level { return slog.Level(-n) }
+
+// ObjectRef names a namespaced object in logs, as klog.KRef does.
+type ObjectRef struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// KRef returns the reference of the object called name in namespace ("" for cluster-scoped).
+func KRef(namespace, name string) ObjectRef { return ObjectRef{Name: name, Namespace: namespace} }
+
+// String is "namespace/name", or the name alone without a namespace.
+func (r ObjectRef) String() string {
+	if r.Namespace == "" {
+		return r.Name
+	}
+	return r.Namespace + "/" + r.Name
+}
+
+// NewHandler returns a handler writing to w in format "text" (klog's; the default) or "json",
+// enabled for the records of klog verbosity `verbosity` and below.
+func NewHandler(w io.Writer, format string, verbosity int) slog.Handler {
+	return &handler{out: &output{w: w}, json: format == "json", min: V(verbosity), pid: os.Getpid()}
+}
+
+// output serialises writes of all handlers derived from one NewHandler.
+type output struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+type handler struct {
+	out   *output
+	json  bool
+	min   slog.Level
+	pid   int
+	attrs []slog.Attr // from WithAttrs, keys already prefixed by their groups
+	group string      // prefix for later attributes: "g1.g2."
+}
+
+func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
+
+func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *h
+	c.attrs = append(append([]slog.Attr(nil), h.attrs...), prefixed(h.group, as)...)
+	return &c
+}
+
+func (h *handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	c := *h
+	c.group = h.group + name + "."
+	return &c
+}
+
+// prefixed returns as with group (and nested groups) folded into the keys, dropping empty ones.
+func prefixed(group string, as []slog.Attr) []slog.Attr {
+	var out []slog.Attr
+	for _, a := range as {
+		a.Value = a.Value.Resolve()
+		if a.Equal(slog.Attr{}) {
+			continue
+		}
+		if a.Value.Kind() == slog.KindGroup {
+			g := group
+			if a.Key != "" {
+				g += a.Key + "."
+			}
+			out = append(out, prefixed(g, a.Value.Group())...)
+			continue
+		}
+		a.Key = group + a.Key
+		out = append(out, a)
+	}
+	return out
+}
+
+func (h *handler) Handle(_ context.Context, r slog.Record) error {
+	attrs := append([]slog.Attr(nil), h.attrs...)
+	var own []slog.Attr
+	r.Attrs(func(a slog.Attr) bool { own = append(own, a); return true })
+	attrs = append(attrs, prefixed(h.group, own)...)
+	file, line := caller(r.PC)
+	var b []byte
+	if h.json {
+		b = h.appendJSON(nil, r, attrs, file, line)
+	} else {
+		b = h.appendText(nil, r, attrs, file, line)
+	}
+	h.out.mu.Lock()
+	defer h.out.mu.Unlock()
+	_, err := h.out.w.Write(b)
+	return err
+}
+
+// caller returns the file (its directory and base name) and line of pc; "???" when unknown.
+func caller(pc uintptr) (string, int) {
+	if pc == 0 {
+		return "???", 0
+	}
+	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	if f.File == "" {
+		return "???", 0
+	}
+	return filepath.Base(filepath.Dir(f.File)) + "/" + filepath.Base(f.File), f.Line
+}
+
+func severity(l slog.Level) byte {
+	switch {
+	case l >= slog.LevelError:
+		return 'E'
+	case l >= slog.LevelWarn:
+		return 'W'
+	}
+	return 'I'
+}
+
+// appendText writes klog's header and its structured key/value form.
+func (h *handler) appendText(b []byte, r slog.Record, attrs []slog.Attr, file string, line int) []byte {
+	t := r.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	_, mon, day := t.Date()
+	hh, mm, ss := t.Clock()
+	b = fmt.Appendf(b, "%c%02d%02d %02d:%02d:%02d.%06d %7d %s:%d] ", severity(r.Level), int(mon), day, hh, mm, ss,
+		t.Nanosecond()/1000, h.pid, filepath.Base(file), line)
+	b = strconv.AppendQuote(b, r.Message)
+	for _, a := range attrs {
+		b = append(b, ' ')
+		b = append(b, a.Key...)
+		b = append(b, '=')
+		b = appendTextValue(b, a.Value)
+	}
+	return append(b, '\n')
+}
+
+// appendTextValue writes strings, errors and Stringers quoted, other values as %+v, as klog does.
+func appendTextValue(b []byte, v slog.Value) []byte {
+	switch v.Kind() {
+	case slog.KindString:
+		return strconv.AppendQuote(b, v.String())
+	case slog.KindInt64:
+		return strconv.AppendInt(b, v.Int64(), 10)
+	case slog.KindUint64:
+		return strconv.AppendUint(b, v.Uint64(), 10)
+	case slog.KindBool:
+		return strconv.AppendBool(b, v.Bool())
+	case slog.KindFloat64:
+		return strconv.AppendFloat(b, v.Float64(), 'g', -1, 64)
+	case slog.KindDuration, slog.KindTime:
+		return strconv.AppendQuote(b, v.String())
+	}
+	switch x := v.Any().(type) {
+	case error:
+		return strconv.AppendQuote(b, x.Error())
+	case fmt.Stringer:
+		return strconv.AppendQuote(b, x.String())
+	case []string:
+		quoted := make([]string, len(x))
+		for i, s := range x {
+			quoted[i] = strconv.Quote(s)
+		}
+		return append(append(append(b, '['), strings.Join(quoted, " ")...), ']')
+	default:
+		return fmt.Appendf(b, "%+v", x)
+	}
+}
+
+// appendJSON writes one JSON object with Kubernetes' JSON log keys first.
+func (h *handler) appendJSON(b []byte, r slog.Record, attrs []slog.Attr, file string, line int) []byte {
+	t := r.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	b = append(b, `{"ts":`...)
+	b = strconv.AppendFloat(b, float64(t.UnixNano())/1e6, 'f', 3, 64)
+	b = append(b, `,"caller":`...)
+	b = appendJSONValue(b, file+":"+strconv.Itoa(line))
+	b = append(b, `,"msg":`...)
+	b = appendJSONValue(b, r.Message)
+	if r.Level < slog.LevelError {
+		b = append(b, `,"v":`...)
+		b = strconv.AppendInt(b, int64(max(0, -int(r.Level))), 10)
+	}
+	for _, a := range attrs {
+		b = append(b, ',')
+		b = appendJSONValue(b, a.Key)
+		b = append(b, ':')
+		switch v := a.Value; v.Kind() {
+		case slog.KindDuration, slog.KindTime:
+			b = appendJSONValue(b, v.String())
+		default:
+			x := v.Any()
+			if err, ok := x.(error); ok {
+				x = err.Error()
+			}
+			b = appendJSONValue(b, x)
+		}
+	}
+	return append(b, "}\n"...)
+}
+
+func appendJSONValue(b []byte, x any) []byte {
+	j, err := json.Marshal(x)
+	if err != nil {
+		j, _ = json.Marshal(fmt.Sprintf("%+v", x))
+	}
+	return append(b, j...)
+}

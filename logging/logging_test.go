@@ -1,0 +1,112 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// at is the time of the test records: 2026-12-03 09:52:18.123456 local time.
+var at = time.Date(2026, 12, 3, 9, 52, 18, 123456789, time.Local)
+
+func record(level slog.Level, msg string, args ...any) slog.Record {
+	r := slog.NewRecord(at, level, msg, 0)
+	r.Add(args...)
+	return r
+}
+
+func TestText(t *testing.T) {
+	pid := strconv.Itoa(os.Getpid())
+	head := func(sev string) string {
+		return sev + "1203 09:52:18.123456 " + strings.Repeat(" ", 7-len(pid)) + pid + " ???:0] "
+	}
+	tests := []struct {
+		name string
+		r    slog.Record
+		h    func(slog.Handler) slog.Handler
+		want string
+	}{
+		{name: "a bound pod, as kube-scheduler writes it at -v=2",
+			r:    record(V(2), "Successfully bound pod to node", "pod", KRef("default", "nginx"), "node", "n1", "evaluatedNodes", 3, "feasibleNodes", 2),
+			want: head("I") + `"Successfully bound pod to node" pod="default/nginx" node="n1" evaluatedNodes=3 feasibleNodes=2`},
+		{name: "errors, durations and booleans",
+			r:    record(slog.LevelError, "binding failed", "err", errors.New(`pods "p" not found`), "took", 1500*time.Millisecond, "retry", true),
+			want: head("E") + `"binding failed" err="pods \"p\" not found" took="1.5s" retry=true`},
+		{name: "a warning", r: record(slog.LevelWarn, "careful"), want: head("W") + `"careful"`},
+		{name: "attributes and groups from the logger",
+			r: record(slog.LevelInfo, "m", "b", 2, slog.Group("g", "c", 3)),
+			h: func(h slog.Handler) slog.Handler {
+				return h.WithAttrs([]slog.Attr{slog.String("component", "scheduler")}).WithGroup("x")
+			},
+			want: head("I") + `"m" component="scheduler" x.b=2 x.g.c=3`},
+		{name: "a cluster-scoped object and a list", r: record(slog.LevelInfo, "m", "node", KRef("", "n1"), "names", []string{"a", "b"}),
+			want: head("I") + `"m" node="n1" names=["a" "b"]`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			h := NewHandler(&buf, "text", 2)
+			if tc.h != nil {
+				h = tc.h(h)
+			}
+			if err := h.Handle(context.Background(), tc.r); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSuffix(buf.String(), "\n"); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestJSON(t *testing.T) {
+	ts := strconv.FormatFloat(float64(at.UnixNano())/1e6, 'f', 3, 64)
+	tests := []struct {
+		name string
+		r    slog.Record
+		want string
+	}{
+		{name: "a bound pod", r: record(V(2), "Successfully bound pod to node", "pod", KRef("default", "nginx"), "node", "n1", "evaluatedNodes", 3),
+			want: `{"ts":` + ts + `,"caller":"???:0","msg":"Successfully bound pod to node","v":2,"pod":{"name":"nginx","namespace":"default"},"node":"n1","evaluatedNodes":3}`},
+		{name: "an error has no v", r: record(slog.LevelError, "failed", "err", errors.New("boom")),
+			want: `{"ts":` + ts + `,"caller":"???:0","msg":"failed","err":"boom"}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := NewHandler(&buf, "json", 2).Handle(context.Background(), tc.r); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimSuffix(buf.String(), "\n"); got != tc.want {
+				t.Errorf("got  %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestVerbosityAndCaller(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(NewHandler(&buf, "text", 2))
+	log.Log(context.Background(), V(3), "too verbose")
+	log.Debug("debug is V(4)")
+	log.Log(context.Background(), V(2), "written")
+	log.Info("info")
+	out := buf.String()
+	if strings.Contains(out, "too verbose") || strings.Contains(out, "debug is") {
+		t.Errorf("records above -v=2 written:\n%s", out)
+	}
+	// The caller is this file, and the line a real one.
+	if ok, _ := regexp.MatchString(`(?m)^I\d{4} [0-9:.]{15} +\d+ logging_test\.go:\d+\] "written"$`, out); !ok {
+		t.Errorf("unexpected header:\n%s", out)
+	}
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Errorf("%d lines, want 2:\n%s", n, out)
+	}
+}
