@@ -8,10 +8,13 @@
 //	sched := kubernetes.NewForConfigOrDie(cp.Scheduler)   // exactly kube-scheduler's RBAC rights
 //
 // For volume tests, StartControllerManager runs upstream kube-controller-manager with only the
-// controllers a test names (the PV binder completes what a scheduler's PreBind starts):
+// controllers a test names (the PV binder completes what a scheduler's PreBind starts), and
+// StartProvisioner plays an external dynamic provisioner:
 //
 //	kcm, err := cp.StartControllerManager(ctx, "persistentvolume-binder-controller")
 //	t.Cleanup(kcm.Kill)
+//	stop, err := testenv.StartProvisioner(ctx, admin, "local-wffc", "berth.test/local")
+//	t.Cleanup(stop)
 package testenv
 
 import (

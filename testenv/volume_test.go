@@ -9,14 +9,17 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 )
 
 // TestControllerManagerBindsVolumes proves the chain the volume tests rely on: the test plays the
-// scheduler's PreBind (the claimRef of a static PV), and kube-controller-manager's PV binder,
+// scheduler's PreBind (the selected-node annotation on a claim, or the claimRef of a static PV),
+// StartProvisioner plays the external provisioner, and kube-controller-manager's PV binder,
 // running as its own identity, binds claim and volume.
 func TestControllerManagerBindsVolumes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -41,6 +44,47 @@ func TestControllerManagerBindsVolumes(t *testing.T) {
 	if _, err := CreateNode(ctx, admin, NodeSpec{Name: node}); err != nil {
 		t.Fatal(err)
 	}
+
+	t.Run("dynamic", func(t *testing.T) {
+		const provisioner = "berth.test/local"
+		class := storageClass(t, ctx, admin, ns+"-wffc", provisioner)
+		stop, err := StartProvisioner(ctx, admin, class, provisioner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(stop)
+		pvc := createClaim(t, ctx, admin, ns, "dynamic", class)
+		// Neither a claim with no node selected nor one of another class gets a volume.
+		other := createClaim(t, ctx, admin, ns, "other-class", ns+"-other")
+		selectNode(t, ctx, admin, other, node)
+		time.Sleep(300 * time.Millisecond)
+		for _, c := range []*v1.PersistentVolumeClaim{pvc, other} {
+			if _, err := admin.CoreV1().PersistentVolumes().Get(ctx, "pvc-"+string(c.UID), metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+				t.Errorf("claim %s: PV get err = %v, want not found (nothing provisioned)", c.Name, err)
+			}
+		}
+
+		start := time.Now()
+		selectNode(t, ctx, admin, pvc, node) // what VolumeBinding's PreBind writes for a dynamic volume
+		pvc, pv := waitBound(t, ctx, admin, ns, pvc.Name)
+		t.Logf("provisioned and bound in %s", time.Since(start).Round(time.Millisecond))
+
+		if want := "pvc-" + string(pvc.UID); pv.Name != want {
+			t.Errorf("PV name = %s, want %s", pv.Name, want)
+		}
+		if got := pv.Annotations[AnnProvisionedBy]; got != provisioner {
+			t.Errorf("PV %s = %q, want %q", AnnProvisionedBy, got, provisioner)
+		}
+		if got := pv.Spec.NodeAffinity.Required.NodeSelectorTerms[0].MatchExpressions[0]; got.Key != v1.LabelHostname || got.Values[0] != node {
+			t.Errorf("PV node affinity = %+v, want %s in [%s]", got, v1.LabelHostname, node)
+		}
+		if got, want := pv.Spec.Capacity[v1.ResourceStorage], resource.MustParse("1Gi"); got.Cmp(want) != 0 {
+			t.Errorf("PV capacity = %s, want %s", got.String(), want.String())
+		}
+		if pv.Spec.StorageClassName != class {
+			t.Errorf("PV class = %q, want %q", pv.Spec.StorageClassName, class)
+		}
+	})
 
 	t.Run("static", func(t *testing.T) {
 		class := storageClass(t, ctx, admin, ns+"-static", "kubernetes.io/no-provisioner")
@@ -130,6 +174,16 @@ func createClaim(t *testing.T, ctx context.Context, c kubernetes.Interface, ns, 
 		t.Fatalf("creating claim %s/%s: %v", ns, name, err)
 	}
 	return pvc
+}
+
+// selectNode sets the selected-node annotation on pvc.
+func selectNode(t *testing.T, ctx context.Context, c kubernetes.Interface, pvc *v1.PersistentVolumeClaim, node string) {
+	t.Helper()
+	patch := `{"metadata":{"annotations":{"` + AnnSelectedNode + `":"` + node + `"}}}`
+	_, err := c.CoreV1().PersistentVolumeClaims(pvc.Namespace).Patch(ctx, pvc.Name, types.MergePatchType, []byte(patch), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatalf("selecting node %s for claim %s: %v", node, pvc.Name, err)
+	}
 }
 
 // waitBound waits until the claim and its volume are both Bound to each other.
