@@ -24,6 +24,8 @@ const CacheEnv = "BERTH_UPSTREAM_CACHE"
 // Binaries are the paths of the upstream programs the test control plane runs.
 type Binaries struct {
 	Etcd, APIServer, Scheduler string
+	// ControllerManager is kube-controller-manager, started on demand by StartControllerManager.
+	ControllerManager string
 }
 
 // CacheDir returns the directory holding built upstream binaries: $BERTH_UPSTREAM_CACHE, or
@@ -54,6 +56,8 @@ func EnsureBinaries(ctx context.Context, progress io.Writer) (Binaries, error) {
 		Etcd:      filepath.Join(edir, "etcd"),
 		APIServer: filepath.Join(kdir, "kube-apiserver"),
 		Scheduler: filepath.Join(kdir, "kube-scheduler"),
+
+		ControllerManager: filepath.Join(kdir, "kube-controller-manager"),
 	}
 	if b.present() {
 		return b, nil
@@ -77,6 +81,7 @@ func EnsureBinaries(ctx context.Context, progress io.Writer) (Binaries, error) {
 		{"upstream/etcd", "go.etcd.io/etcd/server/v3", b.Etcd},
 		{"upstream/kube", "k8s.io/kubernetes/cmd/kube-apiserver", b.APIServer},
 		{"upstream/kube", "k8s.io/kubernetes/cmd/kube-scheduler", b.Scheduler},
+		{"upstream/kube", "k8s.io/kubernetes/cmd/kube-controller-manager", b.ControllerManager},
 	}
 	for _, bd := range builds {
 		if _, err := os.Stat(bd.out); err == nil {
@@ -93,7 +98,7 @@ func EnsureBinaries(ctx context.Context, progress io.Writer) (Binaries, error) {
 }
 
 func (b Binaries) present() bool {
-	for _, p := range []string{b.Etcd, b.APIServer, b.Scheduler} {
+	for _, p := range []string{b.Etcd, b.APIServer, b.Scheduler, b.ControllerManager} {
 		if st, err := os.Stat(p); err != nil || st.Mode()&0o111 == 0 {
 			return false
 		}

@@ -6,6 +6,15 @@
 //	defer cp.Stop()
 //	admin := kubernetes.NewForConfigOrDie(cp.Admin)       // system:masters
 //	sched := kubernetes.NewForConfigOrDie(cp.Scheduler)   // exactly kube-scheduler's RBAC rights
+//
+// For volume tests, StartControllerManager runs upstream kube-controller-manager with only the
+// controllers a test names (the PV binder completes what a scheduler's PreBind starts), and
+// StartProvisioner plays an external dynamic provisioner:
+//
+//	kcm, err := cp.StartControllerManager(ctx, "persistentvolume-binder-controller")
+//	t.Cleanup(kcm.Kill)
+//	stop, err := testenv.StartProvisioner(ctx, admin, "local-wffc", "berth.test/local")
+//	t.Cleanup(stop)
 package testenv
 
 import (
@@ -20,6 +29,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -58,6 +68,10 @@ type ControlPlane struct {
 
 	etcd, apiserver *process
 	removeDir       bool
+
+	mu                 sync.Mutex // guards the two fields below
+	kcmStarted         int        // kube-controller-managers started, to name their kubeconfigs
+	controllerManagers []*Process // killed by Stop
 }
 
 // Start builds the upstream binaries if needed, then starts etcd and kube-apiserver on free
@@ -267,11 +281,19 @@ func (cp *ControlPlane) CertPool() *x509.CertPool {
 	return pool
 }
 
-// Stop kills kube-apiserver and etcd, waits for both to exit, and removes the directory Start
-// created. It is safe to call more than once.
+// Stop kills any kube-controller-manager StartControllerManager started, then kube-apiserver and
+// etcd, waits for them to exit, and removes the directory Start created. It is safe to call more
+// than once.
 func (cp *ControlPlane) Stop() {
 	if cp == nil {
 		return
+	}
+	cp.mu.Lock()
+	kcms := cp.controllerManagers
+	cp.controllerManagers = nil
+	cp.mu.Unlock()
+	for _, p := range kcms {
+		p.Kill()
 	}
 	cp.apiserver.stop(5 * time.Second)
 	cp.etcd.stop(5 * time.Second)
@@ -281,7 +303,8 @@ func (cp *ControlPlane) Stop() {
 	}
 }
 
-// Logs returns the tail of each component's log, for failure reports.
+// Logs returns the tail of each component's log (kube-controller-managers included), for failure
+// reports.
 func (cp *ControlPlane) Logs() string {
 	var b strings.Builder
 	for _, p := range []*process{cp.etcd, cp.apiserver} {
@@ -289,6 +312,12 @@ func (cp *ControlPlane) Logs() string {
 			continue
 		}
 		fmt.Fprintf(&b, "----- %s log (tail) -----\n%s\n", p.name, p.logTail(4000))
+	}
+	cp.mu.Lock()
+	kcms := cp.controllerManagers
+	cp.mu.Unlock()
+	for i, p := range kcms {
+		fmt.Fprintf(&b, "----- kube-controller-manager #%d log (tail) -----\n%s\n", i+1, tail(p.Output(), 4000))
 	}
 	return b.String()
 }

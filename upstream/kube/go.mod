@@ -1,5 +1,5 @@
-// Module kube builds upstream kube-apiserver and kube-scheduler for berth's tests and
-// benchmarks. It is not part of the berth binary.
+// Module kube builds upstream kube-apiserver, kube-scheduler and kube-controller-manager for
+// berth's tests and benchmarks. It is not part of the berth binary.
 module github.com/berth-scheduler/berth/upstream/kube
 
 go 1.26.0

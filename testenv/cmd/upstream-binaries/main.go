@@ -1,6 +1,7 @@
-// Command upstream-binaries builds (once, into the cache) the upstream etcd, kube-apiserver and
-// kube-scheduler that berth's tests, demo and benchmarks run, printing progress, and then prints
-// their paths. `make test` runs it first so that a cold build shows its progress.
+// Command upstream-binaries builds (once, into the cache) the upstream etcd, kube-apiserver,
+// kube-scheduler and kube-controller-manager that berth's tests, demo and benchmarks run, printing
+// progress, and then prints their paths. `make test` runs it first so that a cold build shows its
+// progress.
 package main
 
 import (
@@ -21,5 +22,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "upstream-binaries:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("etcd           %s\nkube-apiserver %s\nkube-scheduler %s\n", b.Etcd, b.APIServer, b.Scheduler)
+	fmt.Printf("etcd                    %s\nkube-apiserver          %s\nkube-scheduler          %s\nkube-controller-manager %s\n",
+		b.Etcd, b.APIServer, b.Scheduler, b.ControllerManager)
 }
