@@ -20,7 +20,8 @@ build:
 image:
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t $(IMAGE) .
 
-# upstream: build etcd, kube-apiserver and kube-scheduler from the Go module proxy into the cache.
+# upstream: build etcd, kube-apiserver, kube-scheduler and kube-controller-manager from the Go module
+# proxy into the cache.
 upstream:
 	$(GO) run ./testenv/cmd/upstream-binaries
 
