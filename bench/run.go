@@ -413,5 +413,5 @@ func schedulerLog(s *schedulerProc) string {
 	if s == nil {
 		return ""
 	}
-	return "\n----- " + s.kind + " output (tail) -----\n" + strings.TrimRight(tail(s.proc.Output(), 4000), "\n")
+	return "\n----- " + s.kind + " output (tail) -----\n" + strings.TrimRight(testenv.Tail(s.proc.Output(), 4000), "\n")
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -146,13 +145,13 @@ func (s *schedulerProc) waitReady(ctx context.Context, timeout time.Duration) er
 		}
 		select {
 		case <-s.proc.Done():
-			return fmt.Errorf("%s exited before ready:\n%s", s.kind, tail(s.proc.Output(), 3000))
+			return fmt.Errorf("%s exited before ready:\n%s", s.kind, testenv.Tail(s.proc.Output(), 3000))
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %s to be ready: %w", s.kind, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after %s (last: %s):\n%s", s.kind, timeout, last, tail(s.proc.Output(), 3000))
+			return fmt.Errorf("%s not ready after %s (last: %s):\n%s", s.kind, timeout, last, testenv.Tail(s.proc.Output(), 3000))
 		}
 	}
 }
@@ -178,16 +177,4 @@ func (s *schedulerProc) stop() {
 	if _, err := s.proc.ExitCode(5 * time.Second); err != nil {
 		s.proc.Kill()
 	}
-}
-
-// tail returns the last n bytes of s, starting at a line.
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return s
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +47,7 @@ func setup(h *testenv.Harness) (func(), error) {
 	return func() {
 		if h.Failed {
 			for name, p := range procs {
-				fmt.Fprintf(os.Stderr, "----- scheduler %q output (tail) -----\n%s\n", name, tail(p.Output(), 6000))
+				fmt.Fprintf(os.Stderr, "----- scheduler %q output (tail) -----\n%s\n", name, testenv.Tail(p.Output(), 6000))
 			}
 		}
 		stop()
@@ -192,20 +191,9 @@ func schedulerAlive() error {
 	for name, p := range procs {
 		select {
 		case <-p.Done():
-			errs = append(errs, fmt.Errorf("scheduler %q exited:\n%s", name, tail(p.Output(), 4000)))
+			errs = append(errs, fmt.Errorf("scheduler %q exited:\n%s", name, testenv.Tail(p.Output(), 4000)))
 		default:
 		}
 	}
 	return errors.Join(errs...)
-}
-
-func tail(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[len(s)-n:]
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[i+1:]
-	}
-	return s
 }

@@ -155,10 +155,10 @@ func waitControllersSynced(ctx context.Context, p *Process, controllers []string
 			ok = 0
 		}
 		if !p.Alive() {
-			return fmt.Errorf("kube-controller-manager exited during start-up: %v\n%s", p.err, tail(p.Output(), 4000))
+			return fmt.Errorf("kube-controller-manager exited during start-up: %v\n%s", p.err, Tail(p.Output(), 4000))
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("kube-controller-manager not ready after %s: %w\n%s", timeout, last, tail(p.Output(), 4000))
+			return fmt.Errorf("kube-controller-manager not ready after %s: %w\n%s", timeout, last, Tail(p.Output(), 4000))
 		}
 		select {
 		case <-ctx.Done():
@@ -186,8 +186,9 @@ func controllersSynced(log string, controllers []string) error {
 	return nil
 }
 
-// tail returns the last n bytes of s, from a line start.
-func tail(s string, n int) string {
+// Tail returns the last n bytes of s, from a line start: the end of a process's output, for a
+// failure report.
+func Tail(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -317,7 +317,7 @@ func (cp *ControlPlane) Logs() string {
 	kcms := cp.controllerManagers
 	cp.mu.Unlock()
 	for i, p := range kcms {
-		fmt.Fprintf(&b, "----- kube-controller-manager #%d log (tail) -----\n%s\n", i+1, tail(p.Output(), 4000))
+		fmt.Fprintf(&b, "----- kube-controller-manager #%d log (tail) -----\n%s\n", i+1, Tail(p.Output(), 4000))
 	}
 	return b.String()
 }

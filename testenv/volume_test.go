@@ -125,7 +125,7 @@ func TestControllerManagerBindsVolumes(t *testing.T) {
 		}
 	}
 	if strings.Contains(out, "forbidden") {
-		t.Errorf("kube-controller-manager was refused something by RBAC:\n%s", tail(out, 4000))
+		t.Errorf("kube-controller-manager was refused something by RBAC:\n%s", Tail(out, 4000))
 	}
 }
 
