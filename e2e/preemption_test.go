@@ -289,6 +289,8 @@ func TestPreemption(t *testing.T) {
 		{"scheduler_preemption_attempts_total", 6}, // one per preemption, plus the failed ones
 		{"scheduler_preemption_victims_count", 4},  // the cases that evicted
 		{"scheduler_preemption_victims_sum", 5},
+		{"scheduler_pod_scheduling_attempts_count", 5},                // bound pods: the preemptors, and later
+		{"scheduler_scheduling_algorithm_duration_seconds_count", 10}, // every attempt, with and without a fit
 	} {
 		if v, _, err := testenv.MetricSum(text, m.name); err != nil || v < m.min {
 			t.Errorf("%s = %v (%v), want at least %v", m.name, v, err, m.min)

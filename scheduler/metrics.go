@@ -23,6 +23,8 @@ type schedMetrics struct {
 	eventsDropped   *metrics.CounterVec   // cause (berth-specific: events never written)
 	preemptions     *metrics.CounterVec   // no labels
 	victims         *metrics.HistogramVec // no labels
+	algorithm       *metrics.HistogramVec // no labels: the decision, with preemption's search
+	podAttempts     *metrics.HistogramVec // no labels: attempts of each pod bound
 }
 
 // newSchedMetrics registers the scheduler's metrics in r. With r nil the metrics are counted
@@ -59,6 +61,12 @@ func newSchedMetrics(r *metrics.Registry) (*schedMetrics, error) {
 	errs = append(errs, err)
 	m.victims, err = r.Histogram("scheduler_preemption_victims", "[STABLE] Number of selected preemption victims for preemption initiated by a single pod",
 		metrics.ExponentialBuckets(1, 2, 7))
+	errs = append(errs, err)
+	m.algorithm, err = r.Histogram("scheduler_scheduling_algorithm_duration_seconds", "[BETA] Scheduling algorithm latency in seconds",
+		metrics.ExponentialBuckets(0.001, 2, 15))
+	errs = append(errs, err)
+	m.podAttempts, err = r.Histogram("scheduler_pod_scheduling_attempts", "[STABLE] Number of attempts to successfully schedule a pod.",
+		metrics.ExponentialBuckets(1, 2, 5))
 	errs = append(errs, err)
 	return m, errors.Join(errs...)
 }

@@ -247,6 +247,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		s.unschedulable(ctx, pool, qp, prof, pi, res, start)
 		return
 	}
+	s.m.algorithm.With().Observe(time.Since(start).Seconds())
 
 	// A shallow copy: informer objects are never modified, so the assumed pod may share them.
 	bound := new(v1.Pod)
@@ -285,6 +286,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 		none := ""
 		p.nominate = &none // without preemption a pod keeps no nomination
 	}
+	s.m.algorithm.With().Observe(time.Since(start).Seconds()) // as upstream, preemption's search included
 	s.m.attempts.With(resultUnschedulable, profile).Inc()
 	s.m.attemptDuration.With(resultUnschedulable, profile).Observe(time.Since(start).Seconds())
 	if s.log.Enabled(ctx, logging.V(2)) {
@@ -330,6 +332,7 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod
 	}
 	s.m.attempts.With(resultScheduled, profile).Inc()
 	s.m.attemptDuration.With(resultScheduled, profile).Observe(time.Since(start).Seconds())
+	s.m.podAttempts.With().Observe(float64(qp.Attempts))
 	if !qp.InitialAttempt.IsZero() {
 		s.m.sli.With(attemptsLabel(qp.Attempts)).Observe(time.Since(qp.InitialAttempt).Seconds())
 	}
