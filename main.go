@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sync/errgroup"
@@ -73,6 +74,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := newLogger(opts.Logs, stderr)
+	// kube-scheduler's first lines, which operators and log pipelines look for.
+	log.Info("Starting Kubernetes Scheduler", "version", version, "commit", commit, "compatibility", "v"+flags.KubeVersion)
+	gogc := os.Getenv("GOGC")
+	if gogc == "" {
+		gogc = strconv.Itoa(gcPercent) + " (berth's default)"
+	}
+	log.Info("Golang settings", "GOGC", gogc, "GOMAXPROCS", os.Getenv("GOMAXPROCS"), "GOTRACEBACK", os.Getenv("GOTRACEBACK"))
 	for _, w := range opts.Warnings() {
 		log.Warn(w)
 	}
