@@ -9,6 +9,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/berth-scheduler/berth/scheduler/preempt"
 )
 
 // PodWriter binds the pods of one namespace, patches their status and deletes preemption's
@@ -91,7 +93,7 @@ func (w *writer) clearNomination(ctx context.Context, pod *v1.Pod) error {
 // UID as precondition, so that a new pod of the same name is never hit). A victim already gone
 // is no error.
 func (w *writer) evict(ctx context.Context, victim, preemptor *v1.Pod) error {
-	if !hasDisruptionTarget(victim) {
+	if !preempt.MarkedByPreemption(victim) {
 		cond := map[string]any{
 			"type": v1.DisruptionTarget, "status": v1.ConditionTrue, "reason": v1.PodReasonPreemptionByScheduler,
 			"message":            preemptor.Spec.SchedulerName + ": preempting to accommodate a higher priority pod",
@@ -111,15 +113,6 @@ func (w *writer) evict(ctx context.Context, victim, preemptor *v1.Pod) error {
 		return fmt.Errorf("deleting %s/%s: %w", victim.Namespace, victim.Name, err)
 	}
 	return nil
-}
-
-func hasDisruptionTarget(pod *v1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == v1.DisruptionTarget && c.Status == v1.ConditionTrue && c.Reason == v1.PodReasonPreemptionByScheduler {
-			return true
-		}
-	}
-	return false
 }
 
 // patchStatus applies a strategic merge patch of status to pod's status subresource. The patch

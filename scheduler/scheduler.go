@@ -234,8 +234,8 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 	start := time.Now()
 	pod := qp.Pod
 	prof := s.profiles[pod.Spec.SchedulerName]
-	if prof == nil || pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil || s.cache.Holds(pod.UID) {
-		s.queue.Done(qp) // nothing to do, or already placed (its binding not seen yet)
+	if prof == nil || pod.Spec.NodeName != "" || pod.DeletionTimestamp != nil {
+		s.queue.Done(qp)
 		return
 	}
 	s.snap = s.cache.UpdateSnapshot(s.snap)

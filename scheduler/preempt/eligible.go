@@ -35,12 +35,14 @@ func Eligible(pod *v1.Pod, nominated string, snap *snapshot.Snapshot, nominatedU
 }
 
 // TerminatingByPreemption reports whether pod is being deleted because a scheduler preempted it:
-// it has a deletion timestamp and the condition DisruptionTarget=True, reason
-// PreemptionByScheduler.
+// it has a deletion timestamp and is MarkedByPreemption.
 func TerminatingByPreemption(pod *v1.Pod) bool {
-	if pod.DeletionTimestamp == nil {
-		return false
-	}
+	return pod.DeletionTimestamp != nil && MarkedByPreemption(pod)
+}
+
+// MarkedByPreemption reports whether pod carries the condition DisruptionTarget=True with reason
+// PreemptionByScheduler, which a scheduler writes before deleting a victim.
+func MarkedByPreemption(pod *v1.Pod) bool {
 	for _, c := range pod.Status.Conditions {
 		if c.Type == v1.DisruptionTarget {
 			return c.Status == v1.ConditionTrue && c.Reason == v1.PodReasonPreemptionByScheduler
