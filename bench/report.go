@@ -196,16 +196,15 @@ func firstPassSummaries(runs []RunResult, workload string, limits []string) []Fi
 // for the ceiling).
 func firstPassStats(runs []RunResult, workload, kind, limit string) FirstPassStats {
 	var secs, pps []float64
+	complete, unfinished := selectRuns(runs, workload, kind, limit)
 	incomplete := 0
-	for _, r := range runs {
-		if r.Workload != workload || r.Scheduler != kind || r.FirstPass == nil || len(r.Violations) > 0 {
-			continue
-		}
-		if kind != kindCeiling && r.ClientLimit != limit {
-			continue
-		}
-		if r.Incomplete != "" {
+	for _, r := range unfinished {
+		if r.FirstPass != nil {
 			incomplete++
+		}
+	}
+	for _, r := range complete {
+		if r.FirstPass == nil {
 			continue
 		}
 		secs = append(secs, r.FirstPass.Seconds)
@@ -218,18 +217,9 @@ func firstPassStats(runs []RunResult, workload, kind, limit string) FirstPassSta
 // ceiling), with a count of the incomplete ones.
 func stats(runs []RunResult, workload, kind, limit string) Stats {
 	var tput, p50, p99, cpu, rss, api, evicted []float64
-	incomplete := 0
-	for _, r := range runs {
-		if r.Workload != workload || r.Scheduler != kind || len(r.Violations) > 0 {
-			continue
-		}
-		if kind != kindCeiling && r.ClientLimit != limit {
-			continue
-		}
-		if r.Incomplete != "" {
-			incomplete++
-			continue
-		}
+	complete, unfinished := selectRuns(runs, workload, kind, limit)
+	incomplete := len(unfinished)
+	for _, r := range complete {
 		if r.Preemption != nil {
 			evicted = append(evicted, r.Preemption.EvictedPerPod)
 		}
@@ -244,6 +234,25 @@ func stats(runs []RunResult, workload, kind, limit string) Stats {
 	}
 	return Stats{Runs: len(tput), Incomplete: incomplete, PodsPerSecond: median(tput), P50Ms: median(p50), P99Ms: median(p99),
 		CPUMsPerPod: median(cpu), PeakRSSMiB: median(rss), APIServerCPU: median(api), EvictedPerPod: median(evicted)}
+}
+
+// selectRuns returns the runs of kind on workload at limit (any limit for the ceiling) without
+// violations, split into the complete and the incomplete ones.
+func selectRuns(runs []RunResult, workload, kind, limit string) (complete, incomplete []RunResult) {
+	for _, r := range runs {
+		if r.Workload != workload || r.Scheduler != kind || len(r.Violations) > 0 {
+			continue
+		}
+		if kind != kindCeiling && r.ClientLimit != limit {
+			continue
+		}
+		if r.Incomplete != "" {
+			incomplete = append(incomplete, r)
+			continue
+		}
+		complete = append(complete, r)
+	}
+	return complete, incomplete
 }
 
 // median returns the median of v (the mean of the middle two for an even count), 0 when empty.
