@@ -67,26 +67,16 @@ func (c *preemptionCase) pod(name, class, cpu, node string, edit ...func(*v1.Pod
 	return created
 }
 
-func (c *preemptionCase) wait(name string, what string, cond func(*v1.Pod) bool) *v1.Pod {
+func (c *preemptionCase) wait(name string, cond func(*v1.Pod) bool) *v1.Pod {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
-	for {
-		p, err := c.admin.CoreV1().Pods(c.ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && cond(p) {
-			return p
-		}
-		select {
-		case <-ctx.Done():
-			c.t.Fatalf("pod %s: not %s: last %+v, err %v", name, what, p.Status, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return waitPod(ctx, c.t, c.admin, c.ns, name, cond)
 }
 
 func (c *preemptionCase) boundTo(name, node string) {
 	c.t.Helper()
-	p := c.wait(name, "bound", func(p *v1.Pod) bool { return p.Spec.NodeName != "" })
+	p := c.wait(name, func(p *v1.Pod) bool { return p.Spec.NodeName != "" })
 	if node != "" && p.Spec.NodeName != node {
 		c.t.Errorf("%s bound to %s, want %s", name, p.Spec.NodeName, node)
 	}
@@ -178,7 +168,7 @@ func TestPreemption(t *testing.T) {
 		c.gone("low-b")
 		c.alive("mid-a")
 		c.alive("mid-b")
-		uid := c.wait("critical", "bound", func(p *v1.Pod) bool { return true }).UID
+		uid := c.wait("critical", func(p *v1.Pod) bool { return true }).UID
 		for _, victim := range []string{"low-a", "low-b"} {
 			want := fmt.Sprintf("Preempted by pod %s on node %s", uid, c.node(0))
 			if notes := c.events(victim, "Preempted"); len(notes) != 1 || notes[0] != want {
@@ -218,15 +208,14 @@ func TestPreemption(t *testing.T) {
 		// The victim stays terminating (no kubelet) until the test deletes it.
 		c.pod("victim", "e2e-low", "2", c.node(0), gracePeriod(30))
 		c.pod("preemptor", "e2e-high", "2", "")
-		c.wait("preemptor", "nominated", func(p *v1.Pod) bool { return p.Status.NominatedNodeName == c.node(0) })
-		v := c.wait("victim", "terminating", func(p *v1.Pod) bool { return p.DeletionTimestamp != nil })
+		c.wait("preemptor", func(p *v1.Pod) bool { return p.Status.NominatedNodeName == c.node(0) })
+		v := c.wait("victim", func(p *v1.Pod) bool { return p.DeletionTimestamp != nil })
 		if cond := podCondition(v, v1.DisruptionTarget); cond == nil || cond.Status != v1.ConditionTrue || cond.Reason != v1.PodReasonPreemptionByScheduler {
 			t.Errorf("victim's DisruptionTarget condition: %+v", cond)
 		}
 		c.pod("thief", "e2e-mid", "2", "")
-		thief := c.wait("thief", "marked unschedulable", func(p *v1.Pod) bool {
-			cond := podCondition(p, v1.PodScheduled)
-			return cond != nil && cond.Status == v1.ConditionFalse
+		thief := c.wait("thief", func(p *v1.Pod) bool {
+			return scheduledFalse(p) != nil
 		})
 		// Without the victim the node has room for the thief, but not with the preemptor counted.
 		_, preemption, _ := strings.Cut(podCondition(thief, v1.PodScheduled).Message, "preemption: ")
@@ -236,7 +225,7 @@ func TestPreemption(t *testing.T) {
 		c.forceDelete("victim")
 		c.boundTo("preemptor", c.node(0))
 		time.Sleep(time.Second)
-		if p := c.wait("thief", "pending", func(*v1.Pod) bool { return true }); p.Spec.NodeName != "" {
+		if p := c.wait("thief", func(*v1.Pod) bool { return true }); p.Spec.NodeName != "" {
 			t.Errorf("thief bound to %s", p.Spec.NodeName)
 		}
 	})
@@ -245,14 +234,14 @@ func TestPreemption(t *testing.T) {
 		c := newPreemptionCase(ctx, t, admin, 1, "2")
 		c.pod("victim", "e2e-low", "2", c.node(0), gracePeriod(30))
 		c.pod("preemptor", "e2e-high", "2", "")
-		c.wait("preemptor", "nominated", func(p *v1.Pod) bool { return p.Status.NominatedNodeName == c.node(0) })
+		c.wait("preemptor", func(p *v1.Pod) bool { return p.Status.NominatedNodeName == c.node(0) })
 		// A roomy node turns up before the victim is gone: the preemptor goes there.
 		if _, err := testenv.CreateNode(ctx, admin, testenv.NodeSpec{Name: c.ns + "-roomy", CPU: "4", Memory: "8Gi",
 			Labels: map[string]string{groupLabel: c.ns}}); err != nil {
 			t.Fatal(err)
 		}
 		c.boundTo("preemptor", c.ns+"-roomy")
-		if p := c.wait("preemptor", "bound", func(*v1.Pod) bool { return true }); p.Status.NominatedNodeName != "" {
+		if p := c.wait("preemptor", func(*v1.Pod) bool { return true }); p.Status.NominatedNodeName != "" {
 			t.Errorf("bound preemptor still nominated to %s", p.Status.NominatedNodeName)
 		}
 		// n0's room is no longer held for it: a lower-priority pod takes it once the victim is gone.
@@ -270,9 +259,8 @@ func TestPreemption(t *testing.T) {
 			"equal":  "preemption: 0/",
 			"polite": "preemption: not eligible due to preemptionPolicy=Never.",
 		} {
-			p := c.wait(name, "marked unschedulable", func(p *v1.Pod) bool {
-				cond := podCondition(p, v1.PodScheduled)
-				return cond != nil && cond.Status == v1.ConditionFalse
+			p := c.wait(name, func(p *v1.Pod) bool {
+				return scheduledFalse(p) != nil
 			})
 			if msg := podCondition(p, v1.PodScheduled).Message; !strings.Contains(msg, want) {
 				t.Errorf("%s: message %q, want it to contain %q", name, msg, want)

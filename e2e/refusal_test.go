@@ -179,10 +179,8 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 
 // scheduledFalse returns the pod's PodScheduled condition when it is False, else nil.
 func scheduledFalse(p *v1.Pod) *v1.PodCondition {
-	for i, c := range p.Status.Conditions {
-		if c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse {
-			return &p.Status.Conditions[i]
-		}
+	if c := podCondition(p, v1.PodScheduled); c != nil && c.Status == v1.ConditionFalse {
+		return c
 	}
 	return nil
 }
