@@ -25,14 +25,35 @@ const (
 	// the pod named in Update; callers include it in a pod's interest when the rejecting
 	// plugins would judge an updated pod differently.
 	PodChange
+	// PVCAdd, PVCChange: a PersistentVolumeClaim was added or changed.
+	PVCAdd
+	PVCChange
+	// PVAdd, PVChange: a PersistentVolume was added or changed.
+	PVAdd
+	PVChange
+	// StorageClassAdd, StorageClassChange: a StorageClass was added or changed.
+	StorageClassAdd
+	StorageClassChange
+	// CSINodeAdd, CSINodeChange: a CSINode was added or changed.
+	CSINodeAdd
+	CSINodeChange
+	// CSIDriverChange: a CSIDriver changed.
+	CSIDriverChange
+	// CSIStorageCapacityAdd, CSIStorageCapacityChange: a CSIStorageCapacity was added or changed.
+	CSIStorageCapacityAdd
+	CSIStorageCapacityChange
 )
+
+// StorageEvents are the storage event kinds.
+const StorageEvents = PVCAdd | PVCChange | PVAdd | PVChange | StorageClassAdd | StorageClassChange |
+	CSINodeAdd | CSINodeChange | CSIDriverChange | CSIStorageCapacityAdd | CSIStorageCapacityChange
 
 // AllEvents matches every event kind.
 const AllEvents = NodeAdd | NodeChange | AssignedPodAdd | AssignedPodChange | AssignedPodDelete |
-	NamespaceChange | PodChange
+	NamespaceChange | PodChange | StorageEvents
 
 // numEventKinds is the number of bits in AllEvents.
-const numEventKinds = 7
+const numEventKinds = 18
 
 var eventLabels = [numEventKinds]string{
 	"NodeAdd",
@@ -42,6 +63,17 @@ var eventLabels = [numEventKinds]string{
 	"AssignedPodDelete",
 	"NamespaceUpdate",
 	"TargetPodUpdate",
+	"PersistentVolumeClaimAdd",
+	"PersistentVolumeClaimUpdate",
+	"PersistentVolumeAdd",
+	"PersistentVolumeUpdate",
+	"StorageClassAdd",
+	"StorageClassUpdate",
+	"CSINodeAdd",
+	"CSINodeUpdate",
+	"CSIDriverUpdate",
+	"CSIStorageCapacityAdd",
+	"CSIStorageCapacityUpdate",
 }
 
 // String returns the labels of the set bits joined by "|", or "None" for the empty set.

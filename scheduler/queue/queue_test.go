@@ -373,7 +373,10 @@ func TestEventsString(t *testing.T) {
 		{name: "none", ev: 0, want: "None"},
 		{name: "single", ev: AssignedPodDelete, want: "AssignedPodDelete"},
 		{name: "several in bit order", ev: PodChange | NodeAdd, want: "NodeAdd|TargetPodUpdate"},
-		{name: "all", ev: AllEvents, want: "NodeAdd|NodeUpdate|AssignedPodAdd|AssignedPodUpdate|AssignedPodDelete|NamespaceUpdate|TargetPodUpdate"},
+		{name: "all", ev: AllEvents, want: "NodeAdd|NodeUpdate|AssignedPodAdd|AssignedPodUpdate|AssignedPodDelete|NamespaceUpdate|TargetPodUpdate|" +
+			"PersistentVolumeClaimAdd|PersistentVolumeClaimUpdate|PersistentVolumeAdd|PersistentVolumeUpdate|StorageClassAdd|StorageClassUpdate|" +
+			"CSINodeAdd|CSINodeUpdate|CSIDriverUpdate|CSIStorageCapacityAdd|CSIStorageCapacityUpdate"},
+		{name: "storage", ev: PVAdd | CSINodeChange, want: "PersistentVolumeAdd|CSINodeUpdate"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

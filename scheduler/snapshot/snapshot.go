@@ -23,6 +23,9 @@ type Snapshot struct {
 	// a node with a priority at least the scheduled pod's as if they ran there, so that a pod
 	// cannot take the room a preemption freed for a more important one. Set with SetNominated.
 	Nominated map[string][]*PodInfo
+	// Storage holds the claims, volumes, classes and CSI objects (never nil; New makes it
+	// empty, and the cache carries its own from snapshot to snapshot).
+	Storage *Storage
 
 	nominatedNode map[types.UID]string
 
@@ -38,6 +41,7 @@ func New(nodes []*NodeInfo, namespaceLabels map[string]labels.Set) *Snapshot {
 	s := &Snapshot{
 		Nodes:           make([]*NodeInfo, 0, len(nodes)),
 		NamespaceLabels: namespaceLabels,
+		Storage:         NewStorage(),
 		byName:          make(map[string]*NodeInfo, len(nodes)),
 		index:           make(map[string]int, len(nodes)),
 		imageNodes:      map[string]int{},
