@@ -42,18 +42,20 @@ const (
 	// CSIStorageCapacityAdd, CSIStorageCapacityChange: a CSIStorageCapacity was added or changed.
 	CSIStorageCapacityAdd
 	CSIStorageCapacityChange
+	// VolumeAttachmentDelete: a VolumeAttachment was deleted (a volume detached).
+	VolumeAttachmentDelete
 )
 
 // StorageEvents are the storage event kinds.
 const StorageEvents = PVCAdd | PVCChange | PVAdd | PVChange | StorageClassAdd | StorageClassChange |
-	CSINodeAdd | CSINodeChange | CSIDriverChange | CSIStorageCapacityAdd | CSIStorageCapacityChange
+	CSINodeAdd | CSINodeChange | CSIDriverChange | CSIStorageCapacityAdd | CSIStorageCapacityChange | VolumeAttachmentDelete
 
 // AllEvents matches every event kind.
 const AllEvents = NodeAdd | NodeChange | AssignedPodAdd | AssignedPodChange | AssignedPodDelete |
 	NamespaceChange | PodChange | StorageEvents
 
 // numEventKinds is the number of bits in AllEvents.
-const numEventKinds = 18
+const numEventKinds = 19
 
 var eventLabels = [numEventKinds]string{
 	"NodeAdd",
@@ -74,6 +76,7 @@ var eventLabels = [numEventKinds]string{
 	"CSIDriverUpdate",
 	"CSIStorageCapacityAdd",
 	"CSIStorageCapacityUpdate",
+	"VolumeAttachmentDelete",
 }
 
 // String returns the labels of the set bits joined by "|", or "None" for the empty set.

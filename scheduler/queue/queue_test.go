@@ -375,7 +375,7 @@ func TestEventsString(t *testing.T) {
 		{name: "several in bit order", ev: PodChange | NodeAdd, want: "NodeAdd|TargetPodUpdate"},
 		{name: "all", ev: AllEvents, want: "NodeAdd|NodeUpdate|AssignedPodAdd|AssignedPodUpdate|AssignedPodDelete|NamespaceUpdate|TargetPodUpdate|" +
 			"PersistentVolumeClaimAdd|PersistentVolumeClaimUpdate|PersistentVolumeAdd|PersistentVolumeUpdate|StorageClassAdd|StorageClassUpdate|" +
-			"CSINodeAdd|CSINodeUpdate|CSIDriverUpdate|CSIStorageCapacityAdd|CSIStorageCapacityUpdate"},
+			"CSINodeAdd|CSINodeUpdate|CSIDriverUpdate|CSIStorageCapacityAdd|CSIStorageCapacityUpdate|VolumeAttachmentDelete"},
 		{name: "storage", ev: PVAdd | CSINodeChange, want: "PersistentVolumeAdd|CSINodeUpdate"},
 	}
 	for _, tc := range tests {

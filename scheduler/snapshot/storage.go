@@ -10,7 +10,8 @@ import (
 )
 
 // Storage is the storage side of the cluster as a decision sees it: PersistentVolumeClaims,
-// PersistentVolumes, StorageClasses, CSINodes, CSIDrivers and CSIStorageCapacities, with this
+// PersistentVolumes, StorageClasses, CSINodes, CSIDrivers, CSIStorageCapacities and
+// VolumeAttachments, with this
 // scheduler's assumed volume bindings already applied (a PV it chose for a claim carries the
 // claimRef, a claim it chose a node for carries the selected-node annotation), and how many
 // placed pods use each claim.
@@ -28,6 +29,9 @@ type Storage struct {
 	drivers    map[string]*storagev1.CSIDriver
 	capacities map[types.NamespacedName]*storagev1.CSIStorageCapacity
 	claimUsers map[types.NamespacedName]int
+	// attachments are the VolumeAttachments by name, and by node (spec.nodeName).
+	attachments     map[string]*storagev1.VolumeAttachment
+	nodeAttachments map[string]map[string]*storagev1.VolumeAttachment
 
 	// unclaimed indexes the PVs without a claimRef by class (VolumeClass), prebound the PVs
 	// whose claimRef names a claim, by that claim; capacityByClass the capacities by class,
@@ -47,6 +51,8 @@ func NewStorage() *Storage {
 		drivers:         map[string]*storagev1.CSIDriver{},
 		capacities:      map[types.NamespacedName]*storagev1.CSIStorageCapacity{},
 		claimUsers:      map[types.NamespacedName]int{},
+		attachments:     map[string]*storagev1.VolumeAttachment{},
+		nodeAttachments: map[string]map[string]*storagev1.VolumeAttachment{},
 		unclaimed:       map[string]map[string]*v1.PersistentVolume{},
 		prebound:        map[types.NamespacedName][]*v1.PersistentVolume{},
 		capacityByClass: map[string][]*storagev1.CSIStorageCapacity{},
@@ -72,6 +78,8 @@ func StorageOf(pods []*v1.Pod, objs ...any) *Storage {
 			s.SetDriver(o)
 		case *storagev1.CSIStorageCapacity:
 			s.SetCapacity(o)
+		case *storagev1.VolumeAttachment:
+			s.SetAttachment(o)
 		}
 	}
 	for _, p := range pods {
@@ -221,6 +229,37 @@ func (s *Storage) DeleteCapacity(namespace, name string) {
 		delete(s.capacityByClass, old.StorageClassName)
 	} else {
 		s.capacityByClass[old.StorageClassName] = list
+	}
+}
+
+// Attachments returns the VolumeAttachments whose spec.nodeName is node, by name. The map must
+// not be modified.
+func (s *Storage) Attachments(node string) map[string]*storagev1.VolumeAttachment {
+	return s.nodeAttachments[node]
+}
+
+// SetAttachment adds or replaces a VolumeAttachment.
+func (s *Storage) SetAttachment(a *storagev1.VolumeAttachment) {
+	s.DeleteAttachment(a.Name)
+	s.attachments[a.Name] = a
+	m := s.nodeAttachments[a.Spec.NodeName]
+	if m == nil {
+		m = map[string]*storagev1.VolumeAttachment{}
+		s.nodeAttachments[a.Spec.NodeName] = m
+	}
+	m[a.Name] = a
+}
+
+// DeleteAttachment removes the VolumeAttachment called name.
+func (s *Storage) DeleteAttachment(name string) {
+	old, ok := s.attachments[name]
+	if !ok {
+		return
+	}
+	delete(s.attachments, name)
+	delete(s.nodeAttachments[old.Spec.NodeName], name)
+	if len(s.nodeAttachments[old.Spec.NodeName]) == 0 {
+		delete(s.nodeAttachments, old.Spec.NodeName)
 	}
 }
 

@@ -10,6 +10,10 @@ type Verdict struct {
 	// Unresolvable is true when removing pods from the node (preemption) cannot make the pod fit,
 	// as for a node selector mismatch or an untolerated taint.
 	Unresolvable bool
+	// Err is set when the plugin failed (kube-scheduler's Error status, for example a
+	// StorageClass that does not exist): the decision then ends with this error, the pod is
+	// retried with backoff, and Reasons holds the error's text.
+	Err error
 }
 
 // Fits reports whether the verdict lets the pod onto the node.
@@ -21,4 +25,9 @@ func Reject(reasons ...string) Verdict { return Verdict{Reasons: reasons} }
 // RejectUnresolvable returns a verdict that preemption cannot resolve.
 func RejectUnresolvable(reasons ...string) Verdict {
 	return Verdict{Reasons: reasons, Unresolvable: true}
+}
+
+// Fail returns the verdict of a plugin that could not judge the pod because something broke.
+func Fail(err error) Verdict {
+	return Verdict{Reasons: []string{err.Error()}, Unresolvable: true, Err: err}
 }
