@@ -4,7 +4,8 @@
 // client-go's kubernetes package and its typed clients register every API group the Kubernetes
 // release knows in one scheme, and that generated code is most of a binary that links them.
 // kubeclient registers only the groups berth uses (core/v1, apps/v1, coordination.k8s.io/v1,
-// events.k8s.io/v1, authentication.k8s.io/v1, authorization.k8s.io/v1) and builds one
+// events.k8s.io/v1, authentication.k8s.io/v1, authorization.k8s.io/v1, policy/v1, resource.k8s.io/v1,
+// storage.k8s.io/v1) and builds one
 // rest.RESTClient per group version the way the Clientset does: one shared HTTP transport, one
 // shared rate limiter (--kube-api-qps/--kube-api-burst cover all groups together), and the
 // content types of the rest.Config, with protobuf as the default where the config names none, as
@@ -34,6 +35,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/rest"
@@ -44,8 +46,8 @@ import (
 // usable. Its methods only build small values and are safe for concurrent use, as are the values
 // they return.
 type Client struct {
-	core, apps, coordination, events, authentication, authorization, resource, policy *rest.RESTClient
-	params                                                                            runtime.ParameterCodec
+	core, apps, coordination, events, authentication, authorization, resource, policy, storage *rest.RESTClient
+	params                                                                                     runtime.ParameterCodec
 	// corePost and eventsPost send bindings and events without client-go's request builder;
 	// nil when the content configuration leaves the choice to client-go (see poster).
 	corePost, eventsPost *poster
@@ -103,6 +105,7 @@ func New(cfg *rest.Config) (*Client, error) {
 		{&c.authorization, authorizationv1.SchemeGroupVersion, "/apis"},
 		{&c.resource, resourcev1.SchemeGroupVersion, "/apis"},
 		{&c.policy, policyv1.SchemeGroupVersion, "/apis"},
+		{&c.storage, storagev1.SchemeGroupVersion, "/apis"},
 	}
 	for _, g := range groups {
 		if *g.dst, err = forGroup(g.gv, g.apiPath); err != nil {
@@ -181,6 +184,42 @@ func (c *Client) PodDisruptionBudgets(namespace string) Resource[*policyv1.PodDi
 // DeviceClasses reaches resource.k8s.io/v1 device classes.
 func (c *Client) DeviceClasses() Resource[*resourcev1.DeviceClass, *resourcev1.DeviceClassList] {
 	return newResource[resourcev1.DeviceClass, resourcev1.DeviceClassList](c.resource, c.params, "deviceclasses", "")
+}
+
+// PersistentVolumeClaims reaches persistent volume claims in namespace ("" for all namespaces).
+func (c *Client) PersistentVolumeClaims(namespace string) Resource[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList] {
+	return newResource[corev1.PersistentVolumeClaim, corev1.PersistentVolumeClaimList](c.core, c.params, "persistentvolumeclaims", namespace)
+}
+
+// PersistentVolumes reaches persistent volumes.
+func (c *Client) PersistentVolumes() Resource[*corev1.PersistentVolume, *corev1.PersistentVolumeList] {
+	return newResource[corev1.PersistentVolume, corev1.PersistentVolumeList](c.core, c.params, "persistentvolumes", "")
+}
+
+// StorageClasses reaches storage.k8s.io/v1 storage classes.
+func (c *Client) StorageClasses() Resource[*storagev1.StorageClass, *storagev1.StorageClassList] {
+	return newResource[storagev1.StorageClass, storagev1.StorageClassList](c.storage, c.params, "storageclasses", "")
+}
+
+// CSINodes reaches storage.k8s.io/v1 CSI nodes.
+func (c *Client) CSINodes() Resource[*storagev1.CSINode, *storagev1.CSINodeList] {
+	return newResource[storagev1.CSINode, storagev1.CSINodeList](c.storage, c.params, "csinodes", "")
+}
+
+// CSIDrivers reaches storage.k8s.io/v1 CSI drivers.
+func (c *Client) CSIDrivers() Resource[*storagev1.CSIDriver, *storagev1.CSIDriverList] {
+	return newResource[storagev1.CSIDriver, storagev1.CSIDriverList](c.storage, c.params, "csidrivers", "")
+}
+
+// CSIStorageCapacities reaches storage.k8s.io/v1 CSI storage capacities in namespace ("" for all
+// namespaces).
+func (c *Client) CSIStorageCapacities(namespace string) Resource[*storagev1.CSIStorageCapacity, *storagev1.CSIStorageCapacityList] {
+	return newResource[storagev1.CSIStorageCapacity, storagev1.CSIStorageCapacityList](c.storage, c.params, "csistoragecapacities", namespace)
+}
+
+// VolumeAttachments reaches storage.k8s.io/v1 volume attachments.
+func (c *Client) VolumeAttachments() Resource[*storagev1.VolumeAttachment, *storagev1.VolumeAttachmentList] {
+	return newResource[storagev1.VolumeAttachment, storagev1.VolumeAttachmentList](c.storage, c.params, "volumeattachments", "")
 }
 
 // TokenReviews sends authentication.k8s.io/v1 TokenReviews.

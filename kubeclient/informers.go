@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -125,6 +126,56 @@ func (f *Informers) PodDisruptionBudgets() cache.SharedIndexInformer {
 func (f *Informers) DeviceClasses() cache.SharedIndexInformer {
 	return f.get("deviceclasses.resource.k8s.io", &resourcev1.DeviceClass{}, func() *cache.ListWatch {
 		return listWatch(f.client.DeviceClasses(), nil)
+	})
+}
+
+// PersistentVolumeClaims is the informer of persistent volume claims in all namespaces.
+func (f *Informers) PersistentVolumeClaims() cache.SharedIndexInformer {
+	return f.get("persistentvolumeclaims", &corev1.PersistentVolumeClaim{}, func() *cache.ListWatch {
+		return listWatch(f.client.PersistentVolumeClaims(metav1.NamespaceAll), nil)
+	})
+}
+
+// PersistentVolumes is the informer of persistent volumes.
+func (f *Informers) PersistentVolumes() cache.SharedIndexInformer {
+	return f.get("persistentvolumes", &corev1.PersistentVolume{}, func() *cache.ListWatch {
+		return listWatch(f.client.PersistentVolumes(), nil)
+	})
+}
+
+// StorageClasses is the informer of storage.k8s.io/v1 storage classes.
+func (f *Informers) StorageClasses() cache.SharedIndexInformer {
+	return f.get("storageclasses.storage.k8s.io", &storagev1.StorageClass{}, func() *cache.ListWatch {
+		return listWatch(f.client.StorageClasses(), nil)
+	})
+}
+
+// CSINodes is the informer of storage.k8s.io/v1 CSI nodes.
+func (f *Informers) CSINodes() cache.SharedIndexInformer {
+	return f.get("csinodes.storage.k8s.io", &storagev1.CSINode{}, func() *cache.ListWatch {
+		return listWatch(f.client.CSINodes(), nil)
+	})
+}
+
+// CSIDrivers is the informer of storage.k8s.io/v1 CSI drivers.
+func (f *Informers) CSIDrivers() cache.SharedIndexInformer {
+	return f.get("csidrivers.storage.k8s.io", &storagev1.CSIDriver{}, func() *cache.ListWatch {
+		return listWatch(f.client.CSIDrivers(), nil)
+	})
+}
+
+// CSIStorageCapacities is the informer of storage.k8s.io/v1 CSI storage capacities in all
+// namespaces.
+func (f *Informers) CSIStorageCapacities() cache.SharedIndexInformer {
+	return f.get("csistoragecapacities.storage.k8s.io", &storagev1.CSIStorageCapacity{}, func() *cache.ListWatch {
+		return listWatch(f.client.CSIStorageCapacities(metav1.NamespaceAll), nil)
+	})
+}
+
+// VolumeAttachments is the informer of storage.k8s.io/v1 volume attachments.
+func (f *Informers) VolumeAttachments() cache.SharedIndexInformer {
+	return f.get("volumeattachments.storage.k8s.io", &storagev1.VolumeAttachment{}, func() *cache.ListWatch {
+		return listWatch(f.client.VolumeAttachments(), nil)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -48,6 +49,7 @@ func newScheme() (*schemeSet, error) {
 		{authorizationv1.SchemeGroupVersion, authorizationv1.AddToScheme},
 		{resourcev1.SchemeGroupVersion, resourcev1.AddToScheme},
 		{policyv1.SchemeGroupVersion, policyv1.AddToScheme},
+		{storagev1.SchemeGroupVersion, storagev1.AddToScheme},
 	}
 	for _, g := range groups {
 		if err := g.add(s); err != nil {

@@ -72,7 +72,7 @@ func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
 	}); err != nil {
 		return fmt.Errorf("registering namespace handler: %w", err)
 	}
-	return nil
+	return s.registerStorageHandlers(f)
 }
 
 // responsible reports whether one of our profiles schedules pod.

@@ -243,6 +243,10 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 	res := prof.Decider.Decide(pi, s.snap)
 	profile := prof.SchedulerName
 
+	if res.Err != nil {
+		s.schedulingError(ctx, pool, qp, profile, res.Err, start)
+		return
+	}
 	if res.Node == "" {
 		s.unschedulable(ctx, pool, qp, prof, pi, res, start)
 		return
@@ -307,6 +311,18 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 	pool.submit(ctx, func(ctx context.Context) {
 		s.reportUnschedulable(ctx, profile, pod, "Unschedulable", msg, p.nominate)
 	})
+}
+
+// schedulingError handles a decision that failed because a plugin broke (kube-scheduler's Error
+// status): the pod is retried with backoff, and the failure is reported with reason
+// SchedulerError.
+func (s *Scheduler) schedulingError(ctx context.Context, pool *pool, qp *queue.QueuedPod, profile string, err error, start time.Time) {
+	s.m.attempts.With(resultError, profile).Inc()
+	s.m.attemptDuration.With(resultError, profile).Observe(time.Since(start).Seconds())
+	s.log.Info("Error scheduling pod; retrying", "pod", klogRef(qp.Pod), "err", err)
+	s.queue.Retry(qp)
+	pod, msg := qp.Pod, err.Error()
+	pool.submit(ctx, func(ctx context.Context) { s.reportUnschedulable(ctx, profile, pod, "SchedulerError", msg, nil) })
 }
 
 // bind runs in the pool: binds, then reports.

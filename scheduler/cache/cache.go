@@ -2,6 +2,9 @@
 // it, including pods the scheduler has chosen a node for but the API server has not yet confirmed
 // (assumed pods), so that the next decision already sees them.
 //
+// It also keeps the storage objects decisions read (claims, volumes, classes, CSI objects; see
+// snapshot.Storage), with the claims and volumes this scheduler has assumed bound.
+//
 // It also keeps the pending pods nominated to a node (after a preemption), which decisions count
 // on that node like assumed pods (see snapshot.Snapshot.Nominated).
 //
@@ -35,6 +38,7 @@ type Cache struct {
 	pods       map[types.UID]*podState
 	namespaces map[string]labels.Set
 	nominated  map[types.UID]nomination
+	storage    storage
 
 	// snapshot bookkeeping: which live nodes changed since the last UpdateSnapshot.
 	dirty         map[string]struct{}
@@ -55,6 +59,7 @@ func New() *Cache {
 		pods:          map[types.UID]*podState{},
 		namespaces:    map[string]labels.Set{},
 		nominated:     map[types.UID]nomination{},
+		storage:       newStorage(),
 		dirty:         map[string]struct{}{},
 		nodeSetChange: true,
 	}
@@ -239,11 +244,13 @@ func (c *Cache) IsAssumed(uid types.UID) bool {
 func (c *Cache) addLocked(uid types.UID, pi *snapshot.PodInfo, node string, assumed bool) {
 	c.nodeInfo(node).AddPod(pi)
 	c.pods[uid] = &podState{info: pi, node: node, assumed: assumed}
+	c.storage.addUsers(pi.Pod, 1)
 	c.touch(node)
 }
 
 func (c *Cache) removeLocked(ps *podState) {
 	delete(c.pods, ps.info.Pod.UID)
+	c.storage.addUsers(ps.info.Pod, -1)
 	n, ok := c.nodes[ps.node]
 	if !ok {
 		return
@@ -312,6 +319,7 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 			if c.nomChange {
 				s.SetNominated(c.nominatedByNodeLocked())
 			}
+			c.storage.apply(s.Storage, false)
 			return s
 		}
 	}
@@ -329,6 +337,10 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 	c.nodeSetChange = false
 	snap := snapshot.New(list, ns)
 	snap.SetNominated(c.nominatedByNodeLocked())
+	if s != nil { // the storage view carries over: only what changed is copied
+		snap.Storage = s.Storage
+	}
+	c.storage.apply(snap.Storage, s == nil)
 	return snap
 }
 

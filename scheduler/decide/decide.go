@@ -116,6 +116,12 @@ type Result struct {
 	// Prepared is the pod's filters as this decision prepared them, for preemption's what-if
 	// checks; set when no node fits and the snapshot has nodes.
 	Prepared *Prepared
+	// Err is set when a plugin failed (see snapshot.Fail) rather than judged: there is no
+	// decision, and the pod is to be retried with backoff.
+	Err error
+	// Plans are what the chosen node's filters have to reserve for the pod there (see Reserver),
+	// in filter order; empty when none has anything.
+	Plans []Plan
 }
 
 // Decide picks a node for pod in snap. It starts and joins its own goroutines and calls nothing
@@ -131,6 +137,9 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 		return Result{Diagnosis: diag}
 	}
 	p := d.Prepare(pod, snap)
+	if err := p.reject.Err; err != nil {
+		return Result{Err: fmt.Errorf("running PreFilter plugin %q: %w", p.rejectedBy[0], err)}
+	}
 	if !p.reject.Fits() {
 		diag.PreFilterMsg = strings.Join(p.reject.Reasons, ", ")
 		diag.Plugins = append(diag.Plugins, p.rejectedBy...)
@@ -142,8 +151,10 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 	}
 	if name := nominatedNode(pod, snap); name != "" {
 		if node := snap.Get(name); node != nil && p.allows(name) {
-			if v, _ := p.filter(node, nil); v.Fits() {
-				return Result{Node: name, Evaluated: 1, Feasible: 1}
+			if v, i := p.filter(node, nil); v.Fits() {
+				return p.reserve(Result{Node: name, Evaluated: 1, Feasible: 1}, node)
+			} else if v.Err != nil {
+				return Result{Err: fmt.Errorf("running %q filter plugin: %w", p.names[i], v.Err)}
 			}
 		}
 	}
@@ -163,16 +174,32 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 			return Result{Diagnosis: diag, Prepared: p}
 		}
 	}
-	feasible, evaluated := d.findFeasible(nodes, p, diag)
+	feasible, evaluated, err := d.findFeasible(nodes, p, diag)
+	if err != nil {
+		return Result{Evaluated: evaluated, Err: err}
+	}
 	if len(feasible) == 0 {
 		return Result{Evaluated: evaluated, Diagnosis: diag, Prepared: p}
 	}
 	res := Result{Evaluated: evaluated, Feasible: len(feasible)}
-	if len(feasible) == 1 {
-		res.Node = feasible[0].Node.Name
-		return res
+	chosen := feasible[0]
+	if len(feasible) > 1 {
+		chosen = d.pick(feasible, d.score(pod, snap, feasible))
 	}
-	res.Node = d.pick(feasible, d.score(pod, snap, feasible))
+	res.Node = chosen.Node.Name
+	return p.reserve(res, chosen)
+}
+
+// reserve adds to res the plans of the filters that have something to reserve on node, the node
+// res chose.
+func (p *Prepared) reserve(res Result, node *snapshot.NodeInfo) Result {
+	for _, c := range p.checks {
+		if r, ok := c.(Reserver); ok {
+			if plan := r.Reserve(node); plan != nil {
+				res.Plans = append(res.Plans, plan)
+			}
+		}
+	}
 	return res
 }
 
@@ -352,7 +379,7 @@ func NumFeasibleNodesToFind(percentage int32, n int) int {
 
 // findFeasible filters nodes starting at the rotation point until enough feasible ones are found
 // (or all were checked). Rejections are recorded in diag.
-func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diagnosis) ([]*snapshot.NodeInfo, int) {
+func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diagnosis) ([]*snapshot.NodeInfo, int, error) {
 	n := len(all)
 	want := NumFeasibleNodesToFind(d.percentage, n)
 	start := d.nextStart % n
@@ -378,6 +405,12 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diag
 		processed = d.parallelCheck(n, want, check)
 	}
 	d.dirty = processed
+	for off := 0; off < processed; off++ {
+		if err := verdicts[off].Err; err != nil {
+			d.nextStart = (start + processed) % n
+			return nil, processed, fmt.Errorf("running %q filter plugin: %w", p.names[rejectedBy[off]], err)
+		}
+	}
 	feasible := d.feasible[:0]
 	for off := 0; off < processed; off++ {
 		if passed[off] {
@@ -400,7 +433,7 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diag
 	}
 	d.feasible = feasible
 	d.nextStart = (start + processed) % n
-	return feasible, processed
+	return feasible, processed, nil
 }
 
 // parallelCheck runs check over offsets 0..n-1 on up to d.workers goroutines, in chunks, and
@@ -519,7 +552,7 @@ func (d *Decider) forEach(n int, fn func(i int)) {
 }
 
 // pick returns the highest-scored node, choosing uniformly among ties.
-func (d *Decider) pick(feasible []*snapshot.NodeInfo, totals []int64) string {
+func (d *Decider) pick(feasible []*snapshot.NodeInfo, totals []int64) *snapshot.NodeInfo {
 	best, ties := 0, 1
 	for i := 1; i < len(totals); i++ {
 		switch {
@@ -532,7 +565,7 @@ func (d *Decider) pick(feasible []*snapshot.NodeInfo, totals []int64) string {
 			}
 		}
 	}
-	return feasible[best].Node.Name
+	return feasible[best]
 }
 
 // intersect returns the names in both (a nil have means "all names").

@@ -67,3 +67,20 @@ type PodChanger interface {
 	// RemovePod updates the prepared state as if p, running on n, were gone.
 	RemovePod(p *snapshot.PodInfo, n *snapshot.NodeInfo)
 }
+
+// Reserver is implemented by a NodeFilter that has something to reserve for the pod on the node
+// the decision chooses (VolumeBinding: the volumes to bind and provision there). Reserve returns
+// that plan, computed from the prepared state and the snapshot alone, or nil when there is
+// nothing to reserve. The scheduler acts on the plans in its binding cycle (reserve, pre-bind,
+// bind; undone in reverse on failure); the decision itself stays free of side effects.
+type Reserver interface {
+	NodeFilter
+	Reserve(n *snapshot.NodeInfo) Plan
+}
+
+// Plan is one plugin's reservation for a pod on its chosen node (see Reserver). Its concrete
+// type belongs to the plugin; the scheduler knows the ones it acts on.
+type Plan interface {
+	// PluginName names the plugin that made the plan.
+	PluginName() string
+}

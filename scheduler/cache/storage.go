@@ -1,0 +1,331 @@
+package cache
+
+import (
+	"strconv"
+
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// objects is one kind of storage object, by key, with the keys changed since the snapshot last
+// copied them.
+type objects[K comparable, V any] struct {
+	live  map[K]V
+	dirty map[K]struct{}
+}
+
+func newObjects[K comparable, V any]() objects[K, V] {
+	return objects[K, V]{live: map[K]V{}, dirty: map[K]struct{}{}}
+}
+
+func (o *objects[K, V]) set(k K, v V) { o.live[k] = v; o.dirty[k] = struct{}{} }
+func (o *objects[K, V]) del(k K)      { delete(o.live, k); o.dirty[k] = struct{}{} }
+
+// flush calls set for every dirty key that has an object, del for the others, and forgets the
+// dirty keys; all applies every object instead.
+func (o *objects[K, V]) flush(all bool, set func(V), del func(K)) {
+	if all {
+		for _, v := range o.live {
+			set(v)
+		}
+	} else {
+		for k := range o.dirty {
+			if v, ok := o.live[k]; ok {
+				set(v)
+			} else {
+				del(k)
+			}
+		}
+	}
+	clear(o.dirty)
+}
+
+// storage is the cache's storage side: the informers' objects, the claims and volumes this
+// scheduler has assumed (they override the informers' until the informer delivers a newer
+// version, or they are restored), and how many placed pods use each claim.
+type storage struct {
+	claims      objects[types.NamespacedName, *v1.PersistentVolumeClaim] // effective: assumed or live
+	volumes     objects[string, *v1.PersistentVolume]
+	apiClaims   map[types.NamespacedName]*v1.PersistentVolumeClaim // as the informer has them
+	apiVolumes  map[string]*v1.PersistentVolume
+	assumedC    map[types.NamespacedName]bool
+	assumedV    map[string]bool
+	classes     objects[string, *storagev1.StorageClass]
+	csiNodes    objects[string, *storagev1.CSINode]
+	drivers     objects[string, *storagev1.CSIDriver]
+	capacities  objects[types.NamespacedName, *storagev1.CSIStorageCapacity]
+	attachments objects[string, *storagev1.VolumeAttachment]
+	users       objects[types.NamespacedName, int]
+
+	// changed is closed, and replaced, whenever a claim or volume changes (see Cache.StorageChanged).
+	changed chan struct{}
+}
+
+func newStorage() storage {
+	return storage{
+		claims: newObjects[types.NamespacedName, *v1.PersistentVolumeClaim](), volumes: newObjects[string, *v1.PersistentVolume](),
+		apiClaims: map[types.NamespacedName]*v1.PersistentVolumeClaim{}, apiVolumes: map[string]*v1.PersistentVolume{},
+		assumedC: map[types.NamespacedName]bool{}, assumedV: map[string]bool{},
+		classes: newObjects[string, *storagev1.StorageClass](), csiNodes: newObjects[string, *storagev1.CSINode](),
+		drivers: newObjects[string, *storagev1.CSIDriver](), capacities: newObjects[types.NamespacedName, *storagev1.CSIStorageCapacity](),
+		attachments: newObjects[string, *storagev1.VolumeAttachment](), users: newObjects[types.NamespacedName, int](),
+		changed: make(chan struct{}),
+	}
+}
+
+func (s *storage) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// apply brings st up to date: every object when all, else what changed since the last call.
+func (s *storage) apply(st *snapshot.Storage, all bool) {
+	s.claims.flush(all, st.SetClaim, func(k types.NamespacedName) { st.DeleteClaim(k.Namespace, k.Name) })
+	s.volumes.flush(all, st.SetVolume, st.DeleteVolume)
+	s.classes.flush(all, st.SetClass, st.DeleteClass)
+	s.csiNodes.flush(all, st.SetCSINode, st.DeleteCSINode)
+	s.drivers.flush(all, st.SetDriver, st.DeleteDriver)
+	s.capacities.flush(all, st.SetCapacity, func(k types.NamespacedName) { st.DeleteCapacity(k.Namespace, k.Name) })
+	s.attachments.flush(all, st.SetAttachment, st.DeleteAttachment)
+	if all {
+		for k, n := range s.users.live {
+			st.SetClaimUsers(k, n)
+		}
+	} else {
+		for k := range s.users.dirty {
+			st.SetClaimUsers(k, s.users.live[k])
+		}
+	}
+	clear(s.users.dirty)
+}
+
+// addUsers counts pod's claims up (delta 1) or down (-1).
+func (s *storage) addUsers(pod *v1.Pod, delta int) {
+	for _, k := range snapshot.PodClaims(pod) {
+		n := s.users.live[k] + delta
+		if n <= 0 {
+			s.users.del(k)
+		} else {
+			s.users.set(k, n)
+		}
+	}
+}
+
+// newer reports whether resource version a is newer than b (an unparsable one counts as newer,
+// so that the informer's object wins).
+func newer(a, b string) bool {
+	av, err1 := strconv.ParseUint(a, 10, 64)
+	bv, err2 := strconv.ParseUint(b, 10, 64)
+	if err1 != nil || err2 != nil {
+		return a != b
+	}
+	return av > bv
+}
+
+func claimKey(c *v1.PersistentVolumeClaim) types.NamespacedName {
+	return types.NamespacedName{Namespace: c.Namespace, Name: c.Name}
+}
+
+// SetClaim records a claim the informer delivered. It replaces an assumed version of the claim
+// when it is newer.
+func (c *Cache) SetClaim(pvc *v1.PersistentVolumeClaim) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.storage
+	k := claimKey(pvc)
+	s.apiClaims[k] = pvc
+	if s.assumedC[k] {
+		if cur := s.claims.live[k]; cur != nil && !newer(pvc.ResourceVersion, cur.ResourceVersion) {
+			s.notify()
+			return
+		}
+		delete(s.assumedC, k)
+	}
+	s.claims.set(k, pvc)
+	s.notify()
+}
+
+// RemoveClaim forgets a claim, assumed or not.
+func (c *Cache) RemoveClaim(pvc *v1.PersistentVolumeClaim) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.storage
+	k := claimKey(pvc)
+	delete(s.apiClaims, k)
+	delete(s.assumedC, k)
+	s.claims.del(k)
+	s.notify()
+}
+
+// SetVolume records a PV the informer delivered. It replaces an assumed version of the PV when
+// it is newer.
+func (c *Cache) SetVolume(pv *v1.PersistentVolume) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.storage
+	s.apiVolumes[pv.Name] = pv
+	if s.assumedV[pv.Name] {
+		if cur := s.volumes.live[pv.Name]; cur != nil && !newer(pv.ResourceVersion, cur.ResourceVersion) {
+			s.notify()
+			return
+		}
+		delete(s.assumedV, pv.Name)
+	}
+	s.volumes.set(pv.Name, pv)
+	s.notify()
+}
+
+// RemoveVolume forgets a PV, assumed or not.
+func (c *Cache) RemoveVolume(pv *v1.PersistentVolume) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.storage
+	delete(s.apiVolumes, pv.Name)
+	delete(s.assumedV, pv.Name)
+	s.volumes.del(pv.Name)
+	s.notify()
+}
+
+// AssumeClaim makes pvc (a changed copy of a claim the cache holds) the claim decisions see,
+// until the informer delivers a newer version or RestoreClaim is called.
+func (c *Cache) AssumeClaim(pvc *v1.PersistentVolumeClaim) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := claimKey(pvc)
+	c.storage.assumedC[k] = true
+	c.storage.claims.set(k, pvc)
+}
+
+// RestoreClaim drops the assumed version of the claim namespace/name, if any.
+func (c *Cache) RestoreClaim(namespace, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.storage
+	k := types.NamespacedName{Namespace: namespace, Name: name}
+	if !s.assumedC[k] {
+		return
+	}
+	delete(s.assumedC, k)
+	if api, ok := s.apiClaims[k]; ok {
+		s.claims.set(k, api)
+	} else {
+		s.claims.del(k)
+	}
+}
+
+// AssumeVolume makes pv (a changed copy of a PV the cache holds) the PV decisions see, until the
+// informer delivers a newer version or RestoreVolume is called.
+func (c *Cache) AssumeVolume(pv *v1.PersistentVolume) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.storage.assumedV[pv.Name] = true
+	c.storage.volumes.set(pv.Name, pv)
+}
+
+// RestoreVolume drops the assumed version of the PV called name, if any.
+func (c *Cache) RestoreVolume(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := &c.storage
+	if !s.assumedV[name] {
+		return
+	}
+	delete(s.assumedV, name)
+	if api, ok := s.apiVolumes[name]; ok {
+		s.volumes.set(name, api)
+	} else {
+		s.volumes.del(name)
+	}
+}
+
+// APIClaim returns the claim namespace/name as the informer last delivered it (never an assumed
+// version), or nil.
+func (c *Cache) APIClaim(namespace, name string) *v1.PersistentVolumeClaim {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.storage.apiClaims[types.NamespacedName{Namespace: namespace, Name: name}]
+}
+
+// APIVolume returns the PV called name as the informer last delivered it, or nil.
+func (c *Cache) APIVolume(name string) *v1.PersistentVolume {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.storage.apiVolumes[name]
+}
+
+// StorageChanged returns a channel that is closed at the next change of a claim or PV the
+// informers deliver, so that a binding waiting for its volumes need not poll.
+func (c *Cache) StorageChanged() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.storage.changed
+}
+
+// Node returns the node object called name, or nil.
+func (c *Cache) Node(name string) *v1.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.nodes[name]; ok {
+		return n.Node
+	}
+	return nil
+}
+
+// SetClass records a StorageClass.
+func (c *Cache) SetClass(sc *storagev1.StorageClass) {
+	c.lock(func() { c.storage.classes.set(sc.Name, sc) })
+}
+
+// RemoveClass forgets a StorageClass.
+func (c *Cache) RemoveClass(sc *storagev1.StorageClass) {
+	c.lock(func() { c.storage.classes.del(sc.Name) })
+}
+
+// SetCSINode records a CSINode.
+func (c *Cache) SetCSINode(n *storagev1.CSINode) {
+	c.lock(func() { c.storage.csiNodes.set(n.Name, n) })
+}
+
+// RemoveCSINode forgets a CSINode.
+func (c *Cache) RemoveCSINode(n *storagev1.CSINode) {
+	c.lock(func() { c.storage.csiNodes.del(n.Name) })
+}
+
+// SetDriver records a CSIDriver.
+func (c *Cache) SetDriver(d *storagev1.CSIDriver) {
+	c.lock(func() { c.storage.drivers.set(d.Name, d) })
+}
+
+// RemoveDriver forgets a CSIDriver.
+func (c *Cache) RemoveDriver(d *storagev1.CSIDriver) {
+	c.lock(func() { c.storage.drivers.del(d.Name) })
+}
+
+// SetCapacity records a CSIStorageCapacity.
+func (c *Cache) SetCapacity(sc *storagev1.CSIStorageCapacity) {
+	c.lock(func() { c.storage.capacities.set(types.NamespacedName{Namespace: sc.Namespace, Name: sc.Name}, sc) })
+}
+
+// RemoveCapacity forgets a CSIStorageCapacity.
+func (c *Cache) RemoveCapacity(sc *storagev1.CSIStorageCapacity) {
+	c.lock(func() { c.storage.capacities.del(types.NamespacedName{Namespace: sc.Namespace, Name: sc.Name}) })
+}
+
+// SetAttachment records a VolumeAttachment.
+func (c *Cache) SetAttachment(a *storagev1.VolumeAttachment) {
+	c.lock(func() { c.storage.attachments.set(a.Name, a) })
+}
+
+// RemoveAttachment forgets a VolumeAttachment.
+func (c *Cache) RemoveAttachment(a *storagev1.VolumeAttachment) {
+	c.lock(func() { c.storage.attachments.del(a.Name) })
+}
+
+func (c *Cache) lock(f func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f()
+}

@@ -1,0 +1,74 @@
+package scheduler
+
+import (
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/scheduler/queue"
+)
+
+// registerStorageHandlers feeds the cache's storage view (see snapshot.Storage) from the claim,
+// volume, StorageClass and CSI informers, and tells the queue of the changes that can make a
+// pod the volume plugins rejected fit.
+func (s *Scheduler) registerStorageHandlers(f *kubeclient.Informers) error {
+	c := s.cache
+	regs := []struct {
+		what string
+		inf  toolscache.SharedIndexInformer
+		h    toolscache.ResourceEventHandler
+	}{
+		{"persistentvolumeclaim", f.PersistentVolumeClaims(), handler(s, c.SetClaim, c.RemoveClaim, queue.PVCAdd, queue.PVCChange, 0)},
+		{"persistentvolume", f.PersistentVolumes(), handler(s, c.SetVolume, c.RemoveVolume, queue.PVAdd, queue.PVChange, 0)},
+		{"storageclass", f.StorageClasses(), handler(s, c.SetClass, c.RemoveClass, queue.StorageClassAdd, queue.StorageClassChange, 0)},
+		{"csinode", f.CSINodes(), handler(s, c.SetCSINode, c.RemoveCSINode, queue.CSINodeAdd, queue.CSINodeChange, 0)},
+		{"csidriver", f.CSIDrivers(), handler(s, c.SetDriver, c.RemoveDriver, 0, queue.CSIDriverChange, 0)},
+		{"csistoragecapacity", f.CSIStorageCapacities(), handler(s, c.SetCapacity, c.RemoveCapacity, queue.CSIStorageCapacityAdd, queue.CSIStorageCapacityChange, 0)},
+		{"volumeattachment", f.VolumeAttachments(), handler(s, c.SetAttachment, c.RemoveAttachment, 0, 0, queue.VolumeAttachmentDelete)},
+	}
+	for _, r := range regs {
+		if _, err := r.inf.AddEventHandler(r.h); err != nil {
+			return fmt.Errorf("registering %s handler: %w", r.what, err)
+		}
+	}
+	return nil
+}
+
+// storageObject are the storage types the cache keeps.
+type storageObject interface {
+	*v1.PersistentVolumeClaim | *v1.PersistentVolume | *storagev1.StorageClass | *storagev1.CSINode |
+		*storagev1.CSIDriver | *storagev1.CSIStorageCapacity | *storagev1.VolumeAttachment
+}
+
+// handler records objects of type T with set and remove, and raises add, update and del (0:
+// none) on the queue.
+func handler[T storageObject](s *Scheduler, set, remove func(T), add, update, del queue.Events) toolscache.ResourceEventHandler {
+	raise := func(ev queue.Events) {
+		if ev != 0 {
+			s.queue.OnEvent(ev)
+		}
+	}
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(o any) {
+			if t, ok := o.(T); ok {
+				set(t)
+				raise(add)
+			}
+		},
+		UpdateFunc: func(_, n any) {
+			if t, ok := n.(T); ok {
+				set(t)
+				raise(update)
+			}
+		},
+		DeleteFunc: func(o any) {
+			if t, ok := unwrap[T](o); ok {
+				remove(t)
+				raise(del)
+			}
+		},
+	}
+}
