@@ -20,6 +20,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	policylisters "k8s.io/client-go/listers/policy/v1"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/logging"
@@ -77,6 +78,9 @@ type Config struct {
 	// Identity is the events' reportingInstance suffix ("<schedulerName>-<Identity>"); the
 	// hostname when empty.
 	Identity string
+	// Volumes writes the PVs and claims of pods whose volumes the scheduler binds (see
+	// VolumeWriter); nil fails such pods' binding cycles.
+	Volumes VolumeWriter
 }
 
 // Scheduler is the scheduling loop and what feeds it.
@@ -93,6 +97,11 @@ type Scheduler struct {
 	snap    *snapshot.Snapshot
 	// pdbLister reads the PodDisruptionBudgets preemption respects; nil when no profile preempts.
 	pdbLister policylisters.PodDisruptionBudgetLister
+	volumes   VolumeWriter
+	// podIndexer is the pod informer's store, where binding cycles see their pod deleted.
+	podIndexer toolscache.Indexer
+	// cycles tracks the binding cycles that run on their own goroutines (see bindcycle.go).
+	cycles sync.WaitGroup
 }
 
 // New validates cfg, builds the queue and cache, and registers informer handlers on
@@ -118,6 +127,7 @@ func New(cfg Config) (*Scheduler, error) {
 		cache:    cache.New(),
 		workers:  cfg.BindWorkers,
 		log:      cfg.Logger,
+		volumes:  cfg.Volumes,
 	}
 	if s.workers == 0 {
 		s.workers = 128
@@ -187,6 +197,7 @@ func New(cfg Config) (*Scheduler, error) {
 	if err := s.registerHandlers(cfg.Informers); err != nil {
 		return nil, err
 	}
+	s.podIndexer = cfg.Informers.Pods().GetIndexer()
 	return s, nil
 }
 
@@ -204,6 +215,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	sinkDone.Add(1)
 	go func() { defer sinkDone.Done(); s.writer.sink.run(sinkCtx) }()
 	defer func() {
+		s.cycles.Wait() // they end with ctx, undoing what they reserved
 		pool.wait()
 		stopSink() // after the bindings: their events are queued by then
 		sinkDone.Wait()
@@ -266,9 +278,31 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		s.queue.Retry(qp)
 		return
 	}
-	pool.submit(ctx, func(ctx context.Context) {
-		s.bind(ctx, qp, bound, profile, start, res.Evaluated, res.Feasible)
-	})
+	b := binding{qp: qp, bound: bound, profile: profile, start: start, evaluated: res.Evaluated, feasible: res.Feasible}
+	if len(res.Plans) == 0 {
+		pool.submit(ctx, func(ctx context.Context) { s.bind(ctx, b) })
+		return
+	}
+	b.steps = s.steps(bound, res.Plans)
+	for _, st := range b.steps {
+		st.reserve()
+	}
+	s.cycles.Add(1)
+	go func() {
+		defer s.cycles.Done()
+		s.runCycle(ctx, b)
+	}()
+}
+
+// binding is a pod on its way to be bound: its queue entry, the assumed pod, and its binding
+// cycle's steps (see bindcycle.go).
+type binding struct {
+	qp                  *queue.QueuedPod
+	bound               *v1.Pod
+	profile             string
+	start               time.Time
+	evaluated, feasible int
+	steps               []bindStep
 }
 
 // unschedulable handles a pod that fits no node: it tries preemption when the profile preempts,
@@ -325,20 +359,13 @@ func (s *Scheduler) schedulingError(ctx context.Context, pool *pool, qp *queue.Q
 	pool.submit(ctx, func(ctx context.Context) { s.reportUnschedulable(ctx, profile, pod, "SchedulerError", msg, nil) })
 }
 
-// bind runs in the pool: binds, then reports.
-func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod, profile string, start time.Time, evaluated, feasible int) {
+// bind binds b's pod (in the pool, or at the end of its binding cycle), then reports.
+func (s *Scheduler) bind(ctx context.Context, b binding) {
+	qp, bound, profile, start, evaluated, feasible := b.qp, b.bound, b.profile, b.start, b.evaluated, b.feasible
 	if err := s.writer.bind(ctx, bound, bound.Spec.NodeName); err != nil {
-		s.cache.Forget(bound)
+		undo(b.steps)
 		s.m.bindings.With("error").Inc()
-		if ctx.Err() != nil { // leadership or process ending: the next leader retries
-			s.queue.Retry(qp)
-			return
-		}
-		s.m.attempts.With(resultError, profile).Inc()
-		s.m.attemptDuration.With(resultError, profile).Observe(time.Since(start).Seconds())
-		s.log.Info("binding failed", "pod", klogRef(bound), "node", bound.Spec.NodeName, "err", err)
-		s.queue.Retry(qp)
-		s.reportUnschedulable(ctx, profile, qp.Pod, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err), nil)
+		s.bindFailed(ctx, b, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err), err)
 		return
 	}
 	s.m.bindings.With("ok").Inc()
@@ -355,6 +382,21 @@ func (s *Scheduler) bind(ctx context.Context, qp *queue.QueuedPod, bound *v1.Pod
 	s.queue.Done(qp)
 	note := fmt.Sprintf("Successfully assigned %s/%s to %s", bound.Namespace, bound.Name, bound.Spec.NodeName)
 	s.writer.event(profile, bound, nil, v1.EventTypeNormal, "Scheduled", "Binding", note)
+}
+
+// bindFailed forgets b's assumed pod after a failed binding cycle and retries it with backoff,
+// reporting the failure unless the scheduling context ended (leadership or the process ending:
+// the next leader retries).
+func (s *Scheduler) bindFailed(ctx context.Context, b binding, reason, msg string, err error) {
+	s.cache.Forget(b.bound)
+	s.queue.Retry(b.qp)
+	if ctx.Err() != nil {
+		return
+	}
+	s.m.attempts.With(resultError, b.profile).Inc()
+	s.m.attemptDuration.With(resultError, b.profile).Observe(time.Since(b.start).Seconds())
+	s.log.Info("binding failed", "pod", klogRef(b.bound), "node", b.bound.Spec.NodeName, "err", err)
+	s.reportUnschedulable(ctx, b.profile, b.qp.Pod, reason, msg, nil)
 }
 
 // reportUnschedulable records the FailedScheduling event and the PodScheduled=False condition,

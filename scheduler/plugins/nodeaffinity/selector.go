@@ -240,3 +240,27 @@ func scorePreferred(terms []weightedTerm, node *v1.Node) int64 {
 	}
 	return sum
 }
+
+// Selector is a compiled v1.NodeSelector for other objects' node affinity (a PersistentVolume's
+// spec.nodeAffinity.required). Terms that cannot be parsed are left out and never match, so an
+// invalid selector matches only through its valid terms, as kube-scheduler's volume checks do.
+type Selector struct{ s nodeSelector }
+
+// CompileSelector compiles ns (nil matches every node, as a PV without node affinity does).
+func CompileSelector(ns *v1.NodeSelector) *Selector {
+	if ns == nil {
+		return nil
+	}
+	s, _ := compileNodeSelector(ns, field.NewPath("nodeSelector"))
+	return &Selector{s: s}
+}
+
+// MatchesLabels reports whether a node with nodeLabels (and no name: matchFields on
+// metadata.name see an empty name, as kube-scheduler's volume checks do) is selected.
+func (s *Selector) MatchesLabels(nodeLabels map[string]string) bool {
+	if s == nil {
+		return true
+	}
+	node := v1.Node{ObjectMeta: metav1.ObjectMeta{Labels: nodeLabels}}
+	return s.s.matches(&node)
+}

@@ -243,3 +243,13 @@ func (s shapeStrategy) score(resources []scoredResource, requested, capacity []i
 	}
 	return int64(math.Round(float64(sum) / float64(weights)))
 }
+
+// Shape is a utilization-to-score shape (RequestedToCapacityRatio's, also VolumeBinding's
+// storage capacity scoring), its scores scaled to 0..decide.MaxNodeScore.
+type Shape struct{ s shapeStrategy }
+
+// NewShape compiles shape, whose points must be valid (sorted by utilization, scores 0..10).
+func NewShape(shape []UtilizationShapePoint) Shape { return Shape{newShapeStrategy(shape)} }
+
+// At interpolates the shape at utilization u (percent).
+func (s Shape) At(u int64) int64 { return s.s.at(u) }

@@ -1,0 +1,186 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/berth-scheduler/berth/scheduler/cache"
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/plugins/volumebinding"
+)
+
+// The binding cycle. Once a decision has chosen a node, the pod is assumed there and each plugin
+// plan (decide.Result.Plans) becomes a bindStep:
+//
+//	reserve    in the scheduling loop: the step's effect on the cache (assumed PVs and claims),
+//	           so that the next decision already sees it;
+//	preBind    off the loop: the API writes that must succeed before the pod is bound, and the
+//	           wait for what they set off (the PV controller binding the claims);
+//	bind       the pods/binding write, as for every pod;
+//	unreserve  when a later step fails: each reserved step is undone, in reverse order, and the
+//	           pod is forgotten and retried with backoff.
+//
+// A pod without plans goes straight to bind in the writer pool. A pod with plans runs its cycle
+// on a goroutine of its own, which Run tracks and waits for: the wait may last the plugin's bind
+// timeout (ten minutes by default), and must not hold one of the pool's writers meanwhile.
+
+// bindStep is one plan's part of a pod's binding cycle (see above).
+type bindStep interface {
+	// plugin names the plugin whose plan this is.
+	plugin() string
+	reserve()
+	preBind(ctx context.Context) error
+	unreserve()
+}
+
+// VolumeWriter writes the PersistentVolumes and claims of a pod's volume plan. kubeclient's
+// PersistentVolumes() and PersistentVolumeClaims(ns) provide it (see setup.go); it is called
+// from binding cycles, concurrently.
+type VolumeWriter interface {
+	UpdateVolume(ctx context.Context, pv *v1.PersistentVolume) (*v1.PersistentVolume, error)
+	UpdateClaim(ctx context.Context, pvc *v1.PersistentVolumeClaim) (*v1.PersistentVolumeClaim, error)
+}
+
+// errNoVolumeWriter fails the binding cycle of a pod with volumes to bind when Config.Volumes
+// was not set.
+var errNoVolumeWriter = errors.New("no writer for PersistentVolumes and PersistentVolumeClaims is configured")
+
+// steps turns a decision's plans into binding steps.
+func (s *Scheduler) steps(pod *v1.Pod, plans []decide.Plan) []bindStep {
+	var out []bindStep
+	for _, p := range plans {
+		if vp, ok := p.(*volumebinding.Plan); ok {
+			out = append(out, &volumeStep{plan: vp, cache: s.cache, w: s.volumes, podGone: func() bool { return s.podGone(pod) }})
+		}
+	}
+	return out
+}
+
+// runCycle runs pod's pre-bind steps and, when they all succeed, binds it; on a failure it undoes
+// the steps and retries the pod. It runs on its own goroutine (see above).
+func (s *Scheduler) runCycle(ctx context.Context, b binding) {
+	for _, st := range b.steps {
+		if err := st.preBind(ctx); err != nil {
+			undo(b.steps)
+			s.bindFailed(ctx, b, "SchedulerError", fmt.Sprintf("running PreBind plugin %q: %v", st.plugin(), err), err)
+			return
+		}
+	}
+	s.bind(ctx, b)
+}
+
+// undo unreserves steps in reverse order.
+func undo(steps []bindStep) {
+	for i := len(steps) - 1; i >= 0; i-- {
+		steps[i].unreserve()
+	}
+}
+
+// volumeStep carries out a VolumeBinding plan: the chosen PVs get the claim in their claimRef,
+// the claims to provision get the selected-node annotation, and the step then waits until the
+// PV controller has bound every claim, or the plan's bind timeout passes.
+type volumeStep struct {
+	plan    *volumebinding.Plan
+	cache   *cache.Cache
+	w       VolumeWriter
+	podGone func() bool
+
+	pvs    []*v1.PersistentVolume      // the PVs to write, then as written
+	claims []*v1.PersistentVolumeClaim // the claims to write, then as written
+}
+
+func (v *volumeStep) plugin() string { return volumebinding.Name }
+
+// reserve assumes the plan's PVs and claims in the cache.
+func (v *volumeStep) reserve() {
+	for _, b := range v.plan.Bindings {
+		pv, changed := b.BoundVolume()
+		if changed {
+			v.cache.AssumeVolume(pv)
+		}
+		v.pvs = append(v.pvs, pv)
+	}
+	for _, p := range v.plan.Provisions {
+		c := p.SelectedClaim(v.plan.Node)
+		v.cache.AssumeClaim(c)
+		v.claims = append(v.claims, c)
+	}
+}
+
+// unreserve drops the assumptions: decisions see the API server's objects again.
+func (v *volumeStep) unreserve() {
+	for _, b := range v.plan.Bindings {
+		v.cache.RestoreVolume(b.PV.Name)
+	}
+	for _, p := range v.plan.Provisions {
+		v.cache.RestoreClaim(p.Claim.Namespace, p.Claim.Name)
+	}
+}
+
+// bindCheckInterval is how often a waiting step looks again when no claim or PV changed (the
+// node or the pod may have gone), as kube-scheduler polls.
+const bindCheckInterval = time.Second
+
+// preBind writes the PVs, then the claims, and waits for the PV controller.
+func (v *volumeStep) preBind(ctx context.Context) error {
+	if v.w == nil {
+		return errNoVolumeWriter
+	}
+	for i, pv := range v.pvs {
+		written, err := v.w.UpdateVolume(ctx, pv)
+		if err != nil {
+			return err
+		}
+		v.pvs[i] = written
+	}
+	for i, c := range v.claims {
+		written, err := v.w.UpdateClaim(ctx, c)
+		if err != nil {
+			return err
+		}
+		v.claims[i] = written
+	}
+	timeout := time.NewTimer(v.plan.BindTimeout)
+	defer timeout.Stop()
+	tick := time.NewTicker(bindCheckInterval)
+	defer tick.Stop()
+	for {
+		changed := v.cache.StorageChanged() // before looking, so that no change is missed
+		if v.podGone() {
+			return errors.New("pod does not exist any more")
+		}
+		done, err := v.plan.Done(v.cache, v.pvs, v.claims)
+		if err != nil {
+			return fmt.Errorf("binding volumes: %w", err)
+		}
+		if done {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+		case <-timeout.C:
+			return fmt.Errorf("binding volumes: %w", context.DeadlineExceeded)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// podGone reports whether pod was deleted (or replaced by a pod of the same name).
+func (s *Scheduler) podGone(pod *v1.Pod) bool {
+	if s.podIndexer == nil {
+		return false
+	}
+	o, ok, err := s.podIndexer.GetByKey(types.NamespacedName{Namespace: pod.Namespace, Name: pod.Name}.String())
+	if err != nil || !ok {
+		return err == nil
+	}
+	cur, isPod := o.(*v1.Pod)
+	return !isPod || cur.UID != pod.UID
+}
