@@ -28,6 +28,8 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/notyet"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
+	"github.com/berth-scheduler/berth/scheduler/plugins/volumerestrictions"
+	"github.com/berth-scheduler/berth/scheduler/plugins/volumezone"
 	"github.com/berth-scheduler/berth/scheduler/preempt"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 )
@@ -179,6 +181,10 @@ func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (
 		return nodedeclaredfeatures.New(), nil
 	case imagelocality.Name:
 		return imagelocality.New(), nil
+	case volumerestrictions.Name:
+		return volumerestrictions.New(), nil
+	case volumezone.Name:
+		return volumezone.New(), nil
 	case nodeaffinity.Name:
 		a := nodeaffinity.DefaultArgs()
 		if c, ok := args.(*config.NodeAffinityArgs); ok {
@@ -232,6 +238,7 @@ var implemented = map[string]bool{
 	nodeunschedulable.Name: true, nodename.Name: true, tainttoleration.Name: true, nodeports.Name: true, nodedeclaredfeatures.Name: true,
 	imagelocality.Name: true, nodeaffinity.Name: true, noderesources.FitName: true,
 	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true,
+	volumerestrictions.Name: true, volumezone.Name: true,
 	prioritySort: true, schedulingGates: true, defaultBinder: true, defaultPreemption: true,
 }
 
@@ -246,11 +253,9 @@ type refusal struct {
 
 // refusals lists every plugin berth refuses for: when a plugin lands, its line goes.
 var refusals = map[string]refusal{
-	"VolumeBinding":      {static(notyet.VolumeBinding), "pods with PersistentVolumeClaims or generic ephemeral volumes"},
-	"VolumeRestrictions": {static(notyet.VolumeRestrictions), "pods with PersistentVolumeClaims or inline GCE PD, AWS EBS, RBD or iSCSI volumes"},
-	"VolumeZone":         {static(notyet.VolumeZone), "pods with PersistentVolumeClaims"},
-	"NodeVolumeLimits":   {static(notyet.NodeVolumeLimits), "pods with PersistentVolumeClaims, generic ephemeral volumes or inline volumes that migrate to CSI"},
-	"DynamicResources":   {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
+	"VolumeBinding":    {static(notyet.VolumeBinding), "pods with PersistentVolumeClaims or generic ephemeral volumes"},
+	"NodeVolumeLimits": {static(notyet.NodeVolumeLimits), "pods with PersistentVolumeClaims, generic ephemeral volumes or inline volumes that migrate to CSI"},
+	"DynamicResources": {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
 }
 
 // profileInterest is defaultInterest plus the refusals: only a change of the pod itself can lift

@@ -70,9 +70,9 @@ func TestDecideProfileFromConfig(t *testing.T) {
 		percentage       int32
 		parallelism      int
 	}{
-		{name: "default", filters: []string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone",
-			"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-			"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
+		{name: "default", filters: []string{"NodeVolumeLimits", "VolumeBinding", "DynamicResources",
+			"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit",
+			"VolumeRestrictions", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
 			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "PodTopologySpread:2",
 				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
 			parallelism: 16},
@@ -96,9 +96,9 @@ profiles:
 `, profile: 1, filters: []string{"VolumeZone", "NodeName", "TaintToleration", "NodeResourcesFit"},
 			scorers: []string{"TaintToleration:4", "NodeResourcesFit:2"}, percentage: 80, parallelism: 4},
 		{name: "top-level percentage applies to a profile without its own", body: "percentageOfNodesToScore: 30\nprofiles:\n- schedulerName: a\n  plugins:\n    score:\n      disabled: [{name: '*'}]\n",
-			filters: []string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone",
-				"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-				"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
+			filters: []string{"NodeVolumeLimits", "VolumeBinding", "DynamicResources",
+				"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit",
+				"VolumeRestrictions", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
 		{name: "point order and weights", body: `profiles:
 - plugins:
     filter:
@@ -211,7 +211,8 @@ func TestPostFilterFailsAfter(t *testing.T) {
 		want       []string
 	}{
 		{"default: the PreFilters before DynamicResources', refusals left out", "",
-			[]string{"InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit", "NodeUnschedulable", "PodTopologySpread", "TaintToleration"}},
+			[]string{"InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit", "NodeUnschedulable", "PodTopologySpread",
+				"TaintToleration", "VolumeRestrictions", "VolumeZone"}},
 		{"without DynamicResources the PostFilter phase cannot fail", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: DynamicResources}]\n", nil},
 	}
 	for _, tc := range tests {
@@ -233,11 +234,10 @@ func TestNotImplemented(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"default", "", []string{"DynamicResources", "NodeVolumeLimits",
-			"VolumeBinding", "VolumeRestrictions", "VolumeZone"}},
+		{"default", "", []string{"DynamicResources", "NodeVolumeLimits", "VolumeBinding"}},
 		{"only implemented plugins", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: SchedulingGates}, {name: DefaultBinder}, {name: NodeName}]\n", nil},
-		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: VolumeZone}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
-			[]string{"GangScheduling", "VolumeZone"}},
+		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: VolumeBinding}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
+			[]string{"GangScheduling", "VolumeBinding"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -250,6 +250,97 @@ func TestNotImplemented(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("NotImplemented() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestVolumePlugins shows VolumeRestrictions and VolumeZone judge pods in the default profile,
+// with the refusing volume plugins disabled where they would refuse the pod first.
+func TestVolumePlugins(t *testing.T) {
+	node := func(name, zone string, pods ...*v1.Pod) *snapshot.NodeInfo {
+		n := snapshot.NewNodeInfo(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name,
+			Labels: map[string]string{"kubernetes.io/hostname": name, v1.LabelTopologyZone: zone}},
+			Status: v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"),
+				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}})
+		for _, p := range pods {
+			n.AddPod(snapshot.NewPodInfo(p))
+		}
+		return n
+	}
+	withVolumes := func(name, node string, srcs ...v1.VolumeSource) *v1.Pod {
+		p := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(name)},
+			Spec: v1.PodSpec{NodeName: node, Containers: []v1.Container{{Name: "c"}}}}
+		for i, src := range srcs {
+			p.Spec.Volumes = append(p.Spec.Volumes, v1.Volume{Name: fmt.Sprint("v", i), VolumeSource: src})
+		}
+		return p
+	}
+	claimVol := func(name string) v1.VolumeSource {
+		return v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: name}}
+	}
+	iscsi := v1.VolumeSource{ISCSI: &v1.ISCSIVolumeSource{TargetPortal: "10.0.0.1:3260", IQN: "iqn.a"}}
+	claim := func(name, volume string, mode v1.PersistentVolumeAccessMode) *v1.PersistentVolumeClaim {
+		return &v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns"},
+			Spec: v1.PersistentVolumeClaimSpec{VolumeName: volume, AccessModes: []v1.PersistentVolumeAccessMode{mode}}}
+	}
+	zoned := func(name, zone string) *v1.PersistentVolume {
+		return &v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{v1.LabelTopologyZone: zone}}}
+	}
+	holders := []*v1.Pod{withVolumes("disk-holder", "n0", iscsi), withVolumes("claim-holder", "n0", claimVol("single"))}
+	snap := snapshot.New([]*snapshot.NodeInfo{node("n0", "z0", holders...), node("n1", "z1")}, nil)
+	snap.Storage = snapshot.StorageOf(holders,
+		claim("single", "pv-single", v1.ReadWriteOncePod), zoned("pv-single", "z0"),
+		claim("in-z1", "pv-z1", v1.ReadWriteOnce), zoned("pv-z1", "z1"),
+		claim("in-z2", "pv-z2", v1.ReadWriteOnce), zoned("pv-z2", "z2"))
+
+	withoutRefusals := "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: NodeVolumeLimits}, {name: VolumeBinding}]\n"
+	tests := []struct {
+		name         string
+		body         string
+		pod          *v1.Pod
+		node         string // where the pod goes, or "" for nowhere with message
+		message      string
+		unresolvable bool
+	}{
+		{name: "inline disk held on n0", pod: withVolumes("p", "", iscsi), node: "n1"},
+		{name: "volume in n1's zone", body: withoutRefusals, pod: withVolumes("p", "", claimVol("in-z1")), node: "n1"},
+		{name: "volume in no node's zone", body: withoutRefusals, pod: withVolumes("p", "", claimVol("in-z2")),
+			message: "0/2 nodes are available: 2 node(s) had no available volume zone.", unresolvable: true},
+		{name: "missing claim", body: withoutRefusals, pod: withVolumes("p", "", claimVol("nope")),
+			message: `0/2 nodes are available: persistentvolumeclaim "nope" not found.`, unresolvable: true},
+		{name: "ReadWriteOncePod claim in use", body: withoutRefusals, pod: withVolumes("p", "", claimVol("single")),
+			message: "0/2 nodes are available: 2 node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode already in-use by another pod."},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			profiles, err := ProfilesFromConfig(loadConfig(t, tc.body), newInformers(t), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := profiles[0].Decider.Decide(snapshot.NewPodInfo(tc.pod), snap)
+			if res.Node != tc.node {
+				msg := ""
+				if res.Diagnosis != nil {
+					msg = res.Diagnosis.Message()
+				}
+				t.Fatalf("placed on %q (%s), want %q", res.Node, msg, tc.node)
+			}
+			if tc.node != "" {
+				// Not by chance: the other node does not fit.
+				prepared := profiles[0].Decider.(*decide.Decider).Prepare(snapshot.NewPodInfo(tc.pod), snap)
+				for _, n := range snap.Nodes {
+					if v := prepared.Check(n, nil); n.Name() != tc.node && v.Fits() {
+						t.Errorf("the pod fits %s too", n.Name())
+					}
+				}
+				return
+			}
+			if got := res.Diagnosis.Message(); got != tc.message {
+				t.Errorf("message = %q\nwant      %q", got, tc.message)
+			}
+			if res.Diagnosis.Unresolvable != tc.unresolvable {
+				t.Errorf("unresolvable = %v, want %v", res.Diagnosis.Unresolvable, tc.unresolvable)
 			}
 		})
 	}
@@ -268,15 +359,12 @@ func TestRefusals(t *testing.T) {
 		message string   // the FailedScheduling message under the default profile
 		judges  []string // every default plugin that would judge the pod
 	}{
-		{"PVC", withVolume(v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "nope"}}),
-			"0/2 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (VolumeRestrictions).",
-			[]string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone"}},
+		{"PVC", withVolume(v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}),
+			"0/2 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (NodeVolumeLimits).",
+			[]string{"NodeVolumeLimits", "VolumeBinding"}},
 		{"generic ephemeral volume", withVolume(v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}}),
 			"0/2 nodes are available: pod uses generic ephemeral volumes, which berth does not schedule yet (NodeVolumeLimits).",
 			[]string{"NodeVolumeLimits", "VolumeBinding"}},
-		{"inline iSCSI volume", withVolume(v1.VolumeSource{ISCSI: &v1.ISCSIVolumeSource{}}),
-			"0/2 nodes are available: pod uses iSCSI volumes, which berth does not schedule yet (VolumeRestrictions).",
-			[]string{"VolumeRestrictions"}},
 		{"inline Azure disk", withVolume(v1.VolumeSource{AzureDisk: &v1.AzureDiskVolumeSource{}}),
 			"0/2 nodes are available: pod uses in-tree volumes that count against node attach limits, which berth does not schedule yet (NodeVolumeLimits).",
 			[]string{"NodeVolumeLimits"}},
@@ -291,6 +379,12 @@ func TestRefusals(t *testing.T) {
 				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}})
 	}
 	snap := snapshot.New([]*snapshot.NodeInfo{node("n0"), node("n1")}, nil)
+	// The claim exists, bound to a volume without zone labels: once the refusing plugins are
+	// disabled, VolumeRestrictions and VolumeZone let the pod through.
+	snap.Storage = snapshot.StorageOf(nil,
+		&v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "ns"},
+			Spec: v1.PersistentVolumeClaimSpec{VolumeName: "pv-data", AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}}},
+		&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-data"}})
 	decideWith := func(t *testing.T, body string, pod *v1.Pod) decide.Result {
 		t.Helper()
 		profiles, err := ProfilesFromConfig(loadConfig(t, body), newInformers(t), 1)

@@ -12,6 +12,8 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeunschedulable"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
+	"github.com/berth-scheduler/berth/scheduler/plugins/volumerestrictions"
+	"github.com/berth-scheduler/berth/scheduler/plugins/volumezone"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 )
 
@@ -29,6 +31,10 @@ var (
 		noderesources.FitName:     nodeEvents | queue.AssignedPodDelete | queue.AssignedPodChange | queue.PodChange,
 		podtopologyspread.Name:    nodeEvents | podEvents | queue.PodChange,
 		interpodaffinity.Name:     nodeEvents | podEvents | queue.NamespaceChange | queue.PodChange,
+		// spec.volumes cannot change: no PodChange for the volume plugins.
+		volumerestrictions.Name: queue.NodeAdd | queue.AssignedPodDelete | queue.PVCAdd,
+		volumezone.Name: nodeEvents | queue.PVCAdd | queue.PVCChange | queue.PVAdd | queue.PVChange |
+			queue.StorageClassAdd,
 	}
 )
 

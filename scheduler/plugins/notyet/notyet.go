@@ -66,33 +66,6 @@ func VolumeBinding(pod *snapshot.PodInfo) string {
 	return claimVolumes(pod.Pod, true)
 }
 
-// VolumeZone judges pods with PersistentVolumeClaims (not ephemeral volumes: upstream looks only at
-// persistentVolumeClaim sources).
-func VolumeZone(pod *snapshot.PodInfo) string {
-	return claimVolumes(pod.Pod, false)
-}
-
-// VolumeRestrictions judges pods with PersistentVolumeClaims (their ReadWriteOncePod access mode
-// is looked up) and pods with inline GCE PD, AWS EBS, RBD or iSCSI volumes (disk conflicts).
-func VolumeRestrictions(pod *snapshot.PodInfo) string {
-	for i := range pod.Pod.Spec.Volumes {
-		v := &pod.Pod.Spec.Volumes[i]
-		switch {
-		case v.PersistentVolumeClaim != nil:
-			return usesPVCs
-		case v.GCEPersistentDisk != nil:
-			return "GCE persistent disk volumes"
-		case v.AWSElasticBlockStore != nil:
-			return "AWS EBS volumes"
-		case v.RBD != nil:
-			return "RBD volumes"
-		case v.ISCSI != nil:
-			return "iSCSI volumes"
-		}
-	}
-	return ""
-}
-
 // NodeVolumeLimits judges pods with PersistentVolumeClaims, generic ephemeral volumes, or inline
 // volumes of an in-tree type that migrates to CSI (AWS EBS, GCE PD, Azure Disk, Azure File,
 // Cinder, vSphere, Portworx): they count against a node's attach limits.

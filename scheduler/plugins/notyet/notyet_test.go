@@ -38,7 +38,7 @@ var (
 )
 
 func TestVolumeNeeds(t *testing.T) {
-	type want struct{ binding, zone, restrictions, limits bool }
+	type want struct{ binding, limits bool }
 	tests := []struct {
 		name string
 		pod  func(*v1.Pod)
@@ -46,13 +46,13 @@ func TestVolumeNeeds(t *testing.T) {
 	}{
 		{"no volumes", noChange, want{}},
 		{"emptyDir and NFS", func(p *v1.Pod) { emptyDir(p); nfs(p) }, want{}},
-		{"PVC", pvc, want{binding: true, zone: true, restrictions: true, limits: true}},
-		{"PVC after an emptyDir", func(p *v1.Pod) { emptyDir(p); pvc(p) }, want{binding: true, zone: true, restrictions: true, limits: true}},
+		{"PVC", pvc, want{binding: true, limits: true}},
+		{"PVC after an emptyDir", func(p *v1.Pod) { emptyDir(p); pvc(p) }, want{binding: true, limits: true}},
 		{"generic ephemeral volume", ephemeral, want{binding: true, limits: true}},
-		{"GCE PD", gcePD, want{restrictions: true, limits: true}},
-		{"AWS EBS", ebs, want{restrictions: true, limits: true}},
-		{"RBD", rbd, want{restrictions: true}},
-		{"iSCSI", iscsi, want{restrictions: true}},
+		{"GCE PD", gcePD, want{limits: true}},
+		{"AWS EBS", ebs, want{limits: true}},
+		{"RBD", rbd, want{}},
+		{"iSCSI", iscsi, want{}},
 		{"Azure Disk", azureDisk, want{limits: true}},
 		{"Cinder", cinder, want{limits: true}},
 	}
@@ -60,13 +60,11 @@ func TestVolumeNeeds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			pod := podWith(tc.pod)
 			got := want{
-				binding:      VolumeBinding(pod) != "",
-				zone:         VolumeZone(pod) != "",
-				restrictions: VolumeRestrictions(pod) != "",
-				limits:       NodeVolumeLimits(pod) != "",
+				binding: VolumeBinding(pod) != "",
+				limits:  NodeVolumeLimits(pod) != "",
 			}
 			if got != tc.want {
-				t.Errorf("judged by binding/zone/restrictions/limits = %+v, want %+v", got, tc.want)
+				t.Errorf("judged by binding/limits = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
