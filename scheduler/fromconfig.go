@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -28,6 +29,7 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/notyet"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
+	"github.com/berth-scheduler/berth/scheduler/plugins/volumebinding"
 	"github.com/berth-scheduler/berth/scheduler/plugins/volumerestrictions"
 	"github.com/berth-scheduler/berth/scheduler/plugins/volumezone"
 	"github.com/berth-scheduler/berth/scheduler/preempt"
@@ -185,6 +187,17 @@ func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (
 		return volumerestrictions.New(), nil
 	case volumezone.Name:
 		return volumezone.New(), nil
+	case volumebinding.Name:
+		a := volumebinding.DefaultArgs()
+		if c, ok := args.(*config.VolumeBindingArgs); ok {
+			if c.BindTimeoutSeconds != nil {
+				a.BindTimeout = time.Duration(*c.BindTimeoutSeconds) * time.Second
+			}
+			if len(c.Shape) > 0 {
+				a.Shape = c.Shape
+			}
+		}
+		return volumebinding.New(a)
 	case nodeaffinity.Name:
 		a := nodeaffinity.DefaultArgs()
 		if c, ok := args.(*config.NodeAffinityArgs); ok {
@@ -238,7 +251,7 @@ var implemented = map[string]bool{
 	nodeunschedulable.Name: true, nodename.Name: true, tainttoleration.Name: true, nodeports.Name: true, nodedeclaredfeatures.Name: true,
 	imagelocality.Name: true, nodeaffinity.Name: true, noderesources.FitName: true,
 	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true,
-	volumerestrictions.Name: true, volumezone.Name: true,
+	volumerestrictions.Name: true, volumezone.Name: true, volumebinding.Name: true,
 	prioritySort: true, schedulingGates: true, defaultBinder: true, defaultPreemption: true,
 }
 
@@ -253,7 +266,6 @@ type refusal struct {
 
 // refusals lists every plugin berth refuses for: when a plugin lands, its line goes.
 var refusals = map[string]refusal{
-	"VolumeBinding":    {static(notyet.VolumeBinding), "pods with PersistentVolumeClaims or generic ephemeral volumes"},
 	"NodeVolumeLimits": {static(notyet.NodeVolumeLimits), "pods with PersistentVolumeClaims, generic ephemeral volumes or inline volumes that migrate to CSI"},
 	"DynamicResources": {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
 }

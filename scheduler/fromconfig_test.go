@@ -70,10 +70,10 @@ func TestDecideProfileFromConfig(t *testing.T) {
 		percentage       int32
 		parallelism      int
 	}{
-		{name: "default", filters: []string{"NodeVolumeLimits", "VolumeBinding", "DynamicResources",
+		{name: "default", filters: []string{"NodeVolumeLimits", "DynamicResources",
 			"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit",
-			"VolumeRestrictions", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
-			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "PodTopologySpread:2",
+			"VolumeRestrictions", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
+			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "VolumeBinding:1", "PodTopologySpread:2",
 				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
 			parallelism: 16},
 		{name: "star and explicit plugins", body: `parallelism: 4
@@ -96,9 +96,9 @@ profiles:
 `, profile: 1, filters: []string{"VolumeZone", "NodeName", "TaintToleration", "NodeResourcesFit"},
 			scorers: []string{"TaintToleration:4", "NodeResourcesFit:2"}, percentage: 80, parallelism: 4},
 		{name: "top-level percentage applies to a profile without its own", body: "percentageOfNodesToScore: 30\nprofiles:\n- schedulerName: a\n  plugins:\n    score:\n      disabled: [{name: '*'}]\n",
-			filters: []string{"NodeVolumeLimits", "VolumeBinding", "DynamicResources",
+			filters: []string{"NodeVolumeLimits", "DynamicResources",
 				"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit",
-				"VolumeRestrictions", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
+				"VolumeRestrictions", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
 		{name: "point order and weights", body: `profiles:
 - plugins:
     filter:
@@ -108,7 +108,7 @@ profiles:
       disabled: [{name: ImageLocality}, {name: NodeResourcesBalancedAllocation}]
       enabled: [{name: NodeAffinity, weight: 9}]
 `, filters: []string{"NodePorts", "NodeName"},
-			scorers:     []string{"NodeAffinity:9", "TaintToleration:3", "NodeResourcesFit:1", "PodTopologySpread:2", "InterPodAffinity:2"},
+			scorers:     []string{"NodeAffinity:9", "TaintToleration:3", "NodeResourcesFit:1", "VolumeBinding:1", "PodTopologySpread:2", "InterPodAffinity:2"},
 			parallelism: 16},
 	}
 	for _, tc := range tests {
@@ -212,7 +212,7 @@ func TestPostFilterFailsAfter(t *testing.T) {
 	}{
 		{"default: the PreFilters before DynamicResources', refusals left out", "",
 			[]string{"InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit", "NodeUnschedulable", "PodTopologySpread",
-				"TaintToleration", "VolumeRestrictions", "VolumeZone"}},
+				"TaintToleration", "VolumeBinding", "VolumeRestrictions", "VolumeZone"}},
 		{"without DynamicResources the PostFilter phase cannot fail", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: DynamicResources}]\n", nil},
 	}
 	for _, tc := range tests {
@@ -234,10 +234,10 @@ func TestNotImplemented(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"default", "", []string{"DynamicResources", "NodeVolumeLimits", "VolumeBinding"}},
+		{"default", "", []string{"DynamicResources", "NodeVolumeLimits"}},
 		{"only implemented plugins", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: SchedulingGates}, {name: DefaultBinder}, {name: NodeName}]\n", nil},
-		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: VolumeBinding}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
-			[]string{"GangScheduling", "VolumeBinding"}},
+		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: DynamicResources}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
+			[]string{"DynamicResources", "GangScheduling"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -361,10 +361,10 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"PVC", withVolume(v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}),
 			"0/2 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (NodeVolumeLimits).",
-			[]string{"NodeVolumeLimits", "VolumeBinding"}},
+			[]string{"NodeVolumeLimits"}},
 		{"generic ephemeral volume", withVolume(v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}}),
 			"0/2 nodes are available: pod uses generic ephemeral volumes, which berth does not schedule yet (NodeVolumeLimits).",
-			[]string{"NodeVolumeLimits", "VolumeBinding"}},
+			[]string{"NodeVolumeLimits"}},
 		{"inline Azure disk", withVolume(v1.VolumeSource{AzureDisk: &v1.AzureDiskVolumeSource{}}),
 			"0/2 nodes are available: pod uses in-tree volumes that count against node attach limits, which berth does not schedule yet (NodeVolumeLimits).",
 			[]string{"NodeVolumeLimits"}},
@@ -379,12 +379,17 @@ func TestRefusals(t *testing.T) {
 				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}})
 	}
 	snap := snapshot.New([]*snapshot.NodeInfo{node("n0"), node("n1")}, nil)
-	// The claim exists, bound to a volume without zone labels: once the refusing plugins are
-	// disabled, VolumeRestrictions and VolumeZone let the pod through.
+	// The claims exist, bound to volumes without zone labels or node affinity: once the refusing
+	// plugins are disabled, VolumeRestrictions, VolumeBinding and VolumeZone let the pod through.
+	bound := map[string]string{"pv.kubernetes.io/bind-completed": "yes"}
+	owner := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "p", UID: "p", Controller: new(true)}}
 	snap.Storage = snapshot.StorageOf(nil,
-		&v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "ns"},
+		&v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "ns", Annotations: bound},
 			Spec: v1.PersistentVolumeClaimSpec{VolumeName: "pv-data", AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}}},
-		&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-data"}})
+		&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-data"}},
+		&v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "p-v", Namespace: "ns", Annotations: bound, OwnerReferences: owner},
+			Spec: v1.PersistentVolumeClaimSpec{VolumeName: "pv-eph"}},
+		&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-eph"}})
 	decideWith := func(t *testing.T, body string, pod *v1.Pod) decide.Result {
 		t.Helper()
 		profiles, err := ProfilesFromConfig(loadConfig(t, body), newInformers(t), 1)

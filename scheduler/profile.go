@@ -12,6 +12,7 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeunschedulable"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
+	"github.com/berth-scheduler/berth/scheduler/plugins/volumebinding"
 	"github.com/berth-scheduler/berth/scheduler/plugins/volumerestrictions"
 	"github.com/berth-scheduler/berth/scheduler/plugins/volumezone"
 	"github.com/berth-scheduler/berth/scheduler/queue"
@@ -32,6 +33,9 @@ var (
 		podtopologyspread.Name:    nodeEvents | podEvents | queue.PodChange,
 		interpodaffinity.Name:     nodeEvents | podEvents | queue.NamespaceChange | queue.PodChange,
 		// spec.volumes cannot change: no PodChange for the volume plugins.
+		volumebinding.Name: nodeEvents | queue.PVCAdd | queue.PVCChange | queue.PVAdd | queue.PVChange | queue.StorageClassAdd |
+			queue.StorageClassChange | queue.CSINodeAdd | queue.CSINodeChange | queue.CSIDriverChange | queue.CSIStorageCapacityAdd |
+			queue.CSIStorageCapacityChange,
 		volumerestrictions.Name: queue.NodeAdd | queue.AssignedPodDelete | queue.PVCAdd,
 		volumezone.Name: nodeEvents | queue.PVCAdd | queue.PVCChange | queue.PVAdd | queue.PVChange |
 			queue.StorageClassAdd,
