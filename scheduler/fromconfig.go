@@ -25,6 +25,7 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeports"
 	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeunschedulable"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodevolumelimits"
 	"github.com/berth-scheduler/berth/scheduler/plugins/notyet"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
@@ -177,6 +178,8 @@ func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (
 		return nodeports.New(), nil
 	case nodedeclaredfeatures.Name:
 		return nodedeclaredfeatures.New(), nil
+	case nodevolumelimits.Name:
+		return nodevolumelimits.New(), nil
 	case imagelocality.Name:
 		return imagelocality.New(), nil
 	case nodeaffinity.Name:
@@ -231,7 +234,7 @@ func spreadListers(f *kubeclient.Informers) podtopologyspread.Listers {
 var implemented = map[string]bool{
 	nodeunschedulable.Name: true, nodename.Name: true, tainttoleration.Name: true, nodeports.Name: true, nodedeclaredfeatures.Name: true,
 	imagelocality.Name: true, nodeaffinity.Name: true, noderesources.FitName: true,
-	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true,
+	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true, nodevolumelimits.Name: true,
 	prioritySort: true, schedulingGates: true, defaultBinder: true, defaultPreemption: true,
 }
 
@@ -249,7 +252,6 @@ var refusals = map[string]refusal{
 	"VolumeBinding":      {static(notyet.VolumeBinding), "pods with PersistentVolumeClaims or generic ephemeral volumes"},
 	"VolumeRestrictions": {static(notyet.VolumeRestrictions), "pods with PersistentVolumeClaims or inline GCE PD, AWS EBS, RBD or iSCSI volumes"},
 	"VolumeZone":         {static(notyet.VolumeZone), "pods with PersistentVolumeClaims"},
-	"NodeVolumeLimits":   {static(notyet.NodeVolumeLimits), "pods with PersistentVolumeClaims, generic ephemeral volumes or inline volumes that migrate to CSI"},
 	"DynamicResources":   {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
 }
 

@@ -70,9 +70,9 @@ func TestDecideProfileFromConfig(t *testing.T) {
 		percentage       int32
 		parallelism      int
 	}{
-		{name: "default", filters: []string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone",
+		{name: "default", filters: []string{"VolumeRestrictions", "VolumeBinding", "VolumeZone",
 			"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-			"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
+			"NodeResourcesFit", "NodeVolumeLimits", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
 			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "PodTopologySpread:2",
 				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
 			parallelism: 16},
@@ -96,9 +96,9 @@ profiles:
 `, profile: 1, filters: []string{"VolumeZone", "NodeName", "TaintToleration", "NodeResourcesFit"},
 			scorers: []string{"TaintToleration:4", "NodeResourcesFit:2"}, percentage: 80, parallelism: 4},
 		{name: "top-level percentage applies to a profile without its own", body: "percentageOfNodesToScore: 30\nprofiles:\n- schedulerName: a\n  plugins:\n    score:\n      disabled: [{name: '*'}]\n",
-			filters: []string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone",
+			filters: []string{"VolumeRestrictions", "VolumeBinding", "VolumeZone",
 				"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-				"NodeResourcesFit", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
+				"NodeResourcesFit", "NodeVolumeLimits", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
 		{name: "point order and weights", body: `profiles:
 - plugins:
     filter:
@@ -211,7 +211,7 @@ func TestPostFilterFailsAfter(t *testing.T) {
 		want       []string
 	}{
 		{"default: the PreFilters before DynamicResources', refusals left out", "",
-			[]string{"InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit", "NodeUnschedulable", "PodTopologySpread", "TaintToleration"}},
+			[]string{"InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit", "NodeUnschedulable", "NodeVolumeLimits", "PodTopologySpread", "TaintToleration"}},
 		{"without DynamicResources the PostFilter phase cannot fail", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: DynamicResources}]\n", nil},
 	}
 	for _, tc := range tests {
@@ -233,7 +233,7 @@ func TestNotImplemented(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"default", "", []string{"DynamicResources", "NodeVolumeLimits",
+		{"default", "", []string{"DynamicResources",
 			"VolumeBinding", "VolumeRestrictions", "VolumeZone"}},
 		{"only implemented plugins", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: SchedulingGates}, {name: DefaultBinder}, {name: NodeName}]\n", nil},
 		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: VolumeZone}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
@@ -268,18 +268,15 @@ func TestRefusals(t *testing.T) {
 		message string   // the FailedScheduling message under the default profile
 		judges  []string // every default plugin that would judge the pod
 	}{
-		{"PVC", withVolume(v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "nope"}}),
+		{"PVC", withVolume(v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}),
 			"0/2 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (VolumeRestrictions).",
-			[]string{"VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone"}},
+			[]string{"VolumeRestrictions", "VolumeBinding", "VolumeZone"}},
 		{"generic ephemeral volume", withVolume(v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}}),
-			"0/2 nodes are available: pod uses generic ephemeral volumes, which berth does not schedule yet (NodeVolumeLimits).",
-			[]string{"NodeVolumeLimits", "VolumeBinding"}},
+			"0/2 nodes are available: pod uses generic ephemeral volumes, which berth does not schedule yet (VolumeBinding).",
+			[]string{"VolumeBinding"}},
 		{"inline iSCSI volume", withVolume(v1.VolumeSource{ISCSI: &v1.ISCSIVolumeSource{}}),
 			"0/2 nodes are available: pod uses iSCSI volumes, which berth does not schedule yet (VolumeRestrictions).",
 			[]string{"VolumeRestrictions"}},
-		{"inline Azure disk", withVolume(v1.VolumeSource{AzureDisk: &v1.AzureDiskVolumeSource{}}),
-			"0/2 nodes are available: pod uses in-tree volumes that count against node attach limits, which berth does not schedule yet (NodeVolumeLimits).",
-			[]string{"NodeVolumeLimits"}},
 		{"resource claim", func(p *v1.Pod) {
 			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("gpu")}}
 		}, "0/2 nodes are available: pod uses ResourceClaims, which berth does not schedule yet (DynamicResources).",
@@ -291,6 +288,11 @@ func TestRefusals(t *testing.T) {
 				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}})
 	}
 	snap := snapshot.New([]*snapshot.NodeInfo{node("n0"), node("n1")}, nil)
+	// The claims exist (NodeVolumeLimits, which berth has, would otherwise reject the pods).
+	snap.Storage = snapshot.StorageOf(nil,
+		&v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "ns"}},
+		&v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "p-v", Namespace: "ns", OwnerReferences: []metav1.OwnerReference{
+			{APIVersion: "v1", Kind: "Pod", Name: "p", UID: "p", Controller: new(true)}}}})
 	decideWith := func(t *testing.T, body string, pod *v1.Pod) decide.Result {
 		t.Helper()
 		profiles, err := ProfilesFromConfig(loadConfig(t, body), newInformers(t), 1)

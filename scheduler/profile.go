@@ -10,6 +10,7 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeports"
 	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeunschedulable"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodevolumelimits"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
 	"github.com/berth-scheduler/berth/scheduler/queue"
@@ -29,6 +30,7 @@ var (
 		noderesources.FitName:     nodeEvents | queue.AssignedPodDelete | queue.AssignedPodChange | queue.PodChange,
 		podtopologyspread.Name:    nodeEvents | podEvents | queue.PodChange,
 		interpodaffinity.Name:     nodeEvents | podEvents | queue.NamespaceChange | queue.PodChange,
+		nodevolumelimits.Name:     queue.CSINodeAdd | queue.CSINodeChange | queue.AssignedPodDelete | queue.PVCAdd | queue.VolumeAttachmentDelete | queue.PodChange,
 	}
 )
 

@@ -93,23 +93,6 @@ func VolumeRestrictions(pod *snapshot.PodInfo) string {
 	return ""
 }
 
-// NodeVolumeLimits judges pods with PersistentVolumeClaims, generic ephemeral volumes, or inline
-// volumes of an in-tree type that migrates to CSI (AWS EBS, GCE PD, Azure Disk, Azure File,
-// Cinder, vSphere, Portworx): they count against a node's attach limits.
-func NodeVolumeLimits(pod *snapshot.PodInfo) string {
-	if what := claimVolumes(pod.Pod, true); what != "" {
-		return what
-	}
-	for i := range pod.Pod.Spec.Volumes {
-		v := &pod.Pod.Spec.Volumes[i]
-		if v.AWSElasticBlockStore != nil || v.GCEPersistentDisk != nil || v.AzureDisk != nil ||
-			v.AzureFile != nil || v.Cinder != nil || v.VsphereVolume != nil || v.PortworxVolume != nil {
-			return "in-tree volumes that count against node attach limits"
-		}
-	}
-	return ""
-}
-
 // claimVolumes reports the pod's first PersistentVolumeClaim volume, or, with ephemeral, generic
 // ephemeral volume.
 func claimVolumes(pod *v1.Pod, ephemeral bool) string {

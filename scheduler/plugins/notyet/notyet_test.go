@@ -38,7 +38,7 @@ var (
 )
 
 func TestVolumeNeeds(t *testing.T) {
-	type want struct{ binding, zone, restrictions, limits bool }
+	type want struct{ binding, zone, restrictions bool }
 	tests := []struct {
 		name string
 		pod  func(*v1.Pod)
@@ -46,15 +46,15 @@ func TestVolumeNeeds(t *testing.T) {
 	}{
 		{"no volumes", noChange, want{}},
 		{"emptyDir and NFS", func(p *v1.Pod) { emptyDir(p); nfs(p) }, want{}},
-		{"PVC", pvc, want{binding: true, zone: true, restrictions: true, limits: true}},
-		{"PVC after an emptyDir", func(p *v1.Pod) { emptyDir(p); pvc(p) }, want{binding: true, zone: true, restrictions: true, limits: true}},
-		{"generic ephemeral volume", ephemeral, want{binding: true, limits: true}},
-		{"GCE PD", gcePD, want{restrictions: true, limits: true}},
-		{"AWS EBS", ebs, want{restrictions: true, limits: true}},
+		{"PVC", pvc, want{binding: true, zone: true, restrictions: true}},
+		{"PVC after an emptyDir", func(p *v1.Pod) { emptyDir(p); pvc(p) }, want{binding: true, zone: true, restrictions: true}},
+		{"generic ephemeral volume", ephemeral, want{binding: true}},
+		{"GCE PD", gcePD, want{restrictions: true}},
+		{"AWS EBS", ebs, want{restrictions: true}},
 		{"RBD", rbd, want{restrictions: true}},
 		{"iSCSI", iscsi, want{restrictions: true}},
-		{"Azure Disk", azureDisk, want{limits: true}},
-		{"Cinder", cinder, want{limits: true}},
+		{"Azure Disk", azureDisk, want{}},
+		{"Cinder", cinder, want{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,10 +63,9 @@ func TestVolumeNeeds(t *testing.T) {
 				binding:      VolumeBinding(pod) != "",
 				zone:         VolumeZone(pod) != "",
 				restrictions: VolumeRestrictions(pod) != "",
-				limits:       NodeVolumeLimits(pod) != "",
 			}
 			if got != tc.want {
-				t.Errorf("judged by binding/zone/restrictions/limits = %+v, want %+v", got, tc.want)
+				t.Errorf("judged by binding/zone/restrictions = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
