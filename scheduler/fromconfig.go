@@ -26,6 +26,7 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeports"
 	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeunschedulable"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodevolumelimits"
 	"github.com/berth-scheduler/berth/scheduler/plugins/notyet"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
@@ -181,6 +182,8 @@ func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (
 		return nodeports.New(), nil
 	case nodedeclaredfeatures.Name:
 		return nodedeclaredfeatures.New(), nil
+	case nodevolumelimits.Name:
+		return nodevolumelimits.New(), nil
 	case imagelocality.Name:
 		return imagelocality.New(), nil
 	case volumerestrictions.Name:
@@ -251,7 +254,7 @@ var implemented = map[string]bool{
 	nodeunschedulable.Name: true, nodename.Name: true, tainttoleration.Name: true, nodeports.Name: true, nodedeclaredfeatures.Name: true,
 	imagelocality.Name: true, nodeaffinity.Name: true, noderesources.FitName: true,
 	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true,
-	volumerestrictions.Name: true, volumezone.Name: true, volumebinding.Name: true,
+	volumerestrictions.Name: true, volumezone.Name: true, volumebinding.Name: true, nodevolumelimits.Name: true,
 	prioritySort: true, schedulingGates: true, defaultBinder: true, defaultPreemption: true,
 }
 
@@ -266,7 +269,6 @@ type refusal struct {
 
 // refusals lists every plugin berth refuses for: when a plugin lands, its line goes.
 var refusals = map[string]refusal{
-	"NodeVolumeLimits": {static(notyet.NodeVolumeLimits), "pods with PersistentVolumeClaims, generic ephemeral volumes or inline volumes that migrate to CSI"},
 	"DynamicResources": {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
 }
 

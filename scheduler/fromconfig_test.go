@@ -70,9 +70,8 @@ func TestDecideProfileFromConfig(t *testing.T) {
 		percentage       int32
 		parallelism      int
 	}{
-		{name: "default", filters: []string{"NodeVolumeLimits", "DynamicResources",
-			"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit",
-			"VolumeRestrictions", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
+		{name: "default", filters: []string{"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+				"NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
 			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "VolumeBinding:1", "PodTopologySpread:2",
 				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
 			parallelism: 16},
@@ -96,9 +95,8 @@ profiles:
 `, profile: 1, filters: []string{"VolumeZone", "NodeName", "TaintToleration", "NodeResourcesFit"},
 			scorers: []string{"TaintToleration:4", "NodeResourcesFit:2"}, percentage: 80, parallelism: 4},
 		{name: "top-level percentage applies to a profile without its own", body: "percentageOfNodesToScore: 30\nprofiles:\n- schedulerName: a\n  plugins:\n    score:\n      disabled: [{name: '*'}]\n",
-			filters: []string{"NodeVolumeLimits", "DynamicResources",
-				"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit",
-				"VolumeRestrictions", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
+			filters: []string{"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+				"NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
 		{name: "point order and weights", body: `profiles:
 - plugins:
     filter:
@@ -211,8 +209,8 @@ func TestPostFilterFailsAfter(t *testing.T) {
 		want       []string
 	}{
 		{"default: the PreFilters before DynamicResources', refusals left out", "",
-			[]string{"InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit", "NodeUnschedulable", "PodTopologySpread",
-				"TaintToleration", "VolumeBinding", "VolumeRestrictions", "VolumeZone"}},
+			[]string{"InterPodAffinity", "NodeAffinity", "NodeName", "NodePorts", "NodeResourcesFit", "NodeUnschedulable", "NodeVolumeLimits",
+				"PodTopologySpread", "TaintToleration", "VolumeBinding", "VolumeRestrictions", "VolumeZone"}},
 		{"without DynamicResources the PostFilter phase cannot fail", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: DynamicResources}]\n", nil},
 	}
 	for _, tc := range tests {
@@ -234,7 +232,7 @@ func TestNotImplemented(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"default", "", []string{"DynamicResources", "NodeVolumeLimits"}},
+		{"default", "", []string{"DynamicResources"}},
 		{"only implemented plugins", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: SchedulingGates}, {name: DefaultBinder}, {name: NodeName}]\n", nil},
 		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: DynamicResources}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
 			[]string{"DynamicResources", "GangScheduling"}},
@@ -350,24 +348,12 @@ func TestVolumePlugins(t *testing.T) {
 // message naming the first plugin that would judge it, and is placed once the profile disables
 // every plugin that would.
 func TestRefusals(t *testing.T) {
-	withVolume := func(src v1.VolumeSource) func(*v1.Pod) {
-		return func(p *v1.Pod) { p.Spec.Volumes = []v1.Volume{{Name: "v", VolumeSource: src}} }
-	}
 	tests := []struct {
 		name    string
 		pod     func(*v1.Pod)
 		message string   // the FailedScheduling message under the default profile
 		judges  []string // every default plugin that would judge the pod
 	}{
-		{"PVC", withVolume(v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}),
-			"0/2 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (NodeVolumeLimits).",
-			[]string{"NodeVolumeLimits"}},
-		{"generic ephemeral volume", withVolume(v1.VolumeSource{Ephemeral: &v1.EphemeralVolumeSource{}}),
-			"0/2 nodes are available: pod uses generic ephemeral volumes, which berth does not schedule yet (NodeVolumeLimits).",
-			[]string{"NodeVolumeLimits"}},
-		{"inline Azure disk", withVolume(v1.VolumeSource{AzureDisk: &v1.AzureDiskVolumeSource{}}),
-			"0/2 nodes are available: pod uses in-tree volumes that count against node attach limits, which berth does not schedule yet (NodeVolumeLimits).",
-			[]string{"NodeVolumeLimits"}},
 		{"resource claim", func(p *v1.Pod) {
 			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("gpu")}}
 		}, "0/2 nodes are available: pod uses ResourceClaims, which berth does not schedule yet (DynamicResources).",
@@ -379,17 +365,6 @@ func TestRefusals(t *testing.T) {
 				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}})
 	}
 	snap := snapshot.New([]*snapshot.NodeInfo{node("n0"), node("n1")}, nil)
-	// The claims exist, bound to volumes without zone labels or node affinity: once the refusing
-	// plugins are disabled, VolumeRestrictions, VolumeBinding and VolumeZone let the pod through.
-	bound := map[string]string{"pv.kubernetes.io/bind-completed": "yes"}
-	owner := []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "p", UID: "p", Controller: new(true)}}
-	snap.Storage = snapshot.StorageOf(nil,
-		&v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "ns", Annotations: bound},
-			Spec: v1.PersistentVolumeClaimSpec{VolumeName: "pv-data", AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteOnce}}},
-		&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-data"}},
-		&v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "p-v", Namespace: "ns", Annotations: bound, OwnerReferences: owner},
-			Spec: v1.PersistentVolumeClaimSpec{VolumeName: "pv-eph"}},
-		&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv-eph"}})
 	decideWith := func(t *testing.T, body string, pod *v1.Pod) decide.Result {
 		t.Helper()
 		profiles, err := ProfilesFromConfig(loadConfig(t, body), newInformers(t), 1)

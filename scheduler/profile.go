@@ -10,6 +10,7 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeports"
 	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeunschedulable"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodevolumelimits"
 	"github.com/berth-scheduler/berth/scheduler/plugins/podtopologyspread"
 	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
 	"github.com/berth-scheduler/berth/scheduler/plugins/volumebinding"
@@ -39,6 +40,7 @@ var (
 		volumerestrictions.Name: queue.NodeAdd | queue.AssignedPodDelete | queue.PVCAdd,
 		volumezone.Name: nodeEvents | queue.PVCAdd | queue.PVCChange | queue.PVAdd | queue.PVChange |
 			queue.StorageClassAdd,
+		nodevolumelimits.Name: queue.CSINodeAdd | queue.CSINodeChange | queue.AssignedPodDelete | queue.PVCAdd | queue.VolumeAttachmentDelete | queue.PodChange,
 	}
 )
 

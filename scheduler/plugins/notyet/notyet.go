@@ -55,48 +55,9 @@ func Message(what, plugin string) string {
 
 // Phrases the Needs functions report.
 const (
-	usesPVCs           = "PersistentVolumeClaims"
-	usesEphemeral      = "generic ephemeral volumes"
 	usesResourceClaims = "ResourceClaims"
 	usesDeviceExtended = "extended resources that a DeviceClass provides"
 )
-
-// VolumeBinding judges pods with PersistentVolumeClaims or generic ephemeral volumes.
-func VolumeBinding(pod *snapshot.PodInfo) string {
-	return claimVolumes(pod.Pod, true)
-}
-
-// NodeVolumeLimits judges pods with PersistentVolumeClaims, generic ephemeral volumes, or inline
-// volumes of an in-tree type that migrates to CSI (AWS EBS, GCE PD, Azure Disk, Azure File,
-// Cinder, vSphere, Portworx): they count against a node's attach limits.
-func NodeVolumeLimits(pod *snapshot.PodInfo) string {
-	if what := claimVolumes(pod.Pod, true); what != "" {
-		return what
-	}
-	for i := range pod.Pod.Spec.Volumes {
-		v := &pod.Pod.Spec.Volumes[i]
-		if v.AWSElasticBlockStore != nil || v.GCEPersistentDisk != nil || v.AzureDisk != nil ||
-			v.AzureFile != nil || v.Cinder != nil || v.VsphereVolume != nil || v.PortworxVolume != nil {
-			return "in-tree volumes that count against node attach limits"
-		}
-	}
-	return ""
-}
-
-// claimVolumes reports the pod's first PersistentVolumeClaim volume, or, with ephemeral, generic
-// ephemeral volume.
-func claimVolumes(pod *v1.Pod, ephemeral bool) string {
-	for i := range pod.Spec.Volumes {
-		v := &pod.Spec.Volumes[i]
-		if v.PersistentVolumeClaim != nil {
-			return usesPVCs
-		}
-		if ephemeral && v.Ephemeral != nil {
-			return usesEphemeral
-		}
-	}
-	return ""
-}
 
 // DynamicResources returns what DynamicResources judges: pods with spec.resourceClaims, and pods
 // that request an extended resource some DeviceClass provides (by spec.extendedResourceName, or

