@@ -71,7 +71,7 @@ func TestDecideProfileFromConfig(t *testing.T) {
 		parallelism      int
 	}{
 		{name: "default", filters: []string{"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-				"NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
+			"NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
 			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "VolumeBinding:1", "PodTopologySpread:2",
 				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
 			parallelism: 16},
