@@ -143,6 +143,7 @@ func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, cl
 			MaxInUnschedulable: opts.Deprecated.PodMaxInUnschedulablePodsDuration,
 		},
 		Metrics: reg, Logger: log.With("component", "scheduler"),
+		Volumes: volumeWriter{c},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating scheduler: %w", err)
@@ -325,4 +326,15 @@ func cipherNames(ids []uint16) []string {
 		out = append(out, tls.CipherSuiteName(id))
 	}
 	return out
+}
+
+// volumeWriter writes the PersistentVolumes and claims of pods' volume plans through c.
+type volumeWriter struct{ c *kubeclient.Client }
+
+func (w volumeWriter) UpdateVolume(ctx context.Context, pv *v1.PersistentVolume) (*v1.PersistentVolume, error) {
+	return w.c.PersistentVolumes().Update(ctx, pv, metav1.UpdateOptions{})
+}
+
+func (w volumeWriter) UpdateClaim(ctx context.Context, pvc *v1.PersistentVolumeClaim) (*v1.PersistentVolumeClaim, error) {
+	return w.c.PersistentVolumeClaims(pvc.Namespace).Update(ctx, pvc, metav1.UpdateOptions{})
 }
