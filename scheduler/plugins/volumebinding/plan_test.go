@@ -33,8 +33,8 @@ type apiState struct {
 }
 
 func (s apiState) APIClaim(_, name string) *v1.PersistentVolumeClaim { return s.claims[name] }
-func (s apiState) APIVolume(name string) *v1.PersistentVolume       { return s.pvs[name] }
-func (s apiState) Node(name string) *v1.Node                        { return s.nodes[name] }
+func (s apiState) APIVolume(name string) *v1.PersistentVolume        { return s.pvs[name] }
+func (s apiState) Node(name string) *v1.Node                         { return s.nodes[name] }
 
 func TestPlanDone(t *testing.T) {
 	nodeA := node("a", "z1").Node

@@ -164,7 +164,11 @@ func TestFilter(t *testing.T) {
 		{name: "WFFC: a PV bound to another claim or not available is not used", pod: pod("data"),
 			objs: []any{newClaim("data", "local", "1Gi"), class("local", wffc, notSupportedProvision),
 				claimRef(newPV("taken", "local", "1Gi", "a"), "other"),
-				func() *v1.PersistentVolume { pv := newPV("released", "local", "1Gi", "b"); pv.Status.Phase = v1.VolumeReleased; return pv }()},
+				func() *v1.PersistentVolume {
+					pv := newPV("released", "local", "1Gi", "b")
+					pv.Status.Phase = v1.VolumeReleased
+					return pv
+				}()},
 			verdict: map[string]string{"a": ReasonBindConflict, "b": ReasonBindConflict, "c": ReasonBindConflict}},
 		{name: "WFFC: a PV pre-bound to the claim decides", pod: pod("data"),
 			objs: []any{newClaim("data", "local", "1Gi"), class("local", wffc, notSupportedProvision),
