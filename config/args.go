@@ -146,8 +146,8 @@ func (a *DefaultPreemptionArgs) validate(path *field.Path) field.ErrorList {
 // UtilizationShapePoint is one point of a utilization-to-score shape (score 0..10).
 type UtilizationShapePoint = noderesources.UtilizationShapePoint
 
-// VolumeBindingArgs are VolumeBinding's arguments. Berth does not bind volumes yet; they are
-// validated and kept.
+// VolumeBindingArgs are VolumeBinding's arguments: how long a pod's binding waits for the PV
+// controller, and the storage utilization scoring shape.
 type VolumeBindingArgs struct {
 	metav1.TypeMeta `json:",inline"`
 	// BindTimeoutSeconds is >= 0; default 600.
