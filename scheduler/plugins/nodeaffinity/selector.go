@@ -73,6 +73,16 @@ type fieldReq struct {
 	in         bool
 }
 
+// matchesLabels reports whether the term's label requirements hold for nodeLabels.
+func (t *term) matchesLabels(nodeLabels map[string]string) bool {
+	for i := range t.exprs {
+		if !t.exprs[i].matches(nodeLabels) {
+			return false
+		}
+	}
+	return true
+}
+
 // term is a compiled, valid, non-empty v1.NodeSelectorTerm: all requirements must hold.
 type term struct {
 	exprs  []labelReq
@@ -80,10 +90,8 @@ type term struct {
 }
 
 func (t *term) matches(node *v1.Node) bool {
-	for i := range t.exprs {
-		if !t.exprs[i].matches(node.Labels) {
-			return false
-		}
+	if !t.matchesLabels(node.Labels) {
+		return false
 	}
 	// A node without a name has no fields, and field requirements are then not checked.
 	if node.Name == "" {
@@ -255,12 +263,31 @@ func CompileSelector(ns *v1.NodeSelector) *Selector {
 	return &Selector{s: s}
 }
 
-// MatchesLabels reports whether a node with nodeLabels (and no name: matchFields on
-// metadata.name see an empty name, as kube-scheduler's volume checks do) is selected.
+// MatchesLabels reports whether a node with nodeLabels is selected. The node has no name, as in
+// kube-scheduler's volume checks: its field requirements are not checked (see term.matches).
 func (s *Selector) MatchesLabels(nodeLabels map[string]string) bool {
 	if s == nil {
 		return true
 	}
-	node := v1.Node{ObjectMeta: metav1.ObjectMeta{Labels: nodeLabels}}
-	return s.s.matches(&node)
+	for i := range s.s.terms {
+		if s.s.terms[i].matchesLabels(nodeLabels) {
+			return true
+		}
+	}
+	return false
+}
+
+// InValues returns, when the selector has exactly one term and that term requires key In some
+// values, the first such key and its values: only nodes with one of those values can match,
+// which lets a caller index many selectors by node label. ok is false otherwise.
+func (s *Selector) InValues() (key string, values []string, ok bool) {
+	if s == nil || len(s.s.terms) != 1 {
+		return "", nil, false
+	}
+	for _, r := range s.s.terms[0].exprs {
+		if r.op == v1.NodeSelectorOpIn {
+			return r.key, r.values, true
+		}
+	}
+	return "", nil, false
 }

@@ -127,9 +127,77 @@ type waitingClaim struct {
 	selectedNode string // the selected-node annotation, when set
 	selected     bool
 	// prebound are the PVs whose claimRef names the claim; candidates the available PVs that
-	// match it apart from node affinity, smallest first.
-	prebound, candidates []volume
-	provision            provisioning
+	// match it apart from node affinity, smallest first, indexed by node label.
+	prebound   []volume
+	candidates candidates
+	provision  provisioning
+}
+
+// candidates are the available PVs that may be bound to a claim, smallest first (then by name),
+// with an index from node label values to the PVs whose node affinity needs that value, so that
+// a node's matches are found without checking every PV against every node.
+type candidates struct {
+	list []volume
+	// byLabel maps a key and value to the positions (ascending) of the PVs whose node affinity
+	// requires key In [..., value, ...]; keys lists those keys. anyNode are the positions of the
+	// other PVs, checked on every node.
+	byLabel map[labelValue][]int
+	keys    []string
+	anyNode []int
+}
+
+type labelValue struct{ key, value string }
+
+func newCandidates(list []volume) candidates {
+	c := candidates{list: list}
+	for i, v := range list {
+		key, values, ok := v.sel.InValues()
+		if !ok {
+			c.anyNode = append(c.anyNode, i)
+			continue
+		}
+		if c.byLabel == nil {
+			c.byLabel = map[labelValue][]int{}
+		}
+		if !slices.Contains(c.keys, key) {
+			c.keys = append(c.keys, key)
+		}
+		for _, val := range values {
+			lv := labelValue{key, val}
+			if l := c.byLabel[lv]; len(l) == 0 || l[len(l)-1] != i { // a value listed twice
+				c.byLabel[lv] = append(l, i)
+			}
+		}
+	}
+	return c
+}
+
+// first returns the smallest PV whose node affinity selects a node with nodeLabels and which is
+// not among chosen.
+func (c *candidates) first(nodeLabels map[string]string, chosen []string) *v1.PersistentVolume {
+	best := -1
+	try := func(positions []int) {
+		for _, i := range positions {
+			if best >= 0 && i >= best {
+				return
+			}
+			v := &c.list[i]
+			if !slices.Contains(chosen, v.pv.Name) && v.sel.MatchesLabels(nodeLabels) {
+				best = i
+				return
+			}
+		}
+	}
+	for _, k := range c.keys {
+		if val, ok := nodeLabels[k]; ok {
+			try(c.byLabel[labelValue{k, val}])
+		}
+	}
+	try(c.anyNode)
+	if best < 0 {
+		return nil
+	}
+	return c.list[best].pv
 }
 
 // provisioning is whether a claim can be provisioned, and where.
@@ -245,7 +313,9 @@ func newWaitingClaim(c claim, st *snapshot.Storage) *waitingClaim {
 	w := &waitingClaim{claim: c}
 	w.selectedNode, w.selected = c.pvc.Annotations[AnnSelectedNode]
 	if !w.selected {
-		w.prebound, w.candidates = matchingVolumes(c, st)
+		var list []volume
+		w.prebound, list = matchingVolumes(c, st)
+		w.candidates = newCandidates(list)
 	}
 	w.provision = provisioningOf(c, st)
 	return w
@@ -345,7 +415,7 @@ func provisioningOf(c claim, st *snapshot.Storage) provisioning {
 
 // Filter judges the pod's claims on node n.
 func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
-	_, reasons, err := p.plan(n.Node)
+	reasons, err := p.plan(n.Node, nil)
 	if err != nil {
 		return snapshot.Fail(err)
 	}
@@ -357,17 +427,19 @@ func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 
 // Reserve returns the plan for the chosen node n: nil when every claim is bound already.
 func (p *prepared) Reserve(n *snapshot.NodeInfo) decide.Plan {
-	plan, reasons, err := p.plan(n.Node)
+	plan := &Plan{Node: n.Node.Name, Pod: p.pod, BindTimeout: p.timeout}
+	reasons, err := p.plan(n.Node, plan)
 	if err != nil || len(reasons) > 0 || len(plan.Bindings)+len(plan.Provisions) == 0 {
 		return nil
 	}
 	return plan
 }
 
-// plan works out, for node, which PVs to bind and which claims to provision, or why the pod's
-// claims cannot be used there (reasons in kube-scheduler's order), or what broke.
-func (p *prepared) plan(node *v1.Node) (*Plan, []string, error) {
-	plan := &Plan{Node: node.Name, Pod: p.pod, BindTimeout: p.timeout}
+// plan works out whether the pod's claims can be used on node: the reasons they cannot (in
+// kube-scheduler's order), or what broke. With out, it records there which PVs to bind and which
+// claims to provision; without, it allocates nothing for the common cases, as Filter runs it on
+// every node.
+func (p *prepared) plan(node *v1.Node, out *Plan) ([]string, error) {
 	var nodeConflict, pvMissing, bindConflict, noSpace bool
 	for _, b := range p.bound {
 		if b.pv == nil {
@@ -379,92 +451,119 @@ func (p *prepared) plan(node *v1.Node) (*Plan, []string, error) {
 			break
 		}
 	}
-	var provision []*waitingClaim
-	var unmatched bool
-	chosen := map[string]bool{}
 	for _, w := range p.waiting {
-		if w.selected {
-			if w.selectedNode != node.Name {
-				bindConflict = true
-				return plan, reasons(nodeConflict, bindConflict, noSpace, pvMissing), nil
-			}
-			provision = append(provision, w)
+		if w.selected && w.selectedNode != node.Name {
+			return reasons(nodeConflict, true, false, pvMissing), nil
 		}
 	}
+	var chosenBuf [4]string
+	var unmatchedBuf [4]*waitingClaim
+	chosen, unmatched := chosenBuf[:0], unmatchedBuf[:0]
 	for _, w := range p.waiting {
 		if w.selected {
 			continue
 		}
-		if pv, ok := w.match(node.Labels, chosen); ok {
-			chosen[pv.Name] = true
-			plan.Bindings = append(plan.Bindings, Binding{PV: pv, Claim: w.pvc})
+		if pv := w.match(node.Labels, chosen); pv != nil {
+			chosen = append(chosen, pv.Name)
+			if out != nil {
+				out.Bindings = append(out.Bindings, Binding{PV: pv, Claim: w.pvc})
+			}
 			continue
 		}
-		unmatched = true
-		provision = append(provision, w)
+		unmatched = append(unmatched, w)
 	}
-	bindConflict = unmatched
-	if len(provision) > 0 {
-		bindConflict, noSpace = false, false
-		for _, w := range provision {
-			pr := &w.provision
-			if pr.err != nil {
-				return nil, nil, pr.err
-			}
-			if pr.unsupported || !topologyMatches(pr.topologies, node.Labels) {
-				bindConflict = true
-				break
-			}
-			capacity, ok := pr.capacityOn(node.Labels, w.request)
-			if !ok {
-				noSpace = true
-				break
-			}
-			plan.Provisions = append(plan.Provisions, Provision{Claim: w.pvc, Capacity: capacity})
+	bindConflict = len(unmatched) > 0
+	// The claims to provision: those with this node selected, then those no PV matched. Their
+	// verdict replaces the matching's.
+	provisioned := false
+	check := func(w *waitingClaim) (stop bool, err error) {
+		if !provisioned {
+			bindConflict, provisioned = false, true
 		}
-		if bindConflict || noSpace {
-			plan.Provisions = nil
+		pr := &w.provision
+		if pr.err != nil {
+			return true, pr.err
+		}
+		if pr.unsupported || !topologyMatches(pr.topologies, node.Labels) {
+			bindConflict = true
+			return true, nil
+		}
+		capacity, ok := pr.capacityOn(node.Labels, w.request)
+		if !ok {
+			noSpace = true
+			return true, nil
+		}
+		if out != nil {
+			out.Provisions = append(out.Provisions, Provision{Claim: w.pvc, Capacity: capacity})
+		}
+		return false, nil
+	}
+	stopped := false
+	for _, w := range p.waiting {
+		if w.selected && !stopped {
+			stop, err := check(w)
+			if err != nil {
+				return nil, err
+			}
+			stopped = stop
 		}
 	}
-	return plan, reasons(nodeConflict, bindConflict, noSpace, pvMissing), nil
+	for _, w := range unmatched {
+		if stopped {
+			break
+		}
+		stop, err := check(w)
+		if err != nil {
+			return nil, err
+		}
+		stopped = stop
+	}
+	if out != nil && (bindConflict || noSpace) {
+		out.Provisions = nil
+	}
+	return reasons(nodeConflict, bindConflict, noSpace, pvMissing), nil
 }
 
+// reasons returns the reasons set, in kube-scheduler's order, as a shared slice (see
+// reasonSets): Filter returns them on thousands of nodes.
 func reasons(nodeConflict, bindConflict, noSpace, pvMissing bool) []string {
-	var out []string
-	if nodeConflict {
-		out = append(out, ReasonNodeConflict)
+	i := 0
+	for bit, set := range [4]bool{nodeConflict, bindConflict, noSpace, pvMissing} {
+		if set {
+			i |= 1 << bit
+		}
 	}
-	if bindConflict {
-		out = append(out, ReasonBindConflict)
-	}
-	if noSpace {
-		out = append(out, ReasonNotEnoughSpace)
-	}
-	if pvMissing {
-		out = append(out, ReasonPVNotExist)
+	return reasonSets[i]
+}
+
+// reasonSets holds every combination of the four reasons, indexed by a bit per reason.
+var reasonSets = func() [16][]string {
+	var out [16][]string
+	all := [4]string{ReasonNodeConflict, ReasonBindConflict, ReasonNotEnoughSpace, ReasonPVNotExist}
+	for i := 1; i < 16; i++ {
+		for bit, r := range all {
+			if i&(1<<bit) != 0 {
+				out[i] = append(out[i], r)
+			}
+		}
 	}
 	return out
-}
+}()
 
 // match finds the PV for w on a node with nodeLabels, the chosen PVs excluded: a PV pre-bound to
 // the claim decides alone (its node affinity must select the node), else the smallest available
-// one whose node affinity selects the node.
-func (w *waitingClaim) match(nodeLabels map[string]string, chosen map[string]bool) (*v1.PersistentVolume, bool) {
+// one whose node affinity selects the node. nil when none.
+func (w *waitingClaim) match(nodeLabels map[string]string, chosen []string) *v1.PersistentVolume {
 	for _, v := range w.prebound {
-		if chosen[v.pv.Name] {
+		if slices.Contains(chosen, v.pv.Name) {
 			continue
 		}
 		if v.sel.MatchesLabels(nodeLabels) {
-			return v.pv, true
+			return v.pv
 		}
-		return nil, false
+		return nil
 	}
-	for _, v := range w.candidates {
-		if !chosen[v.pv.Name] && v.sel.MatchesLabels(nodeLabels) {
-			return v.pv, true
-		}
-	}
-	return nil, false
+	return w.candidates.first(nodeLabels, chosen)
 }
 
 // topologyMatches reports whether a class's allowedTopologies select a node with nodeLabels:
@@ -537,8 +636,8 @@ type scorer struct {
 // Score scores the utilization of the storage the pod would use on n: the chosen PVs when it
 // binds any, else the node's capacity for the claims it provisions, averaged over classes.
 func (s *scorer) Score(n *snapshot.NodeInfo) int64 {
-	plan, reasons, err := s.p.plan(n.Node)
-	if err != nil || len(reasons) > 0 {
+	plan := &Plan{}
+	if reasons, err := s.p.plan(n.Node, plan); err != nil || len(reasons) > 0 {
 		return 0
 	}
 	type use struct{ requested, capacity int64 }
