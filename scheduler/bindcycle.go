@@ -150,26 +150,54 @@ func (v *volumeStep) preBind(ctx context.Context) error {
 	tick := time.NewTicker(bindCheckInterval)
 	defer tick.Stop()
 	for {
-		changed := v.cache.StorageChanged() // before looking, so that no change is missed
-		if v.podGone() {
-			return errors.New("pod does not exist any more")
-		}
-		done, err := v.plan.Done(v.cache, v.pvs, v.claims)
-		if err != nil {
-			return fmt.Errorf("binding volumes: %w", err)
-		}
-		if done {
-			return nil
+		changed, stop := v.watch() // before looking, so that no change is missed
+		done, err := v.check()
+		if err != nil || done {
+			stop()
+			return err
 		}
 		select {
 		case <-changed:
 		case <-tick.C:
 		case <-timeout.C:
-			return fmt.Errorf("binding volumes: %w", context.DeadlineExceeded)
+			err = fmt.Errorf("binding volumes: %w", context.DeadlineExceeded)
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
+		}
+		stop()
+		if err != nil {
+			return err
 		}
 	}
+}
+
+// check looks once whether the plan is done.
+func (v *volumeStep) check() (bool, error) {
+	if v.podGone() {
+		return false, errors.New("pod does not exist any more")
+	}
+	done, err := v.plan.Done(v.cache, v.pvs, v.claims)
+	if err != nil {
+		return false, fmt.Errorf("binding volumes: %w", err)
+	}
+	return done, nil
+}
+
+// watch watches the plan's claims and PVs, and the PVs provisioned for its claims so far.
+func (v *volumeStep) watch() (<-chan struct{}, func()) {
+	var claims []types.NamespacedName
+	var volumes []string
+	for _, b := range v.plan.Bindings {
+		claims = append(claims, types.NamespacedName{Namespace: b.Claim.Namespace, Name: b.Claim.Name})
+		volumes = append(volumes, b.PV.Name)
+	}
+	for _, p := range v.plan.Provisions {
+		claims = append(claims, types.NamespacedName{Namespace: p.Claim.Namespace, Name: p.Claim.Name})
+		if api := v.cache.APIClaim(p.Claim.Namespace, p.Claim.Name); api != nil && api.Spec.VolumeName != "" {
+			volumes = append(volumes, api.Spec.VolumeName)
+		}
+	}
+	return v.cache.WatchStorage(claims, volumes)
 }
 
 // podGone reports whether pod was deleted (or replaced by a pod of the same name).

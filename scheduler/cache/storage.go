@@ -60,8 +60,19 @@ type storage struct {
 	attachments objects[string, *storagev1.VolumeAttachment]
 	users       objects[types.NamespacedName, int]
 
-	// changed is closed, and replaced, whenever a claim or volume changes (see Cache.StorageChanged).
-	changed chan struct{}
+	// watchers are the watches of claims and PVs (see Cache.WatchStorage), by watched key.
+	watchers map[watchKey]map[*storageWatch]struct{}
+}
+
+// watchKey names a watched claim (namespace and name) or PV (name, namespace empty, volume set).
+type watchKey struct {
+	types.NamespacedName
+	volume bool
+}
+
+type storageWatch struct {
+	ch   chan struct{}
+	keys []watchKey
 }
 
 func newStorage() storage {
@@ -72,13 +83,25 @@ func newStorage() storage {
 		classes: newObjects[string, *storagev1.StorageClass](), csiNodes: newObjects[string, *storagev1.CSINode](),
 		drivers: newObjects[string, *storagev1.CSIDriver](), capacities: newObjects[types.NamespacedName, *storagev1.CSIStorageCapacity](),
 		attachments: newObjects[string, *storagev1.VolumeAttachment](), users: newObjects[types.NamespacedName, int](),
-		changed: make(chan struct{}),
+		watchers: map[watchKey]map[*storageWatch]struct{}{},
 	}
 }
 
-func (s *storage) notify() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+// notify ends the watches of k: their channels are closed.
+func (s *storage) notify(k watchKey) {
+	for w := range s.watchers[k] {
+		close(w.ch)
+		s.unwatch(w)
+	}
+}
+
+func (s *storage) unwatch(w *storageWatch) {
+	for _, k := range w.keys {
+		delete(s.watchers[k], w)
+		if len(s.watchers[k]) == 0 {
+			delete(s.watchers, k)
+		}
+	}
 }
 
 // apply brings st up to date: every object when all, else what changed since the last call.
@@ -137,15 +160,14 @@ func (c *Cache) SetClaim(pvc *v1.PersistentVolumeClaim) {
 	s := &c.storage
 	k := claimKey(pvc)
 	s.apiClaims[k] = pvc
+	s.notify(watchKey{NamespacedName: k})
 	if s.assumedC[k] {
 		if cur := s.claims.live[k]; cur != nil && !newer(pvc.ResourceVersion, cur.ResourceVersion) {
-			s.notify()
 			return
 		}
 		delete(s.assumedC, k)
 	}
 	s.claims.set(k, pvc)
-	s.notify()
 }
 
 // RemoveClaim forgets a claim, assumed or not.
@@ -157,7 +179,7 @@ func (c *Cache) RemoveClaim(pvc *v1.PersistentVolumeClaim) {
 	delete(s.apiClaims, k)
 	delete(s.assumedC, k)
 	s.claims.del(k)
-	s.notify()
+	s.notify(watchKey{NamespacedName: k})
 }
 
 // SetVolume records a PV the informer delivered. It replaces an assumed version of the PV when
@@ -167,15 +189,14 @@ func (c *Cache) SetVolume(pv *v1.PersistentVolume) {
 	defer c.mu.Unlock()
 	s := &c.storage
 	s.apiVolumes[pv.Name] = pv
+	s.notify(volumeKey(pv.Name))
 	if s.assumedV[pv.Name] {
 		if cur := s.volumes.live[pv.Name]; cur != nil && !newer(pv.ResourceVersion, cur.ResourceVersion) {
-			s.notify()
 			return
 		}
 		delete(s.assumedV, pv.Name)
 	}
 	s.volumes.set(pv.Name, pv)
-	s.notify()
 }
 
 // RemoveVolume forgets a PV, assumed or not.
@@ -186,7 +207,7 @@ func (c *Cache) RemoveVolume(pv *v1.PersistentVolume) {
 	delete(s.apiVolumes, pv.Name)
 	delete(s.assumedV, pv.Name)
 	s.volumes.del(pv.Name)
-	s.notify()
+	s.notify(volumeKey(pv.Name))
 }
 
 // AssumeClaim makes pvc (a changed copy of a claim the cache holds) the claim decisions see,
@@ -256,12 +277,36 @@ func (c *Cache) APIVolume(name string) *v1.PersistentVolume {
 	return c.storage.apiVolumes[name]
 }
 
-// StorageChanged returns a channel that is closed at the next change of a claim or PV the
-// informers deliver, so that a binding waiting for its volumes need not poll.
-func (c *Cache) StorageChanged() <-chan struct{} {
+func volumeKey(name string) watchKey {
+	return watchKey{NamespacedName: types.NamespacedName{Name: name}, volume: true}
+}
+
+// WatchStorage returns a channel that is closed when the informers deliver a change (or the
+// deletion) of one of claims or of the PVs named volumes, so that a binding waiting for its
+// volumes need not poll; and stop, which ends the watch (call it when no longer waiting).
+func (c *Cache) WatchStorage(claims []types.NamespacedName, volumes []string) (changed <-chan struct{}, stop func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.storage.changed
+	w := &storageWatch{ch: make(chan struct{})}
+	for _, k := range claims {
+		w.keys = append(w.keys, watchKey{NamespacedName: k})
+	}
+	for _, name := range volumes {
+		w.keys = append(w.keys, volumeKey(name))
+	}
+	for _, k := range w.keys {
+		m := c.storage.watchers[k]
+		if m == nil {
+			m = map[*storageWatch]struct{}{}
+			c.storage.watchers[k] = m
+		}
+		m[w] = struct{}{}
+	}
+	return w.ch, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.storage.unwatch(w)
+	}
 }
 
 // Node returns the node object called name, or nil.

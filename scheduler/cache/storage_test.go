@@ -5,6 +5,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
@@ -65,16 +66,30 @@ func TestAssumedClaims(t *testing.T) {
 	}
 }
 
-func TestStorageChangedAndClaimUsers(t *testing.T) {
+func TestWatchStorageAndClaimUsers(t *testing.T) {
 	c := New()
 	c.AddNode(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "a"}})
 	s := c.UpdateSnapshot(nil)
-	changed := c.StorageChanged()
+	changed, _ := c.WatchStorage([]types.NamespacedName{{Namespace: "ns", Name: "c"}}, []string{"pv"})
+	other, stopOther := c.WatchStorage(nil, []string{"other"})
+	stopped, stop := c.WatchStorage(nil, []string{"pv"})
+	stop()
 	c.SetVolume(&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pv"}})
 	select {
 	case <-changed:
 	default:
-		t.Fatal("StorageChanged was not closed by a PV update")
+		t.Fatal("the watch of pv was not ended by its update")
+	}
+	select {
+	case <-other:
+		t.Fatal("the watch of another PV ended")
+	case <-stopped:
+		t.Fatal("a stopped watch was closed")
+	default:
+	}
+	stopOther()
+	if n := len(c.storage.watchers); n != 0 {
+		t.Errorf("%d watched keys left", n)
 	}
 	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "u"}, Spec: v1.PodSpec{NodeName: "a",
 		Volumes: []v1.Volume{{Name: "d", VolumeSource: v1.VolumeSource{PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: "c"}}}}}}
