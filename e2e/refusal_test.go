@@ -14,19 +14,17 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
-	storagev1 "k8s.io/api/storage/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/berth-scheduler/berth/testenv"
 )
 
-// TestRefusesWhatItCannotJudge creates, next to berth, the pods berth has no plugin to judge yet
-// (claims, volumes): every one stays pending with a message naming the plugin,
-// scheduler_unschedulable_pods counts them by plugin, and a plain pod in the same namespace still
+// TestRefusesWhatItCannotJudge creates, next to berth, a pod berth has no plugin to judge yet (a
+// ResourceClaim, for DynamicResources): it stays pending with a message naming the plugin,
+// scheduler_unschedulable_pods counts it by plugin, and a plain pod in the same namespace still
 // binds at once. Pods needing node-declared features, refused before, now go only to the node
-// that declares them.
+// that declares them. Pods with volumes are no longer refused: TestVolumes covers them.
 func TestRefusesWhatItCannotJudge(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -52,12 +50,6 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 		switch o := obj.(type) {
 		case *v1.Pod:
 			_, err = admin.CoreV1().Pods(ns).Create(ctx, o, metav1.CreateOptions{})
-		case *v1.PersistentVolumeClaim:
-			_, err = admin.CoreV1().PersistentVolumeClaims(ns).Create(ctx, o, metav1.CreateOptions{})
-		case *v1.PersistentVolume:
-			_, err = admin.CoreV1().PersistentVolumes().Create(ctx, o, metav1.CreateOptions{})
-		case *storagev1.StorageClass:
-			_, err = admin.StorageV1().StorageClasses().Create(ctx, o, metav1.CreateOptions{})
 		case *resourcev1.ResourceClaim:
 			_, err = admin.ResourceV1().ResourceClaims(ns).Create(ctx, o, metav1.CreateOptions{})
 		default:
@@ -67,19 +59,6 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 			t.Fatalf("creating %T: %v", obj, err)
 		}
 	}
-	claimPod := func(name, claim string) *v1.Pod {
-		p := testenv.Pod(ns, name, "100m", "64Mi")
-		p.Spec.Volumes = []v1.Volume{{Name: "data", VolumeSource: v1.VolumeSource{
-			PersistentVolumeClaim: &v1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}}}
-		return p
-	}
-	pvc := func(name, class, volume string, mode v1.PersistentVolumeAccessMode) *v1.PersistentVolumeClaim {
-		return &v1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: v1.PersistentVolumeClaimSpec{StorageClassName: &class, VolumeName: volume,
-				AccessModes: []v1.PersistentVolumeAccessMode{mode},
-				Resources:   v1.VolumeResourceRequirements{Requests: v1.ResourceList{v1.ResourceStorage: resource.MustParse("1Gi")}}}}
-	}
-
 	// 1. A pod with a ResourceClaim, and no ResourceSlices anywhere.
 	create(&resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Name: "gpu"},
 		Spec: resourcev1.ResourceClaimSpec{Devices: resourcev1.DeviceClaim{Requests: []resourcev1.DeviceRequest{{
@@ -87,30 +66,7 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 	withClaim := testenv.Pod(ns, "with-claim", "100m", "64Mi")
 	withClaim.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("gpu")}}
 	create(withClaim)
-	// 2. A PVC that does not exist.
-	create(claimPod("missing-pvc", "nope"))
-	// 3. An unbound PVC of a WaitForFirstConsumer class.
-	wffc := storagev1.VolumeBindingWaitForFirstConsumer
-	create(&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: ns + "-wffc"}, Provisioner: "example.com/csi", VolumeBindingMode: &wffc})
-	create(pvc("later", ns+"-wffc", "", v1.ReadWriteOnce))
-	create(claimPod("wffc", "later"))
-	// 4. A PVC bound to a PV with node affinity to n2, used by three pods.
-	create(&v1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: ns + "-local"},
-		Spec: v1.PersistentVolumeSpec{Capacity: v1.ResourceList{v1.ResourceStorage: resource.MustParse("1Gi")},
-			AccessModes: []v1.PersistentVolumeAccessMode{v1.ReadWriteMany}, StorageClassName: "local",
-			PersistentVolumeSource: v1.PersistentVolumeSource{Local: &v1.LocalVolumeSource{Path: "/mnt/data"}},
-			ClaimRef:               &v1.ObjectReference{Namespace: ns, Name: "local"},
-			NodeAffinity: &v1.VolumeNodeAffinity{Required: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{
-				MatchExpressions: []v1.NodeSelectorRequirement{{Key: "kubernetes.io/hostname", Operator: v1.NodeSelectorOpIn, Values: []string{nodes[2]}}}}}}}}})
-	create(pvc("local", "local", ns+"-local", v1.ReadWriteMany))
-	for i := range 3 {
-		create(claimPod(fmt.Sprintf("local-%d", i), "local"))
-	}
-	// 5. Two pods sharing a ReadWriteOncePod PVC.
-	create(pvc("single", "standard", "", v1.ReadWriteOncePod))
-	create(claimPod("single-0", "single"))
-	create(claimPod("single-1", "single"))
-	// 6. Pods needing a feature only n0 declares: NodeDeclaredFeatures judges them (no refusal).
+	// 2. Pods needing a feature only n0 declares: NodeDeclaredFeatures judges them (no refusal).
 	// feature-0 goes to n0; feature-1, kept off n0 by its node selector, stays pending.
 	for i := range 2 {
 		p := testenv.Pod(ns, fmt.Sprintf("feature-%d", i), "100m", "64Mi")
@@ -127,9 +83,7 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 	d := startBerth(t, "--leader-elect=false")
 
 	refused := map[string]string{ // pod -> the plugin its message names
-		"with-claim": "DynamicResources", "missing-pvc": "VolumeRestrictions", "wffc": "VolumeRestrictions",
-		"local-0": "VolumeRestrictions", "local-1": "VolumeRestrictions", "local-2": "VolumeRestrictions",
-		"single-0": "VolumeRestrictions", "single-1": "VolumeRestrictions",
+		"with-claim": "DynamicResources",
 	}
 	for name, plugin := range refused {
 		pod := waitPod(ctx, t, admin, ns, name, func(p *v1.Pod) bool { return scheduledFalse(p) != nil })
@@ -168,7 +122,7 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 			t.Errorf("%s was bound to %s", name, p.Spec.NodeName)
 		}
 	}
-	want := map[string]float64{"DynamicResources": 1, "VolumeRestrictions": 7, "NodeDeclaredFeatures": 1}
+	want := map[string]float64{"DynamicResources": 1, "NodeDeclaredFeatures": 1}
 	got := unschedulableByPlugin(t, d.addr)
 	for plugin, n := range want {
 		if got[plugin] < n {
