@@ -64,7 +64,7 @@ chaos: upstream
 # writes BENCHMARKS-preemption.md and bench/results-preemption.json (~8 min).
 # bench-volumes: 500 nodes, 1000 pods each mounting its own WaitForFirstConsumer claim (claims created
 # before the run, kube-controller-manager's PV binder and a test provisioner running, none of it
-# measured); both client limits; writes BENCHMARKS-volumes.md and bench/results-volumes.json.
+# measured); both client limits; writes BENCHMARKS-volumes.md and bench/results-volumes.json (~5 min).
 BENCH_FLAGS ?=
 .PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-volumes bench-smoke
 bench: upstream
