@@ -62,8 +62,11 @@ chaos: upstream
 # bench-preemption: 1000 nodes each full of 10 low-priority pods (created bound, not measured), then
 # 1000 high-priority pods that each fit only once one of them is preempted; both client limits;
 # writes BENCHMARKS-preemption.md and bench/results-preemption.json (~8 min).
+# bench-volumes: 500 nodes, 1000 pods each mounting its own WaitForFirstConsumer claim (claims created
+# before the run, kube-controller-manager's PV binder and a test provisioner running, none of it
+# measured); both client limits; writes BENCHMARKS-volumes.md and bench/results-volumes.json (~5 min).
 BENCH_FLAGS ?=
-.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-smoke
+.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-volumes bench-smoke
 bench: upstream
 	$(GO) run ./bench -md BENCHMARKS.md -json bench/results.json $(BENCH_FLAGS)
 
@@ -82,8 +85,11 @@ bench-firstpass: upstream
 bench-preemption: upstream
 	$(GO) run ./bench -nodes 1000 -pods 1000 -workloads preemption -client-limits 5000,default -pairs 1 -md BENCHMARKS-preemption.md -json bench/results-preemption.json $(BENCH_FLAGS)
 
+bench-volumes: upstream
+	$(GO) run ./bench -nodes 500 -pods 1000 -workloads volumes -client-limits 5000,default -pairs 1 -md BENCHMARKS-volumes.md -json bench/results-volumes.json $(BENCH_FLAGS)
+
 # bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round at
-# both client limits; preemption on 8 full nodes at QPS/burst 5000);
+# both client limits; preemption on 8 full nodes and volumes with 16 claims, at QPS/burst 5000);
 # it also runs within `make test`.
 bench-smoke: upstream
 	$(GO) test -count=1 -run TestSmoke -v ./bench

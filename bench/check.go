@@ -12,7 +12,9 @@ import (
 // code: it re-derives every hard constraint the benchmark pods carry (node capacity, node selector
 // and required node affinity, NoSchedule taints, required inter-pod (anti-)affinity, hard
 // topology spread, gates), checks that no pod of the run was deleted (a preempting scheduler may
-// delete only the victims a preemption run starts with), and lists each one broken. It supports
+// delete only the victims a preemption run starts with), checks on a volumes run that each bound
+// pod's claim is bound to a volume of its own reachable from the pod's node, and lists each one
+// broken. It supports
 // the operators the workloads use; anything else is reported as a violation rather than silently
 // passed.
 
@@ -28,11 +30,15 @@ type placement struct {
 	// incomplete marks a run that ended before every pod was bound: the pods it left pending are
 	// reported with the run, not as violations; everything else is checked as usual.
 	incomplete bool
+	// claims (by namespace/name) and volumes (by name) are the final claims and PVs of a volumes
+	// run, whose pods' volumes are then checked (see checkVolumes); nil otherwise.
+	claims  map[string]*v1.PersistentVolumeClaim
+	volumes map[string]*v1.PersistentVolume
 }
 
 // check returns the violations in p, sorted. With constraints false only the pending/bound
-// expectations and the deletions are checked (the ceiling binds round-robin and ignores
-// constraints by design).
+// expectations, the deletions and the volumes are checked (the ceiling binds round-robin and
+// ignores constraints by design, but must leave each pod's volume on its node).
 func check(p placement, constraints bool) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
@@ -62,6 +68,9 @@ func check(p placement, constraints bool) []string {
 		if !present[name] {
 			add("pod %s: deleted, but only the victims a preemption run starts with may be", name)
 		}
+	}
+	if p.claims != nil {
+		out = append(out, checkVolumes(p, bound)...)
 	}
 	if constraints {
 		out = append(out, checkCapacity(p.nodes, bound)...)

@@ -110,9 +110,18 @@ type creator struct {
 // client right after the create, or on a pool of binders fed by the creating clients.
 func (c *creator) run(ctx context.Context) error {
 	c.createdAt = make(map[string]time.Time, len(c.pods))
+	if c.ceiling == nil {
+		return c.create(ctx)
+	}
+	finish := c.ceiling.begin(ctx)
+	return finish(c.create(ctx))
+}
+
+// create creates the pods (see run).
+func (c *creator) create(ctx context.Context) error {
 	if c.ceiling == nil || c.ceiling.binders == 0 {
 		return parallel(ctx, len(c.pods), c.workers, func(ctx context.Context, i int) error {
-			created, err := c.create(ctx, i)
+			created, err := c.createPod(ctx, i)
 			if err != nil || c.ceiling == nil {
 				return err
 			}
@@ -138,7 +147,7 @@ func (c *creator) run(ctx context.Context) error {
 	g.Go(func() error {
 		defer close(jobs)
 		return parallel(gctx, len(c.pods), c.workers, func(ctx context.Context, i int) error {
-			created, err := c.create(ctx, i)
+			created, err := c.createPod(ctx, i)
 			if err == nil {
 				jobs <- job{created, i} // buffered for every pod: never blocks
 			}
@@ -148,8 +157,8 @@ func (c *creator) run(ctx context.Context) error {
 	return g.Wait()
 }
 
-// create creates pod i and notes when the create returned.
-func (c *creator) create(ctx context.Context, i int) (*v1.Pod, error) {
+// createPod creates pod i and notes when the create returned.
+func (c *creator) createPod(ctx context.Context, i int) (*v1.Pod, error) {
 	p := c.pods[i]
 	created, err := c.admin.CoreV1().Pods(p.Pod.Namespace).Create(ctx, p.Pod, metav1.CreateOptions{})
 	if err != nil {
@@ -172,8 +181,9 @@ func (c *creator) createTimes() map[string]time.Time {
 // ceilingWriter performs, as the scheduler identity, exactly the API writes a scheduler makes
 // for a pod: for one that fits, the binding (round-robin over the nodes) and the Scheduled event;
 // for a preemptor, first the deletion of a victim and its Preempted event, then the binding to the
-// victim's node; for one that fits nowhere, the FailedScheduling event and the PodScheduled=False
-// condition; for a gated one, nothing.
+// victim's node; for a pod with WaitForFirstConsumer claims, first the claims' selected-node
+// annotation, then, once the PV binder has bound them, the binding; for one that fits nowhere, the
+// FailedScheduling event and the PodScheduled=False condition; for a gated one, nothing.
 type ceilingWriter struct {
 	sched  kubernetes.Interface
 	nodes  []*v1.Node
@@ -183,6 +193,32 @@ type ceilingWriter struct {
 	// evict names, per pod index, the victim to delete before binding the pod to its node ("" or
 	// beyond its end: none).
 	evict []eviction
+	// claims, set on a volumes run, tells when a claim is bound. A pod with claims then gets its
+	// claims' selected-node annotation, and is bound (with its event) once the PV binder has bound
+	// them all, on a goroutine of its own (see begin), as a scheduler's binding cycle waits.
+	claims  *claimWatch
+	waiting errgroup.Group
+	// waitCtx bounds the waits; cancel ends them (see begin).
+	waitCtx context.Context
+	cancel  context.CancelFunc
+}
+
+// begin readies w for a run under ctx and returns finish, which waits for the bindings still
+// waiting for their claims (all of them ended at once when the run failed: err non-nil) and
+// returns err or else their first error.
+func (w *ceilingWriter) begin(ctx context.Context) (finish func(err error) error) {
+	w.waitCtx, w.cancel = context.WithCancel(ctx)
+	return func(err error) error {
+		if err != nil {
+			w.cancel()
+		}
+		werr := w.waiting.Wait()
+		w.cancel()
+		if err != nil {
+			return err
+		}
+		return werr
+	}
 }
 
 // eviction is a victim the ceiling deletes to make room for a preemptor, and the victim's node.
@@ -226,6 +262,27 @@ func (w *ceilingWriter) write(ctx context.Context, pod *v1.Pod, pending bool, i 
 			return err
 		}
 	}
+	if claims := podClaims(pod); w.claims != nil && len(claims) > 0 {
+		for _, c := range claims {
+			if err := selectNode(ctx, w.sched, pod.Namespace, c, node); err != nil {
+				return err
+			}
+		}
+		w.waiting.Go(func() error {
+			for _, c := range claims {
+				if err := w.claims.waitBound(w.waitCtx, c); err != nil {
+					return err
+				}
+			}
+			return w.bind(w.waitCtx, pod, node)
+		})
+		return nil
+	}
+	return w.bind(ctx, pod, node)
+}
+
+// bind binds pod to node and writes its Scheduled event.
+func (w *ceilingWriter) bind(ctx context.Context, pod *v1.Pod, node string) error {
 	err := w.sched.CoreV1().Pods(pod.Namespace).Bind(ctx, &v1.Binding{
 		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		Target:     v1.ObjectReference{Kind: "Node", Name: node},

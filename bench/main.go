@@ -12,7 +12,11 @@
 // measures how long the scheduler's first pass over them took. A preemption workload (preemption,
 // run only when named) starts from nodes full of low-priority pods, created already bound before
 // the scheduler starts; each of its pods fits only once the scheduler preempts one, and the run
-// also counts the victims evicted. Every placement is checked against the pods' hard constraints;
+// also counts the victims evicted. A volumes workload (volumes, run only when named) gives each pod
+// its own WaitForFirstConsumer claim, created before the run with kube-controller-manager's PV
+// binder and a test provisioner running: a pod is bound only once its claim has a volume on the
+// pod's node, bound to it. Every placement is checked against the pods' hard constraints (and their
+// volumes);
 // a violation fails the benchmark. A run with no progress for -stall (or whose scheduler died) is
 // reported as incomplete, with how far it came; the benchmark goes on and fails at its end.
 //
@@ -22,6 +26,7 @@
 //	go run ./bench -nodes 100 -pods 300 -workloads basic,spread -pairs 1 -md /tmp/b.md
 //	go run ./bench -nodes 20 -pods 600 -workloads firstpass -client-limits default -pairs 1 -md /tmp/f.md
 //	go run ./bench -nodes 100 -pods 200 -workloads preemption -pairs 1 -md /tmp/p.md
+//	go run ./bench -nodes 20 -pods 40 -workloads volumes -client-limits 5000 -pairs 1 -md /tmp/v.md
 package main
 
 import (

@@ -19,7 +19,8 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		"`make bench-large` at 5000 nodes / 10000 pods (one round per workload, QPS/burst 5000 only); "+
 		"`make bench-defaults` at 200 nodes / 2000 pods with the schedulers' default client limits only; "+
 		"`make bench-firstpass` the first pass over 20000 pods that fit nowhere, at the default client limits; "+
-		"`make bench-preemption` 1000 high-priority pods on 1000 nodes full of low-priority ones, at both client limits.\n\n",
+		"`make bench-preemption` 1000 high-priority pods on 1000 nodes full of low-priority ones, at both client limits; "+
+		"`make bench-volumes` 1000 pods each with its own WaitForFirstConsumer claim on 500 nodes, at both client limits.\n\n",
 		strings.Join(s.Args, " "), r.Started.Format("2006-01-02 15:04 MST"), r.Duration)
 	p("- **Machine:** %d cores (%s), %.1f GiB memory, %s; 1-minute load average %.2f at the start, %.2f at the end. "+
 		"etcd, kube-apiserver, the scheduler and the harness share these cores.\n",
@@ -46,6 +47,9 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	if rows := r.preemptionRows(); len(rows) > 0 {
 		writePreemptionTable(p, rows, s.Nodes)
 	}
+	if rows := r.volumesRows(); len(rows) > 0 {
+		writeVolumesTable(p, rows)
+	}
 
 	p("\n## Goals\n\n| goal | target | measured | status |\n|---|---|---|---|\n")
 	for _, g := range r.Goals {
@@ -60,6 +64,8 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	}
 	p("\nEvery placement of berth and upstream is checked against the pods' hard constraints (capacity, node affinity, taints, " +
 		"anti-affinity, topology spread, pods that must stay pending), and no pod of a run may be deleted (only a preemption run's victims); " +
+		"in a volumes run, for every run including the ceiling's, each bound pod's claim must be Bound to a PV bound back to it whose node affinity selects the pod's node, " +
+		"and no claim or PV may serve twice; " +
 		"a violation fails the benchmark. A run in which no pod was bound (nor marked unschedulable) for the stall time, or whose scheduler died, " +
 		"is reported as incomplete with how far it came, and the benchmark goes on.\n\n")
 	p("The **ceiling** runs no scheduler: ")
@@ -70,10 +76,12 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	}
 	if s.CeilingEvents {
 		p("bind it round-robin and write its Scheduled event (a FailedScheduling event and status for pods that fit nowhere; nothing for gated ones; " +
-			"for a preemptor, first the deletion of one victim on the node and its Preempted event). ")
+			"for a preemptor, first the deletion of one victim on the node and its Preempted event; " +
+			"for a pod with a claim, first the claim's selected-node annotation, the binding waiting until the PV binder has bound the claim). ")
 	} else {
 		p("bind it round-robin (without the Scheduled event a scheduler writes; status for pods that fit nowhere; nothing for gated ones; " +
-			"for a preemptor, first the deletion of one victim on the node). ")
+			"for a preemptor, first the deletion of one victim on the node; " +
+			"for a pod with a claim, first the claim's selected-node annotation, the binding waiting until the PV binder has bound the claim). ")
 	}
 	p("Those are the API writes a scheduler must make, with no watch delay and no decision, so no scheduler should beat it on this machine.\n")
 
@@ -164,6 +172,37 @@ func writePreemptionTable(p func(format string, args ...any), rows []WorkloadSum
 		p("| %s | %s | %s | %s | %s | %s | %s |\n", ws.label(),
 			ws.Ceiling.num(ws.Ceiling.PodsPerSecond, 1), ws.Upstream.num(ws.Upstream.PodsPerSecond, 1), ws.Berth.num(ws.Berth.PodsPerSecond, 1),
 			fmtRatio(ws.BerthOverUpstream), ws.Upstream.num(ws.Upstream.EvictedPerPod, 2), ws.Berth.num(ws.Berth.EvictedPerPod, 2))
+	}
+}
+
+// volumesRows returns the summaries of the volumes workloads.
+func (r *Report) volumesRows() []WorkloadSummary {
+	var out []WorkloadSummary
+	for _, w := range r.Workloads {
+		if wl, ok := benchdata.Get(w.Workload); ok && wl.Volumes {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// writeVolumesTable writes the volumes rows: throughput and CPU per pod again, beside the PV
+// binder's CPU.
+func writeVolumesTable(p func(format string, args ...any), rows []WorkloadSummary) {
+	p("\n## Volumes\n\nEach pod mounts its own claim (%s) of a WaitForFirstConsumer StorageClass. Before the run, outside every figure, the claims are created unbound "+
+		"(one per pod, as a StatefulSet's), and kube-controller-manager runs with the PV binder alone (client QPS/burst %d, so that its own client limit does not set the pace) "+
+		"beside a test dynamic provisioner in the harness. Binding a pod takes the scheduler's write of the claim's selected-node annotation, the provisioner's PV "+
+		"(a local volume with node affinity to that node), the PV binder binding claim and PV, and only then the pod's binding: pods/s covers that whole chain. "+
+		"The ceiling makes the scheduler's writes itself with no decision, so it shows the pace of the PV binder and provisioner on this machine. "+
+		"Scheduler CPU per bound pod as above; kube-controller-manager's CPU seconds over the same window.\n\n",
+		benchdata.ClaimSize, controllerManagerClientLimit)
+	p("| workload | ceiling pods/s | upstream pods/s | berth pods/s | berth/upstream | upstream CPU ms/pod | berth CPU ms/pod | berth/upstream CPU | kube-controller-manager CPU s: ceiling / upstream / berth |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, ws := range rows {
+		p("| %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n", ws.label(),
+			ws.Ceiling.num(ws.Ceiling.PodsPerSecond, 1), ws.Upstream.num(ws.Upstream.PodsPerSecond, 1), ws.Berth.num(ws.Berth.PodsPerSecond, 1),
+			fmtRatio(ws.BerthOverUpstream), ws.Upstream.num(ws.Upstream.CPUMsPerPod, 2), ws.Berth.num(ws.Berth.CPUMsPerPod, 2), fmtRatio(ws.CPUBerthOverUpstream),
+			ws.Ceiling.num(ws.Ceiling.ControllerManagerCPU, 1), ws.Upstream.num(ws.Upstream.ControllerManagerCPU, 1), ws.Berth.num(ws.Berth.ControllerManagerCPU, 1))
 	}
 }
 

@@ -128,7 +128,11 @@ func truncateForError(b []byte) string {
 	return string(b)
 }
 
-// cpuMeter measures the CPU time of the scheduler, kube-apiserver and etcd over a window.
+// kcmComm is kube-controller-manager's command name in /proc, cut to 15 characters.
+const kcmComm = "kube-controller"
+
+// cpuMeter measures the CPU time of the scheduler, kube-apiserver, etcd and any
+// kube-controller-manager over a window.
 type cpuMeter struct {
 	pids  map[string]int
 	start map[string]float64
@@ -136,11 +140,13 @@ type cpuMeter struct {
 
 type cpuWindow struct {
 	sched, schedBefore, apiserver, etcd float64
+	// controllerManager is 0 when no kube-controller-manager runs.
+	controllerManager float64
 }
 
 // newCPUMeter starts measuring. sched may be nil (the ceiling).
 func newCPUMeter(sched *schedulerProc) *cpuMeter {
-	m := &cpuMeter{pids: childrenByName("/proc", os.Getpid(), "kube-apiserver", "etcd"), start: map[string]float64{}}
+	m := &cpuMeter{pids: childrenByName("/proc", os.Getpid(), "kube-apiserver", "etcd", kcmComm), start: map[string]float64{}}
 	if sched != nil {
 		m.pids["scheduler"] = sched.pid()
 	}
@@ -165,5 +171,6 @@ func (m *cpuMeter) stop() cpuWindow {
 		}
 		return st.CPUSeconds - m.start[name]
 	}
-	return cpuWindow{sched: used("scheduler"), schedBefore: m.start["scheduler"], apiserver: used("kube-apiserver"), etcd: used("etcd")}
+	return cpuWindow{sched: used("scheduler"), schedBefore: m.start["scheduler"], apiserver: used("kube-apiserver"), etcd: used("etcd"),
+		controllerManager: used(kcmComm)}
 }

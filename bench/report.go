@@ -69,6 +69,9 @@ type Stats struct {
 	APIServerCPU float64 `json:"apiserverCpuSeconds"`
 	// EvictedPerPod is, on a preemption workload, victims evicted per pod bound (1 is the ideal).
 	EvictedPerPod float64 `json:"evictedPerPod,omitempty"`
+	// ControllerManagerCPU is, on a volumes workload, kube-controller-manager's CPU seconds in the
+	// measured window (its PV binder binds every claim).
+	ControllerManagerCPU float64 `json:"controllerManagerCpuSeconds,omitempty"`
 }
 
 // ran reports whether the scheduler ran at all, completing or not.
@@ -171,6 +174,7 @@ func (r *Report) finish() {
 		}
 	}
 	r.Goals = append(goals(r.Workloads, r.Settings.Nodes), firstPassGoal(r.FirstPass), preemptionGoal(r.Workloads))
+	r.Goals = append(r.Goals, volumesGoals(r.Workloads)...)
 }
 
 // firstPassSummaries returns the rows of a first-pass workload, one per client limit in the
@@ -216,7 +220,7 @@ func firstPassStats(runs []RunResult, workload, kind, limit string) FirstPassSta
 // stats returns the medians of the complete runs of kind on workload at limit (any limit for the
 // ceiling), with a count of the incomplete ones.
 func stats(runs []RunResult, workload, kind, limit string) Stats {
-	var tput, p50, p99, cpu, rss, api, evicted []float64
+	var tput, p50, p99, cpu, rss, api, evicted, kcm []float64
 	complete, unfinished := selectRuns(runs, workload, kind, limit)
 	incomplete := len(unfinished)
 	for _, r := range complete {
@@ -231,9 +235,13 @@ func stats(runs []RunResult, workload, kind, limit string) Stats {
 		}
 		rss = append(rss, float64(r.PeakRSSBytes)/(1<<20))
 		api = append(api, r.APIServerCPUSeconds)
+		if r.ControllerManagerCPUSeconds > 0 {
+			kcm = append(kcm, r.ControllerManagerCPUSeconds)
+		}
 	}
 	return Stats{Runs: len(tput), Incomplete: incomplete, PodsPerSecond: median(tput), P50Ms: median(p50), P99Ms: median(p99),
-		CPUMsPerPod: median(cpu), PeakRSSMiB: median(rss), APIServerCPU: median(api), EvictedPerPod: median(evicted)}
+		CPUMsPerPod: median(cpu), PeakRSSMiB: median(rss), APIServerCPU: median(api), EvictedPerPod: median(evicted),
+		ControllerManagerCPU: median(kcm)}
 }
 
 // selectRuns returns the runs of kind on workload at limit (any limit for the ceiling) without
@@ -287,6 +295,9 @@ const (
 	// goalPreemption is berth's throughput over upstream's on a preemption workload, at the tuned
 	// client limits (at the default flags both are bound by the same 50 requests a second).
 	goalPreemption = 3.0
+	// goalVolumes is berth's throughput over upstream's on a volumes workload, and goalCPUShare
+	// bounds its CPU per pod over upstream's there too, at every client limit.
+	goalVolumes = 1.0
 )
 
 // goals judges the summaries: the issue's first goals over the rows at an explicit client limit
@@ -378,6 +389,34 @@ func preemptionGoal(ws []WorkloadSummary) Goal {
 		g.Status = status(w.BerthOverUpstream >= goalPreemption)
 	}
 	return g
+}
+
+// volumesGoals judges berth against upstream over the volumes rows of ws, at every client limit
+// (the issue's goal for the workload: not slower than upstream, with at most a third of its CPU
+// per pod), naming the worst row; a row berth never completed misses both.
+func volumesGoals(ws []WorkloadSummary) []Goal {
+	tput := Goal{Goal: "volumes: berth throughput vs upstream, every client limit", Target: fmt.Sprintf("≥ %.2f", goalVolumes), Status: "not measured"}
+	cpu := Goal{Goal: "volumes: berth CPU per pod vs upstream, every client limit", Target: fmt.Sprintf("≤ %.2f", goalCPUShare), Status: "not measured"}
+	var rows []WorkloadSummary
+	for _, w := range ws {
+		if wl, ok := benchdata.Get(w.Workload); ok && wl.Volumes {
+			rows = append(rows, w)
+		}
+	}
+	if w := unfinished(rows); w != nil {
+		tput.Measured, tput.Status = fmt.Sprintf("berth did not complete (%s)", w.label()), status(false)
+		cpu.Measured, cpu.Status = tput.Measured, tput.Status
+		return []Goal{tput, cpu}
+	}
+	if w := worstBy(rows, func(w WorkloadSummary) float64 { return w.BerthOverUpstream }, false); w != nil {
+		tput.Measured = fmt.Sprintf("lowest %s (%s)", fmtJudged(w.BerthOverUpstream, goalVolumes, true), w.label())
+		tput.Status = status(w.BerthOverUpstream >= goalVolumes)
+	}
+	if w := worstBy(rows, func(w WorkloadSummary) float64 { return w.CPUBerthOverUpstream }, true); w != nil {
+		cpu.Measured = fmt.Sprintf("highest %s (%s)", fmtJudged(w.CPUBerthOverUpstream, goalCPUShare, false), w.label())
+		cpu.Status = status(w.CPUBerthOverUpstream <= goalCPUShare)
+	}
+	return []Goal{tput, cpu}
 }
 
 // unfinished returns the first row of ws where berth ran but never completed, or nil.

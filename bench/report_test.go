@@ -259,6 +259,8 @@ func TestGoals(t *testing.T) {
 			"default flags: berth/upstream throughput on every workload":        "missed, lowest 0.75 (spread)",
 			"first pass over unschedulable pods: berth no slower than upstream": "not measured, ",
 			"preemption: berth throughput vs upstream, tuned client limits":     "not measured, ",
+			"volumes: berth throughput vs upstream, every client limit":         "not measured, ",
+			"volumes: berth CPU per pod vs upstream, every client limit":        "not measured, ",
 		}},
 		{name: "tuned alone", report: func() *Report {
 			r := twoLimits()
@@ -299,8 +301,8 @@ func TestGoals(t *testing.T) {
 			for _, g := range rep.Goals {
 				got[g.Goal] = g.Status + ", " + g.Measured
 			}
-			if len(rep.Goals) != 7 {
-				t.Errorf("%d goals, want 7", len(rep.Goals))
+			if len(rep.Goals) != 9 {
+				t.Errorf("%d goals, want 9", len(rep.Goals))
 			}
 			for goal, want := range tc.want {
 				if got[goal] != want {

@@ -68,6 +68,9 @@ type RunResult struct {
 	Incomplete string `json:"incomplete,omitempty"`
 	// Preemption is set on runs of a preemption workload (see benchdata.Workload.Preemption).
 	Preemption *PreemptionResult `json:"preemption,omitempty"`
+	// ControllerManagerCPUSeconds is kube-controller-manager's CPU time in the same window as
+	// SchedulerCPUSeconds, on runs that start it (a volumes workload: the PV binder).
+	ControllerManagerCPUSeconds float64 `json:"controllerManagerCpuSeconds,omitempty"`
 }
 
 // PreemptionResult is what a preemption run evicted: the run's pods can only be bound once
@@ -138,6 +141,8 @@ type env struct {
 	stopWatch func()
 	sched     *schedulerProc // nil for the ceiling
 	ceiling   *ceilingWriter // nil unless the ceiling
+	volumes   *volumeSetup   // nil unless a volumes run
+	claims    *claimWatch    // nil unless the ceiling of a volumes run
 	setup     time.Duration
 }
 
@@ -173,6 +178,10 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 		return e, err
 	}
 	e.victims = len(victims)
+	// A volumes run has its claims, the PV binder and the provisioner before any pod.
+	if e.volumes, err = setUpVolumes(ctx, e.cp, e.admin, spec.workload, spec.size, spec.clients); err != nil {
+		return e, err
+	}
 	e.pods = spec.workload.Pods(benchNamespace, spec.size)
 	if spec.workload.FirstPass {
 		e.toMark = map[string]bool{}
@@ -198,6 +207,12 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 		}
 		e.ceiling = &ceilingWriter{sched: sc, nodes: nodes, events: spec.ceilingEvents, binders: spec.ceilingBinders,
 			evict: evictions(spec.workload, spec.size, victims)}
+		if spec.workload.Volumes {
+			if e.claims, err = watchClaims(ctx, e.admin, benchNamespace); err != nil {
+				return e, err
+			}
+			e.ceiling.claims = e.claims
+		}
 	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != ""); err != nil {
 		return e, err
 	}
@@ -211,6 +226,10 @@ func (e *env) close() {
 	if e.stopWatch != nil {
 		e.stopWatch()
 	}
+	if e.claims != nil {
+		e.claims.stop()
+	}
+	e.volumes.stop()
 	e.cp.Stop()
 }
 
@@ -253,6 +272,7 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	ended := err
 	res.SchedulerCPUSeconds, res.SchedulerStartCPUSeconds = window.sched, window.schedBefore
 	res.APIServerCPUSeconds, res.EtcdCPUSeconds = window.apiserver, window.etcd
+	res.ControllerManagerCPUSeconds = window.controllerManager
 	if e.sched != nil && !e.sched.exited() {
 		if res.PeakRSSBytes, err = readPeakRSS("/proc", e.sched.pid()); err != nil {
 			return res, err
@@ -281,7 +301,7 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 
 	// Give a wrong binding of a must-stay-pending pod a moment to show, then judge the API state.
 	time.Sleep(300 * time.Millisecond)
-	final, err := listPlacement(ctx, e.admin, e.mustPend)
+	final, err := listPlacement(ctx, e.admin, e.mustPend, spec.workload.Volumes)
 	if err != nil {
 		return res, err
 	}
@@ -364,8 +384,9 @@ func client(cfg *rest.Config, qps float32, burst int) (kubernetes.Interface, err
 	return cs, nil
 }
 
-// listPlacement reads the final nodes and benchmark pods from the API server.
-func listPlacement(ctx context.Context, c kubernetes.Interface, mustPend map[string]bool) (placement, error) {
+// listPlacement reads the final nodes and benchmark pods from the API server, and with volumes
+// the claims of the benchmark namespace and every PV.
+func listPlacement(ctx context.Context, c kubernetes.Interface, mustPend map[string]bool, volumes bool) (placement, error) {
 	nl, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return placement{}, fmt.Errorf("listing nodes: %w", err)
@@ -380,6 +401,24 @@ func listPlacement(ctx context.Context, c kubernetes.Interface, mustPend map[str
 	}
 	for i := range pl.Items {
 		p.pods = append(p.pods, &pl.Items[i])
+	}
+	if !volumes {
+		return p, nil
+	}
+	cl, err := c.CoreV1().PersistentVolumeClaims(benchNamespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return placement{}, fmt.Errorf("listing claims: %w", err)
+	}
+	vl, err := c.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return placement{}, fmt.Errorf("listing PVs: %w", err)
+	}
+	p.claims, p.volumes = map[string]*v1.PersistentVolumeClaim{}, map[string]*v1.PersistentVolume{}
+	for i := range cl.Items {
+		p.claims[cl.Items[i].Namespace+"/"+cl.Items[i].Name] = &cl.Items[i]
+	}
+	for i := range vl.Items {
+		p.volumes[vl.Items[i].Name] = &vl.Items[i]
 	}
 	return p, nil
 }

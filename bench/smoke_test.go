@@ -152,3 +152,53 @@ func TestSmokePreemption(t *testing.T) {
 		}
 	}
 }
+
+// TestSmokeVolumes runs the volumes workload end to end at a tiny size (8 nodes, 16 pods each with
+// its own WaitForFirstConsumer claim, kube-controller-manager's PV binder and the test provisioner
+// running), one round of the ceiling, berth and upstream at QPS/burst 5000, and checks that every
+// run bound every pod, each on the node of its claim's volume (the checker's volume checks), and
+// that the report has the volumes table and goals. It adds about 30 s to the tests (each run
+// starts its own kube-controller-manager).
+func TestSmokeVolumes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ws, err := benchdata.Select("volumes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	o := options{mdPath: filepath.Join(dir, "BENCHMARKS.md"), cfg: config{
+		size: benchdata.Size{Nodes: 8, Pods: 16}, workloads: ws, limits: []clientLimit{tunedLimit}, rounds: 1, ceilingRuns: 1, clients: 16,
+		ceilingEvents: true, ceilingBinders: 4, stall: 20 * time.Second, progress: testLog{t}, args: []string{"(smoke test)"},
+	}}
+	rep, err := runAll(ctx, o.cfg)
+	if rep != nil {
+		if werr := o.write(rep); werr != nil {
+			t.Fatal(werr)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 3 {
+		t.Fatalf("%d runs, want 3 (ceiling, berth, upstream)", len(rep.Runs))
+	}
+	for _, r := range rep.Runs {
+		if r.Incomplete != "" || r.Bound != 16 || r.Bindable != 16 || len(r.Violations) > 0 || r.PodsPerSecond <= 0 {
+			t.Errorf("%s: %s; bound %d of %d, %.1f pods/s, violations %v", r.Scheduler, r.Incomplete, r.Bound, r.Bindable, r.PodsPerSecond, r.Violations)
+		}
+		if r.ControllerManagerCPUSeconds <= 0 {
+			t.Errorf("%s: kube-controller-manager CPU not measured", r.Scheduler)
+		}
+	}
+	md, err := os.ReadFile(o.mdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Volumes", "| volumes | ", "| volumes: berth throughput vs upstream, every client limit |",
+		"| volumes: berth CPU per pod vs upstream, every client limit |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+}

@@ -68,6 +68,13 @@ var controllerRoles = map[string]string{
 // error). It never runs a scheduler. Stop it with the returned Process's Kill (t.Cleanup(p.Kill));
 // ControlPlane.Stop kills any still running. Several may run at once, with disjoint controllers.
 func (cp *ControlPlane) StartControllerManager(ctx context.Context, controllers ...string) (*Process, error) {
+	return cp.StartControllerManagerWithArgs(ctx, nil, controllers...)
+}
+
+// StartControllerManagerWithArgs is StartControllerManager with extra kube-controller-manager
+// flags ("--name=value"), given after testenv's own, e.g. "--kube-api-qps=5000" for a benchmark
+// whose PV binder must not be held back by its default client limit (QPS 20, burst 30).
+func (cp *ControlPlane) StartControllerManagerWithArgs(ctx context.Context, args []string, controllers ...string) (*Process, error) {
 	if len(controllers) == 0 {
 		return nil, fmt.Errorf("starting kube-controller-manager: no controllers named")
 	}
@@ -86,15 +93,15 @@ func (cp *ControlPlane) StartControllerManager(ctx context.Context, controllers 
 	if err != nil {
 		return nil, err
 	}
-	p, err := StartProcess(cp.Binaries.ControllerManager,
-		"--kubeconfig="+kubeconfig,
-		"--controllers="+strings.Join(controllers, ","),
+	p, err := StartProcess(cp.Binaries.ControllerManager, append([]string{
+		"--kubeconfig=" + kubeconfig,
+		"--controllers=" + strings.Join(controllers, ","),
 		"--leader-elect=false",
 		"--secure-port=0",
 		"--use-service-account-credentials=false",
-		"--root-ca-file="+cp.CAFile,
+		"--root-ca-file=" + cp.CAFile,
 		"--v=1", // logs "Controller starting...", which waitControllersSynced reads
-	)
+	}, args...)...)
 	if err != nil {
 		return nil, err
 	}

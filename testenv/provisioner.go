@@ -32,7 +32,9 @@ const (
 // after a real provisioner; without a running binder the claim stays Pending.
 //
 // The PV is named "pvc-<claim UID>", so provisioning is idempotent: an existing PV is left alone.
-// It never deletes a PV (a Released one stays). It returns once its claim informer has synced, or
+// Once a claim's PV exists (created, or found existing) the claim is not looked at again, as an
+// external provisioner does not create a volume twice: the updates and resyncs of a claim waiting
+// for the PV binder cost no further request. It never deletes a PV (a Released one stays). It returns once its claim informer has synced, or
 // an error if that fails; it runs until ctx ends or stop is called, and stop waits for it to end.
 // client needs get/list/watch on claims and create on PVs (system:persistent-volume-provisioner).
 func StartProvisioner(ctx context.Context, client kubernetes.Interface, storageClass, provisioner string) (stop func(), err error) {
@@ -40,13 +42,19 @@ func StartProvisioner(ctx context.Context, client kubernetes.Interface, storageC
 	// The informer resyncs every second, so a failed create is retried.
 	claims := informers.NewSharedInformerFactory(client, time.Second).Core().V1().PersistentVolumeClaims().Informer()
 	var wg sync.WaitGroup
+	var provisioned sync.Map // UIDs of the claims whose PV exists: no second create for them
 	provision := func(obj any) {
 		pvc, ok := obj.(*v1.PersistentVolumeClaim)
 		if !ok || !wantsVolume(pvc, storageClass) {
 			return
 		}
+		if _, done := provisioned.Load(pvc.UID); done {
+			return
+		}
 		// Errors are retried on the next resync; a test sees a claim that stays Pending.
-		_ = createPV(ctx, client, pvc, provisioner)
+		if createPV(ctx, client, pvc, provisioner) == nil {
+			provisioned.Store(pvc.UID, true)
+		}
 	}
 	_, err = claims.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    provision,

@@ -3,8 +3,9 @@
 // upstream's scheduler_perf (basic, hard zone spread, hostname anti-affinity, required node
 // affinity, taints, a mix, pods that fit nowhere, gated pods), plus opt-in ones that run only
 // when named: firstpass, where every pod fits nowhere and what is measured is the scheduler's
-// first pass over them, and preemption, where every node starts full of low-priority pods and
-// each pod of the run fits only once the scheduler preempts one of them.
+// first pass over them, preemption, where every node starts full of low-priority pods and
+// each pod of the run fits only once the scheduler preempts one of them, and volumes, where each
+// pod mounts its own WaitForFirstConsumer claim, provisioned on the node chosen for it.
 //
 // The same definitions feed the end-to-end harness (./bench, against a real API server) and the
 // in-memory decision micro-benchmarks (scheduler/decide), so that a slow workload in one can be

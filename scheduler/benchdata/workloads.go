@@ -73,6 +73,9 @@ const (
 	// Victim is the shape of the low-priority pods a preemption workload fills the nodes with
 	// before the run (see Workload.Victims); no workload's Pods has it.
 	Victim Shape = "victim"
+	// WithVolume is a basic pod mounting its own claim of the WaitForFirstConsumer StorageClass
+	// (see Workload.Claims), which exists before the pod, unbound.
+	WithVolume Shape = "volume"
 )
 
 // Workload is a named cluster and pod mix. Pods cycle through Shapes in order.
@@ -88,7 +91,10 @@ type Workload struct {
 	// Preemption fills every node with low-priority victims before the run (see Victims); the
 	// run's pods, all Preemptors, each fit only once a scheduler preempts one of them.
 	Preemption bool
-	Shapes     []Shape
+	// Volumes gives each pod its own claim of a WaitForFirstConsumer class, created before the
+	// run (see Claims): binding a pod takes a volume provisioned on its node and bound first.
+	Volumes bool
+	Shapes  []Shape
 }
 
 var all = []Workload{
@@ -111,6 +117,9 @@ var optIn = []Workload{
 	{Name: "preemption", Summary: fmt.Sprintf("every node starts full of low-priority pods (%d of %s cpu each, priority %d, bound before the run); "+
 		"each pod (priority %d, %s cpu) fits only once one of them is preempted: one victim per pod is the ideal",
 		VictimsPerNode, VictimCPU, LowPriority, HighPriority, VictimCPU), Preemption: true, Shapes: []Shape{Preemptor}},
+	{Name: "volumes", Summary: fmt.Sprintf("each pod (100m/500Mi) mounts its own claim (%s) of a WaitForFirstConsumer StorageClass, created unbound before the run "+
+		"as a StatefulSet's; binding a pod takes its claim's selected-node annotation, a volume provisioned on that node and "+
+		"bound to the claim by kube-controller-manager's PV binder, then the pod's binding", ClaimSize), Volumes: true, Shapes: []Shape{WithVolume}},
 }
 
 // All returns every workload that "all" selects, in report order (not the opt-in ones).
@@ -158,6 +167,11 @@ func (w Workload) Validate(s Size) error {
 	}
 	if err := w.validatePreemption(); err != nil {
 		return err
+	}
+	for _, sh := range w.Shapes {
+		if (sh == WithVolume) != w.Volumes {
+			return fmt.Errorf("workload %s: shape %s in a workload with Volumes %v: a volumes workload has pods with volumes alone", w.Name, sh, w.Volumes)
+		}
 	}
 	// A sufficient condition: every bindable pod fits even if all crowd onto the smallest set of
 	// nodes some shape is allowed on (in a preemption workload, if each takes a victim's place).
@@ -270,7 +284,7 @@ func (w Workload) Pods(ns string, s Size) []Pod {
 	for i := range pods {
 		shape := w.Shapes[i%len(w.Shapes)]
 		k := i / len(w.Shapes) // index among pods of this shape
-		p := basicPod(ns, fmt.Sprintf("pod-%05d", i), shape)
+		p := basicPod(ns, PodName(i), shape)
 		switch shape {
 		case Spread:
 			p.Spec.TopologySpreadConstraints = []v1.TopologySpreadConstraint{{
@@ -305,11 +319,16 @@ func (w Workload) Pods(ns string, s Size) []Pod {
 		case Preemptor:
 			setCPU(p, VictimCPU)
 			p.Spec.PriorityClassName = HighPriorityClass
+		case WithVolume:
+			addClaimVolume(p)
 		}
 		pods[i] = Pod{Pod: p, MustStayPending: shape == TooBig || shape == Gated}
 	}
 	return pods
 }
+
+// PodName names pod i of Pods.
+func PodName(i int) string { return fmt.Sprintf("pod-%05d", i) }
 
 // antiGroups returns how many anti-affinity groups the pods are split into: enough that no group
 // needs more than half the nodes its pods may use.

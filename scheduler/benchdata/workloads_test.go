@@ -31,6 +31,9 @@ func TestPodsFollowTheShapes(t *testing.T) {
 		{"preemption", 0, func(p *v1.Pod) bool {
 			return p.Spec.PriorityClassName == HighPriorityClass && p.Spec.Containers[0].Resources.Requests.Cpu().String() == VictimCPU
 		}},
+		{"volumes", 0, func(p *v1.Pod) bool {
+			return len(p.Spec.Volumes) == 1 && p.Spec.Volumes[0].PersistentVolumeClaim.ClaimName == ClaimName(p.Name)
+		}},
 	}
 	for _, tc := range tests {
 		w, ok := Get(tc.workload)
@@ -195,6 +198,7 @@ func TestValidate(t *testing.T) {
 	mixed, _ := Get("mixed")
 	firstpass, _ := Get("firstpass")
 	preemption, _ := Get("preemption")
+	volumes, _ := Get("volumes")
 	tests := []struct {
 		name    string
 		w       Workload
@@ -215,6 +219,9 @@ func TestValidate(t *testing.T) {
 		{"a preemption workload has preemptors alone", Workload{Name: "p", Preemption: true, Shapes: []Shape{Preemptor, Basic}}, Size{Nodes: 8, Pods: 2}, "preemptors alone"},
 		{"victims are no pods of a run", Workload{Name: "p", Shapes: []Shape{Victim}}, Size{Nodes: 8, Pods: 2}, "Victims alone"},
 		{"no taints with preemption", Workload{Name: "p", Preemption: true, Tainted: true, Shapes: []Shape{Preemptor}}, Size{Nodes: 8, Pods: 2}, "no tainted nodes"},
+		{"volumes at the make target's size", volumes, Size{Nodes: 500, Pods: 1000}, ""},
+		{"pods with volumes need a volumes workload", Workload{Name: "v", Shapes: []Shape{Basic, WithVolume}}, Size{Nodes: 8, Pods: 2}, "pods with volumes alone"},
+		{"a volumes workload has pods with volumes alone", Workload{Name: "v", Volumes: true, Shapes: []Shape{WithVolume, Basic}}, Size{Nodes: 8, Pods: 2}, "pods with volumes alone"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,6 +252,7 @@ func TestSelect(t *testing.T) {
 		{"opt-in when named", "firstpass", []string{"firstpass"}, nil},
 		{"opt-in among others", "basic,firstpass", []string{"basic", "firstpass"}, nil},
 		{"preemption when named", "preemption", []string{"preemption"}, nil},
+		{"volumes when named", "volumes,basic", []string{"volumes", "basic"}, nil},
 		{"unknown", "basic,nope", nil, ErrUnknown},
 	}
 	for _, tc := range tests {
@@ -271,15 +279,16 @@ func TestOptIn(t *testing.T) {
 		t.Errorf("Names() = %s", got)
 	}
 	tests := []struct {
-		name                          string
-		optIn                         bool
-		wantFirstPass, wantPreemption bool
+		name                                       string
+		optIn                                      bool
+		wantFirstPass, wantPreemption, wantVolumes bool
 	}{
-		{"basic", false, false, false},
-		{"unschedulable", false, false, false},
-		{"gated", false, false, false},
-		{"firstpass", true, true, false},
-		{"preemption", true, false, true},
+		{"basic", false, false, false, false},
+		{"unschedulable", false, false, false, false},
+		{"gated", false, false, false, false},
+		{"firstpass", true, true, false, false},
+		{"preemption", true, false, true, false},
+		{"volumes", true, false, false, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -297,6 +306,10 @@ func TestOptIn(t *testing.T) {
 			}
 			if w.Preemption != tc.wantPreemption || (len(w.PriorityClasses()) > 0) != tc.wantPreemption {
 				t.Errorf("Preemption = %v with %d priority classes, want %v", w.Preemption, len(w.PriorityClasses()), tc.wantPreemption)
+			}
+			s := Size{Nodes: 8, Pods: 5}
+			if w.Volumes != tc.wantVolumes || (len(w.StorageClasses()) > 0) != tc.wantVolumes || (len(w.Claims("ns", s)) > 0) != tc.wantVolumes {
+				t.Errorf("Volumes = %v with %d storage classes and %d claims, want %v", w.Volumes, len(w.StorageClasses()), len(w.Claims("ns", s)), tc.wantVolumes)
 			}
 		})
 	}
