@@ -121,7 +121,7 @@
 //
 //	go test ./conformance -run 'TestPreemption$' -conformance.seed=N -v
 //
-// # The volume scenarios (TestVolumeBinding, TestVolumeZone, TestVolumeRestrictions, TestVolumeLimits, TestVolumeGenerated)
+// # The volume scenarios (TestVolumeBinding, TestVolumeZone, TestVolumeRestrictions, TestVolumeLimits, TestVolumeRequeue, TestVolumeGenerated)
 //
 // A volume case is a small cluster with storage: StorageClasses (WaitForFirstConsumer or
 // Immediate, with allowedTopologies), PVs (sizes, access modes, node affinity by node or zone,
@@ -151,12 +151,19 @@
 // the scheduler's choice (two pods, one ReadWriteOncePod claim) fix only how many are placed and
 // compare the pending pods' messages as a multiset. placementcheck judges every placement with
 // the claims, PVs and CSINodes as they ended. The directed cases cover each plugin's outcomes:
-// missing, lost-to-deletion, unbound Immediate, mis-owned ephemeral claims; bound PVs' node
+// missing, terminating, lost, unbound Immediate, mis-owned ephemeral claims; bound PVs' node
 // affinity; WaitForFirstConsumer matching (size, access modes, selector, class, several claims)
 // and provisioning (allowed topologies, published capacity and its scoring, generic ephemeral
 // volumes); PV zones and regions; ReadWriteOncePod claims and inline disks; CSI limits from
 // pods' volumes, unbound claims' provisioners, in-tree volumes migrating to CSI and
 // VolumeAttachments, and drivers that must be installed.
+//
+// Where preemption may help (NodeVolumeLimits, ReadWriteOncePod), a higher-priority pod must
+// evict the same lower-priority users under both schedulers. TestVolumeRequeue checks the queue:
+// a pod a volume plugin rejected is placed within seconds of each change those plugins register
+// for (a claim, PV, StorageClass or CSIStorageCapacity created, a claim bound, a capacity or
+// CSINode limit raised, a node labelled into a PV's zone, a pod holding a ReadWriteOncePod claim,
+// an inline disk or a CSI volume deleted, a VolumeAttachment deleted).
 //
 // TestVolumeGenerated draws such cases from a seed (see its doc): 3-5 nodes, 4-8 pods whose
 // feasibility depends only on the cluster (each claim has PVs of its own; nodes with a volume

@@ -69,6 +69,8 @@ type volCase struct {
 	// deleting names claims deleted once the binder is done: their protection finalizer (no
 	// controller removes it) keeps them terminating.
 	deleting []string
+	// lost names PVs deleted once bound: the binder then marks their claims Lost.
+	lost []string
 	// attachments are VolumeAttachments (node and PV by short name); no attach-detach
 	// controller runs, so they stay.
 	attachments []*storagev1.VolumeAttachment
@@ -88,6 +90,9 @@ type volCase struct {
 	ephemeral bool
 	// wantPV maps a claim to the PV it must end bound to once its pod is bound.
 	wantPV map[string]string
+	// evicted names the existing pods ("e0", "e1", ... in order) preemption must evict; the
+	// others must stay. Pods name PriorityClasses of TestPreemption's tiers (classFor).
+	evicted []string
 }
 
 // volCopy is one scheduler's copy of a case, names qualified.
@@ -315,7 +320,9 @@ type volPhase struct {
 	copy    *volCopy
 	pods    []*v1.Pod
 	storage *placementcheck.Storage
-	took    time.Duration
+	// existing are the existing pods left at the end (preemption may have evicted some).
+	existing []*v1.Pod
+	took     time.Duration
 }
 
 func (ph *volPhase) pod(name string) *v1.Pod {
@@ -389,6 +396,9 @@ func volumesOf(p *v1.Pod) []string {
 func runVolumeCase(t *testing.T, id string, vc *volCase) (up, be *volPhase) {
 	t.Helper()
 	startVolumeControllers(t)
+	if slices.ContainsFunc(append(slices.Clone(vc.existing), vc.pods...), func(p *v1.Pod) bool { return p.Spec.PriorityClassName != "" }) {
+		ensurePriorityClasses(t)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	copies := []*volCopy{vc.copyOf(id, "u", upstreamName), vc.copyOf(id, "b", berthName)}
@@ -484,6 +494,9 @@ func setUpVolumes(ctx context.Context, id string, vc *volCase, copies []*volCopy
 				return fmt.Errorf("deleting claim %s/%s: %w", c.ns, name, err)
 			}
 		}
+		if err := losePVs(ctx, c, vc.lost); err != nil {
+			return err
+		}
 		for _, va := range c.attachments {
 			if _, err := st.VolumeAttachments().Create(ctx, va, metav1.CreateOptions{}); err != nil {
 				return fmt.Errorf("creating VolumeAttachment %s: %w", va.Name, err)
@@ -570,6 +583,48 @@ func createStorage(ctx context.Context, pvs []*v1.PersistentVolume, claims []*v1
 		}
 		if _, err := admin.CoreV1().PersistentVolumes().Create(ctx, pv, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating PV %s: %w", pv.Name, err)
+		}
+	}
+	return nil
+}
+
+// losePVs deletes the copy's PVs named (short) and waits until the binder has marked the claims
+// bound to them Lost.
+func losePVs(ctx context.Context, c *volCopy, names []string) error {
+	release := []byte(`{"metadata":{"finalizers":null}}`)
+	var claims []string
+	for _, name := range names {
+		pvs := admin.CoreV1().PersistentVolumes()
+		pv, err := pvs.Get(ctx, c.prefix+name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading PV %s: %w", c.prefix+name, err)
+		}
+		if pv.Spec.ClaimRef != nil {
+			claims = append(claims, pv.Spec.ClaimRef.Name)
+		}
+		if err := pvs.Delete(ctx, pv.Name, metav1.DeleteOptions{}); err != nil {
+			return fmt.Errorf("deleting PV %s: %w", pv.Name, err)
+		}
+		if _, err := pvs.Patch(ctx, pv.Name, types.MergePatchType, release, metav1.PatchOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("releasing PV %s: %w", pv.Name, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, name := range claims {
+		for {
+			pvc, err := admin.CoreV1().PersistentVolumeClaims(c.ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				return fmt.Errorf("reading claim %s/%s: %w", c.ns, name, err)
+			}
+			if pvc.Status.Phase == v1.ClaimLost {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("claim %s/%s is %s, not Lost, 30s after its PV was deleted", c.ns, name, pvc.Status.Phase)
+			}
+			if err := sleep(ctx, 50*time.Millisecond); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -714,6 +769,15 @@ func runVolumePhase(ctx context.Context, c *volCopy) (*volPhase, error) {
 	if ph.storage, err = readStorage(ctx, c); err != nil {
 		return ph, err
 	}
+	left, err := admin.CoreV1().Pods(c.ns).List(ctx, metav1.ListOptions{LabelSelector: labelKind + "=existing," + labelScenario + "=" + c.id})
+	if err != nil {
+		return ph, fmt.Errorf("listing existing pods in %s: %w", c.ns, err)
+	}
+	for i := range left.Items {
+		if left.Items[i].DeletionTimestamp == nil {
+			ph.existing = append(ph.existing, &left.Items[i])
+		}
+	}
 	zero := int64(0)
 	if err := admin.CoreV1().Pods(c.ns).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &zero}, sel); err != nil {
 		return ph, fmt.Errorf("deleting incoming pods: %w", err)
@@ -724,7 +788,8 @@ func runVolumePhase(ctx context.Context, c *volCopy) (*volPhase, error) {
 // settleVolumes is settle for a copy's incoming pods, which also waits while a pending pod's
 // claim, unbound when the phase began, is being bound (a claimRef or a selected-node annotation
 // written, or a volume name set): the pod was tried again and is in its pre-bind (upstream
-// polls the PV controller every second), its stale PodScheduled=False notwithstanding.
+// polls the PV controller every second), its stale PodScheduled=False notwithstanding; and
+// while a pending pod is nominated to a node (its preemption's victims are going).
 func settleVolumes(ctx context.Context, c *volCopy, sel metav1.ListOptions) ([]*v1.Pod, error) {
 	preBound := map[string]bool{}
 	for _, pvc := range c.claims {
@@ -752,7 +817,7 @@ func settleVolumes(ctx context.Context, c *volCopy, sel metav1.ListOptions) ([]*
 }
 
 // bindingClaims returns the claims of pending pods, not in preBound, that a scheduler has begun
-// to bind.
+// to bind, and the pending pods nominated to a node (their preemption's victims are going).
 func bindingClaims(ctx context.Context, c *volCopy, pods []*v1.Pod, preBound map[string]bool) ([]string, error) {
 	want := map[string]bool{}
 	for _, p := range pods {
@@ -765,10 +830,12 @@ func bindingClaims(ctx context.Context, c *volCopy, pods []*v1.Pod, preBound map
 			}
 		}
 	}
-	if len(want) == 0 {
-		return nil, nil
-	}
 	var busy []string
+	for _, p := range pods {
+		if p.Spec.NodeName == "" && p.Status.NominatedNodeName != "" {
+			busy = append(busy, p.Name+" (nominated to "+c.short(p.Status.NominatedNodeName)+")")
+		}
+	}
 	claims, err := admin.CoreV1().PersistentVolumeClaims(c.ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("listing claims in %s: %w", c.ns, err)
@@ -966,7 +1033,7 @@ func compareVolumes(t *testing.T, vc *volCase, up, be *volPhase) {
 	t.Helper()
 	var problems []string
 	for _, ph := range []*volPhase{up, be} {
-		w := &placementcheck.World{Nodes: map[string]*v1.Node{}, Incoming: ph.pods, Existing: ph.copy.existing, Storage: ph.storage}
+		w := &placementcheck.World{Nodes: map[string]*v1.Node{}, Incoming: ph.pods, Existing: ph.existing, Storage: ph.storage}
 		for _, n := range ph.copy.nodes {
 			w.Nodes[n.Name] = n
 		}
@@ -1021,6 +1088,21 @@ func compareVolumes(t *testing.T, vc *volCase, up, be *volPhase) {
 		}
 	}
 	for _, ph := range []*volPhase{up, be} {
+		var left []string
+		for _, p := range ph.existing {
+			left = append(left, p.Name)
+		}
+		var want []string
+		for _, p := range ph.copy.existing {
+			if !slices.Contains(vc.evicted, p.Name) {
+				want = append(want, p.Name)
+			}
+		}
+		sort.Strings(left)
+		sort.Strings(want)
+		if !slices.Equal(left, want) {
+			problems = append(problems, fmt.Sprintf("%s left existing pods %v, the case wants %v (evicted: %v)", ph.copy.scheduler, left, want, vc.evicted))
+		}
 		for _, p := range ph.pods {
 			if p.Spec.NodeName == "" {
 				continue
@@ -1099,6 +1181,9 @@ func describeVolCase(vc *volCase) string {
 	}
 	if len(vc.deleting) > 0 {
 		fmt.Fprintf(&b, "claims being deleted: %v\n", vc.deleting)
+	}
+	if len(vc.lost) > 0 {
+		fmt.Fprintf(&b, "PVs deleted once bound: %v\n", vc.lost)
 	}
 	for _, va := range vc.attachments {
 		fmt.Fprintf(&b, "VolumeAttachment %s: %s\n", va.Name, jsonString(va.Spec))
