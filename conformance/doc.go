@@ -138,11 +138,11 @@
 // copies' nodes). Claims are created before their PVs, a PV meant to be bound carrying the
 // claim's UID as a provisioner would; once the binder has made every PV Available and bound the
 // pairs, the CSINodes, nodes and pods follow, then a barrier per copy: a probe pod mounting a
-// claim bound last of all, pinned to the newest node, whose binding proves its scheduler has seen
-// every claim, PV, node and pod before it (classes and CSI objects come first; no barrier proves
-// those). Both copies' incoming pods then settle at once; a pending pod whose claim is being
-// bound (upstream is in its PreBind, polling the binder every second, under a stale
-// PodScheduled=False) is waited for.
+// claim bound last of all, pinned to the newest node, whose binding proves its scheduler has
+// seen every claim, PV, node and pod before it (classes, CSI objects and attachments come
+// earlier; none proves those seen). Both copies' incoming pods then settle at once; a pending
+// pod whose claim is being bound (upstream is in its PreBind, polling the binder every second,
+// under a stale PodScheduled=False), or which is nominated to a node, is waited for.
 //
 // The comparison: the same pods stay pending, with the same FailedScheduling message (the
 // copy's names shortened); a directed case also fixes where each pod may land and, where
@@ -152,11 +152,13 @@
 // compare the pending pods' messages as a multiset. placementcheck judges every placement with
 // the claims, PVs and CSINodes as they ended. The directed cases cover each plugin's outcomes:
 // missing, terminating, lost, unbound Immediate, mis-owned ephemeral claims; bound PVs' node
-// affinity; WaitForFirstConsumer matching (size, access modes, selector, class, several claims)
-// and provisioning (allowed topologies, published capacity and its scoring, generic ephemeral
+// affinity; WaitForFirstConsumer matching (size, access modes, selector, class,
+// VolumeAttributesClass, several claims, claims competing for PVs, a node already selected) and
+// provisioning (allowed topologies, published capacity and its scoring, generic ephemeral
 // volumes); PV zones and regions; ReadWriteOncePod claims and inline disks; CSI limits from
 // pods' volumes, unbound claims' provisioners, in-tree volumes migrating to CSI and
-// VolumeAttachments, and drivers that must be installed.
+// VolumeAttachments, and drivers that must be installed; and a message naming a different volume
+// plugin's reason for each node.
 //
 // Where preemption may help (NodeVolumeLimits, ReadWriteOncePod), a higher-priority pod must
 // evict the same lower-priority users under both schedulers. TestVolumeRequeue checks the queue:

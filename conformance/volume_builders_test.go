@@ -102,6 +102,10 @@ func csiVolume(driver string) pvOpt {
 	}
 }
 
+func pvAttributes(class string) pvOpt {
+	return func(pv *v1.PersistentVolume) { pv.Spec.VolumeAttributesClassName = ptrTo(class) }
+}
+
 // preboundTo names claim in the PV's claimRef (its namespace is the copy's); a claim created with
 // claimOn(the PV) then binds to it at once.
 func preboundTo(claim string) pvOpt {

@@ -119,6 +119,20 @@ func TestVolumeBinding(t *testing.T) {
 			pvs:     []*v1.PersistentVolume{fixedPV, hostPathPV("s-a", "static", "1Gi", onNodes("a"))},
 			claims:  []*v1.PersistentVolumeClaim{fixedClaim, newClaim("data", "static", "1Gi")},
 			pods:    []*v1.Pod{vPod("pod", "fixed", "data")}},
+		{name: "WaitForFirstConsumer: a claim's VolumeAttributesClass", nodes: threeNodes(),
+			classes: []*storagev1.StorageClass{wffc("static", noProvisioner)},
+			pvs: []*v1.PersistentVolume{hostPathPV("gold-a", "static", "2Gi", onNodes("a"), csiVolume(attDriver), pvAttributes("gold")),
+				hostPathPV("plain-b", "static", "1Gi", onNodes("b"), csiVolume(attDriver)),
+				hostPathPV("silver-c", "static", "1Gi", onNodes("c"), csiVolume(attDriver), pvAttributes("silver"))},
+			claims: []*v1.PersistentVolumeClaim{newClaim("data", "static", "1Gi", func(c *v1.PersistentVolumeClaim) { c.Spec.VolumeAttributesClassName = ptrTo("gold") })},
+			pods:   []*v1.Pod{vPod("pod", "data")}, want: only("pod", "a"), wantPV: map[string]string{"data": "gold-a"}},
+		{name: "WaitForFirstConsumer: a claim with a selected node skips static PVs", nodes: threeNodes(),
+			classes: []*storagev1.StorageClass{wffc("static", noProvisioner)},
+			pvs:     []*v1.PersistentVolume{hostPathPV("s-a", "static", "1Gi", onNodes("a")), hostPathPV("s-b", "static", "1Gi", onNodes("b"))},
+			claims: []*v1.PersistentVolumeClaim{newClaim("data", "static", "1Gi", func(c *v1.PersistentVolumeClaim) {
+				c.Annotations = map[string]string{testenv.AnnSelectedNode: "b"}
+			})},
+			pods: []*v1.Pod{vPod("pod", "data")}},
 		{name: "WaitForFirstConsumer: two claims need two PVs on one node", nodes: threeNodes(),
 			classes: []*storagev1.StorageClass{wffc("static", noProvisioner)},
 			pvs: []*v1.PersistentVolume{hostPathPV("a1", "static", "1Gi", onNodes("a")), hostPathPV("a2", "static", "1Gi", onNodes("a")),
@@ -163,6 +177,14 @@ func TestVolumeBinding(t *testing.T) {
 			claims:     []*v1.PersistentVolumeClaim{newClaim("data", "cap", "1Gi")},
 			pods:       []*v1.Pod{vPod("pod", "data")}},
 	}
+	each, eachClaim := boundPair("fixed", "", "1Gi", rwo, onNodes("a", "b", "c", "e"), pvLabels(labelZone, "z1"), csiVolume(attDriver))
+	cases = append(cases, volCase{name: "each node fails a different volume plugin",
+		nodes: []testenv.NodeSpec{{Name: "a", Labels: zone("z1")}, {Name: "b", Labels: zone("z1"), Unschedulable: true},
+			{Name: "c", Labels: zone("z2")}, {Name: "d", Labels: zone("z1")}, {Name: "e", Labels: zone("z1")}},
+		csiNodes: []*storagev1.CSINode{csiNodeOf("a", map[string]int32{attDriver: 0})},
+		pvs:      []*v1.PersistentVolume{each}, claims: []*v1.PersistentVolumeClaim{eachClaim},
+		existing: []*v1.Pod{on("e", with(dPod(""), withDisk("pd-1", false)))},
+		pods:     []*v1.Pod{with(vPod("pod", "fixed"), withDisk("pd-1", false))}})
 	runVolumeCases(t, "vb", cases)
 }
 

@@ -206,6 +206,9 @@ func (vc *volCase) copyOf(id, c, scheduler string) *volCopy {
 			pvc.Spec.VolumeName = q(pvc.Spec.VolumeName)
 			pairUp(pvc, vcp.pvs)
 		}
+		if node, ok := pvc.Annotations[testenv.AnnSelectedNode]; ok {
+			pvc.Annotations[testenv.AnnSelectedNode] = q(node)
+		}
 		vcp.claims = append(vcp.claims, pvc)
 	}
 	bpv, bc := boundPair(barrierClaim, "", "1Gi", v1.ReadWriteOnce)
@@ -791,9 +794,9 @@ func runVolumePhase(ctx context.Context, c *volCopy) (*volPhase, error) {
 // polls the PV controller every second), its stale PodScheduled=False notwithstanding; and
 // while a pending pod is nominated to a node (its preemption's victims are going).
 func settleVolumes(ctx context.Context, c *volCopy, sel metav1.ListOptions) ([]*v1.Pod, error) {
-	preBound := map[string]bool{}
+	preBound := map[string]bool{} // claims bound, or with a node selected, from the start
 	for _, pvc := range c.claims {
-		if pvc.Spec.VolumeName != "" {
+		if _, selected := pvc.Annotations[testenv.AnnSelectedNode]; selected || pvc.Spec.VolumeName != "" {
 			preBound[pvc.Name] = true
 		}
 	}
