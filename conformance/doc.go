@@ -121,6 +121,60 @@
 //
 //	go test ./conformance -run 'TestPreemption$' -conformance.seed=N -v
 //
+// # The volume scenarios (TestVolumeBinding, TestVolumeZone, TestVolumeRestrictions, TestVolumeLimits, TestVolumeRequeue, TestVolumeGenerated)
+//
+// A volume case is a small cluster with storage: StorageClasses (WaitForFirstConsumer or
+// Immediate, with allowedTopologies), PVs (sizes, access modes, node affinity by node or zone,
+// zone and region labels, CSI or in-tree sources, some created bound to a claim), claims,
+// CSIDrivers (storageCapacity, preventPodSchedulingIfMissing), CSINodes (allocatable counts),
+// CSIStorageCapacities, VolumeAttachments, pods already bound that use claims or inline disks,
+// and incoming pods. The first volume test starts kube-controller-manager with the PV binder
+// (upstream's VolumeBinding PreBind waits for it; it stays until the package ends), and a case
+// whose classes provision dynamically runs testenv's provisioner for them.
+//
+// Scheduling consumes storage (a PV bound for upstream cannot serve berth), so, as for
+// preemption, a case is created twice at once, a copy per scheduler: own namespace, names
+// prefixed, nodes labelled with their copy and incoming pods selecting it (messages count both
+// copies' nodes). Claims are created before their PVs, a PV meant to be bound carrying the
+// claim's UID as a provisioner would; once the binder has made every PV Available and bound the
+// pairs, the CSINodes, nodes and pods follow, then a barrier per copy: a probe pod mounting a
+// claim bound last of all, pinned to the newest node, whose binding proves its scheduler has
+// seen every claim, PV, node and pod before it (classes, CSI objects and attachments come
+// earlier; none proves those seen). Both copies' incoming pods then settle at once; a pending
+// pod whose claim is being bound (upstream is in its PreBind, polling the binder every second,
+// under a stale PodScheduled=False), or which is nominated to a node, is waited for.
+//
+// The comparison: the same pods stay pending, with the same FailedScheduling message (the
+// copy's names shortened); a directed case also fixes where each pod may land and, where
+// upstream's choice is determined (the smallest PV that fits on the node whose storage it
+// leaves least used), which PV a claim ends bound to; cases where which of several pods wins is
+// the scheduler's choice (two pods, one ReadWriteOncePod claim) fix only how many are placed and
+// compare the pending pods' messages as a multiset. placementcheck judges every placement with
+// the claims, PVs and CSINodes as they ended. The directed cases cover each plugin's outcomes:
+// missing, terminating, lost, unbound Immediate, mis-owned ephemeral claims; bound PVs' node
+// affinity; WaitForFirstConsumer matching (size, access modes, selector, class,
+// VolumeAttributesClass, several claims, claims competing for PVs, a node already selected) and
+// provisioning (allowed topologies, published capacity and its scoring, generic ephemeral
+// volumes); PV zones and regions; ReadWriteOncePod claims and inline disks; CSI limits from
+// pods' volumes, unbound claims' provisioners, in-tree volumes migrating to CSI and
+// VolumeAttachments, and drivers that must be installed; and a message naming a different volume
+// plugin's reason for each node.
+//
+// Where preemption may help (NodeVolumeLimits, ReadWriteOncePod), a higher-priority pod must
+// evict the same lower-priority users under both schedulers. TestVolumeRequeue checks the queue:
+// a pod a volume plugin rejected is placed within seconds of each change those plugins register
+// for (a claim, PV, StorageClass or CSIStorageCapacity created, a claim bound, a capacity or
+// CSINode limit raised, a node labelled into a PV's zone, a pod holding a ReadWriteOncePod claim,
+// an inline disk or a CSI volume deleted, a VolumeAttachment deleted).
+//
+// TestVolumeGenerated draws such cases from a seed (see its doc): 3-5 nodes, 4-8 pods whose
+// feasibility depends only on the cluster (each claim has PVs of its own; nodes with a volume
+// limit are full already), compared pod by pod. -conformance.volumes sets how many run (default
+// 4, at most 2 with -short); -conformance.seed, -conformance.base and -conformance.show work as
+// for TestConformance:
+//
+//	go test ./conformance -run 'TestVolumeGenerated$' -conformance.seed=N -v
+//
 // # The independent checker
 //
 // Besides comparing with upstream, every placement of both schedulers is checked against every
@@ -129,9 +183,11 @@
 // state: cordons, taints, node affinity, host port conflicts, summed requests per resource,
 // required affinity (with the first-pod-of-a-series exemption), anti-affinity both ways, and
 // topology spreading, exactly for skews decided by pre-existing pods and, for sets of identical
-// pods, by the invariant that a spread that started within maxSkew stays within it. Upstream's
-// placements must pass it too, which is how the checker itself is validated; its TestCheck shows
-// it rejects each broken rule.
+// pods, by the invariant that a spread that started within maxSkew stays within it; in the
+// volume scenarios also the pods' volumes (claims bound to PVs whose node affinity selects the
+// node, PV zones, ReadWriteOncePod claims and inline disks, CSI volume limits). Upstream's
+// placements must pass it too, which is how the checker itself is validated; its TestCheck and
+// TestCheckVolumes show it rejects each broken rule.
 //
 // # Directed tests
 //

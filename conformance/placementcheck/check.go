@@ -24,6 +24,9 @@ type World struct {
 	Existing []*v1.Pod
 	// Incoming are the phase's pods as they ended: bound (spec.nodeName set) or pending.
 	Incoming []*v1.Pod
+	// Storage, when not nil, is the cluster's storage at the end of the phase: the incoming
+	// pods' volumes are then judged too. Nil leaves volumes unjudged.
+	Storage *Storage
 }
 
 // Violation is one broken hard constraint.
@@ -88,6 +91,7 @@ func Check(w *World) []Violation {
 	out = append(out, checkResources(all)...)
 	out = append(out, checkInterPod(w, all)...)
 	out = append(out, checkSpread(w, all)...)
+	out = append(out, checkVolumes(w, all)...)
 	return out
 }
 

@@ -25,6 +25,16 @@
 // namespaceSelector, matchLabelKeys and mismatchLabelKeys) and DoNotSchedule topology
 // spreading (minDomains, nodeAffinityPolicy, nodeTaintsPolicy, matchLabelKeys).
 //
+// Volumes, when the World carries the cluster's Storage (claims, PVs, CSINodes, CSIDrivers as
+// they ended): every claim of a bound pod (generic ephemeral ones included) exists and is bound
+// to a PV that names it back and whose required node affinity selects the node (VolumeBinding);
+// such a PV's zone and region labels hold on the node unless the node has none (VolumeZone); a
+// ReadWriteOncePod claim has one bound user, and pods on a node share no single-writer inline
+// disk (VolumeRestrictions); the distinct CSI volumes of a node's pods stay within its CSINode's
+// allocatable count per driver where an incoming pod added one, and a driver whose CSIDriver
+// prevents scheduling where it is missing is listed by the node's CSINode (NodeVolumeLimits:
+// CSI PVs only; VolumeAttachments and in-tree volumes migrating to CSI are not counted).
+//
 // It judges the final state, so where several incoming pods interact it can only bound what
 // each placement saw: required affinity allows the first pod of a series that matches its own
 // terms, and spreading is exact for skews decided by pre-existing pods and, for sets of
