@@ -302,7 +302,7 @@ func startVolumeControllers(t *testing.T) {
 		// The binder's default client limit (20/s) would make it take seconds over a case's
 		// volumes; a shorter resync bounds how long a binding it missed waits.
 		flags := []string{"--kube-api-qps=500", "--kube-api-burst=500", "--pvclaimbinder-sync-period=5s"}
-		volumeControllers.kcm, volumeControllers.err = cp.StartControllerManagerWith(ctx, flags, "persistentvolume-binder-controller")
+		volumeControllers.kcm, volumeControllers.err = cp.StartControllerManagerWithArgs(ctx, flags, "persistentvolume-binder-controller")
 		if volumeControllers.err == nil {
 			t.Logf("kube-controller-manager (persistentvolume-binder-controller) synced in %s", time.Since(start).Round(time.Millisecond))
 		}
