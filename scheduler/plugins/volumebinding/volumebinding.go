@@ -622,10 +622,21 @@ func (pr *provisioning) capacityOn(nodeLabels map[string]string, request resourc
 // PreScore prepares the storage scoring of the pod; nil for a pod without claims.
 func (pl *VolumeBinding) PreScore(pod *snapshot.PodInfo, snap *snapshot.Snapshot, _ []*snapshot.NodeInfo) decide.NodeScorer {
 	p, v := prepare(pod.Pod, snap.Storage)
-	if p == nil || !v.Fits() || len(p.waiting) == 0 {
-		return nil // bound claims alone leave nothing to score
+	if p == nil || !v.Fits() || !p.scorable() {
+		return nil // every node would score 0
 	}
 	return &scorer{p: p, shape: pl.shape}
+}
+
+// scorable reports whether some node can score above 0: only PVs to bind, or provisioning on a
+// tracked capacity, have a utilization to score.
+func (p *prepared) scorable() bool {
+	for _, w := range p.waiting {
+		if len(w.prebound) > 0 || len(w.candidates.list) > 0 || w.provision.checkCapacity {
+			return true
+		}
+	}
+	return false
 }
 
 type scorer struct {
