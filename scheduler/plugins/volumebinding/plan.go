@@ -21,6 +21,9 @@ type Plan struct {
 	Bindings    []Binding
 	Provisions  []Provision
 	BindTimeout time.Duration
+
+	// fits remembers, for the PV objects Done has judged, whether they fit the node.
+	fits map[*v1.PersistentVolume]error
 }
 
 // Binding is a PV chosen for a claim.
@@ -95,7 +98,7 @@ type APIState interface {
 // the scheduler wrote (written: the PVs of Bindings and the claims of Provisions, as the API
 // server returned them, in plan order). It returns an error when the binding can no longer
 // succeed (a claimRef or a selected-node annotation was reset, a PV does not fit the node), as
-// kube-scheduler does; the pod is then retried.
+// kube-scheduler does; the pod is then retried. Done is not safe for concurrent use.
 func (p *Plan) Done(st APIState, writtenPVs []*v1.PersistentVolume, writtenClaims []*v1.PersistentVolumeClaim) (bool, error) {
 	node := st.Node(p.Node)
 	if node == nil {
@@ -113,7 +116,7 @@ func (p *Plan) Done(st APIState, writtenPVs []*v1.PersistentVolume, writtenClaim
 		if i < len(writtenPVs) && olderThan(pv.ResourceVersion, writtenPVs[i].ResourceVersion) {
 			return false, nil // the informer has not caught up with our own write
 		}
-		if err := fitsNode(pv, node); err != nil {
+		if err := p.fitsNode(pv, node); err != nil {
 			return false, err
 		}
 		if pv.Spec.ClaimRef == nil || pv.Spec.ClaimRef.UID == "" {
@@ -142,7 +145,7 @@ func (p *Plan) Done(st APIState, writtenPVs []*v1.PersistentVolume, writtenClaim
 			if pv == nil {
 				return false, nil // provisioned, not seen yet
 			}
-			if err := fitsNode(pv, node); err != nil {
+			if err := p.fitsNode(pv, node); err != nil {
 				return false, err
 			}
 		}
@@ -153,14 +156,22 @@ func (p *Plan) Done(st APIState, writtenPVs []*v1.PersistentVolume, writtenClaim
 	return true, nil
 }
 
-func fitsNode(pv *v1.PersistentVolume, node *v1.Node) error {
-	if pv.Spec.NodeAffinity == nil || pv.Spec.NodeAffinity.Required == nil {
-		return nil
+// fitsNode judges pv's node affinity against node, once per PV object (the node's labels are
+// taken as they were at the first judgement of that object).
+func (p *Plan) fitsNode(pv *v1.PersistentVolume, node *v1.Node) error {
+	if err, ok := p.fits[pv]; ok {
+		return err
 	}
-	if !nodeaffinity.CompileSelector(pv.Spec.NodeAffinity.Required).MatchesLabels(node.Labels) {
-		return fmt.Errorf("pv %q node affinity doesn't match node %q: no matching NodeSelectorTerms", pv.Name, node.Name)
+	var err error
+	if pv.Spec.NodeAffinity != nil && pv.Spec.NodeAffinity.Required != nil &&
+		!nodeaffinity.CompileSelector(pv.Spec.NodeAffinity.Required).MatchesLabels(node.Labels) {
+		err = fmt.Errorf("pv %q node affinity doesn't match node %q: no matching NodeSelectorTerms", pv.Name, node.Name)
 	}
-	return nil
+	if p.fits == nil {
+		p.fits = map[*v1.PersistentVolume]error{}
+	}
+	p.fits[pv] = err
+	return err
 }
 
 // olderThan reports whether resource version a is older than b.
