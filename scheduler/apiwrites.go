@@ -80,6 +80,14 @@ func (w *writer) markUnschedulable(ctx context.Context, pod *v1.Pod, reason, mes
 	return nil
 }
 
+// nominate sets pod's status.nominatedNodeName to node.
+func (w *writer) nominate(ctx context.Context, pod *v1.Pod, node string) error {
+	if err := w.patchStatus(ctx, pod, map[string]any{"nominatedNodeName": node}); err != nil {
+		return fmt.Errorf("setting the nominated node of %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
 // clearNomination removes pod's status.nominatedNodeName.
 func (w *writer) clearNomination(ctx context.Context, pod *v1.Pod) error {
 	if err := w.patchStatus(ctx, pod, map[string]any{"nominatedNodeName": nil}); err != nil {

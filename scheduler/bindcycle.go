@@ -19,6 +19,7 @@ import (
 //
 //	reserve    in the scheduling loop: the step's effect on the cache (assumed PVs and claims),
 //	           so that the next decision already sees it;
+//	nominate   off the loop, as kube-scheduler: status.nominatedNodeName names the chosen node;
 //	preBind    off the loop: the API writes that must succeed before the pod is bound, and the
 //	           wait for what they set off (the PV controller binding the claims);
 //	bind       the pods/binding write, as for every pod;
@@ -64,6 +65,14 @@ func (s *Scheduler) steps(pod *v1.Pod, plans []decide.Plan) []bindStep {
 // runCycle runs pod's pre-bind steps and, when they all succeed, binds it; on a failure it undoes
 // the steps and retries the pod. It runs on its own goroutine (see above).
 func (s *Scheduler) runCycle(ctx context.Context, b binding) {
+	// As kube-scheduler v1.37 (NominatedNodeNameForExpectation): before pre-bind work, the pod's
+	// status names the node it is about to be bound to, for other components (the cluster
+	// autoscaler); the binding clears it. A failure here does not stop the cycle.
+	if b.bound.Status.NominatedNodeName != b.bound.Spec.NodeName {
+		if err := s.writer.nominate(ctx, b.bound, b.bound.Spec.NodeName); err != nil {
+			s.log.Info("Failed to update the nominated node name in the binding cycle", "pod", klogRef(b.bound), "err", err)
+		}
+	}
 	for _, st := range b.steps {
 		if err := st.preBind(ctx); err != nil {
 			undo(b.steps)
