@@ -58,6 +58,9 @@ func (*VolumeRestrictions) Name() string { return Name }
 // disk and no such claim in use; otherwise the filter, a decide.PodChanger.
 func (*VolumeRestrictions) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {
 	p := pod.Pod
+	if len(p.Spec.Volumes) == 0 {
+		return nil, snapshot.Verdict{} // most pods: nothing to prepare, nothing allocated
+	}
 	f := &restrictionsFilter{namespace: p.Namespace}
 	for i := range p.Spec.Volumes {
 		vol := &p.Spec.Volumes[i]
