@@ -137,7 +137,7 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 		return Result{Diagnosis: diag}
 	}
 	p := d.Prepare(pod, snap)
-	if err := p.reject.Err; err != nil {
+	if err := p.reject.Err(); err != nil {
 		return Result{Err: fmt.Errorf("running PreFilter plugin %q: %w", p.rejectedBy[0], err)}
 	}
 	if !p.reject.Fits() {
@@ -153,8 +153,8 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 		if node := snap.Get(name); node != nil && p.allows(name) {
 			if v, i := p.filter(node, nil); v.Fits() {
 				return p.reserve(Result{Node: name, Evaluated: 1, Feasible: 1}, node)
-			} else if v.Err != nil {
-				return Result{Err: fmt.Errorf("running %q filter plugin: %w", p.names[i], v.Err)}
+			} else if v.Failed {
+				return Result{Err: fmt.Errorf("running %q filter plugin: %w", p.names[i], v.Err())}
 			}
 		}
 	}
@@ -406,7 +406,7 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diag
 	}
 	d.dirty = processed
 	for off := 0; off < processed; off++ {
-		if err := verdicts[off].Err; err != nil {
+		if err := verdicts[off].Err(); err != nil {
 			d.nextStart = (start + processed) % n
 			return nil, processed, fmt.Errorf("running %q filter plugin: %w", p.names[rejectedBy[off]], err)
 		}

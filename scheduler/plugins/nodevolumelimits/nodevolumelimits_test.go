@@ -409,7 +409,7 @@ func checkVerdict(t *testing.T, got snapshot.Verdict, w want) {
 		}
 		return
 	}
-	if len(got.Reasons) != 1 || got.Reasons[0] != w.reason || got.Unresolvable != w.unresolvable || (got.Err != nil) != w.failed {
+	if len(got.Reasons) != 1 || got.Reasons[0] != w.reason || got.Unresolvable != w.unresolvable || got.Failed != w.failed {
 		t.Errorf("Filter = %+v\nwant reason %q, unresolvable %v, failed %v", got, w.reason, w.unresolvable, w.failed)
 	}
 }
@@ -443,7 +443,7 @@ func TestFilterPerNode(t *testing.T) {
 	snap := snapshot.New([]*snapshot.NodeInfo{withCSI, without}, nil)
 	snap.Storage = snapshot.StorageOf(nil, with(ebsLimit(3))...)
 	f, _ := New().PreFilter(snapshot.NewPodInfo(pod("p", inlineVol("i", ebsInline("aws://zone/bad")))), snap)
-	if v := f.Filter(withCSI); v.Err == nil || !strings.Contains(v.Reasons[0], "Invalid format for AWS volume") {
+	if v := f.Filter(withCSI); !v.Failed || !strings.Contains(v.Reasons[0], "Invalid format for AWS volume") {
 		t.Errorf("node with a CSINode: Filter = %+v, want a failure", v)
 	}
 	if v := f.Filter(without); !v.Fits() {

@@ -215,12 +215,12 @@ func TestFilter(t *testing.T) {
 				}
 				return
 			case tc.fail != "":
-				if v.Err == nil || v.Err.Error() != tc.fail {
+				if !v.Failed || v.Err().Error() != tc.fail {
 					t.Fatalf("verdict %+v, want the failure %q", v, tc.fail)
 				}
 				return
 			case tc.reject != "":
-				if v.Fits() || v.Err != nil || !v.Unresolvable || strings.Join(v.Reasons, ", ") != tc.reject {
+				if v.Fits() || v.Failed || !v.Unresolvable || strings.Join(v.Reasons, ", ") != tc.reject {
 					t.Fatalf("verdict %+v, want the unresolvable rejection %q", v, tc.reject)
 				}
 				return
