@@ -205,6 +205,10 @@ func TestVolumeRequeue(t *testing.T) {
 		name   string
 		setUp  func(e *volEnv) func(*v1.Pod) // creates nodes and storage; returns the pending pod's edit
 		change func(e *volEnv)
+		// settled, if set, waits after the change for what another controller makes of it (the
+		// PV binder binding a claim, which can take its resync period): berth's time counts
+		// from then.
+		settled func(e *volEnv)
 	}{
 		{name: "claim created",
 			setUp: func(e *volEnv) func(*v1.Pod) {
@@ -237,7 +241,12 @@ func TestVolumeRequeue(t *testing.T) {
 				e.claim(newClaim("data", "now", "1Gi"))
 				return withClaims("data")
 			},
-			change: func(e *volEnv) { e.pv(hostPathPV("pv", "now", "1Gi"), nil) }},
+			change: func(e *volEnv) { e.pv(hostPathPV("pv", "now", "1Gi"), nil) },
+			settled: func(e *volEnv) {
+				if _, _, err := testenv.WaitClaimBound(e.ctx, admin, e.ns, "data", 20*time.Second); err != nil {
+					e.t.Fatal(err)
+				}
+			}},
 		{name: "CSIStorageCapacity created",
 			setUp: func(e *volEnv) func(*v1.Pod) {
 				e.node("n", func(s *testenv.NodeSpec) { s.Labels[labelZone] = "z1" })
@@ -352,6 +361,10 @@ func TestVolumeRequeue(t *testing.T) {
 					e.wait("pending", 10*time.Second, "marked unschedulable", markedUnschedulable)
 					start := time.Now()
 					tc.change(e)
+					if tc.settled != nil {
+						tc.settled(e)
+						start = time.Now()
+					}
 					e.wait("pending", 20*time.Second, "bound after the change", bound)
 					took := time.Since(start)
 					t.Logf("%s placed the pod %s after the change", sched, took.Round(time.Millisecond))
