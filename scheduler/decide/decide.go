@@ -405,12 +405,7 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diag
 		processed = d.parallelCheck(n, want, check)
 	}
 	d.dirty = processed
-	for off := 0; off < processed; off++ {
-		if err := verdicts[off].Err(); err != nil {
-			d.nextStart = (start + processed) % n
-			return nil, processed, fmt.Errorf("running %q filter plugin: %w", p.names[rejectedBy[off]], err)
-		}
-	}
+	d.nextStart = (start + processed) % n
 	feasible := d.feasible[:0]
 	for off := 0; off < processed; off++ {
 		if passed[off] {
@@ -418,6 +413,9 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diag
 				feasible = append(feasible, all[(start+off)%n])
 			}
 			continue
+		}
+		if verdicts[off].Failed { // a plugin broke: no decision (the diagnosis is dropped)
+			return nil, processed, fmt.Errorf("running %q filter plugin: %w", p.names[rejectedBy[off]], verdicts[off].Err())
 		}
 		diag.addVerdict(verdicts[off], p.names[rejectedBy[off]])
 	}
@@ -432,7 +430,6 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diag
 		diag.Resolvable = d.resolvable
 	}
 	d.feasible = feasible
-	d.nextStart = (start + processed) % n
 	return feasible, processed, nil
 }
 
