@@ -186,6 +186,21 @@ func (c *Client) DeviceClasses() Resource[*resourcev1.DeviceClass, *resourcev1.D
 	return newResource[resourcev1.DeviceClass, resourcev1.DeviceClassList](c.resource, c.params, "deviceclasses", "")
 }
 
+// ResourceClaims reaches resource.k8s.io/v1 resource claims in namespace ("" for all namespaces).
+func (c *Client) ResourceClaims(namespace string) Resource[*resourcev1.ResourceClaim, *resourcev1.ResourceClaimList] {
+	return newResource[resourcev1.ResourceClaim, resourcev1.ResourceClaimList](c.resource, c.params, "resourceclaims", namespace)
+}
+
+// ResourceSlices reaches resource.k8s.io/v1 resource slices.
+func (c *Client) ResourceSlices() Resource[*resourcev1.ResourceSlice, *resourcev1.ResourceSliceList] {
+	return newResource[resourcev1.ResourceSlice, resourcev1.ResourceSliceList](c.resource, c.params, "resourceslices", "")
+}
+
+// DeviceTaintRules reaches resource.k8s.io/v1 device taint rules.
+func (c *Client) DeviceTaintRules() Resource[*resourcev1.DeviceTaintRule, *resourcev1.DeviceTaintRuleList] {
+	return newResource[resourcev1.DeviceTaintRule, resourcev1.DeviceTaintRuleList](c.resource, c.params, "devicetaintrules", "")
+}
+
 // PersistentVolumeClaims reaches persistent volume claims in namespace ("" for all namespaces).
 func (c *Client) PersistentVolumeClaims(namespace string) Resource[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList] {
 	return newResource[corev1.PersistentVolumeClaim, corev1.PersistentVolumeClaimList](c.core, c.params, "persistentvolumeclaims", namespace)

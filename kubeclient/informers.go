@@ -129,6 +129,27 @@ func (f *Informers) DeviceClasses() cache.SharedIndexInformer {
 	})
 }
 
+// ResourceClaims is the informer of resource.k8s.io/v1 resource claims in all namespaces.
+func (f *Informers) ResourceClaims() cache.SharedIndexInformer {
+	return f.get("resourceclaims.resource.k8s.io", &resourcev1.ResourceClaim{}, func() *cache.ListWatch {
+		return listWatch(f.client.ResourceClaims(metav1.NamespaceAll), nil)
+	})
+}
+
+// ResourceSlices is the informer of resource.k8s.io/v1 resource slices.
+func (f *Informers) ResourceSlices() cache.SharedIndexInformer {
+	return f.get("resourceslices.resource.k8s.io", &resourcev1.ResourceSlice{}, func() *cache.ListWatch {
+		return listWatch(f.client.ResourceSlices(), nil)
+	})
+}
+
+// DeviceTaintRules is the informer of resource.k8s.io/v1 device taint rules.
+func (f *Informers) DeviceTaintRules() cache.SharedIndexInformer {
+	return f.get("devicetaintrules.resource.k8s.io", &resourcev1.DeviceTaintRule{}, func() *cache.ListWatch {
+		return listWatch(f.client.DeviceTaintRules(), nil)
+	})
+}
+
 // PersistentVolumeClaims is the informer of persistent volume claims in all namespaces.
 func (f *Informers) PersistentVolumeClaims() cache.SharedIndexInformer {
 	return f.get("persistentvolumeclaims", &corev1.PersistentVolumeClaim{}, func() *cache.ListWatch {

@@ -82,12 +82,22 @@ func (r Resource[T, L]) Create(ctx context.Context, obj T, opts metav1.CreateOpt
 
 // Update replaces obj (named by its metadata.name) and returns the server's copy.
 func (r Resource[T, L]) Update(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error) {
+	return r.put(ctx, obj, opts)
+}
+
+// UpdateStatus replaces obj's status subresource (obj is named by its metadata.name) and returns
+// the server's copy.
+func (r Resource[T, L]) UpdateStatus(ctx context.Context, obj T, opts metav1.UpdateOptions) (T, error) {
+	return r.put(ctx, obj, opts, "status")
+}
+
+func (r Resource[T, L]) put(ctx context.Context, obj T, opts metav1.UpdateOptions, subresources ...string) (T, error) {
 	out := r.newObject()
 	name := ""
 	if m, ok := any(obj).(metav1.Object); ok {
 		name = m.GetName()
 	}
-	err := r.request(r.client.Put()).Name(name).VersionedParams(&opts, r.params).Body(obj).Do(ctx).Into(out)
+	err := r.request(r.client.Put()).Name(name).SubResource(subresources...).VersionedParams(&opts, r.params).Body(obj).Do(ctx).Into(out)
 	return out, err
 }
 

@@ -5,6 +5,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
@@ -43,16 +44,64 @@ func (o *objects[K, V]) flush(all bool, set func(V), del func(K)) {
 	clear(o.dirty)
 }
 
+// assumable is a kind of object the scheduler may assume changed (a PV bound, a claim allocated)
+// before the API server has the change: the effective objects decisions see, the informer's, and
+// which keys are assumed. An assumed object stays until the informer delivers a newer version of
+// it, or it is restored.
+type assumable[K comparable, V metav1.Object] struct {
+	objects[K, V] // effective: assumed or the informer's
+	api           map[K]V
+	assumed       map[K]bool
+}
+
+func newAssumable[K comparable, V metav1.Object]() assumable[K, V] {
+	return assumable[K, V]{objects: newObjects[K, V](), api: map[K]V{}, assumed: map[K]bool{}}
+}
+
+// setAPI records the informer's v; it replaces an assumed version when it is newer.
+func (a *assumable[K, V]) setAPI(k K, v V) {
+	a.api[k] = v
+	if a.assumed[k] {
+		if cur, ok := a.live[k]; ok && !newer(v.GetResourceVersion(), cur.GetResourceVersion()) {
+			return
+		}
+		delete(a.assumed, k)
+	}
+	a.set(k, v)
+}
+
+// remove forgets k, assumed or not.
+func (a *assumable[K, V]) remove(k K) {
+	delete(a.api, k)
+	delete(a.assumed, k)
+	a.del(k)
+}
+
+// assume makes v the effective object of k.
+func (a *assumable[K, V]) assume(k K, v V) {
+	a.assumed[k] = true
+	a.set(k, v)
+}
+
+// restore drops the assumed version of k, if any: the informer's is effective again.
+func (a *assumable[K, V]) restore(k K) {
+	if !a.assumed[k] {
+		return
+	}
+	delete(a.assumed, k)
+	if v, ok := a.api[k]; ok {
+		a.set(k, v)
+	} else {
+		a.del(k)
+	}
+}
+
 // storage is the cache's storage side: the informers' objects, the claims and volumes this
 // scheduler has assumed (they override the informers' until the informer delivers a newer
 // version, or they are restored), and how many placed pods use each claim.
 type storage struct {
-	claims      objects[types.NamespacedName, *v1.PersistentVolumeClaim] // effective: assumed or live
-	volumes     objects[string, *v1.PersistentVolume]
-	apiClaims   map[types.NamespacedName]*v1.PersistentVolumeClaim // as the informer has them
-	apiVolumes  map[string]*v1.PersistentVolume
-	assumedC    map[types.NamespacedName]bool
-	assumedV    map[string]bool
+	claims      assumable[types.NamespacedName, *v1.PersistentVolumeClaim]
+	volumes     assumable[string, *v1.PersistentVolume]
 	classes     objects[string, *storagev1.StorageClass]
 	csiNodes    objects[string, *storagev1.CSINode]
 	drivers     objects[string, *storagev1.CSIDriver]
@@ -77,9 +126,7 @@ type storageWatch struct {
 
 func newStorage() storage {
 	return storage{
-		claims: newObjects[types.NamespacedName, *v1.PersistentVolumeClaim](), volumes: newObjects[string, *v1.PersistentVolume](),
-		apiClaims: map[types.NamespacedName]*v1.PersistentVolumeClaim{}, apiVolumes: map[string]*v1.PersistentVolume{},
-		assumedC: map[types.NamespacedName]bool{}, assumedV: map[string]bool{},
+		claims: newAssumable[types.NamespacedName, *v1.PersistentVolumeClaim](), volumes: newAssumable[string, *v1.PersistentVolume](),
 		classes: newObjects[string, *storagev1.StorageClass](), csiNodes: newObjects[string, *storagev1.CSINode](),
 		drivers: newObjects[string, *storagev1.CSIDriver](), capacities: newObjects[types.NamespacedName, *storagev1.CSIStorageCapacity](),
 		attachments: newObjects[string, *storagev1.VolumeAttachment](), users: newObjects[types.NamespacedName, int](),
@@ -157,29 +204,18 @@ func claimKey(c *v1.PersistentVolumeClaim) types.NamespacedName {
 func (c *Cache) SetClaim(pvc *v1.PersistentVolumeClaim) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := &c.storage
 	k := claimKey(pvc)
-	s.apiClaims[k] = pvc
-	s.notify(watchKey{NamespacedName: k})
-	if s.assumedC[k] {
-		if cur := s.claims.live[k]; cur != nil && !newer(pvc.ResourceVersion, cur.ResourceVersion) {
-			return
-		}
-		delete(s.assumedC, k)
-	}
-	s.claims.set(k, pvc)
+	c.storage.claims.setAPI(k, pvc)
+	c.storage.notify(watchKey{NamespacedName: k})
 }
 
 // RemoveClaim forgets a claim, assumed or not.
 func (c *Cache) RemoveClaim(pvc *v1.PersistentVolumeClaim) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := &c.storage
 	k := claimKey(pvc)
-	delete(s.apiClaims, k)
-	delete(s.assumedC, k)
-	s.claims.del(k)
-	s.notify(watchKey{NamespacedName: k})
+	c.storage.claims.remove(k)
+	c.storage.notify(watchKey{NamespacedName: k})
 }
 
 // SetVolume records a PV the informer delivered. It replaces an assumed version of the PV when
@@ -187,79 +223,38 @@ func (c *Cache) RemoveClaim(pvc *v1.PersistentVolumeClaim) {
 func (c *Cache) SetVolume(pv *v1.PersistentVolume) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := &c.storage
-	s.apiVolumes[pv.Name] = pv
-	s.notify(volumeKey(pv.Name))
-	if s.assumedV[pv.Name] {
-		if cur := s.volumes.live[pv.Name]; cur != nil && !newer(pv.ResourceVersion, cur.ResourceVersion) {
-			return
-		}
-		delete(s.assumedV, pv.Name)
-	}
-	s.volumes.set(pv.Name, pv)
+	c.storage.volumes.setAPI(pv.Name, pv)
+	c.storage.notify(volumeKey(pv.Name))
 }
 
 // RemoveVolume forgets a PV, assumed or not.
 func (c *Cache) RemoveVolume(pv *v1.PersistentVolume) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := &c.storage
-	delete(s.apiVolumes, pv.Name)
-	delete(s.assumedV, pv.Name)
-	s.volumes.del(pv.Name)
-	s.notify(volumeKey(pv.Name))
+	c.storage.volumes.remove(pv.Name)
+	c.storage.notify(volumeKey(pv.Name))
 }
 
 // AssumeClaim makes pvc (a changed copy of a claim the cache holds) the claim decisions see,
 // until the informer delivers a newer version or RestoreClaim is called.
 func (c *Cache) AssumeClaim(pvc *v1.PersistentVolumeClaim) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	k := claimKey(pvc)
-	c.storage.assumedC[k] = true
-	c.storage.claims.set(k, pvc)
+	c.lock(func() { c.storage.claims.assume(claimKey(pvc), pvc) })
 }
 
 // RestoreClaim drops the assumed version of the claim namespace/name, if any.
 func (c *Cache) RestoreClaim(namespace, name string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := &c.storage
-	k := types.NamespacedName{Namespace: namespace, Name: name}
-	if !s.assumedC[k] {
-		return
-	}
-	delete(s.assumedC, k)
-	if api, ok := s.apiClaims[k]; ok {
-		s.claims.set(k, api)
-	} else {
-		s.claims.del(k)
-	}
+	c.lock(func() { c.storage.claims.restore(types.NamespacedName{Namespace: namespace, Name: name}) })
 }
 
 // AssumeVolume makes pv (a changed copy of a PV the cache holds) the PV decisions see, until the
 // informer delivers a newer version or RestoreVolume is called.
 func (c *Cache) AssumeVolume(pv *v1.PersistentVolume) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.storage.assumedV[pv.Name] = true
-	c.storage.volumes.set(pv.Name, pv)
+	c.lock(func() { c.storage.volumes.assume(pv.Name, pv) })
 }
 
 // RestoreVolume drops the assumed version of the PV called name, if any.
 func (c *Cache) RestoreVolume(name string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := &c.storage
-	if !s.assumedV[name] {
-		return
-	}
-	delete(s.assumedV, name)
-	if api, ok := s.apiVolumes[name]; ok {
-		s.volumes.set(name, api)
-	} else {
-		s.volumes.del(name)
-	}
+	c.lock(func() { c.storage.volumes.restore(name) })
 }
 
 // APIClaim returns the claim namespace/name as the informer last delivered it (never an assumed
@@ -267,14 +262,14 @@ func (c *Cache) RestoreVolume(name string) {
 func (c *Cache) APIClaim(namespace, name string) *v1.PersistentVolumeClaim {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.storage.apiClaims[types.NamespacedName{Namespace: namespace, Name: name}]
+	return c.storage.claims.api[types.NamespacedName{Namespace: namespace, Name: name}]
 }
 
 // APIVolume returns the PV called name as the informer last delivered it, or nil.
 func (c *Cache) APIVolume(name string) *v1.PersistentVolume {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.storage.apiVolumes[name]
+	return c.storage.volumes.api[name]
 }
 
 func volumeKey(name string) watchKey {

@@ -79,7 +79,7 @@ func TestUnschedulableMovedByMatchingEvent(t *testing.T) {
 		{name: "matching event after backoff sends it to active", interest: AssignedPodDelete, event: AssignedPodDelete | NodeAdd, wait: time.Second, want: Lens{Active: 1}},
 		{name: "AllEvents matches any interest", interest: NamespaceChange, event: AllEvents, want: Lens{Backoff: 1}},
 		{name: "no interest is never matched", interest: 0, event: AllEvents, wait: time.Second, want: Lens{Unschedulable: 1}},
-		{name: "unknown bits are ignored", interest: AllEvents, event: 1 << 20, want: Lens{Unschedulable: 1}},
+		{name: "unknown bits are ignored", interest: AllEvents, event: 1 << 30, want: Lens{Unschedulable: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -213,6 +213,13 @@ func TestUpdateUnschedulablePod(t *testing.T) {
 				return np
 			},
 			want: Lens{Unschedulable: 1}, wantNew: true},
+		{name: "a generated resource claim named in the status moves to backoff", interest: PodChange,
+			newPod: func() *v1.Pod {
+				np := modified(base, withResourceVersion("2"))
+				np.Status.ResourceClaimStatuses = []v1.PodResourceClaimStatus{{Name: "gpu", ResourceClaimName: new("p-gpu-x7k2")}}
+				return np
+			},
+			want: Lens{Backoff: 1}, wantNew: true},
 		{name: "resync with the same resource version is ignored", interest: PodChange,
 			newPod: func() *v1.Pod { return modified(base, withLabel("a", "b")) },
 			want:   Lens{Unschedulable: 1}},

@@ -21,9 +21,10 @@ const (
 	AssignedPodDelete
 	// NamespaceChange: a namespace was added or its labels changed.
 	NamespaceChange
-	// PodChange: the pending pod itself changed its labels or spec. The queue raises it for
-	// the pod named in Update; callers include it in a pod's interest when the rejecting
-	// plugins would judge an updated pod differently.
+	// PodChange: the pending pod itself changed its labels or spec (or the names of its
+	// generated ResourceClaims in its status). The queue raises it for the pod named in Update;
+	// callers include it in a pod's interest when the rejecting plugins would judge an updated
+	// pod differently.
 	PodChange
 	// PVCAdd, PVCChange: a PersistentVolumeClaim was added or changed.
 	PVCAdd
@@ -44,18 +45,34 @@ const (
 	CSIStorageCapacityChange
 	// VolumeAttachmentDelete: a VolumeAttachment was deleted (a volume detached).
 	VolumeAttachmentDelete
+	// ResourceClaimAdd, ResourceClaimChange, ResourceClaimDelete: a ResourceClaim was added,
+	// changed (allocated, deallocated, reserved) or deleted.
+	ResourceClaimAdd
+	ResourceClaimChange
+	ResourceClaimDelete
+	// ResourceSliceAdd, ResourceSliceChange: a ResourceSlice was added or changed (a
+	// DeviceTaintRule's change is reported as a ResourceSliceChange: it changes devices too).
+	ResourceSliceAdd
+	ResourceSliceChange
+	// DeviceClassAdd, DeviceClassChange: a DeviceClass was added or changed.
+	DeviceClassAdd
+	DeviceClassChange
 )
 
 // StorageEvents are the storage event kinds.
 const StorageEvents = PVCAdd | PVCChange | PVAdd | PVChange | StorageClassAdd | StorageClassChange |
 	CSINodeAdd | CSINodeChange | CSIDriverChange | CSIStorageCapacityAdd | CSIStorageCapacityChange | VolumeAttachmentDelete
 
+// DeviceEvents are the resource.k8s.io event kinds.
+const DeviceEvents = ResourceClaimAdd | ResourceClaimChange | ResourceClaimDelete | ResourceSliceAdd |
+	ResourceSliceChange | DeviceClassAdd | DeviceClassChange
+
 // AllEvents matches every event kind.
 const AllEvents = NodeAdd | NodeChange | AssignedPodAdd | AssignedPodChange | AssignedPodDelete |
-	NamespaceChange | PodChange | StorageEvents
+	NamespaceChange | PodChange | StorageEvents | DeviceEvents
 
 // numEventKinds is the number of bits in AllEvents.
-const numEventKinds = 19
+const numEventKinds = 26
 
 var eventLabels = [numEventKinds]string{
 	"NodeAdd",
@@ -77,6 +94,13 @@ var eventLabels = [numEventKinds]string{
 	"CSIStorageCapacityAdd",
 	"CSIStorageCapacityUpdate",
 	"VolumeAttachmentDelete",
+	"ResourceClaimAdd",
+	"ResourceClaimUpdate",
+	"ResourceClaimDelete",
+	"ResourceSliceAdd",
+	"ResourceSliceUpdate",
+	"DeviceClassAdd",
+	"DeviceClassUpdate",
 }
 
 // String returns the labels of the set bits joined by "|", or "None" for the empty set.

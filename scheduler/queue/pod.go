@@ -79,10 +79,12 @@ func gated(pod *v1.Pod) bool {
 }
 
 // podChange tells whether an update from oldPod to newPod could change where the pod fits:
-// PodChange if its labels or spec differ, nothing for status- or metadata-only updates.
+// PodChange if its labels or spec differ, or the ResourceClaims generated for it (which
+// DynamicResources waits for), nothing for other status or metadata updates.
 func podChange(oldPod, newPod *v1.Pod) Events {
 	if !equality.Semantic.DeepEqual(oldPod.Labels, newPod.Labels) ||
-		!equality.Semantic.DeepEqual(&oldPod.Spec, &newPod.Spec) {
+		!equality.Semantic.DeepEqual(&oldPod.Spec, &newPod.Spec) ||
+		!equality.Semantic.DeepEqual(oldPod.Status.ResourceClaimStatuses, newPod.Status.ResourceClaimStatuses) {
 		return PodChange
 	}
 	return 0

@@ -375,7 +375,8 @@ func TestEventsString(t *testing.T) {
 		{name: "several in bit order", ev: PodChange | NodeAdd, want: "NodeAdd|TargetPodUpdate"},
 		{name: "all", ev: AllEvents, want: "NodeAdd|NodeUpdate|AssignedPodAdd|AssignedPodUpdate|AssignedPodDelete|NamespaceUpdate|TargetPodUpdate|" +
 			"PersistentVolumeClaimAdd|PersistentVolumeClaimUpdate|PersistentVolumeAdd|PersistentVolumeUpdate|StorageClassAdd|StorageClassUpdate|" +
-			"CSINodeAdd|CSINodeUpdate|CSIDriverUpdate|CSIStorageCapacityAdd|CSIStorageCapacityUpdate|VolumeAttachmentDelete"},
+			"CSINodeAdd|CSINodeUpdate|CSIDriverUpdate|CSIStorageCapacityAdd|CSIStorageCapacityUpdate|VolumeAttachmentDelete|" +
+			"ResourceClaimAdd|ResourceClaimUpdate|ResourceClaimDelete|ResourceSliceAdd|ResourceSliceUpdate|DeviceClassAdd|DeviceClassUpdate"},
 		{name: "storage", ev: PVAdd | CSINodeChange, want: "PersistentVolumeAdd|CSINodeUpdate"},
 	}
 	for _, tc := range tests {
