@@ -298,14 +298,19 @@ func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c
 	if err != nil {
 		return nil, fmt.Errorf("secure serving: %w", err)
 	}
+	// kube-scheduler's checks: /healthz and /readyz watch the elector, /readyz also the
+	// shutdown and the informers' sync, /livez has none (so only ping).
 	if e != nil {
-		if err := srv.AddHealthCheck("leaderElection", e.Check, httpserve.Healthz, httpserve.Livez, httpserve.Readyz); err != nil {
+		if err := srv.AddHealthCheck("leaderElection", e.Check, httpserve.Healthz, httpserve.Readyz); err != nil {
 			return nil, err
 		}
 	}
+	if err := srv.AddHealthCheck("shutdown", srv.ShutdownCheck, httpserve.Readyz); err != nil {
+		return nil, err
+	}
 	err = srv.AddHealthCheck("sched-handler-sync", func(*http.Request) error {
 		if !synced.isSet() {
-			return errors.New("waiting for informer caches to sync")
+			return errors.New("handlers are not fully synchronized")
 		}
 		return nil
 	}, httpserve.Readyz)

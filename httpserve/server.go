@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,6 +34,8 @@ type Server struct {
 	mu      sync.Mutex
 	ln      net.Listener
 	started bool // Serve has been called
+
+	stopping atomic.Bool // Serve's context has ended (see ShutdownCheck)
 }
 
 // New validates cfg, loads the CA bundles and the serving certificate (generating a self-signed
@@ -162,6 +165,15 @@ func (s *Server) AddHealthCheck(name string, check func(*http.Request) error, wh
 	return errors.Join(errs...)
 }
 
+// ShutdownCheck is kube-scheduler's "shutdown" readiness check: it fails once the context Serve
+// was given has ended, while in-flight requests finish.
+func (s *Server) ShutdownCheck(*http.Request) error {
+	if s.stopping.Load() {
+		return errors.New("process is shutting down")
+	}
+	return nil
+}
+
 // Handle mounts an extra endpoint behind the same authentication and authorization; a path
 // ending in "/" also serves everything below it. It fails if the path is taken. May be called
 // while serving.
@@ -235,6 +247,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("serving HTTPS on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
+	s.stopping.Store(true)
 
 	bound := s.cfg.shutdownTimeout()
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bound)

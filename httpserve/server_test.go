@@ -151,6 +151,9 @@ func TestGracefulShutdown(t *testing.T) {
 				got <- result{string(b), err}
 			}()
 			<-entered
+			if err := s.ShutdownCheck(nil); err != nil {
+				t.Errorf("ShutdownCheck while serving = %v, want nil", err)
+			}
 			cancel()
 			if tc.releaseAfter >= 0 {
 				time.Sleep(tc.releaseAfter)
@@ -164,6 +167,9 @@ func TestGracefulShutdown(t *testing.T) {
 				}
 			case <-time.After(tc.timeout + 5*time.Second):
 				t.Fatal("Serve did not return within the shutdown bound")
+			}
+			if err := s.ShutdownCheck(nil); err == nil || err.Error() != "process is shutting down" {
+				t.Errorf("ShutdownCheck after shutdown = %v, want %q", err, "process is shutting down")
 			}
 			if waited := time.Since(start); waited > tc.timeout+2*time.Second {
 				t.Errorf("Serve took %v after shutdown began, bound %v", waited, tc.timeout)
