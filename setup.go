@@ -16,7 +16,9 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	v1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -143,7 +145,8 @@ func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, cl
 			MaxInUnschedulable: opts.Deprecated.PodMaxInUnschedulablePodsDuration,
 		},
 		Metrics: reg, Logger: log.With("component", "scheduler"),
-		Volumes: volumeWriter{c},
+		Volumes:        volumeWriter{c},
+		ResourceClaims: claimWriter{c},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating scheduler: %w", err)
@@ -342,4 +345,24 @@ func (w volumeWriter) UpdateVolume(ctx context.Context, pv *v1.PersistentVolume)
 
 func (w volumeWriter) UpdateClaim(ctx context.Context, pvc *v1.PersistentVolumeClaim) (*v1.PersistentVolumeClaim, error) {
 	return w.c.PersistentVolumeClaims(pvc.Namespace).Update(ctx, pvc, metav1.UpdateOptions{})
+}
+
+// claimWriter writes the ResourceClaims of pods' device plans through c.
+type claimWriter struct{ c *kubeclient.Client }
+
+func (w claimWriter) GetResourceClaim(ctx context.Context, namespace, name string) (*resourcev1.ResourceClaim, error) {
+	return w.c.ResourceClaims(namespace).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (w claimWriter) UpdateResourceClaim(ctx context.Context, rc *resourcev1.ResourceClaim) (*resourcev1.ResourceClaim, error) {
+	return w.c.ResourceClaims(rc.Namespace).Update(ctx, rc, metav1.UpdateOptions{})
+}
+
+func (w claimWriter) UpdateResourceClaimStatus(ctx context.Context, rc *resourcev1.ResourceClaim) (*resourcev1.ResourceClaim, error) {
+	return w.c.ResourceClaims(rc.Namespace).UpdateStatus(ctx, rc, metav1.UpdateOptions{})
+}
+
+func (w claimWriter) PatchResourceClaimStatus(ctx context.Context, namespace, name string, patch []byte) error {
+	_, err := w.c.ResourceClaims(namespace).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	return err
 }

@@ -36,7 +36,8 @@ type bindStep interface {
 	plugin() string
 	reserve()
 	preBind(ctx context.Context) error
-	unreserve()
+	// unreserve undoes reserve, and what preBind wrote that must not outlive a failed cycle.
+	unreserve(ctx context.Context)
 }
 
 // VolumeWriter writes the PersistentVolumes and claims of a pod's volume plan. kubeclient's
@@ -75,7 +76,7 @@ func (s *Scheduler) runCycle(ctx context.Context, b binding) {
 	}
 	for _, st := range b.steps {
 		if err := st.preBind(ctx); err != nil {
-			undo(b.steps)
+			undo(ctx, b.steps)
 			s.bindFailed(ctx, b, "SchedulerError", fmt.Sprintf("running PreBind plugin %q: %v", st.plugin(), err), err)
 			return
 		}
@@ -84,9 +85,9 @@ func (s *Scheduler) runCycle(ctx context.Context, b binding) {
 }
 
 // undo unreserves steps in reverse order.
-func undo(steps []bindStep) {
+func undo(ctx context.Context, steps []bindStep) {
 	for i := len(steps) - 1; i >= 0; i-- {
-		steps[i].unreserve()
+		steps[i].unreserve(ctx)
 	}
 }
 
@@ -123,7 +124,7 @@ func (v *volumeStep) reserve() {
 }
 
 // unreserve drops the assumptions: decisions see the API server's objects again.
-func (v *volumeStep) unreserve() {
+func (v *volumeStep) unreserve(context.Context) {
 	for _, b := range v.plan.Bindings {
 		v.cache.RestoreVolume(b.PV.Name)
 	}

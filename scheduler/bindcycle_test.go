@@ -105,7 +105,7 @@ func TestVolumeStep(t *testing.T) {
 				}
 				return
 			}
-			step.unreserve()
+			step.unreserve(context.Background())
 			snap = c.UpdateSnapshot(snap)
 			want := c.APIClaim("ns", "data").Annotations[volumebinding.AnnSelectedNode]
 			if got := snap.Storage.Claim("ns", "data").Annotations[volumebinding.AnnSelectedNode]; got != want {

@@ -81,6 +81,9 @@ type Config struct {
 	// Volumes writes the PVs and claims of pods whose volumes the scheduler binds (see
 	// VolumeWriter); nil fails such pods' binding cycles.
 	Volumes VolumeWriter
+	// ResourceClaims writes the ResourceClaims of pods whose devices the scheduler allocates
+	// (see ResourceClaimWriter); nil fails such pods' binding cycles.
+	ResourceClaims ResourceClaimWriter
 }
 
 // Scheduler is the scheduling loop and what feeds it.
@@ -98,6 +101,7 @@ type Scheduler struct {
 	// pdbLister reads the PodDisruptionBudgets preemption respects; nil when no profile preempts.
 	pdbLister policylisters.PodDisruptionBudgetLister
 	volumes   VolumeWriter
+	claims    ResourceClaimWriter
 	// podIndexer is the pod informer's store, where binding cycles see their pod deleted.
 	podIndexer toolscache.Indexer
 	// cycles tracks the binding cycles that run on their own goroutines (see bindcycle.go).
@@ -128,6 +132,7 @@ func New(cfg Config) (*Scheduler, error) {
 		workers:  cfg.BindWorkers,
 		log:      cfg.Logger,
 		volumes:  cfg.Volumes,
+		claims:   cfg.ResourceClaims,
 	}
 	if s.workers == 0 {
 		s.workers = 128
@@ -363,7 +368,7 @@ func (s *Scheduler) schedulingError(ctx context.Context, pool *pool, qp *queue.Q
 func (s *Scheduler) bind(ctx context.Context, b binding) {
 	qp, bound, profile, start, evaluated, feasible := b.qp, b.bound, b.profile, b.start, b.evaluated, b.feasible
 	if err := s.writer.bind(ctx, bound, bound.Spec.NodeName); err != nil {
-		undo(b.steps)
+		undo(ctx, b.steps)
 		s.m.bindings.With("error").Inc()
 		s.bindFailed(ctx, b, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err), err)
 		return

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 
@@ -12,8 +13,9 @@ import (
 )
 
 // registerStorageHandlers feeds the cache's storage view (see snapshot.Storage) from the claim,
-// volume, StorageClass and CSI informers, and tells the queue of the changes that can make a
-// pod the volume plugins rejected fit.
+// volume, StorageClass and CSI informers, and its device view (snapshot.Devices) from the
+// resource.k8s.io informers, and tells the queue of the changes that can make a pod the volume
+// and device plugins rejected fit.
 func (s *Scheduler) registerStorageHandlers(f *kubeclient.Informers) error {
 	c := s.cache
 	regs := []struct {
@@ -28,6 +30,10 @@ func (s *Scheduler) registerStorageHandlers(f *kubeclient.Informers) error {
 		{"csidriver", f.CSIDrivers(), handler(s, c.SetDriver, c.RemoveDriver, 0, queue.CSIDriverChange, 0)},
 		{"csistoragecapacity", f.CSIStorageCapacities(), handler(s, c.SetCapacity, c.RemoveCapacity, queue.CSIStorageCapacityAdd, queue.CSIStorageCapacityChange, 0)},
 		{"volumeattachment", f.VolumeAttachments(), handler(s, c.SetAttachment, c.RemoveAttachment, 0, 0, queue.VolumeAttachmentDelete)},
+		{"resourceclaim", f.ResourceClaims(), handler(s, c.SetResourceClaim, c.RemoveResourceClaim, queue.ResourceClaimAdd, queue.ResourceClaimChange, queue.ResourceClaimDelete)},
+		{"deviceclass", f.DeviceClasses(), handler(s, c.SetDeviceClass, c.RemoveDeviceClass, queue.DeviceClassAdd, queue.DeviceClassChange, 0)},
+		{"resourceslice", f.ResourceSlices(), handler(s, c.SetResourceSlice, c.RemoveResourceSlice, queue.ResourceSliceAdd, queue.ResourceSliceChange, 0)},
+		{"devicetaintrule", f.DeviceTaintRules(), handler(s, c.SetDeviceTaintRule, c.RemoveDeviceTaintRule, queue.ResourceSliceChange, queue.ResourceSliceChange, queue.ResourceSliceChange)},
 	}
 	for _, r := range regs {
 		if _, err := r.inf.AddEventHandler(r.h); err != nil {
@@ -37,10 +43,11 @@ func (s *Scheduler) registerStorageHandlers(f *kubeclient.Informers) error {
 	return nil
 }
 
-// storageObject are the storage types the cache keeps.
+// storageObject are the storage and device types the cache keeps.
 type storageObject interface {
 	*v1.PersistentVolumeClaim | *v1.PersistentVolume | *storagev1.StorageClass | *storagev1.CSINode |
-		*storagev1.CSIDriver | *storagev1.CSIStorageCapacity | *storagev1.VolumeAttachment
+		*storagev1.CSIDriver | *storagev1.CSIStorageCapacity | *storagev1.VolumeAttachment |
+		*resourcev1.ResourceClaim | *resourcev1.DeviceClass | *resourcev1.ResourceSlice | *resourcev1.DeviceTaintRule
 }
 
 // handler records objects of type T with set and remove, and raises add, update and del (0:

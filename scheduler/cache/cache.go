@@ -3,7 +3,9 @@
 // (assumed pods), so that the next decision already sees them.
 //
 // It also keeps the storage objects decisions read (claims, volumes, classes, CSI objects; see
-// snapshot.Storage), with the claims and volumes this scheduler has assumed bound.
+// snapshot.Storage), with the claims and volumes this scheduler has assumed bound, and the
+// resource.k8s.io objects (ResourceClaims, DeviceClasses, ResourceSlices, DeviceTaintRules; see
+// snapshot.Devices), with the ResourceClaims this scheduler has assumed allocated and reserved.
 //
 // It also keeps the pending pods nominated to a node (after a preemption), which decisions count
 // on that node like assumed pods (see snapshot.Snapshot.Nominated).
@@ -39,6 +41,7 @@ type Cache struct {
 	namespaces map[string]labels.Set
 	nominated  map[types.UID]nomination
 	storage    storage
+	devices    devices
 
 	// snapshot bookkeeping: which live nodes changed since the last UpdateSnapshot.
 	dirty         map[string]struct{}
@@ -60,6 +63,7 @@ func New() *Cache {
 		namespaces:    map[string]labels.Set{},
 		nominated:     map[types.UID]nomination{},
 		storage:       newStorage(),
+		devices:       newDevices(),
 		dirty:         map[string]struct{}{},
 		nodeSetChange: true,
 	}
@@ -320,6 +324,7 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 				s.SetNominated(c.nominatedByNodeLocked())
 			}
 			c.storage.apply(s.Storage, false)
+			c.devices.apply(s.Devices, false)
 			return s
 		}
 	}
@@ -337,10 +342,12 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 	c.nodeSetChange = false
 	snap := snapshot.New(list, ns)
 	snap.SetNominated(c.nominatedByNodeLocked())
-	if s != nil { // the storage view carries over: only what changed is copied
+	if s != nil { // the storage and device views carry over: only what changed is copied
 		snap.Storage = s.Storage
+		snap.Devices = s.Devices
 	}
 	c.storage.apply(snap.Storage, s == nil)
+	c.devices.apply(snap.Devices, s == nil)
 	return snap
 }
 
