@@ -124,8 +124,12 @@ func TestParseSyntax(t *testing.T) {
 		{"tls pair", []string{"--tls-cert-file=c.pem", "--tls-private-key-file=k.pem"}, func(o *Options) bool {
 			return o.SecureServing.CertFile == "c.pem" && o.SecureServing.KeyFile == "k.pem"
 		}},
-		{"feature gates", []string{"--feature-gates=A=true, B=false", "--feature-gates", "kube:C=1,A=false"}, func(o *Options) bool {
-			return reflect.DeepEqual(o.FeatureGates, map[string]bool{"A": false, "B": false, "C": true})
+		{"feature gates", []string{"--feature-gates=SchedulerAsyncAPICalls=true, OpportunisticBatching=false", "--feature-gates", "kube:GenericWorkload=1,SchedulerAsyncAPICalls=false"}, func(o *Options) bool {
+			return reflect.DeepEqual(o.FeatureGates, map[string]bool{"SchedulerAsyncAPICalls": false, "OpportunisticBatching": false, "GenericWorkload": true})
+		}},
+		{"a locked gate at its locked value", []string{"--feature-gates=DRAAdminAccess=true"}, func(o *Options) bool { return o.FeatureGates["DRAAdminAccess"] }},
+		{"AllBeta=false and a beta gate back on", []string{"--feature-gates=AllBeta=false,SchedulerPopFromBackoffQ=true"}, func(o *Options) bool {
+			return !o.FeatureGates["AllBeta"] && o.FeatureGates["SchedulerPopFromBackoffQ"]
 		}},
 		{"vmodule", []string{"--vmodule=foo*=3,bar=1"}, func(o *Options) bool { return reflect.DeepEqual(o.Logs.VModule, []string{"foo*=3", "bar=1"}) }},
 		{"json format", []string{"--logging-format=json"}, func(o *Options) bool { return o.Logs.Format == "json" }},
@@ -236,6 +240,15 @@ func TestParseErrors(t *testing.T) {
 		{"feature gate no value", []string{"--feature-gates=Foo"}, `--feature-gates: "Foo" has no =true or =false`, false},
 		{"feature gate bad bool", []string{"--feature-gates=Foo=maybe"}, `Foo=maybe: value must be true or false`, false},
 		{"feature gate no name", []string{"--feature-gates==true"}, `has no gate name`, false},
+		// as kube-scheduler v1.37 (its words)
+		{"feature gate unknown", []string{"--feature-gates=NoSuchGate=true"}, `--feature-gates: unrecognized feature gate: NoSuchGate`, false},
+		{"feature gate locked", []string{"--feature-gates=DRAAdminAccess=false"}, `cannot set feature gate DRAAdminAccess to false, feature is locked to true`, false},
+		{"feature gate dependency", []string{"--feature-gates=DRADeviceCompatibilityGroups=true,DRAPartitionableDevices=false"},
+			`--feature-gates: DRADeviceCompatibilityGroups is enabled, but depends on features that are disabled: [DRAPartitionableDevices]`, false},
+		{"feature gate dependency, repeated flag", []string{"--feature-gates=DRAPartitionableDevices=false", "--feature-gates=DRADeviceCompatibilityGroups=true"},
+			`DRADeviceCompatibilityGroups is enabled, but depends on features that are disabled: [DRAPartitionableDevices]`, false},
+		{"feature gate dependencies of AllAlpha", []string{"--feature-gates=AllAlpha=true"},
+			`--feature-gates: [CompositePodGroup is enabled, but depends on features that are disabled: [GenericWorkload], PodGroupPreemptionPolicy is enabled`, false},
 		{"version value", []string{"--version=yes"}, `--version: must be true, false or raw`, false},
 		{"hidden metrics version", []string{"--show-hidden-metrics-for-version=1.30"}, `only the previous minor version`, false},
 		{"emulated version syntax", []string{"--emulated-version=1"}, `must have the form major.minor`, false},
@@ -244,7 +257,7 @@ func TestParseErrors(t *testing.T) {
 		// refused: accepted by kube-scheduler, not by berth
 		{"sni", []string{"--tls-sni-cert-key=a.crt,a.key"}, `--tls-sni-cert-key=a.crt,a.key: not supported by berth`, true},
 		{"resource lock", []string{"--leader-elect-resource-lock=endpointsleases"}, `--leader-elect-resource-lock=endpointsleases: not supported by berth`, true},
-		{"feature gate component", []string{"--feature-gates=wardle:A=true"}, `component "wardle"`, true},
+		{"feature gate component", []string{"--feature-gates=wardle:GenericWorkload=true"}, `component "wardle"`, true},
 		{"emulated version", []string{"--emulated-version=1.35"}, `--emulated-version=1.35: not supported by berth`, true},
 		{"min compatibility", []string{"--min-compatibility-version=1.30"}, `not supported by berth`, true},
 		{"version override", []string{"--version=v1.37.9"}, `--version=v1.37.9: not supported by berth`, true},
@@ -276,7 +289,7 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseIsIndependent(t *testing.T) {
 	// Each Parse starts from the defaults: no state leaks between calls.
-	mustParse(t, "--authorization-always-allow-paths=/x", "--feature-gates=A=true")
+	mustParse(t, "--authorization-always-allow-paths=/x", "--feature-gates=GenericWorkload=true")
 	o := mustParse(t)
 	if !reflect.DeepEqual(o.Authorization.AlwaysAllowPaths, []string{"/healthz", "/readyz", "/livez"}) {
 		t.Errorf("second Parse saw the first one's list: %q", o.Authorization.AlwaysAllowPaths)

@@ -114,7 +114,9 @@ func curveList(p *[]tls.CurveID) *list[tls.CurveID] {
 }
 
 // featureGateValue parses --feature-gates: comma-separated [component:]Name=bool entries,
-// repeatable; later entries win. Only the "kube" component (the default) exists.
+// repeatable; later entries win. Only the "kube" component (the default) exists, and only its
+// gates (kubeGates), with their locks, are accepted; dependencies are checked once all flags are
+// parsed (validateGates).
 type featureGateValue struct{ p *map[string]bool }
 
 func (v featureGateValue) Set(s string) error {
@@ -142,6 +144,9 @@ func (v featureGateValue) Set(s string) error {
 		b, err := strconv.ParseBool(strings.TrimSpace(val))
 		if err != nil {
 			return fmt.Errorf("%s=%s: value must be true or false", name, strings.TrimSpace(val))
+		}
+		if err := checkGate(name, b); err != nil {
+			return err
 		}
 		(*v.p)[name] = b
 	}

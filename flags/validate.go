@@ -23,6 +23,7 @@ func (o *Options) validate() error {
 		o.LeaderElection.validateEach,
 		o.Metrics.validate,
 		o.Logs.validate,
+		func() error { return validateGates(o.FeatureGates) },
 	}
 	// With --config the lease timings come from the file merged with explicit flags, so
 	// only the caller can check how they relate (LeaderElection.Validate).

@@ -13,9 +13,9 @@ func TestWarnings(t *testing.T) {
 	}{
 		{"defaults", nil, nil},
 		{"supported flags are silent", []string{"--v=4", "--leader-elect=false", "--kube-api-qps=10", "--emulated-version=1.37"}, nil},
-		{"feature gates sorted", []string{"--feature-gates=ZGate=false,AGate=true"}, []string{
-			"--feature-gates: AGate=true has no effect: berth implements kube-scheduler v1.37's default behaviour only",
-			"--feature-gates: ZGate=false has no effect: berth implements kube-scheduler v1.37's default behaviour only",
+		{"feature gates sorted", []string{"--feature-gates=SchedulerAsyncAPICalls=false,GenericWorkload=true"}, []string{
+			"--feature-gates: GenericWorkload=true has no effect: berth implements kube-scheduler v1.37's default behaviour only",
+			"--feature-gates: SchedulerAsyncAPICalls=false has no effect: berth implements kube-scheduler v1.37's default behaviour only",
 		}},
 		{"no-op flags", []string{"--vmodule=a=1", "--log-flush-frequency=1s", "--disabled-metrics=x", "--min-compatibility-version=1.37"}, []string{
 			"--disabled-metrics is accepted for compatibility but has no effect in berth",

@@ -1,0 +1,89 @@
+package flags
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+//go:generate sh -c "cd ../upstream/kube && go run ./cmd/featuregates > ../../flags/featuregates_v137.go"
+
+// gateSpec is one feature gate as kube-scheduler v1.37 has it: its stage (ALPHA, BETA, GA or
+// DEPRECATED), its default, and whether the default is locked (setting the other value is an
+// error). The table, kubeGates, is generated from upstream (featuregates_v137.go).
+type gateSpec struct {
+	stage  string
+	def    bool
+	locked bool
+}
+
+// checkGate rejects what kube-scheduler rejects when a single gate is set: an unknown name, or a
+// locked gate set to the value it is not locked to.
+func checkGate(name string, value bool) error {
+	spec, ok := kubeGates[name]
+	if !ok {
+		return fmt.Errorf("unrecognized feature gate: %s", name)
+	}
+	if spec.locked && spec.def != value {
+		return fmt.Errorf("cannot set feature gate %s to %t, feature is locked to %t", name, value, spec.def)
+	}
+	return nil
+}
+
+// gatesEnabled returns whether each known gate is enabled once set is applied: a gate given
+// explicitly has its value; AllAlpha and AllBeta set every alpha (beta) gate not given
+// explicitly; the others keep their defaults.
+func gatesEnabled(set map[string]bool) map[string]bool {
+	enabled := make(map[string]bool, len(kubeGates))
+	for name, spec := range kubeGates {
+		enabled[name] = spec.def
+	}
+	for special, stage := range map[string]string{"AllAlpha": "ALPHA", "AllBeta": "BETA"} {
+		v, ok := set[special]
+		if !ok {
+			continue
+		}
+		for name, spec := range kubeGates {
+			if _, explicit := set[name]; !explicit && spec.stage == stage && name != "AllAlpha" && name != "AllBeta" {
+				enabled[name] = v
+			}
+		}
+	}
+	for name, v := range set {
+		enabled[name] = v
+	}
+	return enabled
+}
+
+// validateGates checks the gates as a whole, as kube-scheduler does once its flags are parsed:
+// every enabled gate needs the gates it depends on enabled. The problems are reported together,
+// ordered by gate name.
+func validateGates(set map[string]bool) error {
+	if len(set) == 0 {
+		return nil
+	}
+	enabled := gatesEnabled(set)
+	var problems []string
+	for name, deps := range kubeGateDependencies {
+		if !enabled[name] {
+			continue
+		}
+		var off []string
+		for _, d := range deps {
+			if !enabled[d] {
+				off = append(off, d)
+			}
+		}
+		if len(off) > 0 {
+			problems = append(problems, fmt.Sprintf("%s is enabled, but depends on features that are disabled: [%s]", name, strings.Join(off, " ")))
+		}
+	}
+	switch slices.Sort(problems); len(problems) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("--feature-gates: %s", problems[0])
+	default:
+		return fmt.Errorf("--feature-gates: [%s]", strings.Join(problems, ", "))
+	}
+}
