@@ -21,6 +21,7 @@ import (
 	"github.com/berth-scheduler/berth/election"
 	"github.com/berth-scheduler/berth/flags"
 	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/logging"
 	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/sdnotify"
@@ -74,6 +75,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := newLogger(opts.Logs, stderr)
+	if log.Enabled(context.Background(), logging.V(1)) {
+		for _, line := range opts.FlagLines() {
+			log.Log(context.Background(), logging.V(1), line, logging.Plain())
+		}
+	}
 	// kube-scheduler's first lines, which operators and log pipelines look for.
 	log.Info("Starting Kubernetes Scheduler", "version", version, "commit", commit, "compatibility", "v"+flags.KubeVersion)
 	gogc := os.Getenv("GOGC")

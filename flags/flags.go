@@ -75,8 +75,25 @@ type Options struct {
 	// Version is --version: whether to print the version and exit, and in which form.
 	Version VersionRequest
 
+	// Values are every flag with its value as parsed, ordered by name, for the "FLAG:" lines
+	// kube-scheduler logs at -v=1 (see FlagLines).
+	Values []FlagValue
+
 	help bool
 	set  map[string]bool
+}
+
+// FlagValue is one flag's name (without dashes) and its value as the flag prints it.
+type FlagValue struct{ Name, Value string }
+
+// FlagLines returns kube-scheduler's start-up lines for the flags, one per flag:
+// FLAG: --name="value".
+func (o *Options) FlagLines() []string {
+	out := make([]string, len(o.Values))
+	for i, v := range o.Values {
+		out[i] = fmt.Sprintf("FLAG: --%s=%q", v.Name, v.Value)
+	}
+	return out
 }
 
 // SecureServing holds the "Secure serving" flags.
@@ -267,6 +284,11 @@ func Parse(args []string) (*Options, error) {
 		return nil, fmt.Errorf("parsing flags: %w", err)
 	}
 	r.fs.Visit(func(f *flag.Flag) { o.set[f.Name] = true })
+	r.fs.VisitAll(func(f *flag.Flag) {
+		if t, ok := f.Value.(*tracked); ok && t.name == f.Name { // not a one-letter alias
+			o.Values = append(o.Values, FlagValue{Name: f.Name, Value: f.Value.String()})
+		}
+	})
 	if o.help {
 		return nil, ErrHelp
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +297,38 @@ func TestParseIsIndependent(t *testing.T) {
 	}
 	if o.FeatureGates != nil {
 		t.Errorf("second Parse saw the first one's feature gates: %v", o.FeatureGates)
+	}
+}
+
+// TestFlagLines checks the "FLAG:" lines kube-scheduler logs at -v=1: every flag once (no
+// one-letter alias), by name, with the value as kube-scheduler prints it.
+func TestFlagLines(t *testing.T) {
+	o := mustParse(t, "-v=1", "--vmodule=sched*=4,queue=5", "--feature-gates=GenericWorkload=true", "--kube-api-qps=100")
+	lines := o.FlagLines()
+	want := map[string]bool{
+		`FLAG: --v="1"`:                                                        true,
+		`FLAG: --vmodule="sched*=4,queue=5"`:                                   true,
+		`FLAG: --feature-gates="GenericWorkload=true"`:                         true,
+		`FLAG: --kube-api-qps="100"`:                                           true,
+		`FLAG: --allow-metric-labels="[]"`:                                     true,
+		`FLAG: --tls-sni-cert-key="[]"`:                                        true,
+		`FLAG: --emulated-version="[]"`:                                        true,
+		`FLAG: --authorization-always-allow-paths="[/healthz,/readyz,/livez]"`: true,
+		`FLAG: --help="false"`:                                                 true,
+	}
+	for _, l := range lines {
+		delete(want, l)
+		if strings.HasPrefix(l, "FLAG: --h=") {
+			t.Errorf("the -h alias has a line of its own: %s", l)
+		}
+	}
+	for l := range want {
+		t.Errorf("missing %s", l)
+	}
+	if !slices.IsSortedFunc(o.Values, func(a, b FlagValue) int { return strings.Compare(a.Name, b.Name) }) {
+		t.Errorf("lines not ordered by flag name")
+	}
+	if len(lines) != 62 { // kube-scheduler v1.37 prints 62
+		t.Errorf("%d lines, want 62 as kube-scheduler", len(lines))
 	}
 }

@@ -194,7 +194,7 @@ func (v compatVersionValue) Set(s string) error {
 	return nil
 }
 
-func (v compatVersionValue) String() string { return "" }
+func (v compatVersionValue) String() string { return "[]" } // as kube-scheduler prints it unset
 
 // versionValue parses --version: a bool that also accepts "raw". "vX.Y.Z" (overriding the
 // reported version) is refused.
@@ -240,7 +240,7 @@ func vmoduleList(p *[]string) *list[string] {
 		}
 		return s, nil
 	}
-	l := &list[string]{p: p, item: item, show: identity}
+	l := &list[string]{p: p, item: item, show: identity, bare: true}
 	l.changed = true // repeated --vmodule values accumulate from the start, as klog's do
 	return l
 }
@@ -266,10 +266,11 @@ func (v zeroQuantityValue) Set(s string) error {
 func (v zeroQuantityValue) String() string { return "0" }
 
 // refusedValue refuses every value.
-type refusedValue struct{ why string }
+// shown is what String returns: the flag's unset value as kube-scheduler prints it.
+type refusedValue struct{ why, shown string }
 
 func (v refusedValue) Set(string) error { return unsupported("%s", v.why) }
-func (v refusedValue) String() string   { return "" }
+func (v refusedValue) String() string   { return v.shown }
 
 // metricLabelsValue keeps each --allow-metric-labels value after a syntax check: the
 // value must hold at least one metric,label=values mapping.
@@ -283,7 +284,12 @@ func (v metricLabelsValue) Set(s string) error {
 	return nil
 }
 
-func (v metricLabelsValue) String() string { return "" }
+func (v metricLabelsValue) String() string {
+	if v.p == nil {
+		return "[]"
+	}
+	return "[" + strings.Join(*v.p, ",") + "]"
+}
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))

@@ -55,7 +55,7 @@ func registerSecureServing(s *section, ss *SecureServing) {
 		"Lowest TLS version accepted; omitted means VersionTLS12. Values: "+strings.Join(tlsVersionNames(), ", ")+".")
 	s.add("tls-private-key-file", "string", stringValue(&ss.KeyFile),
 		"PEM file holding the private key for --tls-cert-file.")
-	s.add("tls-sni-cert-key", "namedCertKey", refusedValue{why: "per-name (SNI) certificates; use --tls-cert-file and --tls-private-key-file"},
+	s.add("tls-sni-cert-key", "namedCertKey", refusedValue{why: "per-name (SNI) certificates; use --tls-cert-file and --tls-private-key-file", shown: "[]"},
 		"Not supported by berth: giving it is an error. Use --tls-cert-file and --tls-private-key-file.")
 }
 

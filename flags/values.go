@@ -152,6 +152,7 @@ type list[T any] struct {
 	item    func(string) (T, error)
 	show    func(T) string
 	changed bool
+	bare    bool // String without the brackets (klog's --vmodule prints "a=1,b=2")
 }
 
 func (v *list[T]) Set(s string) error {
@@ -183,6 +184,9 @@ func (v *list[T]) String() string {
 	parts := make([]string, len(*v.p))
 	for i, x := range *v.p {
 		parts[i] = v.show(x)
+	}
+	if v.bare {
+		return strings.Join(parts, ",")
 	}
 	return "[" + strings.Join(parts, ",") + "]"
 }

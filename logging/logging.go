@@ -106,17 +106,33 @@ func prefixed(group string, as []slog.Attr) []slog.Attr {
 	return out
 }
 
+// plainKey marks a record whose message klog would have written with a printf-style call
+// (Infof): in text it is written as is, not quoted. See Plain.
+const plainKey = "\x00plain"
+
+// Plain is the attribute that makes the text format write a record's message unquoted, as
+// klog's printf-style calls do (kube-scheduler's "FLAG: --v=\"2\"" lines). It adds no key.
+func Plain() slog.Attr { return slog.Bool(plainKey, true) }
+
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
 	attrs := append([]slog.Attr(nil), h.attrs...)
 	var own []slog.Attr
-	r.Attrs(func(a slog.Attr) bool { own = append(own, a); return true })
+	plain := false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == plainKey {
+			plain = true
+		} else {
+			own = append(own, a)
+		}
+		return true
+	})
 	attrs = append(attrs, prefixed(h.group, own)...)
 	file, line := caller(r.PC)
 	var b []byte
 	if h.json {
 		b = h.appendJSON(nil, r, attrs, file, line)
 	} else {
-		b = h.appendText(nil, r, attrs, file, line)
+		b = h.appendText(nil, r, attrs, file, line, plain)
 	}
 	h.out.mu.Lock()
 	defer h.out.mu.Unlock()
@@ -147,7 +163,7 @@ func severity(l slog.Level) byte {
 }
 
 // appendText writes klog's header and its structured key/value form.
-func (h *handler) appendText(b []byte, r slog.Record, attrs []slog.Attr, file string, line int) []byte {
+func (h *handler) appendText(b []byte, r slog.Record, attrs []slog.Attr, file string, line int, plain bool) []byte {
 	t := r.Time
 	if t.IsZero() {
 		t = time.Now()
@@ -156,7 +172,11 @@ func (h *handler) appendText(b []byte, r slog.Record, attrs []slog.Attr, file st
 	hh, mm, ss := t.Clock()
 	b = fmt.Appendf(b, "%c%02d%02d %02d:%02d:%02d.%06d %7d %s:%d] ", severity(r.Level), int(mon), day, hh, mm, ss,
 		t.Nanosecond()/1000, h.pid, filepath.Base(file), line)
-	b = strconv.AppendQuote(b, r.Message)
+	if plain {
+		b = append(b, r.Message...)
+	} else {
+		b = strconv.AppendQuote(b, r.Message)
+	}
 	for _, a := range attrs {
 		b = append(b, ' ')
 		b = append(b, a.Key...)

@@ -48,6 +48,8 @@ func TestText(t *testing.T) {
 			want: head("I") + `"m" component="scheduler" x.b=2 x.g.c=3`},
 		{name: "a cluster-scoped object and a list", r: record(slog.LevelInfo, "m", "node", KRef("", "n1"), "names", []string{"a", "b"}),
 			want: head("I") + `"m" node="n1" names=["a" "b"]`},
+		{name: "a printf-style line, as kube-scheduler's FLAG lines", r: record(V(1), `FLAG: --v="1"`, Plain()),
+			want: head("I") + `FLAG: --v="1"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +79,8 @@ func TestJSON(t *testing.T) {
 			want: `{"ts":` + ts + `,"caller":"???:0","msg":"Successfully bound pod to node","v":2,"pod":{"name":"nginx","namespace":"default"},"node":"n1","evaluatedNodes":3}`},
 		{name: "an error has no v", r: record(slog.LevelError, "failed", "err", errors.New("boom")),
 			want: `{"ts":` + ts + `,"caller":"???:0","msg":"failed","err":"boom"}`},
+		{name: "a printf-style line adds no key", r: record(V(1), `FLAG: --v="1"`, Plain()),
+			want: `{"ts":` + ts + `,"caller":"???:0","msg":"FLAG: --v=\"1\"","v":1}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
