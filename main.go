@@ -123,6 +123,9 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 			return err
 		}
 	}
+	if err := registerBuildInfo(reg); err != nil {
+		return fmt.Errorf("registering kubernetes_build_info: %w", err)
+	}
 	if err := registerLeaderMetric(reg, elector); err != nil {
 		return err
 	}

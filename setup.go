@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -235,6 +236,24 @@ func (l *leaseEvents) write(ctx context.Context, lease *coordinationv1.Lease, me
 	if err != nil {
 		l.log.Debug("recording leader election event", "err", err)
 	}
+}
+
+// registerBuildInfo registers kubernetes_build_info, the family dashboards and the
+// KubeVersionMismatch alert read the control plane's versions from. Its git_version is the
+// Kubernetes version berth stands in for, "v1.37.0", with berth's own version as build metadata
+// ("+berth.v0.4.0"), so that the alert's major.minor sees the cluster's version and a person sees
+// that it is berth.
+func registerBuildInfo(reg *metrics.Registry) error {
+	info, err := reg.Gauge("kubernetes_build_info",
+		"[BETA] A metric with a constant '1' value labeled by major, minor, git version, git commit, git tree state, build date, Go version, and compiler from which Kubernetes was built, and platform on which it is running.",
+		"major", "minor", "git_version", "git_commit", "git_tree_state", "build_date", "go_version", "compiler", "platform")
+	if err != nil {
+		return err
+	}
+	major, minor, _ := strings.Cut(flags.KubeVersion, ".")
+	info.With(major, minor, "v"+flags.KubeVersion+".0+berth."+version, commit, "clean", "", runtime.Version(), runtime.Compiler,
+		runtime.GOOS+"/"+runtime.GOARCH).Set(1)
+	return nil
 }
 
 func registerLeaderMetric(reg *metrics.Registry, e *election.Elector) error {

@@ -3,10 +3,13 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/flags"
+	"github.com/berth-scheduler/berth/metrics"
 )
 
 // TestClientsHaveTheirOwnRateLimiters checks berth spends its --kube-api-qps budget as
@@ -44,5 +47,24 @@ current-context: x
 	}
 	if got := work.QPS(); got != 50 {
 		t.Errorf("work client QPS %v, want kube-scheduler's default 50", got)
+	}
+}
+
+// TestBuildInfo checks kubernetes_build_info: kube-scheduler's labels, and a git_version whose
+// major.minor is the Kubernetes version berth stands in for (what the KubeVersionMismatch alert
+// compares) while naming berth.
+func TestBuildInfo(t *testing.T) {
+	reg := metrics.NewRegistry()
+	if err := registerBuildInfo(reg); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := reg.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	// Labels in name order, as Prometheus' client writes them.
+	want := regexp.MustCompile(`(?m)^kubernetes_build_info\{build_date="",compiler="gc",git_commit="[^"]+",git_tree_state="clean",git_version="v1\.37\.0\+berth\.[^"]+",go_version="go[^"]+",major="1",minor="37",platform="[a-z0-9]+/[a-z0-9]+"\} 1$`)
+	if !want.MatchString(b.String()) {
+		t.Errorf("exposition lacks the build info series:\n%s", b.String())
 	}
 }

@@ -77,7 +77,7 @@ func TestSecureEndpoint(t *testing.T) {
 	// A ClusterRole allowing GET /metrics, bound to one ServiceAccount and one certificate user.
 	_, err = admin.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
 		ObjectMeta: metav1.ObjectMeta{Name: ns + "-metrics-reader"},
-		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}},
+		Rules:      []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics", "/livez/*", "/readyz/*", "/healthz/*"}, Verbs: []string{"get"}}},
 	}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -151,6 +151,13 @@ func TestSecureEndpoint(t *testing.T) {
 	}{
 		{"healthz without credentials", "/healthz", caller{}, 200},
 		{"readyz without credentials", "/readyz", caller{}, 200},
+		// A single check is not on the always-allowed list: it needs a caller allowed its path.
+		{"livez/ping without credentials", "/livez/ping", caller{}, 403},
+		{"livez/ping", "/livez/ping", caller{token: allowedToken}, 200},
+		{"healthz/ping (no leader election: no other check)", "/healthz/ping", caller{token: allowedToken}, 200},
+		{"readyz/shutdown", "/readyz/shutdown", caller{token: allowedToken}, 200},
+		{"readyz/sched-handler-sync", "/readyz/sched-handler-sync", caller{token: allowedToken}, 200},
+		{"livez has no sched-handler-sync", "/livez/sched-handler-sync", caller{token: allowedToken}, 404},
 		{"metrics without credentials", "/metrics", caller{}, 403},
 		{"metrics with a token of a service account without rights", "/metrics", caller{token: deniedToken}, 403},
 		{"metrics with a token bound to a role allowing it", "/metrics", caller{token: allowedToken}, 200},

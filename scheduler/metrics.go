@@ -25,6 +25,7 @@ type schedMetrics struct {
 	victims         *metrics.HistogramVec // no labels
 	algorithm       *metrics.HistogramVec // no labels: the decision, with preemption's search
 	podAttempts     *metrics.HistogramVec // no labels: attempts of each pod bound
+	binding         *metrics.Gauge        // scheduler_goroutines{operation="binding"}: bindings under way
 }
 
 // newSchedMetrics registers the scheduler's metrics in r. With r nil the metrics are counted
@@ -68,5 +69,8 @@ func newSchedMetrics(r *metrics.Registry) (*schedMetrics, error) {
 	m.podAttempts, err = r.Histogram("scheduler_pod_scheduling_attempts", "[STABLE] Number of attempts to successfully schedule a pod.",
 		metrics.ExponentialBuckets(1, 2, 5))
 	errs = append(errs, err)
+	goroutines, err := r.Gauge("scheduler_goroutines", "[BETA] Number of running goroutines split by the work they do such as binding.", "operation")
+	errs = append(errs, err)
+	m.binding = goroutines.With("binding")
 	return m, errors.Join(errs...)
 }

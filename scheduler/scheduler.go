@@ -285,7 +285,11 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 	}
 	b := binding{qp: qp, bound: bound, profile: profile, start: start, evaluated: res.Evaluated, feasible: res.Feasible}
 	if len(res.Plans) == 0 {
-		pool.submit(ctx, func(ctx context.Context) { s.bind(ctx, b) })
+		pool.submit(ctx, func(ctx context.Context) {
+			s.m.binding.Inc() // as kube-scheduler counts its binding goroutine
+			defer s.m.binding.Dec()
+			s.bind(ctx, b)
+		})
 		return
 	}
 	b.steps = s.steps(bound, res.Plans)
@@ -295,6 +299,8 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 	s.cycles.Add(1)
 	go func() {
 		defer s.cycles.Done()
+		s.m.binding.Inc()
+		defer s.m.binding.Dec()
 		s.runCycle(ctx, b)
 	}()
 }
