@@ -26,6 +26,9 @@ type Snapshot struct {
 	// Storage holds the claims, volumes, classes and CSI objects (never nil; New makes it
 	// empty, and the cache carries its own from snapshot to snapshot).
 	Storage *Storage
+	// Devices holds the ResourceClaims, DeviceClasses, ResourceSlices and DeviceTaintRules
+	// (never nil; New makes it empty, and the cache carries its own from snapshot to snapshot).
+	Devices *Devices
 
 	nominatedNode map[types.UID]string
 
@@ -42,6 +45,7 @@ func New(nodes []*NodeInfo, namespaceLabels map[string]labels.Set) *Snapshot {
 		Nodes:           make([]*NodeInfo, 0, len(nodes)),
 		NamespaceLabels: namespaceLabels,
 		Storage:         NewStorage(),
+		Devices:         NewDevices(),
 		byName:          make(map[string]*NodeInfo, len(nodes)),
 		index:           make(map[string]int, len(nodes)),
 		imageNodes:      map[string]int{},
