@@ -22,6 +22,23 @@
 //
 // Preemption cannot free devices here: as upstream (no PreFilter extensions), removing pods from
 // a node does not deallocate their claims, so the filter is not a decide.PodChanger.
+//
+// Allocation follows v1.37's default feature set: exact counts and allocationMode All,
+// firstAvailable alternatives, matchAttribute and distinctAttribute constraints, admin access
+// (does not consume the device; the namespace label is the API server's check, not the
+// scheduler's), device taints from slices and DeviceTaintRules against the request's
+// tolerations, class selectors and class config copied into the result, pool completeness and
+// generations, per-device node selection, partitionable devices (shared counters), capacity
+// requests against a device's capacity, and devices with binding conditions (tried last; the
+// Plan says to wait). Passed over, never allocated: devices with allowMultipleAllocations
+// (DRAConsumableCapacity's shared allocations); when that is why nothing fits the reason is
+// ReasonSkippedDevices, and an All request that matches such a device never fits.
+//
+// DynamicResourcesArgs.filterTimeout bounds upstream's allocation attempt on one node (an Error
+// after it, so the pod backs off). The decision has no clock: berth's search is not cut short, and
+// the timeout is only carried in the Plan. Upstream's PostFilter (deallocating a claim that is
+// unavailable on every node) and the in-flight allocations of other pods' Reserve (berth assumes
+// them in its cache instead) are not part of this package.
 package dynamicresources
 
 import (
@@ -127,7 +144,13 @@ type allocatedClaim struct {
 	index         int
 	nodeSel       *nodeaffinity.Selector
 	bindingFailed bool
+	// skipsNodeOperations: a result skips node operations, so the node must declare
+	// DRAOptionalNodeOperations (upstream checks this whatever its feature gate).
+	skipsNodeOperations bool
 }
+
+// optionalNodeOperations is the node feature an allocation with skipNodeOperations needs.
+const optionalNodeOperations = "DRAOptionalNodeOperations"
 
 // PreFilter finds the pod's claims and prepares the allocation of the unallocated ones. It returns
 // nil for a pod without claims.
@@ -149,8 +172,11 @@ func (pl *DynamicResources) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snap
 	p := &prepared{pl: pl, pod: pod.Pod, devs: devs, claims: claims}
 	for i, c := range claims {
 		if a := c.Status.Allocation; a != nil {
-			p.allocated = append(p.allocated, allocatedClaim{index: i, nodeSel: nodeaffinity.CompileSelector(a.NodeSelector),
-				bindingFailed: bindingFailed(c)})
+			ac := allocatedClaim{index: i, nodeSel: nodeaffinity.CompileSelector(a.NodeSelector), bindingFailed: bindingFailed(c)}
+			for _, r := range a.Devices.Results {
+				ac.skipsNodeOperations = ac.skipsNodeOperations || len(r.SkipNodeOperations) > 0
+			}
+			p.allocated = append(p.allocated, ac)
 			continue
 		}
 		if v := checkClasses(c, devs); !v.Fits() {
@@ -269,7 +295,8 @@ func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 		a.release()
 	}
 	for _, a := range p.allocated {
-		if a.bindingFailed || !a.nodeSel.Matches(n.Node) {
+		if a.bindingFailed || !a.nodeSel.Matches(n.Node) ||
+			(a.skipsNodeOperations && !slices.Contains(n.Node.Status.DeclaredFeatures, optionalNodeOperations)) {
 			return notAvailable
 		}
 	}

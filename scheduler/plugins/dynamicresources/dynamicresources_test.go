@@ -101,6 +101,7 @@ func TestPreFilterMessages(t *testing.T) {
 
 func TestFilterAllocatedClaims(t *testing.T) {
 	nodes := []*snapshot.NodeInfo{node("n0", "zone", "a"), node("n1", "zone", "b")}
+	nodes[1].Node.Status.DeclaredFeatures = []string{"DRAOptionalNodeOperations"}
 	zoneA := &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchExpressions: []v1.NodeSelectorRequirement{
 		{Key: "zone", Operator: v1.NodeSelectorOpIn, Values: []string{"a"}}}}}}
 	failed := func() *resourcev1.ResourceClaim {
@@ -120,6 +121,11 @@ func TestFilterAllocatedClaims(t *testing.T) {
 		{"node name", allocated(claim("c"), nodeNameSelector("n1"), "p1/d0"), []string{"n1"}},
 		{"node labels", allocated(claim("c"), zoneA, "p1/d0"), []string{"n0"}},
 		{"binding failed", failed, nil},
+		{"skips node operations: the node must declare the feature", func() *resourcev1.ResourceClaim {
+			c := allocated(claim("c"), nil, "p1/d0")
+			c.Status.Allocation.Devices.Results[0].SkipNodeOperations = []resourcev1.SkipNodeOperation{resourcev1.SkipNodeOperationAll}
+			return c
+		}(), []string{"n1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
