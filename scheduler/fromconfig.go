@@ -8,16 +8,13 @@ import (
 	"strings"
 	"time"
 
-	resourcev1 "k8s.io/api/resource/v1"
-	"k8s.io/apimachinery/pkg/labels"
-
 	appslisters "k8s.io/client-go/listers/apps/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	resourcelisters "k8s.io/client-go/listers/resource/v1"
 
 	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
 	"github.com/berth-scheduler/berth/scheduler/plugins/imagelocality"
 	"github.com/berth-scheduler/berth/scheduler/plugins/interpodaffinity"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
@@ -45,7 +42,7 @@ const (
 	defaultBinder   = "DefaultBinder"
 	// defaultPreemption runs in the loop when a pod fits nowhere (see Profile.Preemption).
 	defaultPreemption = "DefaultPreemption"
-	dynamicResources  = "DynamicResources"
+	dynamicResources  = dynamicresources.Name
 )
 
 // ProfilesFromConfig builds one Profile per profile of cfg, which must be an effective
@@ -190,6 +187,17 @@ func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (
 		return volumerestrictions.New(), nil
 	case volumezone.Name:
 		return volumezone.New(), nil
+	case dynamicresources.Name:
+		a := dynamicresources.DefaultArgs()
+		if c, ok := args.(*config.DynamicResourcesArgs); ok {
+			if c.FilterTimeout != nil {
+				a.FilterTimeout = c.FilterTimeout.Duration
+			}
+			if c.BindingTimeout != nil {
+				a.BindingTimeout = c.BindingTimeout.Duration
+			}
+		}
+		return dynamicresources.New(a, DeviceSelectorCompiler)
 	case volumebinding.Name:
 		a := volumebinding.DefaultArgs()
 		if c, ok := args.(*config.VolumeBindingArgs); ok {
@@ -255,7 +263,8 @@ var implemented = map[string]bool{
 	imagelocality.Name: true, nodeaffinity.Name: true, noderesources.FitName: true,
 	noderesources.BalancedAllocationName: true, podtopologyspread.Name: true, interpodaffinity.Name: true,
 	volumerestrictions.Name: true, volumezone.Name: true, volumebinding.Name: true, nodevolumelimits.Name: true,
-	prioritySort: true, schedulingGates: true, defaultBinder: true, defaultPreemption: true,
+	dynamicresources.Name: true,
+	prioritySort:          true, schedulingGates: true, defaultBinder: true, defaultPreemption: true,
 }
 
 // refusal is how berth stands in for an enabled plugin it does not implement yet: the pods the
@@ -267,9 +276,15 @@ type refusal struct {
 	pods string
 }
 
-// refusals lists every plugin berth refuses for: when a plugin lands, its line goes.
-var refusals = map[string]refusal{
-	"DynamicResources": {deviceClassNeeds, "pods with spec.resourceClaims or extended resources a DeviceClass provides"},
+// refusals lists every plugin berth refuses for: when a plugin lands, its line goes. (None at the
+// moment: DynamicResources, implemented in part, refuses what it lacks itself, see partial.)
+var refusals = map[string]refusal{}
+
+// partial lists the plugins berth implements in part, with the pods that stay pending for want of
+// the rest.
+var partial = map[string]string{
+	dynamicResources: "pods requesting extended resources that a DeviceClass provides (DRAExtendedResource) stay pending " +
+		"(unschedulable, with a message naming the plugin); devices that allow multiple allocations are never allocated",
 }
 
 // profileInterest is defaultInterest plus the refusals: only a change of the pod itself can lift
@@ -282,20 +297,12 @@ var profileInterest = func() map[string]queue.Events {
 	return in
 }()
 
-func static(n notyet.Needs) func(*kubeclient.Informers) notyet.Needs {
-	return func(*kubeclient.Informers) notyet.Needs { return n }
-}
-
-// deviceClassNeeds reads the DeviceClasses from f's informer, creating it (nil f: none).
-func deviceClassNeeds(f *kubeclient.Informers) notyet.Needs {
-	if f == nil {
-		return notyet.DynamicResources(nil)
-	}
-	lister := resourcelisters.NewDeviceClassLister(f.DeviceClasses().GetIndexer())
-	return notyet.DynamicResources(func() []*resourcev1.DeviceClass {
-		classes, _ := lister.List(labels.Everything()) // an indexer's List cannot fail
-		return classes
-	})
+// DeviceSelectorCompiler compiles the CEL device selectors of DeviceClasses and ResourceClaims
+// for DynamicResources. Until berth's evaluator is wired in, it refuses every expression, so that
+// a claim or class with a selector keeps its pod pending with a message saying why, and devices
+// are allocated only by classes and requests without selectors.
+var DeviceSelectorCompiler dynamicresources.Compiler = func(string) (dynamicresources.Selector, error) {
+	return nil, errors.New("selector uses CEL, which berth does not evaluate yet")
 }
 
 // Missing is an enabled plugin berth does not implement, and what that means for pods.
@@ -312,12 +319,15 @@ func NotImplemented(cfg *config.KubeSchedulerConfiguration) []Missing {
 	var out []Missing
 	for i := range cfg.Profiles {
 		for _, name := range cfg.Profiles[i].EnabledPlugins() {
-			if implemented[name] || slices.ContainsFunc(out, func(m Missing) bool { return m.Plugin == name }) {
+			if (implemented[name] && partial[name] == "") || slices.ContainsFunc(out, func(m Missing) bool { return m.Plugin == name }) {
 				continue
 			}
 			m := Missing{Plugin: name, Effect: "skipped: pods are scheduled without its checks"}
 			if r, ok := refusals[name]; ok {
 				m.Effect = r.pods + " stay pending (unschedulable, with a message naming the plugin)"
+			}
+			if p := partial[name]; p != "" {
+				m.Effect = "implemented in part: " + p
 			}
 			out = append(out, m)
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -70,10 +71,10 @@ func TestDecideProfileFromConfig(t *testing.T) {
 		percentage       int32
 		parallelism      int
 	}{
-		{name: "default", filters: []string{"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-			"NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"},
+		{name: "default", filters: []string{"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+			"NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "DynamicResources", "NodeDeclaredFeatures"},
 			scorers: []string{"TaintToleration:3", "NodeAffinity:2", "NodeResourcesFit:1", "VolumeBinding:1", "PodTopologySpread:2",
-				"InterPodAffinity:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
+				"InterPodAffinity:2", "DynamicResources:2", "NodeResourcesBalancedAllocation:1", "ImageLocality:1"},
 			parallelism: 16},
 		{name: "star and explicit plugins", body: `parallelism: 4
 percentageOfNodesToScore: 30
@@ -95,8 +96,8 @@ profiles:
 `, profile: 1, filters: []string{"VolumeZone", "NodeName", "TaintToleration", "NodeResourcesFit"},
 			scorers: []string{"TaintToleration:4", "NodeResourcesFit:2"}, percentage: 80, parallelism: 4},
 		{name: "top-level percentage applies to a profile without its own", body: "percentageOfNodesToScore: 30\nprofiles:\n- schedulerName: a\n  plugins:\n    score:\n      disabled: [{name: '*'}]\n",
-			filters: []string{"DynamicResources", "NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
-				"NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
+			filters: []string{"NodeName", "NodeUnschedulable", "TaintToleration", "NodeAffinity", "NodePorts",
+				"NodeResourcesFit", "VolumeRestrictions", "NodeVolumeLimits", "VolumeBinding", "VolumeZone", "PodTopologySpread", "InterPodAffinity", "DynamicResources", "NodeDeclaredFeatures"}, percentage: 30, parallelism: 16},
 		{name: "point order and weights", body: `profiles:
 - plugins:
     filter:
@@ -106,7 +107,7 @@ profiles:
       disabled: [{name: ImageLocality}, {name: NodeResourcesBalancedAllocation}]
       enabled: [{name: NodeAffinity, weight: 9}]
 `, filters: []string{"NodePorts", "NodeName"},
-			scorers:     []string{"NodeAffinity:9", "TaintToleration:3", "NodeResourcesFit:1", "VolumeBinding:1", "PodTopologySpread:2", "InterPodAffinity:2"},
+			scorers:     []string{"NodeAffinity:9", "TaintToleration:3", "NodeResourcesFit:1", "VolumeBinding:1", "PodTopologySpread:2", "InterPodAffinity:2", "DynamicResources:2"},
 			parallelism: 16},
 	}
 	for _, tc := range tests {
@@ -354,17 +355,21 @@ func TestRefusals(t *testing.T) {
 		message string   // the FailedScheduling message under the default profile
 		judges  []string // every default plugin that would judge the pod
 	}{
-		{"resource claim", func(p *v1.Pod) {
-			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("gpu")}}
-		}, "0/2 nodes are available: pod uses ResourceClaims, which berth does not schedule yet (DynamicResources).",
+		{"extended resource a DeviceClass provides", func(p *v1.Pod) {
+			p.Spec.Containers[0].Resources.Requests = v1.ResourceList{"example.com/gpu": resource.MustParse("1")}
+		}, "0/2 nodes are available: pod uses extended resources that a DeviceClass provides, which berth does not schedule yet (DynamicResources).",
 			[]string{"DynamicResources"}},
 	}
 	node := func(name string) *snapshot.NodeInfo {
 		return snapshot.NewNodeInfo(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
 			Status: v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"),
-				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}})
+				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110"),
+				"example.com/gpu": resource.MustParse("1")}}})
 	}
 	snap := snapshot.New([]*snapshot.NodeInfo{node("n0"), node("n1")}, nil)
+	gpu := "example.com/gpu"
+	snap.Devices = snapshot.DevicesOf(&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu"},
+		Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpu}})
 	decideWith := func(t *testing.T, body string, pod *v1.Pod) decide.Result {
 		t.Helper()
 		profiles, err := ProfilesFromConfig(loadConfig(t, body), newInformers(t), 1)

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
 	"github.com/berth-scheduler/berth/scheduler/plugins/interpodaffinity"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodedeclaredfeatures"
@@ -40,6 +41,9 @@ var (
 		volumerestrictions.Name: queue.NodeAdd | queue.AssignedPodDelete | queue.PVCAdd,
 		volumezone.Name: nodeEvents | queue.PVCAdd | queue.PVCChange | queue.PVAdd | queue.PVChange |
 			queue.StorageClassAdd,
+		// The queue has no ResourceClaim, ResourceSlice or DeviceClass events yet: a pod
+		// DynamicResources rejected waits for a node or pod change, or the periodic flush.
+		dynamicresources.Name: nodeEvents | queue.PodChange,
 		nodevolumelimits.Name: queue.CSINodeAdd | queue.CSINodeChange | queue.AssignedPodDelete | queue.PVCAdd | queue.VolumeAttachmentDelete | queue.PodChange,
 	}
 )

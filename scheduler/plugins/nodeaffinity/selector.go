@@ -277,6 +277,12 @@ func (s *Selector) MatchesLabels(nodeLabels map[string]string) bool {
 	return false
 }
 
+// Matches reports whether node is selected, judging its labels and its metadata.name field (as
+// a ResourceSlice's or a device allocation's node selector is judged).
+func (s *Selector) Matches(node *v1.Node) bool {
+	return s == nil || s.s.matches(node)
+}
+
 // InValues returns, when the selector has exactly one term and that term requires key In some
 // values, the first such key and its values: only nodes with one of those values can match,
 // which lets a caller index many selectors by node label. ok is false otherwise.

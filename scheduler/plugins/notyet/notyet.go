@@ -5,6 +5,9 @@
 //
 //	0/5 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (VolumeBinding).
 //
+// A plugin berth implements in part refuses the rest itself with the same Message (DynamicResources
+// refuses pods that request extended resources a DeviceClass provides, see DeviceExtended).
+//
 // Each plugin's Needs function tells, from the pod alone, whether upstream's plugin would have
 // judged the pod (rather than skipped it). The scheduler wires a Refusal for every such plugin a
 // profile enables; a profile that disables the plugin schedules the pod without the check, as
@@ -53,41 +56,22 @@ func Message(what, plugin string) string {
 	return fmt.Sprintf("pod uses %s, which berth does not schedule yet (%s)", what, plugin)
 }
 
-// Phrases the Needs functions report.
-const (
-	usesResourceClaims = "ResourceClaims"
-	usesDeviceExtended = "extended resources that a DeviceClass provides"
-)
+// UsesDeviceExtended is the phrase for a pod that requests an extended resource a DeviceClass
+// provides (DRAExtendedResource): kube-scheduler would create a ResourceClaim for it, which berth
+// does not do yet. The DynamicResources plugin refuses such pods with Message(UsesDeviceExtended,
+// "DynamicResources").
+const UsesDeviceExtended = "extended resources that a DeviceClass provides"
 
-// DynamicResources returns what DynamicResources judges: pods with spec.resourceClaims, and pods
-// that request an extended resource some DeviceClass provides (by spec.extendedResourceName, or
-// the implicit deviceclass.resource.kubernetes.io/CLASS name). classes lists the DeviceClasses;
-// it is called only for pods that request extended resources, and nil means none.
-func DynamicResources(classes func() []*resourcev1.DeviceClass) Needs {
-	return func(pod *snapshot.PodInfo) string {
-		if len(pod.Pod.Spec.ResourceClaims) > 0 {
-			return usesResourceClaims
+// DeviceExtended reports whether pod requests an extended resource some DeviceClass in devs
+// provides (by spec.extendedResourceName, or the implicit deviceclass.resource.kubernetes.io/CLASS
+// name).
+func DeviceExtended(pod *snapshot.PodInfo, devs *snapshot.Devices) bool {
+	for name, v := range pod.Requests.Scalar {
+		if v != 0 && extendedOrDeviceClass(name) && devs.ProvidesExtendedResource(name) {
+			return true
 		}
-		if len(pod.Requests.Scalar) == 0 || classes == nil {
-			return ""
-		}
-		var list []*resourcev1.DeviceClass
-		listed := false
-		for name, v := range pod.Requests.Scalar {
-			if v == 0 || !extendedOrDeviceClass(name) {
-				continue
-			}
-			if !listed {
-				list, listed = classes(), true
-			}
-			for _, c := range list {
-				if provides(c, name) {
-					return usesDeviceExtended
-				}
-			}
-		}
-		return ""
 	}
+	return false
 }
 
 // extendedOrDeviceClass reports whether name could be backed by a DeviceClass: an extended
@@ -99,12 +83,4 @@ func extendedOrDeviceClass(name v1.ResourceName) bool {
 	}
 	return strings.Contains(s, "/") && !strings.Contains(s, "kubernetes.io/") &&
 		!strings.HasPrefix(s, v1.DefaultResourceRequestsPrefix)
-}
-
-// provides reports whether class c stands for the extended resource name.
-func provides(c *resourcev1.DeviceClass, name v1.ResourceName) bool {
-	if c.Spec.ExtendedResourceName != nil && v1.ResourceName(*c.Spec.ExtendedResourceName) == name {
-		return true
-	}
-	return string(name) == resourcev1.ResourceDeviceClassPrefix+c.Name
 }

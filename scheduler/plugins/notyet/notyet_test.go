@@ -37,12 +37,12 @@ var (
 	noChange  = func(*v1.Pod) {}
 )
 
-func TestDynamicResourcesNeeds(t *testing.T) {
+func TestDeviceExtended(t *testing.T) {
 	gpu := "example.com/gpu"
-	classes := []*resourcev1.DeviceClass{
-		{ObjectMeta: metav1.ObjectMeta{Name: "gpu-class"}, Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpu}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "fpga"}},
-	}
+	classes := snapshot.DevicesOf(
+		&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu-class"}, Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpu}},
+		&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "fpga"}},
+	)
 	requests := func(name string, q string) func(*v1.Pod) {
 		return func(p *v1.Pod) {
 			p.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceName(name): resource.MustParse(q)}
@@ -51,31 +51,27 @@ func TestDynamicResourcesNeeds(t *testing.T) {
 	tests := []struct {
 		name    string
 		pod     func(*v1.Pod)
-		classes []*resourcev1.DeviceClass
-		want    string
+		classes *snapshot.Devices
+		want    bool
 	}{
-		{"nothing", noChange, classes, ""},
-		{"resource claim", func(p *v1.Pod) {
+		{"nothing", noChange, classes, false},
+		{"resource claims alone", func(p *v1.Pod) {
 			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "c", ResourceClaimName: new("claim")}}
-		}, nil, usesResourceClaims},
-		{"extended resource a class names", requests(gpu, "1"), classes, usesDeviceExtended},
-		{"implicit device class name", requests("deviceclass.resource.kubernetes.io/fpga", "2"), classes, usesDeviceExtended},
-		{"implicit name of no class", requests("deviceclass.resource.kubernetes.io/none", "2"), classes, ""},
-		{"extended resource no class names", requests("example.com/other", "1"), classes, ""},
-		{"zero request", requests(gpu, "0"), classes, ""},
-		{"no classes", requests(gpu, "1"), nil, ""},
-		{"hugepages are not extended resources", requests("hugepages-2Mi", "2Mi"), classes, ""},
+		}, classes, false},
+		{"extended resource a class names", requests(gpu, "1"), classes, true},
+		{"implicit device class name", requests("deviceclass.resource.kubernetes.io/fpga", "2"), classes, true},
+		{"implicit name of no class", requests("deviceclass.resource.kubernetes.io/none", "2"), classes, false},
+		{"extended resource no class names", requests("example.com/other", "1"), classes, false},
+		{"zero request", requests(gpu, "0"), classes, false},
+		{"no classes", requests(gpu, "1"), snapshot.NewDevices(), false},
+		{"hugepages are not extended resources", requests("hugepages-2Mi", "2Mi"), classes, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			needs := DynamicResources(func() []*resourcev1.DeviceClass { return tc.classes })
-			if got := needs(podWith(tc.pod)); got != tc.want {
-				t.Errorf("needs = %q, want %q", got, tc.want)
+			if got := DeviceExtended(podWith(tc.pod), tc.classes); got != tc.want {
+				t.Errorf("DeviceExtended = %v, want %v", got, tc.want)
 			}
 		})
-	}
-	if got := DynamicResources(nil)(podWith(requests(gpu, "1"))); got != "" {
-		t.Errorf("without a class lister: needs = %q, want none", got)
 	}
 }
 

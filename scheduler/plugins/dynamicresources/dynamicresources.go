@@ -1,0 +1,383 @@
+// Package dynamicresources is kube-scheduler v1.37's DynamicResources plugin, the decision side:
+// a pod's ResourceClaims (spec.resourceClaims) must be usable on the node.
+//
+//   - PreFilter finds the pod's claims in the snapshot (by resourceClaimName, or, for a template,
+//     the generated claim named in status.resourceClaimStatuses, which the pod must own). A
+//     missing claim, a claim being deleted, or a missing DeviceClass keeps the pod pending
+//     everywhere, in upstream's words.
+//   - Filter judges each node: an allocated claim's status.allocation.nodeSelector must select
+//     it, and the unallocated claims must be allocatable from the devices the node can reach
+//     (the structured allocator of allocator.go, with upstream's search order).
+//   - Score, as upstream with DRAPrioritizedList, prefers nodes where firstAvailable requests get
+//     earlier alternatives.
+//   - Reserve returns a Plan: the claims whose status the binding cycle must write (the
+//     allocation and the pod in reservedFor), computed from the snapshot alone.
+//
+// The plugin reads only the snapshot (snapshot.Devices). Device selectors are CEL expressions,
+// compiled by the Compiler the constructor is given and cached across pods. A pod that requests
+// an extended resource a DeviceClass provides (DRAExtendedResource) is refused: the scheduler
+// would have to create a claim for it, which berth does not do yet. Devices that need a feature
+// berth does not allocate yet (see unsupported) are passed over, never allocated wrongly; when
+// that is why nothing fits, the reason says so.
+//
+// Preemption cannot free devices here: as upstream (no PreFilter extensions), removing pods from
+// a node does not deallocate their claims, so the filter is not a decide.PodChanger.
+//
+// Allocation follows v1.37's default feature set: exact counts and allocationMode All,
+// firstAvailable alternatives, matchAttribute and distinctAttribute constraints, admin access
+// (does not consume the device; the namespace label is the API server's check, not the
+// scheduler's), device taints from slices and DeviceTaintRules against the request's
+// tolerations, class selectors and class config copied into the result, pool completeness and
+// generations, per-device node selection, partitionable devices (shared counters), capacity
+// requests against a device's capacity, and devices with binding conditions (tried last; the
+// Plan says to wait). Passed over, never allocated: devices with allowMultipleAllocations
+// (DRAConsumableCapacity's shared allocations); when that is why nothing fits the reason is
+// ReasonSkippedDevices, and an All request that matches such a device never fits.
+//
+// DynamicResourcesArgs.filterTimeout bounds upstream's allocation attempt on one node (an Error
+// after it, so the pod backs off). The decision has no clock: berth's search is not cut short, and
+// the timeout is only carried in the Plan. Upstream's PostFilter (deallocating a claim that is
+// unavailable on every node) and the in-flight allocations of other pods' Reserve (berth assumes
+// them in its cache instead) are not part of this package.
+package dynamicresources
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
+	"github.com/berth-scheduler/berth/scheduler/plugins/notyet"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// Name is the plugin's name in kube-scheduler's configuration.
+const Name = "DynamicResources"
+
+// The reasons a node is rejected, in kube-scheduler's words, and berth's own.
+const (
+	ReasonCannotAllocate = "cannot allocate all claims"
+	ReasonNotAvailable   = "resourceclaim not available on the node"
+	ReasonInvalidPools   = "invalid resource pools were encountered"
+	// ReasonSkippedDevices is given instead of ReasonCannotAllocate when berth passed over a
+	// matching device because allocating it needs a feature berth does not implement yet.
+	ReasonSkippedDevices = ReasonCannotAllocate + " (berth passed over matching devices that allow multiple allocations, which it does not allocate yet)"
+)
+
+var (
+	cannotAllocate = snapshot.RejectUnresolvable(ReasonCannotAllocate)
+	notAvailable   = snapshot.RejectUnresolvable(ReasonNotAvailable)
+	invalidPoolsV  = snapshot.RejectUnresolvable(ReasonInvalidPools)
+	skippedDevices = snapshot.RejectUnresolvable(ReasonSkippedDevices)
+)
+
+// Args are the plugin's arguments (kube-scheduler's DynamicResourcesArgs).
+type Args struct {
+	// FilterTimeout bounds upstream's allocation attempt for one node (0: no bound). The
+	// decision core has no clock, so berth keeps it for the caller (see Plan and the package
+	// README); the search itself is not cut short.
+	FilterTimeout time.Duration
+	// BindingTimeout bounds how long the binding cycle waits for devices' binding conditions.
+	BindingTimeout time.Duration
+}
+
+// DefaultArgs are kube-scheduler v1.37's defaults.
+func DefaultArgs() Args {
+	return Args{FilterTimeout: 10 * time.Second, BindingTimeout: 10 * time.Minute}
+}
+
+// DynamicResources is the plugin. It keeps no state between pods but its caches of compiled
+// selectors.
+type DynamicResources struct {
+	args      Args
+	selectors *selectorCache
+	nodeSels  *nodeSelectorCache
+}
+
+var (
+	_ decide.FilterPlugin = (*DynamicResources)(nil)
+	_ decide.ScorePlugin  = (*DynamicResources)(nil)
+	_ decide.Reserver     = (*prepared)(nil)
+)
+
+// New returns the plugin with args; compile compiles device selectors (required).
+func New(args Args, compile Compiler) (*DynamicResources, error) {
+	if args.FilterTimeout < 0 {
+		return nil, fmt.Errorf("filterTimeout: Invalid value: %v: must be zero or positive", args.FilterTimeout)
+	}
+	if args.BindingTimeout < time.Second {
+		return nil, fmt.Errorf("bindingTimeout: Invalid value: %v: must be at least 1 second", args.BindingTimeout)
+	}
+	if compile == nil {
+		return nil, fmt.Errorf("dynamicresources: a selector compiler is required")
+	}
+	return &DynamicResources{args: args, selectors: newSelectorCache(compile), nodeSels: &nodeSelectorCache{}}, nil
+}
+
+// Name returns "DynamicResources".
+func (pl *DynamicResources) Name() string { return Name }
+
+// prepared is one pod's claims, judged once.
+type prepared struct {
+	pl   *DynamicResources
+	pod  *v1.Pod
+	devs *snapshot.Devices
+	// claims are the pod's claims in spec order (claims whose template generated none are
+	// left out, as upstream does).
+	claims []*resourcev1.ResourceClaim
+	// allocated holds, per claim, the compiled node selector of its allocation (nil: any node)
+	// and whether its devices' binding failed.
+	allocated []allocatedClaim
+	// pending are the unallocated claims; numRequests counts their requests and subrequests.
+	pending     []*pending
+	numRequests int
+	// fail is an allocator error no node can avoid: every Filter fails with it.
+	fail *snapshot.Verdict
+}
+
+type allocatedClaim struct {
+	index         int
+	nodeSel       *nodeaffinity.Selector
+	bindingFailed bool
+	// skipsNodeOperations: a result skips node operations, so the node must declare
+	// DRAOptionalNodeOperations (upstream checks this whatever its feature gate).
+	skipsNodeOperations bool
+}
+
+// optionalNodeOperations is the node feature an allocation with skipNodeOperations needs.
+const optionalNodeOperations = "DRAOptionalNodeOperations"
+
+// PreFilter finds the pod's claims and prepares the allocation of the unallocated ones. It returns
+// nil for a pod without claims.
+func (pl *DynamicResources) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {
+	devs := snap.Devices
+	if notyet.DeviceExtended(pod, devs) {
+		return nil, snapshot.RejectUnresolvable(notyet.Message(notyet.UsesDeviceExtended, Name))
+	}
+	if len(pod.Pod.Spec.ResourceClaims) == 0 {
+		return nil, snapshot.Verdict{}
+	}
+	claims, msg := podClaims(pod.Pod, devs)
+	if msg != "" {
+		return nil, snapshot.RejectUnresolvable(msg)
+	}
+	if len(claims) == 0 {
+		return nil, snapshot.Verdict{}
+	}
+	p := &prepared{pl: pl, pod: pod.Pod, devs: devs, claims: claims}
+	for i, c := range claims {
+		if a := c.Status.Allocation; a != nil {
+			ac := allocatedClaim{index: i, nodeSel: nodeaffinity.CompileSelector(a.NodeSelector), bindingFailed: bindingFailed(c)}
+			for _, r := range a.Devices.Results {
+				ac.skipsNodeOperations = ac.skipsNodeOperations || len(r.SkipNodeOperations) > 0
+			}
+			p.allocated = append(p.allocated, ac)
+			continue
+		}
+		if v := checkClasses(c, devs); !v.Fits() {
+			return nil, v
+		}
+	}
+	for _, c := range claims {
+		if c.Status.Allocation != nil {
+			continue
+		}
+		pc, err := preparePending(c, devs, pl.selectors, &p.numRequests)
+		if err != nil {
+			if err.compile {
+				return nil, snapshot.RejectUnresolvable(err.msg)
+			}
+			v := snapshot.Fail(fmt.Errorf("%s", err.msg))
+			p.fail = &v
+			break
+		}
+		p.pending = append(p.pending, pc)
+	}
+	return p, snapshot.Verdict{}
+}
+
+// podClaims returns the pod's claims, or why it cannot be scheduled now (upstream's messages).
+func podClaims(pod *v1.Pod, devs *snapshot.Devices) ([]*resourcev1.ResourceClaim, string) {
+	out := make([]*resourcev1.ResourceClaim, 0, len(pod.Spec.ResourceClaims))
+	for i := range pod.Spec.ResourceClaims {
+		pc := &pod.Spec.ResourceClaims[i]
+		var name string
+		owned := false
+		switch {
+		case pc.ResourceClaimName != nil:
+			name = *pc.ResourceClaimName
+		case pc.ResourceClaimTemplateName != nil:
+			found := false
+			for _, st := range pod.Status.ResourceClaimStatuses {
+				if st.Name == pc.Name {
+					found = true
+					if st.ResourceClaimName != nil {
+						name = *st.ResourceClaimName
+					}
+					break
+				}
+			}
+			if !found {
+				return nil, fmt.Sprintf(`pod "%s/%s": ResourceClaim not created yet`, pod.Namespace, pod.Name)
+			}
+			if name == "" {
+				continue // no claim is needed: the template generated none
+			}
+			owned = true
+		default:
+			return nil, fmt.Sprintf(`pod "%s/%s", spec.resourceClaim %q: none of the supported fields are set`, pod.Namespace, pod.Name, pc.Name)
+		}
+		c := devs.Claim(pod.Namespace, name)
+		if c == nil {
+			return nil, fmt.Sprintf(`could not find ResourceClaim "%s/%s"`, pod.Namespace, name)
+		}
+		if c.DeletionTimestamp != nil {
+			return nil, fmt.Sprintf("resourceclaim %q is being deleted", c.Name)
+		}
+		if owned && !metav1.IsControlledBy(c, pod) {
+			return nil, fmt.Sprintf("ResourceClaim %s/%s was not created for Pod %s/%s (Pod is not owner)", c.Namespace, c.Name, pod.Namespace, pod.Name)
+		}
+		if !slices.Contains(out, c) { // a claim named twice is allocated once
+			out = append(out, c)
+		}
+	}
+	return out, ""
+}
+
+// checkClasses checks that every class an unallocated claim's requests name exists.
+func checkClasses(c *resourcev1.ResourceClaim, devs *snapshot.Devices) snapshot.Verdict {
+	check := func(class, request string) snapshot.Verdict {
+		if class == "" {
+			return snapshot.Fail(fmt.Errorf("request %s: unsupported request type", request))
+		}
+		if devs.Class(class) == nil {
+			return snapshot.RejectUnresolvable(fmt.Sprintf("request %s: device class %s does not exist", request, class))
+		}
+		return snapshot.Verdict{}
+	}
+	for _, r := range c.Spec.Devices.Requests {
+		switch {
+		case r.Exactly != nil:
+			if v := check(r.Exactly.DeviceClassName, r.Name); !v.Fits() {
+				return v
+			}
+		case len(r.FirstAvailable) > 0:
+			for _, s := range r.FirstAvailable {
+				if v := check(s.DeviceClassName, r.Name+"/"+s.Name); !v.Fits() {
+					return v
+				}
+			}
+		default:
+			return snapshot.RejectUnresolvable(fmt.Sprintf("resource claim %s/%s, request %s: unknown request type", c.Namespace, c.Name, r.Name))
+		}
+	}
+	return snapshot.Verdict{}
+}
+
+// Filter judges the pod's claims on node n (see the package comment). Safe for concurrent calls.
+func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
+	if p.fail != nil {
+		return *p.fail
+	}
+	if n.Node == nil {
+		return cannotAllocate
+	}
+	if len(p.pending) > 0 {
+		a, v := p.search(n.Node)
+		if !v.Fits() {
+			return v
+		}
+		a.release()
+	}
+	for _, a := range p.allocated {
+		if a.bindingFailed || !a.nodeSel.Matches(n.Node) ||
+			(a.skipsNodeOperations && !slices.Contains(n.Node.Status.DeclaredFeatures, optionalNodeOperations)) {
+			return notAvailable
+		}
+	}
+	return snapshot.Verdict{}
+}
+
+// search searches an allocation of the pending claims on node: the solution (see
+// allocation.results; the caller releases it), or the verdict when there is none.
+func (p *prepared) search(node *v1.Node) (*allocation, snapshot.Verdict) {
+	a := newAllocation(p.devs, node, p.pl.nodeSels, p.pending, p.numRequests)
+	ok, why, err := a.run()
+	if ok {
+		return a, snapshot.Verdict{}
+	}
+	defer a.release()
+	switch {
+	case err != nil:
+		return nil, snapshot.Fail(err)
+	case why == invalidPools:
+		return nil, invalidPoolsV
+	case a.skipped:
+		return nil, skippedDevices
+	}
+	return nil, cannotAllocate
+}
+
+// allocate allocates the pending claims on node: their allocation results in order, or the
+// verdict.
+func (p *prepared) allocate(node *v1.Node) ([]resourcev1.AllocationResult, snapshot.Verdict) {
+	a, v := p.search(node)
+	if !v.Fits() {
+		return nil, v
+	}
+	defer a.release()
+	out := make([]resourcev1.AllocationResult, len(p.pending))
+	for ci := range p.pending {
+		res, err := a.allocationResult(ci, node.Name)
+		if err != nil {
+			return nil, snapshot.Fail(err)
+		}
+		out[ci] = res
+	}
+	return out, snapshot.Verdict{}
+}
+
+// bindingFailed reports whether a device of the allocated claim c has a binding failure
+// condition set (upstream then treats the claim as unavailable everywhere until it is
+// deallocated).
+func bindingFailed(c *resourcev1.ResourceClaim) bool {
+	for _, r := range c.Status.Allocation.Devices.Results {
+		if len(r.BindingConditions) == 0 {
+			continue
+		}
+		st := deviceStatus(c, &r)
+		if st == nil {
+			continue
+		}
+		for _, cond := range r.BindingFailureConditions {
+			if isTrue(st.Conditions, cond) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func deviceStatus(c *resourcev1.ResourceClaim, r *resourcev1.DeviceRequestAllocationResult) *resourcev1.AllocatedDeviceStatus {
+	for i := range c.Status.Devices {
+		d := &c.Status.Devices[i]
+		if d.Driver == r.Driver && d.Pool == r.Pool && d.Device == r.Device {
+			return d
+		}
+	}
+	return nil
+}
+
+func isTrue(conds []metav1.Condition, t string) bool {
+	for _, c := range conds {
+		if c.Type == t {
+			return c.Status == metav1.ConditionTrue
+		}
+	}
+	return false
+}
