@@ -14,14 +14,16 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/berth-scheduler/berth/testenv"
 )
 
-// TestRefusesWhatItCannotJudge creates, next to berth, a pod berth has no plugin to judge yet (a
-// ResourceClaim, for DynamicResources): it stays pending with a message naming the plugin,
+// TestRefusesWhatItCannotJudge creates, next to berth, a pod berth cannot judge yet (one requesting
+// an extended resource a DeviceClass provides, which DynamicResources would have to create a
+// claim for): it stays pending with a message naming the plugin,
 // scheduler_unschedulable_pods counts it by plugin, and a plain pod in the same namespace still
 // binds at once. Pods needing node-declared features, refused before, now go only to the node
 // that declares them. Pods with volumes are no longer refused: TestVolumes covers them.
@@ -50,8 +52,11 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 		switch o := obj.(type) {
 		case *v1.Pod:
 			_, err = admin.CoreV1().Pods(ns).Create(ctx, o, metav1.CreateOptions{})
-		case *resourcev1.ResourceClaim:
-			_, err = admin.ResourceV1().ResourceClaims(ns).Create(ctx, o, metav1.CreateOptions{})
+		case *resourcev1.DeviceClass:
+			_, err = admin.ResourceV1().DeviceClasses().Create(ctx, o, metav1.CreateOptions{})
+			t.Cleanup(func() {
+				_ = admin.ResourceV1().DeviceClasses().Delete(context.Background(), o.Name, metav1.DeleteOptions{})
+			})
 		default:
 			t.Fatalf("create: unexpected %T", obj)
 		}
@@ -59,13 +64,14 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 			t.Fatalf("creating %T: %v", obj, err)
 		}
 	}
-	// 1. A pod with a ResourceClaim, and no ResourceSlices anywhere.
-	create(&resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Name: "gpu"},
-		Spec: resourcev1.ResourceClaimSpec{Devices: resourcev1.DeviceClaim{Requests: []resourcev1.DeviceRequest{{
-			Name: "gpu", Exactly: &resourcev1.ExactDeviceRequest{DeviceClassName: "gpu.example.com"}}}}}})
-	withClaim := testenv.Pod(ns, "with-claim", "100m", "64Mi")
-	withClaim.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("gpu")}}
-	create(withClaim)
+	// 1. A pod requesting an extended resource that a DeviceClass provides.
+	resourceName := ns + ".example.com/gpu"
+	create(&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: ns + "-gpu"},
+		Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &resourceName}})
+	extended := testenv.Pod(ns, "extended", "100m", "64Mi")
+	extended.Spec.Containers[0].Resources.Requests[v1.ResourceName(resourceName)] = resource.MustParse("1")
+	extended.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceName(resourceName): resource.MustParse("1")}
+	create(extended)
 	// 2. Pods needing a feature only n0 declares: NodeDeclaredFeatures judges them (no refusal).
 	// feature-0 goes to n0; feature-1, kept off n0 by its node selector, stays pending.
 	for i := range 2 {
@@ -83,7 +89,7 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 	d := startBerth(t, "--leader-elect=false")
 
 	refused := map[string]string{ // pod -> the plugin its message names
-		"with-claim": "DynamicResources",
+		"extended": "DynamicResources",
 	}
 	for name, plugin := range refused {
 		pod := waitPod(ctx, t, admin, ns, name, func(p *v1.Pod) bool { return scheduledFalse(p) != nil })

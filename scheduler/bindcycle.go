@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-scheduler/berth/scheduler/cache"
 	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
 	"github.com/berth-scheduler/berth/scheduler/plugins/volumebinding"
 )
 
@@ -56,11 +57,28 @@ var errNoVolumeWriter = errors.New("no writer for PersistentVolumes and Persiste
 func (s *Scheduler) steps(pod *v1.Pod, plans []decide.Plan) []bindStep {
 	var out []bindStep
 	for _, p := range plans {
-		if vp, ok := p.(*volumebinding.Plan); ok {
-			out = append(out, &volumeStep{plan: vp, cache: s.cache, w: s.volumes, podGone: func() bool { return s.podGone(pod) }})
+		switch p := p.(type) {
+		case *volumebinding.Plan:
+			out = append(out, &volumeStep{plan: p, cache: s.cache, w: s.volumes, podGone: func() bool { return s.podGone(pod) }})
+		case *dynamicresources.Plan:
+			out = append(out, &deviceStep{plan: p, cache: s.cache, w: s.claims, now: time.Now, podGone: func() bool { return s.podGone(pod) }})
+		default:
+			// A plan the scheduler cannot carry out must fail the cycle, never be dropped:
+			// the pod would be bound without what its plugin reserved.
+			out = append(out, unknownPlan{p})
 		}
 	}
 	return out
+}
+
+// unknownPlan is a plan of a type steps does not know; its pre-bind fails.
+type unknownPlan struct{ p decide.Plan }
+
+func (u unknownPlan) plugin() string          { return u.p.PluginName() }
+func (unknownPlan) reserve()                  {}
+func (unknownPlan) unreserve(context.Context) {}
+func (u unknownPlan) preBind(context.Context) error {
+	return fmt.Errorf("internal error: no binding step for a %T plan", u.p)
 }
 
 // runCycle runs pod's pre-bind steps and, when they all succeed, binds it; on a failure it undoes

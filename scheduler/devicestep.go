@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/scheduler/cache"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
 )
 
 // ResourceClaimWriter writes the ResourceClaims of pods' device plans. kubeclient's
@@ -32,33 +33,30 @@ type ResourceClaimWriter interface {
 // Config.ResourceClaims was not set.
 var errNoClaimWriter = errors.New("no writer for ResourceClaims is configured")
 
-// claimUpdate is one claim of a device plan: as the decision saw it, and as it must be (allocated
-// when allocate, reserved for the pod).
-type claimUpdate struct {
-	before, after *resourcev1.ResourceClaim
-	allocate      bool
-}
-
 // deviceStep carries out a DynamicResources plan, as kube-scheduler's PreBind does: each claim the
 // scheduler allocated gets the delete-protection finalizer and its allocation, and every claim
 // gets the pod in status.reservedFor, with a fresh read and another try on a conflict. The
 // kubelet prepares the devices of a pod only once its claims are reserved for it.
+//
+// When a device the plan allocated has binding conditions, the step then waits, as upstream's
+// does, until the driver reports them true, a failure condition is set, or the plan's binding
+// timeout passes.
 type deviceStep struct {
-	pod     *v1.Pod
-	claims  []claimUpdate
+	plan    *dynamicresources.Plan
 	cache   *cache.Cache
 	w       ResourceClaimWriter
 	now     func() time.Time
+	podGone func() bool
 	written []bool // the claim's status names the pod (so unreserve must remove it)
 }
 
-func (d *deviceStep) plugin() string { return "DynamicResources" }
+func (d *deviceStep) plugin() string { return dynamicresources.Name }
 
 // reserve assumes the plan's claims in the cache: the devices are taken for the next decision.
 func (d *deviceStep) reserve() {
-	d.written = make([]bool, len(d.claims))
-	for _, c := range d.claims {
-		d.cache.AssumeResourceClaim(c.after)
+	d.written = make([]bool, len(d.plan.Claims))
+	for _, c := range d.plan.Claims {
+		d.cache.AssumeResourceClaim(c.After)
 	}
 }
 
@@ -66,13 +64,13 @@ func (d *deviceStep) reserve() {
 // so far (the resourceclaim controller deallocates a claim nobody reserves). A failure here is
 // left to the next attempt, which finds the claim already reserved for the pod.
 func (d *deviceStep) unreserve(ctx context.Context) {
-	for i := len(d.claims) - 1; i >= 0; i-- {
-		c := d.claims[i].before
+	for i := len(d.plan.Claims) - 1; i >= 0; i-- {
+		c := d.plan.Claims[i].Before
 		d.cache.RestoreResourceClaim(c.Namespace, c.Name)
 		if !d.written[i] || d.w == nil {
 			continue
 		}
-		patch := fmt.Sprintf(`{"metadata":{"uid":%q},"status":{"reservedFor":[{"$patch":"delete","uid":%q}]}}`, c.UID, d.pod.UID)
+		patch := fmt.Sprintf(`{"metadata":{"uid":%q},"status":{"reservedFor":[{"$patch":"delete","uid":%q}]}}`, c.UID, d.plan.Pod.UID)
 		_ = d.w.PatchResourceClaimStatus(ctx, c.Namespace, c.Name, []byte(patch))
 	}
 }
@@ -81,12 +79,15 @@ func (d *deviceStep) unreserve(ctx context.Context) {
 // retry.DefaultRetry, which kube-scheduler uses, makes five).
 const claimWriteTries = 5
 
-// preBind writes each claim in turn.
+// preBind writes each claim in turn, then waits for binding conditions if the plan has any.
 func (d *deviceStep) preBind(ctx context.Context) error {
+	if d.plan.Err != nil {
+		return d.plan.Err
+	}
 	if d.w == nil {
 		return errNoClaimWriter
 	}
-	for i, c := range d.claims {
+	for i, c := range d.plan.Claims {
 		written, err := d.write(ctx, c)
 		if err != nil {
 			return err
@@ -94,13 +95,45 @@ func (d *deviceStep) preBind(ctx context.Context) error {
 		d.written[i] = true
 		d.cache.AssumeResourceClaim(written) // until the informer has it (or newer)
 	}
-	return nil
+	if !d.plan.WaitForBindingConditions {
+		return nil
+	}
+	return d.waitForConditions(ctx)
+}
+
+// conditionCheckInterval is how often a step waiting for binding conditions looks at its claims
+// (kube-scheduler polls every five seconds).
+const conditionCheckInterval = time.Second
+
+// waitForConditions waits until the binding conditions of the plan's devices hold, as the
+// informer delivers the claims.
+func (d *deviceStep) waitForConditions(ctx context.Context) error {
+	timeout := time.NewTimer(d.plan.BindingTimeout)
+	defer timeout.Stop()
+	tick := time.NewTicker(conditionCheckInterval)
+	defer tick.Stop()
+	for {
+		if d.podGone != nil && d.podGone() {
+			return errors.New("pod does not exist any more")
+		}
+		ready, err := d.plan.Ready(d.cache.APIResourceClaim, d.now())
+		if err != nil || ready {
+			return err
+		}
+		select {
+		case <-tick.C:
+		case <-timeout.C:
+			return fmt.Errorf("%w: waiting for binding conditions", dynamicresources.ErrDeviceBindingTimeout)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // write reserves one claim for the pod (and allocates it), reading it again after a conflict.
-func (d *deviceStep) write(ctx context.Context, c claimUpdate) (*resourcev1.ResourceClaim, error) {
-	key := types.NamespacedName{Namespace: c.before.Namespace, Name: c.before.Name}
-	cur := c.before.DeepCopy()
+func (d *deviceStep) write(ctx context.Context, c dynamicresources.ClaimUpdate) (*resourcev1.ResourceClaim, error) {
+	key := types.NamespacedName{Namespace: c.Before.Namespace, Name: c.Before.Name}
+	cur := c.Before.DeepCopy()
 	for try := 1; ; try++ {
 		out, err := d.writeOnce(ctx, key, cur, c)
 		if err == nil || !apierrors.IsConflict(err) || try == claimWriteTries {
@@ -113,11 +146,11 @@ func (d *deviceStep) write(ctx context.Context, c claimUpdate) (*resourcev1.Reso
 }
 
 // writeOnce applies c to cur, the claim as last read, and writes it.
-func (d *deviceStep) writeOnce(ctx context.Context, key types.NamespacedName, cur *resourcev1.ResourceClaim, c claimUpdate) (*resourcev1.ResourceClaim, error) {
+func (d *deviceStep) writeOnce(ctx context.Context, key types.NamespacedName, cur *resourcev1.ResourceClaim, c dynamicresources.ClaimUpdate) (*resourcev1.ResourceClaim, error) {
 	if cur.DeletionTimestamp != nil {
 		return nil, fmt.Errorf("claim %s got deleted in the meantime", key)
 	}
-	if c.allocate {
+	if c.Allocated {
 		if cur.Status.Allocation != nil {
 			return nil, fmt.Errorf("claim %s got allocated elsewhere in the meantime", key)
 		}
@@ -130,23 +163,27 @@ func (d *deviceStep) writeOnce(ctx context.Context, key types.NamespacedName, cu
 			}
 			cur = updated
 		}
-		cur.Status.Allocation = c.after.Status.Allocation.DeepCopy()
+		cur.Status.Allocation = c.After.Status.Allocation.DeepCopy()
 	} else if cur.Status.Allocation == nil {
 		return nil, fmt.Errorf("claim %s got deallocated elsewhere in the meantime", key)
 	}
-	cur.Status.ReservedFor = append(cur.Status.ReservedFor, resourcev1.ResourceClaimConsumerReference{
-		Resource: "pods", Name: d.pod.Name, UID: d.pod.UID,
-	})
+	cur.Status.ReservedFor = append(cur.Status.ReservedFor, d.consumer())
 	if cur.Status.Allocation.AllocationTimestamp == nil {
 		cur.Status.Allocation = cur.Status.Allocation.DeepCopy()
 		cur.Status.Allocation.AllocationTimestamp = &metav1.Time{Time: d.now()}
 	}
 	out, err := d.w.UpdateResourceClaimStatus(ctx, cur)
 	if err != nil {
-		if c.allocate {
+		if c.Allocated {
 			return nil, fmt.Errorf("add allocation and reservation to claim %s: %w", key, err)
 		}
 		return nil, fmt.Errorf("add reservation to claim %s: %w", key, err)
 	}
 	return out, nil
+}
+
+// consumer is the pod's entry in a claim's status.reservedFor.
+func (d *deviceStep) consumer() resourcev1.ResourceClaimConsumerReference {
+	p := d.plan.Pod
+	return resourcev1.ResourceClaimConsumerReference{APIGroup: v1.GroupName, Resource: "pods", Name: p.Name, UID: p.UID}
 }

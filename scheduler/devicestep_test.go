@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/scheduler/cache"
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
 )
 
 // fakeClaims is a ResourceClaim store that answers like the API server: a write with a stale
@@ -107,35 +109,35 @@ func TestDeviceStep(t *testing.T) {
 	tests := []struct {
 		name      string
 		stored    *resourcev1.ResourceClaim // in the API server
-		update    claimUpdate
+		update    dynamicresources.ClaimUpdate
 		before    func(stored *resourcev1.ResourceClaim)
 		wantErr   string
 		wantCalls string
 	}{
 		{name: "allocate: finalizer, then allocation and reservation", stored: claim,
-			update: claimUpdate{before: claim, after: reserved(claim), allocate: true}, wantCalls: "update status"},
+			update: dynamicresources.ClaimUpdate{Before: claim, After: reserved(claim), Allocated: true}, wantCalls: "update status"},
 		{name: "reserve an allocated claim: status only", stored: allocated,
-			update: claimUpdate{before: allocated, after: reserved(allocated)}, wantCalls: "status"},
+			update: dynamicresources.ClaimUpdate{Before: allocated, After: reserved(allocated)}, wantCalls: "status"},
 		{name: "a conflict reads the claim again", stored: claim,
-			update:    claimUpdate{before: claim, after: reserved(claim), allocate: true},
+			update:    dynamicresources.ClaimUpdate{Before: claim, After: reserved(claim), Allocated: true},
 			before:    func(s *resourcev1.ResourceClaim) { s.ResourceVersion = "11"; s.Labels = map[string]string{"x": "y"} },
 			wantCalls: "update get update status"},
 		{name: "allocated elsewhere meanwhile", stored: claim,
-			update: claimUpdate{before: claim, after: reserved(claim), allocate: true},
+			update: dynamicresources.ClaimUpdate{Before: claim, After: reserved(claim), Allocated: true},
 			before: func(s *resourcev1.ResourceClaim) {
 				s.ResourceVersion = "11"
 				s.Status.Allocation = alloc.DeepCopy()
 			},
 			wantErr: "claim ns/gpu got allocated elsewhere in the meantime", wantCalls: "update get"},
 		{name: "deallocated meanwhile", stored: allocated,
-			update: claimUpdate{before: allocated, after: reserved(allocated)},
+			update: dynamicresources.ClaimUpdate{Before: allocated, After: reserved(allocated)},
 			before: func(s *resourcev1.ResourceClaim) {
 				s.ResourceVersion = "11"
 				s.Status.Allocation = nil
 			},
 			wantErr: "claim ns/gpu got deallocated elsewhere in the meantime", wantCalls: "status get"},
 		{name: "deleted meanwhile", stored: allocated,
-			update: claimUpdate{before: allocated, after: reserved(allocated)},
+			update: dynamicresources.ClaimUpdate{Before: allocated, After: reserved(allocated)},
 			before: func(s *resourcev1.ResourceClaim) {
 				s.ResourceVersion = "11"
 				s.DeletionTimestamp = &metav1.Time{Time: now}
@@ -147,7 +149,8 @@ func TestDeviceStep(t *testing.T) {
 			c := cache.New()
 			c.SetResourceClaim(tc.stored)
 			f := &fakeClaims{claims: map[string]*resourcev1.ResourceClaim{"ns/gpu": tc.stored.DeepCopy()}, rv: 10, before: tc.before}
-			step := &deviceStep{pod: pod, claims: []claimUpdate{tc.update}, cache: c, w: f, now: func() time.Time { return now }}
+			plan := &dynamicresources.Plan{Pod: pod, Node: "node-a", Claims: []dynamicresources.ClaimUpdate{tc.update}}
+			step := &deviceStep{plan: plan, cache: c, w: f, now: func() time.Time { return now }}
 			step.reserve()
 			err := step.preBind(context.Background())
 			if got := strings.Join(f.calls, " "); got != tc.wantCalls {
@@ -178,7 +181,7 @@ func TestDeviceStep(t *testing.T) {
 			if r := got.Status.ReservedFor; len(r) != 1 || r[0].UID != pod.UID || r[0].Resource != "pods" || r[0].Name != "p" {
 				t.Errorf("reservedFor %v, want the pod", r)
 			}
-			if tc.update.after.Status.Allocation.AllocationTimestamp != nil {
+			if tc.update.After.Status.Allocation.AllocationTimestamp != nil {
 				t.Errorf("the plan's claim was changed by the write")
 			}
 			step.unreserve(context.Background())
@@ -189,3 +192,74 @@ func TestDeviceStep(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceStepBindingConditions checks the wait for a device with binding conditions: the step
+// returns once the informer delivers the claim with the condition true, fails on a failure
+// condition, and times out at the plan's binding timeout.
+func TestDeviceStepBindingConditions(t *testing.T) {
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "pod-uid"}}
+	claim := &resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "gpu", UID: "claim-uid", ResourceVersion: "10"}}
+	result := resourcev1.DeviceRequestAllocationResult{Request: "gpu", Driver: "gpu.example.com", Pool: "node-a", Device: "gpu-0",
+		BindingConditions: []string{"Attached"}, BindingFailureConditions: []string{"AttachFailed"}}
+	after := claim.DeepCopy()
+	after.Status.Allocation = &resourcev1.AllocationResult{Devices: resourcev1.DeviceAllocationResult{Results: []resourcev1.DeviceRequestAllocationResult{result}}}
+	after.Status.ReservedFor = []resourcev1.ResourceClaimConsumerReference{{Resource: "pods", Name: "p", UID: "pod-uid"}}
+	withCondition := func(typ string) *resourcev1.ResourceClaim {
+		c := after.DeepCopy()
+		c.ResourceVersion = "99"
+		c.Status.Devices = []resourcev1.AllocatedDeviceStatus{{Driver: "gpu.example.com", Pool: "node-a", Device: "gpu-0",
+			Conditions: []metav1.Condition{{Type: typ, Status: metav1.ConditionTrue, Reason: "Driver", Message: typ}}}}
+		return c
+	}
+	tests := []struct {
+		name    string
+		deliver *resourcev1.ResourceClaim // what the informer delivers after the write
+		timeout time.Duration
+		wantErr string
+	}{
+		{name: "the condition becomes true", deliver: withCondition("Attached"), timeout: time.Minute},
+		{name: "a failure condition", deliver: withCondition("AttachFailed"), timeout: time.Minute, wantErr: "device binding failed"},
+		{name: "nothing happens: timeout", timeout: 50 * time.Millisecond, wantErr: "device binding timeout"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cache.New()
+			c.SetResourceClaim(claim)
+			f := &fakeClaims{claims: map[string]*resourcev1.ResourceClaim{"ns/gpu": claim.DeepCopy()}, rv: 10}
+			plan := &dynamicresources.Plan{Pod: pod, Node: "node-a", Claims: []dynamicresources.ClaimUpdate{{Before: claim, After: after, Allocated: true}},
+				PodClaims: []types.NamespacedName{{Namespace: "ns", Name: "gpu"}}, WaitForBindingConditions: true, BindingTimeout: tc.timeout}
+			step := &deviceStep{plan: plan, cache: c, w: f, now: time.Now}
+			step.reserve()
+			if tc.deliver != nil {
+				go func() {
+					time.Sleep(20 * time.Millisecond)
+					c.SetResourceClaim(tc.deliver)
+				}()
+			}
+			err := step.preBind(context.Background())
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("preBind: %v", err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("preBind = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestUnknownPlanFails checks that a plan the scheduler has no step for fails the cycle rather
+// than being dropped.
+func TestUnknownPlanFails(t *testing.T) {
+	s := &Scheduler{cache: cache.New()}
+	steps := s.steps(&v1.Pod{}, []decide.Plan{otherPlan{}})
+	if len(steps) != 1 {
+		t.Fatalf("%d steps, want 1", len(steps))
+	}
+	if err := steps[0].preBind(context.Background()); err == nil || !strings.Contains(err.Error(), "no binding step") {
+		t.Errorf("preBind = %v, want an internal error", err)
+	}
+}
+
+type otherPlan struct{}
+
+func (otherPlan) PluginName() string { return "Other" }
