@@ -41,9 +41,9 @@ var (
 		volumerestrictions.Name: queue.NodeAdd | queue.AssignedPodDelete | queue.PVCAdd,
 		volumezone.Name: nodeEvents | queue.PVCAdd | queue.PVCChange | queue.PVAdd | queue.PVChange |
 			queue.StorageClassAdd,
-		// The queue has no ResourceClaim, ResourceSlice or DeviceClass events yet: a pod
-		// DynamicResources rejected waits for a node or pod change, or the periodic flush.
-		dynamicresources.Name: nodeEvents | queue.PodChange,
+		// As upstream: claims, classes and slices; the pod's own change covers the names of
+		// its generated claims appearing in its status.
+		dynamicresources.Name: nodeEvents | queue.PodChange | queue.DeviceEvents,
 		nodevolumelimits.Name: queue.CSINodeAdd | queue.CSINodeChange | queue.AssignedPodDelete | queue.PVCAdd | queue.VolumeAttachmentDelete | queue.PodChange,
 	}
 )
