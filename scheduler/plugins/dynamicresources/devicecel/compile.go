@@ -54,7 +54,7 @@ func (p *Program) Match(driver string, d *resourceapi.Device) (bool, error) {
 	if d == nil {
 		return false, errors.New("no device")
 	}
-	if err := checkAttributes(d); err != nil {
+	if err := checkDevice(d); err != nil {
 		return false, err
 	}
 	e := envPool.Get().(*evalEnv)
@@ -500,6 +500,15 @@ func (b *builder) buildCall(x *expr) (node, error) {
 		}
 		args[i] = n
 		allConst = allConst && n.isConst
+	}
+	if x.name == "_[_]" && args[0].view && args[1].isConst && args[1].c.k == kString {
+		// device.attributes["domain"], device.capacity["domain"]["name"] and the like.
+		switch args[0].c.n {
+		case viewAttributes, viewCapacity:
+			return viewNode(domainView(args[0].c, args[1].c.s)), nil
+		case viewAttrDomain, viewCapDomain:
+			return domainLookup(args[0].c, args[1].c.s, false), nil
+		}
 	}
 	fn, err := b.callFn(x, args)
 	if err != nil {

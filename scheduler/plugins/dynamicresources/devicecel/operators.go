@@ -181,17 +181,7 @@ func in(elem, container evalFn) evalFn {
 }
 
 func (b *builder) index(args []node) evalFn {
-	target, key := args[0], args[1]
-	if target.view && key.isConst && key.c.k == kString {
-		switch target.c.n {
-		case viewAttributes, viewCapacity:
-			v := domainView(target.c, key.c.s)
-			return func(e *evalEnv) value { return v }
-		case viewAttrDomain, viewCapDomain:
-			return domainLookup(target.c, key.c.s, false).fn
-		}
-	}
-	t, k := target.fn, key.fn
+	t, k := args[0].fn, args[1].fn
 	return func(e *evalEnv) value {
 		e.cost++
 		c, i := t(e), k(e)

@@ -1,6 +1,7 @@
 package devicecel
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -50,12 +51,24 @@ func parseSemver(s string) (semver, bool) {
 	return v, true
 }
 
+// versionNumber parses a numeric part: digits without a leading zero that fit a uint64.
 func versionNumber(s string) (uint64, bool) {
-	if s == "" || !digits(s) || len(s) > 1 && s[0] == '0' {
+	if s == "" || len(s) > 1 && s[0] == '0' {
 		return 0, false
 	}
-	n, err := strconv.ParseUint(s, 10, 64)
-	return n, err == nil
+	var n uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		d := uint64(c - '0')
+		if n > (math.MaxUint64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
 }
 
 func validPre(p string) bool {
