@@ -378,7 +378,7 @@ func (b *builder) buildComp(x *expr) (node, error) {
 	slot, rangeFn, body := x.slot, rng.fn, args[0]
 	step := func(e *evalEnv, item value) bool {
 		e.vars[slot] = item
-		return e.charge(1)
+		return e.charge(3) // like cel-go: the loop condition, the step and the variable
 	}
 	switch x.name {
 	case "all", "exists":

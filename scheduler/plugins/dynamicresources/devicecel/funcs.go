@@ -74,6 +74,10 @@ func lookupFn(name string, member bool) *fn {
 	return nil
 }
 
+// maxStringSize bounds the strings an evaluation builds (a string this long costs more than the
+// limit to traverse once, so no selector can use it).
+const maxStringSize = 64 << 20
+
 // strCost is what a string operation costs: a tenth of the bytes it traverses, as CEL charges.
 func strCost(n int) uint64 { return uint64(n)/10 + 1 }
 
@@ -516,8 +520,8 @@ func replaceN(e *evalEnv, a, old, repl, n value) value {
 	if k := n.i(); k >= 0 && int64(count) > k {
 		count = int(k)
 	}
-	out := len(a.s) + count*(len(repl.s)-len(old.s))
-	if !e.charge(strCost(len(a.s)) + strCost(out)) {
+	// Like cel-go, the cost is the input's; the result's size is bounded separately.
+	if out := len(a.s) + count*(len(repl.s)-len(old.s)); out > maxStringSize || !e.charge(strCost(len(a.s))) {
 		return valCost
 	}
 	limit := n.i()
