@@ -16,7 +16,9 @@ const driver = "dra.example.com"
 type attrs = map[resourceapi.QualifiedName]resourceapi.DeviceAttribute
 type caps = map[resourceapi.QualifiedName]resourceapi.DeviceCapacity
 
-func qty(s string) resourceapi.DeviceCapacity { return resourceapi.DeviceCapacity{Value: resource.MustParse(s)} }
+func qty(s string) resourceapi.DeviceCapacity {
+	return resourceapi.DeviceCapacity{Value: resource.MustParse(s)}
+}
 
 // testDevice is the device most cases run on.
 func testDevice() *resourceapi.Device {
