@@ -12,9 +12,10 @@ import (
 // Program is a compiled selector. It holds no per-evaluation state: Match may be called from
 // many goroutines at once.
 type Program struct {
-	expr  string
-	eval  evalFn
-	slots int
+	expr   string
+	eval   evalFn
+	slots  int
+	result *typ // bool or dyn
 }
 
 // evalFn evaluates one node of the expression. Errors are values (kError), so that && and ||
@@ -40,7 +41,7 @@ func Compile(expr string) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{expr: expr, eval: n.fn, slots: c.slots}, nil
+	return &Program{expr: expr, eval: n.fn, slots: c.slots, result: t}, nil
 }
 
 // String returns the expression the program was compiled from.
