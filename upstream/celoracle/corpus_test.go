@@ -213,6 +213,7 @@ b''' == "a\nb"`,
 func corpus() []string {
 	out := append([]string{}, handwritten...)
 	out = append(out, extra...)
+	out = append(out, generated(1500)...)
 	refs := []string{
 		`device.attributes["dra.example.com"].model`,
 		`device.attributes["dra.example.com"]["cores"]`,

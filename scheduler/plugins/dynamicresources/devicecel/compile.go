@@ -89,6 +89,11 @@ type node struct {
 	isConst bool
 	view    bool
 	c       value
+	// lit marks what upstream's planner treats as a constant: literals, lists and maps of them,
+	// and type conversions of them. Its folding differs from ours in two observable ways: a
+	// conversion of such a constant that fails is a compile error, and x in a constant list
+	// becomes a set lookup.
+	lit bool
 }
 
 func viewNode(v value) node {
@@ -108,7 +113,9 @@ var conversions = map[string]bool{"int": true, "uint": true, "double": true, "st
 func (b *builder) build(x *expr) (node, error) {
 	switch x.kind {
 	case xLit:
-		return constNode(x.lit), nil
+		n := constNode(x.lit)
+		n.lit = true
+		return n, nil
 	case xIdent:
 		if x.slot < 0 {
 			return viewNode(value{k: kDevice}), nil
@@ -281,7 +288,7 @@ func domainLookup(view value, name string, test bool) node {
 }
 
 func (b *builder) buildList(x *expr) (node, error) {
-	elems, allConst, err := b.buildAll(x.args)
+	elems, allConst, allLit, err := b.buildAll(x.args)
 	if err != nil {
 		return node{}, err
 	}
@@ -298,13 +305,15 @@ func (b *builder) buildList(x *expr) (node, error) {
 		return listVal(out)
 	}
 	if allConst {
-		return constNode(fold(fn)), nil
+		n := constNode(fold(fn))
+		n.lit = allLit
+		return n, nil
 	}
 	return node{fn: fn}, nil
 }
 
 func (b *builder) buildMap(x *expr) (node, error) {
-	parts, allConst, err := b.buildAll(x.args)
+	parts, allConst, allLit, err := b.buildAll(x.args)
 	if err != nil {
 		return node{}, err
 	}
@@ -335,23 +344,26 @@ func (b *builder) buildMap(x *expr) (node, error) {
 		return value{k: kMap, r: m}
 	}
 	if allConst {
-		return constNode(fold(fn)), nil
+		n := constNode(fold(fn))
+		n.lit = allLit
+		return n, nil
 	}
 	return node{fn: fn}, nil
 }
 
-func (b *builder) buildAll(xs []*expr) ([]evalFn, bool, error) {
-	fns := make([]evalFn, len(xs))
-	allConst := true
+func (b *builder) buildAll(xs []*expr) (fns []evalFn, allConst, allLit bool, err error) {
+	fns = make([]evalFn, len(xs))
+	allConst, allLit = true, true
 	for i, a := range xs {
 		n, err := b.build(a)
 		if err != nil {
-			return nil, false, err
+			return nil, false, false, err
 		}
 		fns[i] = n.fn
 		allConst = allConst && n.isConst
+		allLit = allLit && n.lit
 	}
-	return fns, allConst, nil
+	return fns, allConst, allLit, nil
 }
 
 // rangeOf returns the elements a macro iterates: a list's elements or a map's keys.
@@ -372,7 +384,7 @@ func (b *builder) buildComp(x *expr) (node, error) {
 	if err != nil {
 		return node{}, err
 	}
-	args, _, err := b.buildAll(x.args)
+	args, _, _, err := b.buildAll(x.args)
 	if err != nil {
 		return node{}, err
 	}
@@ -502,6 +514,11 @@ func (b *builder) buildCall(x *expr) (node, error) {
 		args[i] = n
 		allConst = allConst && n.isConst
 	}
+	if x.name == "@in" && args[1].lit && args[1].c.k == kList {
+		if fn, ok := setMembership(args[0].fn, args[1].c.list()); ok {
+			return node{fn: fn}, nil
+		}
+	}
 	if x.name == "_[_]" && args[0].view && args[1].isConst && args[1].c.k == kString {
 		// device.attributes["domain"], device.capacity["domain"]["name"] and the like.
 		switch args[0].c.n {
@@ -516,11 +533,14 @@ func (b *builder) buildCall(x *expr) (node, error) {
 		return node{}, err
 	}
 	if allConst {
-		v := fold(fn)
-		if v.k == kError && conversions[x.name] && x.target == nil {
-			return node{}, fmt.Errorf("program instantiation failed: %v", v.err())
+		n := constNode(fold(fn))
+		if conversions[x.name] && x.target == nil && args[0].lit {
+			if n.c.k == kError {
+				return node{}, fmt.Errorf("program instantiation failed: %v", n.c.err())
+			}
+			n.lit = true
 		}
-		return constNode(v), nil
+		return n, nil
 	}
 	return node{fn: fn}, nil
 }

@@ -203,3 +203,32 @@ func (b *builder) index(args []node) evalFn {
 		return valNoOverload
 	}
 }
+
+// setMembership is x in a constant list of primitive values, which upstream's planner turns
+// into a set lookup: an empty list is false whatever x is, and x of another type is simply
+// not found (where comparing it with the elements could fail).
+func setMembership(elem evalFn, l list) (evalFn, bool) {
+	if l.size() == 0 {
+		return func(*evalEnv) value { return valFalse }, true
+	}
+	for i := 0; i < l.size(); i++ {
+		switch l.at(i).k {
+		case kBool, kInt, kUint, kDouble, kString:
+		default:
+			return nil, false
+		}
+	}
+	return func(e *evalEnv) value {
+		e.cost++
+		x := elem(e)
+		if x.k == kError {
+			return x
+		}
+		for i := 0; i < l.size(); i++ {
+			if eq, _ := keyEqual(l.at(i), x); eq {
+				return valTrue
+			}
+		}
+		return valFalse
+	}, true
+}
