@@ -285,6 +285,5 @@ var extra = []string{
 	`[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, true))))`,
 	`cel.bind(s, device.driver + device.driver, cel.bind(s, s + s + s + s, cel.bind(s, s + s + s + s, cel.bind(s, s + s + s + s, cel.bind(s, s + s + s + s, cel.bind(s, s + s + s + s, cel.bind(s, s + s + s + s, cel.bind(s, s + s + s + s, cel.bind(s, s + s + s + s, cel.bind(s, s + s + s + s, s.size() > 0))))))))))`,
 	`device.driver.replace("", device.driver).replace("", device.driver).replace("", device.driver).replace("", device.driver).replace("", device.driver).size() > 0`,
-	`device.driver.replace("", device.driver).replace("", device.driver).replace("", device.driver).replace("", device.driver).replace("", device.driver).replace("", device.driver).size() > 0`,
 	`[1,2,3,4,5,6,7,8,9,10].all(a, [1,2,3,4,5,6,7,8,9,10].all(b, [1,2,3,4,5,6,7,8,9,10].all(c, [1,2,3,4,5,6,7,8,9,10].all(d, [1,2,3,4,5,6,7,8,9,10].all(e, [1,2,3,4,5,6,7,8,9,10].all(f, true))))))`,
 }

@@ -11,6 +11,11 @@ import (
 	"k8s.io/dynamic-resource-allocation/cel"
 )
 
+// TestProbe shows what upstream makes of expressions, for exploring its semantics by hand:
+//
+//	PROBE='device.attributes["dra.example.com"].cores > 1' go test -run Probe -v .
+//
+// Separate several expressions with a line holding ";;". It is skipped without PROBE.
 func TestProbe(t *testing.T) {
 	exprs := os.Getenv("PROBE")
 	if exprs == "" {
