@@ -27,7 +27,7 @@ var upstreamOnly = func() map[string]bool {
 // typeNames are identifiers upstream resolves to type values (as in type(x) == int).
 var typeNames = map[string]bool{
 	"int": true, "uint": true, "double": true, "bool": true, "string": true, "bytes": true, "list": true,
-	"map": true, "null_type": true, "type": true, "dyn": true,
+	"map": true, "null_type": true, "type": true,
 }
 
 // Operator overloads, for the checker; compile.go implements them.

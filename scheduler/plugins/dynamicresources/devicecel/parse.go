@@ -449,6 +449,17 @@ func (p *parser) memberCall(id token, target *expr, args []*expr) (*expr, error)
 			}
 			return &expr{kind: xComp, pos: id.pos, name: id.text, target: target, iter: v, args: args[1:]}, nil
 		case len(args) == 3 && id.text != "filter":
+			v, err := simpleName(args[0])
+			if err != nil {
+				return nil, err
+			}
+			w, err := simpleName(args[1])
+			if err != nil {
+				return nil, err
+			}
+			if v == w {
+				return nil, &syntaxError{args[1].pos, "duplicate variable name: " + w}
+			}
 			return nil, unsupported(id.pos, "macro %q with two variables", id.text)
 		}
 	case "existsOne", "transformList", "transformMap", "transformMapEntry", "sortBy", "optMap", "optFlatMap":
