@@ -15,6 +15,7 @@ import (
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources/devicecel"
 	"github.com/berth-scheduler/berth/scheduler/plugins/imagelocality"
 	"github.com/berth-scheduler/berth/scheduler/plugins/interpodaffinity"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
@@ -298,11 +299,15 @@ var profileInterest = func() map[string]queue.Events {
 }()
 
 // DeviceSelectorCompiler compiles the CEL device selectors of DeviceClasses and ResourceClaims
-// for DynamicResources. Until berth's evaluator is wired in, it refuses every expression, so that
-// a claim or class with a selector keeps its pod pending with a message saying why, and devices
-// are allocated only by classes and requests without selectors.
-var DeviceSelectorCompiler dynamicresources.Compiler = func(string) (dynamicresources.Selector, error) {
-	return nil, errors.New("selector uses CEL, which berth does not evaluate yet")
+// for DynamicResources with berth's own evaluator (package devicecel). An expression outside what
+// it evaluates is a compile error ("selector uses X, which berth does not evaluate"), which keeps
+// the pod pending with that message; it is never taken as true or false.
+var DeviceSelectorCompiler dynamicresources.Compiler = func(expr string) (dynamicresources.Selector, error) {
+	p, err := devicecel.Compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Missing is an enabled plugin berth does not implement, and what that means for pods.
