@@ -108,6 +108,11 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 		return err
 	}
 	reg := metrics.NewRegistry()
+	allowed, err := metricLabelAllowLists(opts.Metrics)
+	if err != nil {
+		return err
+	}
+	reg.Configure(opts.Metrics.DisabledMetrics, allowed)
 	if err := reg.RegisterRuntime(); err != nil {
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}

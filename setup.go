@@ -9,7 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +25,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
+	"sigs.k8s.io/yaml"
 
 	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/election"
@@ -236,6 +239,32 @@ func (l *leaseEvents) write(ctx context.Context, lease *coordinationv1.Lease, me
 	if err != nil {
 		l.log.Debug("recording leader election event", "err", err)
 	}
+}
+
+// metricLabelAllowLists reads --allow-metric-labels, or the YAML map of
+// --allow-metric-labels-manifest ("metricName,labelName": "v1,v2").
+func metricLabelAllowLists(m flags.Metrics) (map[string]map[string][]string, error) {
+	entries := m.AllowMetricLabels
+	if m.AllowMetricLabelsManifest != "" {
+		data, err := os.ReadFile(m.AllowMetricLabelsManifest)
+		if err != nil {
+			return nil, fmt.Errorf("--allow-metric-labels-manifest: %w", err)
+		}
+		var manifest map[string]string
+		if err := yaml.UnmarshalStrict(data, &manifest); err != nil {
+			return nil, fmt.Errorf("--allow-metric-labels-manifest %s: %w", m.AllowMetricLabelsManifest, err)
+		}
+		entries = nil
+		for k, v := range manifest {
+			entries = append(entries, k+"="+v)
+		}
+		slices.Sort(entries)
+	}
+	allowed, err := flags.LabelAllowLists(entries)
+	if err != nil && m.AllowMetricLabelsManifest != "" {
+		return nil, fmt.Errorf("--allow-metric-labels-manifest %s: %w", m.AllowMetricLabelsManifest, err)
+	}
+	return allowed, err
 }
 
 // registerBuildInfo registers kubernetes_build_info, the family dashboards and the

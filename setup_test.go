@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,5 +67,31 @@ func TestBuildInfo(t *testing.T) {
 	want := regexp.MustCompile(`(?m)^kubernetes_build_info\{build_date="",compiler="gc",git_commit="[^"]+",git_tree_state="clean",git_version="v1\.37\.0\+berth\.[^"]+",go_version="go[^"]+",major="1",minor="37",platform="[a-z0-9]+/[a-z0-9]+"\} 1$`)
 	if !want.MatchString(b.String()) {
 		t.Errorf("exposition lacks the build info series:\n%s", b.String())
+	}
+}
+
+// TestMetricLabelAllowLists checks --allow-metric-labels-manifest: a YAML map read into the same
+// allow-lists as the flag, and errors naming the flag.
+func TestMetricLabelAllowLists(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte(`"scheduler_schedule_attempts_total,result": "scheduled,error"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte(`"no-label": "x"`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := metricLabelAllowLists(flags.Metrics{AllowMetricLabelsManifest: good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := got["scheduler_schedule_attempts_total"]["result"]; !slices.Equal(v, []string{"scheduled", "error"}) {
+		t.Errorf("allow-list %v, want [scheduled error]", v)
+	}
+	for _, path := range []string{bad, filepath.Join(dir, "missing.yaml")} {
+		if _, err := metricLabelAllowLists(flags.Metrics{AllowMetricLabelsManifest: path}); err == nil || !strings.Contains(err.Error(), "--allow-metric-labels-manifest") {
+			t.Errorf("%s: err = %v, want one naming --allow-metric-labels-manifest", path, err)
+		}
 	}
 }

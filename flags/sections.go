@@ -142,13 +142,13 @@ func registerFeatureGates(s *section, o *Options) {
 
 func registerMetrics(s *section, m *Metrics) {
 	s.add("allow-metric-labels", "mapStringString", metricLabelsValue{p: &m.AllowMetricLabels},
-		"Per metric label, the values allowed, as metricName,labelName='v1,v2'."+noEffect)
+		"Per metric label, the values allowed, as metricName,labelName='v1,v2'; other values are counted as \"unexpected\". May be repeated.")
 	s.add("allow-metric-labels-manifest", "string", stringValue(&m.AllowMetricLabelsManifest),
-		"File holding the --allow-metric-labels mapping."+noEffect)
+		"YAML file holding the --allow-metric-labels mapping (\"metricName,labelName\": \"v1,v2\").")
 	s.add("disabled-metrics", "strings", stringList(&m.DisabledMetrics),
-		"Fully qualified names of metrics to disable."+noEffect)
+		"Fully qualified names of metrics not to expose.")
 	s.add("show-hidden-metrics-for-version", "string", hiddenMetricsValue(&m.ShowHiddenMetricsForVersion),
-		"Previous minor version ("+previousVersion+") whose hidden metrics to show."+noEffect)
+		"Previous minor version ("+previousVersion+") whose hidden metrics to show. Berth has no hidden metrics."+noEffect)
 }
 
 func registerLogs(s *section, l *Logs) {

@@ -162,7 +162,8 @@ func (m *Metrics) validate() error {
 	if len(m.AllowMetricLabels) > 0 && m.AllowMetricLabelsManifest != "" {
 		return errors.New("--allow-metric-labels and --allow-metric-labels-manifest cannot both be given")
 	}
-	return nil
+	_, err := LabelAllowLists(m.AllowMetricLabels)
+	return err
 }
 
 func (l *Logs) validate() error {

@@ -4,9 +4,6 @@ import "fmt"
 
 // noEffectFlags are accepted with upstream's syntax checks but change nothing in berth.
 var noEffectFlags = []string{
-	"allow-metric-labels",
-	"allow-metric-labels-manifest",
-	"disabled-metrics",
 	"log-flush-frequency",
 	"min-compatibility-version",
 	"show-hidden-metrics-for-version",

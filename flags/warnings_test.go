@@ -18,7 +18,6 @@ func TestWarnings(t *testing.T) {
 			"--feature-gates: SchedulerAsyncAPICalls=false has no effect: berth implements kube-scheduler v1.37's default behaviour only",
 		}},
 		{"no-op flags", []string{"--vmodule=a=1", "--log-flush-frequency=1s", "--disabled-metrics=x", "--min-compatibility-version=1.37"}, []string{
-			"--disabled-metrics is accepted for compatibility but has no effect in berth",
 			"--log-flush-frequency is accepted for compatibility but has no effect in berth",
 			"--min-compatibility-version is accepted for compatibility but has no effect in berth",
 			"--vmodule is accepted for compatibility but has no effect in berth",

@@ -63,7 +63,7 @@ type CounterVec struct {
 // names the family has exactly one series, exposed from the start at 0.
 // It fails if name or a label name is invalid or name is already taken.
 func (r *Registry) Counter(name, help string, labelNames ...string) (*CounterVec, error) {
-	labels, err := newLabelSet(name, labelNames, "")
+	labels, err := r.newLabelSet(name, labelNames, "")
 	if err != nil {
 		return nil, err
 	}

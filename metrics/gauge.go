@@ -50,7 +50,7 @@ type GaugeVec struct {
 
 // Gauge registers a gauge family; see Counter for labelNames and errors.
 func (r *Registry) Gauge(name, help string, labelNames ...string) (*GaugeVec, error) {
-	labels, err := newLabelSet(name, labelNames, "")
+	labels, err := r.newLabelSet(name, labelNames, "")
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (r *Registry) GaugeFunc(name, help string, fn func() float64) error {
 // same label values only the first counts. If fn emits nothing the family
 // is not written at all.
 func (r *Registry) GaugeVecFunc(name, help string, labelNames []string, fn func(emit func(value float64, labelValues ...string))) error {
-	labels, err := newLabelSet(name, labelNames, "")
+	labels, err := r.newLabelSet(name, labelNames, "")
 	if err != nil {
 		return err
 	}
@@ -117,6 +117,7 @@ func (r *Registry) GaugeVecFunc(name, help string, labelNames []string, fn func(
 				if len(labelValues) != len(labels.names) || !allValidUTF8(labelValues) {
 					return
 				}
+				labelValues = labels.admit(labelValues)
 				mu.Lock()
 				defer mu.Unlock()
 				if open {

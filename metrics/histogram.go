@@ -65,7 +65,7 @@ func (r *Registry) Histogram(name, help string, buckets []float64, labelNames ..
 	if err != nil {
 		return nil, fmt.Errorf("registering metric %q: %w", name, err)
 	}
-	labels, err := newLabelSet(name, labelNames, "le")
+	labels, err := r.newLabelSet(name, labelNames, "le")
 	if err != nil {
 		return nil, err
 	}

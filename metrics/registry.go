@@ -69,6 +69,11 @@ type Registry struct {
 	families map[string]*family // by family name
 	samples  map[string]string  // exposed sample name -> family name
 
+	// disabled are the families --disabled-metrics hides; allowed the label values
+	// --allow-metric-labels admits, by family and label name (see Configure).
+	disabled map[string]bool
+	allowed  map[string]map[string]map[string]bool
+
 	// readMemStats is runtime.ReadMemStats; tests count calls through it.
 	readMemStats func(*runtime.MemStats)
 	// procRoot is where process metrics are read from ("/proc").
@@ -120,12 +125,60 @@ func (r *Registry) register(fams ...*family) error {
 	return nil
 }
 
-// sortedFamilies returns the registered families ordered by name.
+// UnexpectedLabelValue replaces a label value that --allow-metric-labels does not admit, as
+// Kubernetes' metrics do.
+const UnexpectedLabelValue = "unexpected"
+
+// Configure applies kube-scheduler's metric options: the families named in disabled are not
+// exposed (--disabled-metrics), and allowed (family name -> label name -> admitted values,
+// from --allow-metric-labels) replaces any other value of such a label with
+// UnexpectedLabelValue. Call it before the metrics are registered: the label allow-lists apply
+// to families registered afterwards.
+func (r *Registry) Configure(disabled []string, allowed map[string]map[string][]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.disabled = map[string]bool{}
+	for _, name := range disabled {
+		r.disabled[name] = true
+	}
+	r.allowed = map[string]map[string]map[string]bool{}
+	for metric, labels := range allowed {
+		r.allowed[metric] = map[string]map[string]bool{}
+		for label, values := range labels {
+			set := map[string]bool{}
+			for _, v := range values {
+				set[v] = true
+			}
+			r.allowed[metric][label] = set
+		}
+	}
+}
+
+// newLabelSet is newLabelSet with the family's label allow-lists attached.
+func (r *Registry) newLabelSet(metric string, names []string, reserved string) (labelSet, error) {
+	ls, err := newLabelSet(metric, names, reserved)
+	if err != nil {
+		return ls, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if lists := r.allowed[metric]; lists != nil {
+		ls.allowed = make([]map[string]bool, len(names))
+		for i, n := range names {
+			ls.allowed[i] = lists[n]
+		}
+	}
+	return ls, nil
+}
+
+// sortedFamilies returns the registered families ordered by name, without the disabled ones.
 func (r *Registry) sortedFamilies() []*family {
 	r.mu.Lock()
 	fams := make([]*family, 0, len(r.families))
 	for _, f := range r.families {
-		fams = append(fams, f)
+		if !r.disabled[f.name] {
+			fams = append(fams, f)
+		}
 	}
 	r.mu.Unlock()
 	slices.SortFunc(fams, func(a, b *family) int { return strings.Compare(a.name, b.name) })
@@ -136,9 +189,34 @@ func (r *Registry) sortedFamilies() []*family {
 // label values are passed in) plus the order they are written in.
 type labelSet struct {
 	names []string
+	// allowed, when not nil, holds per label (in names order) the values admitted; a nil
+	// entry admits any value (see Registry.Configure).
+	allowed []map[string]bool
 	// order indexes names sorted by name: series are written and sorted
 	// in this order, as Prometheus' own client does.
 	order []int
+}
+
+// admit returns values with each value its label's allow-list does not admit replaced by
+// UnexpectedLabelValue; values itself when all are admitted (or there are no allow-lists).
+func (ls labelSet) admit(values []string) []string {
+	if ls.allowed == nil {
+		return values
+	}
+	var out []string
+	for i, v := range values {
+		if i >= len(ls.allowed) || ls.allowed[i] == nil || ls.allowed[i][v] {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(values)
+		}
+		out[i] = UnexpectedLabelValue
+	}
+	if out == nil {
+		return values
+	}
+	return out
 }
 
 // newLabelSet validates names for a family called metric. reserved is a

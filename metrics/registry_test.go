@@ -127,3 +127,54 @@ func TestBucketHelpers(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigure checks kube-scheduler's metric options: a disabled family is not written, and a
+// label value outside its allow-list is counted as "unexpected" (values outside it share one
+// series), while other labels and families are untouched.
+func TestConfigure(t *testing.T) {
+	r := NewRegistry()
+	r.Configure([]string{"hidden_total"},
+		map[string]map[string][]string{"attempts_total": {"result": {"scheduled", "error"}}})
+	attempts, err := r.Counter("attempts_total", "Attempts.", "result", "profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden, err := r.Counter("hidden_total", "Hidden.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := r.Counter("other_total", "Other.", "result")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.GaugeVecFunc("live", "Live.", []string{"result"}, func(emit func(float64, ...string)) { emit(1, "weird") }); err != nil {
+		t.Fatal(err)
+	}
+	attempts.With("scheduled", "p").Inc()
+	attempts.With("weird", "p").Inc()
+	attempts.With("odd", "p").Add(2)
+	hidden.With().Inc()
+	other.With("weird").Inc()
+	var b strings.Builder
+	if err := r.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	got := b.String()
+	for _, want := range []string{
+		`attempts_total{profile="p",result="scheduled"} 1`,
+		`attempts_total{profile="p",result="unexpected"} 3`,
+		`other_total{result="weird"} 1`,
+	} {
+		if !strings.Contains(got, want+"\n") {
+			t.Errorf("missing %s in\n%s", want, got)
+		}
+	}
+	for _, unwanted := range []string{"hidden_total", `result="weird",profile`, `attempts_total{profile="p",result="odd"}`} {
+		if strings.Contains(got, unwanted) {
+			t.Errorf("exposition has %s:\n%s", unwanted, got)
+		}
+	}
+	if !strings.Contains(got, `live{result="weird"} 1`) {
+		t.Errorf("a family without allow-list changed:\n%s", got)
+	}
+}

@@ -53,6 +53,7 @@ func (c *children[M]) get(values []string) (*M, error) {
 		return nil, fmt.Errorf("looking up series: got %d label values, want %d (%s)",
 			len(values), len(c.labels.names), strings.Join(c.labels.names, ", "))
 	}
+	values = c.labels.admit(values)
 	h := hashValues(values)
 	for _, e := range (*c.current.Load())[h] {
 		if slices.Equal(e.values, values) {
