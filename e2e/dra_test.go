@@ -634,24 +634,36 @@ func (c *draCase) boundAndPending(names []string, want int, reason string) (boun
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
+	var seen []string // each pod's state at the last complete look, for the failure report
 	for {
+		var now []string
 		bound, pending = nil, nil
-		msgs := map[string]string{}
 		for _, name := range names {
 			p, err := c.admin.CoreV1().Pods(c.ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
+				now = nil
 				break
 			}
-			if p.Spec.NodeName != "" {
+			cond := scheduledFalse(p)
+			switch {
+			case p.Spec.NodeName != "":
 				bound = append(bound, p)
-			} else if cond := scheduledFalse(p); cond != nil && cond.Reason == v1.PodReasonUnschedulable && c.filterMessageIs(cond.Message, reason) {
+				now = append(now, name+" bound to "+p.Spec.NodeName)
+			case cond != nil && cond.Reason == v1.PodReasonUnschedulable && c.filterMessageIs(cond.Message, reason):
 				pending = append(pending, p)
-				msgs[p.Name] = cond.Message
+				now = append(now, name+" pending: "+cond.Message)
+			case cond != nil:
+				now = append(now, fmt.Sprintf("%s %s, not the expected message: %s", name, cond.Reason, cond.Message))
+			default:
+				now = append(now, name+" without a PodScheduled=False condition")
 			}
+		}
+		if now != nil {
+			seen = now
 		}
 		if len(bound) == want && len(bound)+len(pending) == len(names) {
 			for _, p := range pending {
-				c.logf("%s pending: %s", p.Name, msgs[p.Name])
+				c.logf("%s pending: %s", p.Name, scheduledFalse(p).Message)
 				c.eventWith(p.Name, "FailedScheduling", func(msg string) bool { return c.filterMessageIs(msg, reason) })
 			}
 			c.logf("%d bound, %d pending", len(bound), len(pending))
@@ -659,7 +671,7 @@ func (c *draCase) boundAndPending(names []string, want int, reason string) (boun
 		}
 		select {
 		case <-ctx.Done():
-			c.t.Fatalf("want %d of %v bound and the others pending for %q: %d bound, %d pending so (%v)", want, names, reason, len(bound), len(pending), msgs)
+			c.t.Fatalf("want %d of %v bound and the others pending for %q; last seen:\n%s", want, names, reason, strings.Join(seen, "\n"))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
