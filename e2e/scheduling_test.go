@@ -99,14 +99,18 @@ func TestDaemonSchedules(t *testing.T) {
 // waitPod polls the pod until cond holds or ctx ends.
 func waitPod(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, name string, cond func(*v1.Pod) bool) *v1.Pod {
 	t.Helper()
+	var last v1.PodStatus // of the last pod read: a Get cut short by ctx returns an empty pod
 	for {
 		p, err := c.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err == nil && cond(p) {
-			return p
+		if err == nil {
+			if cond(p) {
+				return p
+			}
+			last = p.Status
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("pod %s/%s: condition not reached: last %+v, err %v", ns, name, p.Status, err)
+			t.Fatalf("pod %s/%s: condition not reached: last %+v, err %v", ns, name, last, err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
