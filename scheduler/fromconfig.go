@@ -72,8 +72,14 @@ func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f *kubeclient.In
 		if err != nil {
 			return nil, fmt.Errorf("profiles[%d] (%s): %w", i, cp.Name(), err)
 		}
+		var pre []PreEnqueuer
+		for _, f := range dp.Filters {
+			if pe, ok := f.(PreEnqueuer); ok {
+				pre = append(pre, pe)
+			}
+		}
 		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: profileInterest,
-			Preemption: preemptionArgs(cp), PostFilterFailsAfter: postFilterFailsAfter(cp)})
+			Preemption: preemptionArgs(cp), PostFilterFailsAfter: postFilterFailsAfter(cp), PreEnqueue: pre})
 	}
 	return profiles, nil
 }

@@ -415,3 +415,23 @@ func TestRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestPreEnqueuers checks that the default profile holds pods back through DynamicResources'
+// PreEnqueue, and that a profile disabling the plugin does not.
+func TestPreEnqueuers(t *testing.T) {
+	def, err := DefaultProfile("default-scheduler", nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(def.PreEnqueue) != 1 || def.PreEnqueue[0].Name() != "DynamicResources" {
+		t.Errorf("default profile PreEnqueue %v, want DynamicResources", def.PreEnqueue)
+	}
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p"},
+		Spec: v1.PodSpec{ResourceClaims: []v1.PodResourceClaim{{Name: "gpu", ResourceClaimName: new("missing")}}}}
+	if why := def.PreEnqueue[0].PreEnqueue(pod, snapshot.New(nil, nil)); why != `could not find ResourceClaim "ns/missing"` {
+		t.Errorf("PreEnqueue of a pod whose claim does not exist = %q", why)
+	}
+	if why := def.PreEnqueue[0].PreEnqueue(&v1.Pod{}, snapshot.New(nil, nil)); why != "" {
+		t.Errorf("PreEnqueue of a pod without claims = %q, want none", why)
+	}
+}

@@ -53,6 +53,18 @@ type Profile struct {
 	// PostFilterFailsAfter names the plugins whose PreFilter rejection makes kube-scheduler's
 	// PostFilter phase fail in this profile (see postFilterFailsAfter).
 	PostFilterFailsAfter map[string]bool
+	// PreEnqueue are the profile's plugins that may hold a pod back before any attempt (see
+	// PreEnqueuer).
+	PreEnqueue []PreEnqueuer
+}
+
+// PreEnqueuer is a plugin that can tell, before a pod's attempt, that it cannot be attempted yet
+// (kube-scheduler's PreEnqueue): such a pod is held without an attempt, event or condition until
+// an event the plugin cares about (Profile.Interest), or a change of the pod.
+type PreEnqueuer interface {
+	Name() string
+	// PreEnqueue returns why pod must wait, or "" when it may be attempted.
+	PreEnqueue(pod *v1.Pod, snap *snapshot.Snapshot) string
 }
 
 // Config configures a Scheduler. Pods, Events, Informers and Profiles are required.
@@ -256,6 +268,13 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		return
 	}
 	s.snap = s.cache.UpdateSnapshot(s.snap)
+	for _, pe := range prof.PreEnqueue {
+		if why := pe.PreEnqueue(pod, s.snap); why != "" {
+			s.log.Debug("Pod held before scheduling", "pod", klogRef(pod), "plugin", pe.Name(), "reason", why)
+			s.queue.Hold(qp, interestOf(prof, []string{pe.Name()}))
+			return
+		}
+	}
 	pi := snapshot.NewPodInfo(pod)
 	res := prof.Decider.Decide(pi, s.snap)
 	profile := prof.SchedulerName

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ErrClosed is returned by Pop once Close has been called.
@@ -82,6 +83,31 @@ func (q *Queue) Unschedulable(qp *QueuedPod, interest Events) {
 	q.toUnschedulable(qp, interest, eventAttemptFailure)
 }
 
+// Hold reports that a popped pod cannot be attempted yet, as kube-scheduler's PreEnqueue says of a
+// pod whose ResourceClaims do not exist yet: the pop does not count as an attempt, no backoff is
+// owed, and the pod waits, counted among the gated pods, until an event in interest, a change of
+// its own, or the periodic flush. A pod that is not in flight, or was deleted or replaced while
+// in flight, is dropped.
+func (q *Queue) Hold(qp *QueuedPod, interest Events) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.landForRequeue(qp) {
+		return
+	}
+	qp.Attempts--
+	if qp.Attempts == 0 {
+		qp.InitialAttempt = time.Time{} // time spent held does not count, as time gated does not
+	}
+	qp.backoffUntil = time.Time{}
+	qp.errorBackoff = false
+	if (q.eventsSince(qp.poppedAt)|qp.changed)&interest != 0 {
+		q.requeue(qp, eventAttemptFailure)
+		return
+	}
+	q.toUnschedulable(qp, interest, eventAttemptFailure)
+	qp.held = qp.where == inUnschedulable
+}
+
 // Retry reports that a popped pod's cycle failed with an error (not a misfit, e.g. binding
 // failed): it goes to backoff for InitialBackoff*2^(Attempts-1), capped at MaxBackoff. A pod
 // that is not in flight, or was deleted or replaced while in flight, is dropped.
@@ -119,6 +145,7 @@ func (q *Queue) OnEvent(ev Events) {
 		delete(q.unschedulable, key)
 		qp.where = nowhere
 		qp.errorBackoff = false
+		qp.held = false
 		q.requeue(qp, label)
 	}
 }

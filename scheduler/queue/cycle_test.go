@@ -425,3 +425,47 @@ func TestUnschedulablePluginsReportsThePool(t *testing.T) {
 		t.Fatalf("UnschedulablePlugins = %v, want only b rejected by VolumeBinding", got)
 	}
 }
+
+// TestHold checks a pod held back before its attempt (kube-scheduler's PreEnqueue): the pop does
+// not count, it waits among the gated pods without backoff, an event of interest sends it
+// straight to active, and other events leave it.
+func TestHold(t *testing.T) {
+	tests := []struct {
+		name string
+		then func(q *Queue)
+		want Lens
+	}{
+		{name: "held: gated, not unschedulable", then: func(*Queue) {}, want: Lens{Gated: 1}},
+		{name: "an event of interest: active at once, no backoff", then: func(q *Queue) { q.OnEvent(ResourceClaimAdd) }, want: Lens{Active: 1}},
+		{name: "another event: still held", then: func(q *Queue) { q.OnEvent(NodeAdd) }, want: Lens{Gated: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q, _ := newTestQueue(t, Config{})
+			q.Add(makePod("p"))
+			qp := popNow(t, q)
+			q.Hold(qp, ResourceClaimAdd|PodChange)
+			tc.then(q)
+			assertLens(t, q, tc.want)
+			if qp.Attempts != 0 {
+				t.Errorf("attempts %d: a held pop must not count", qp.Attempts)
+			}
+			if tc.want.Gated == 1 && !qp.InitialAttempt.IsZero() { // the SLI starts when it is active again
+				t.Errorf("initial attempt %v while held, want none", qp.InitialAttempt)
+			}
+			n := 0
+			q.UnschedulablePlugins(func(*v1.Pod, []string) { n++ })
+			if n != 0 {
+				t.Errorf("a held pod is reported as rejected by plugins")
+			}
+		})
+	}
+	t.Run("an event while in flight: active at once", func(t *testing.T) {
+		q, _ := newTestQueue(t, Config{})
+		q.Add(makePod("p"))
+		qp := popNow(t, q)
+		q.OnEvent(ResourceClaimAdd)
+		q.Hold(qp, ResourceClaimAdd)
+		assertLens(t, q, Lens{Active: 1})
+	})
+}

@@ -73,6 +73,7 @@ func (q *Queue) flushUnschedulable(now time.Time) {
 		}
 		delete(q.unschedulable, key)
 		qp.where = nowhere
+		qp.held = false
 		q.requeue(qp, eventTimeout)
 	}
 }

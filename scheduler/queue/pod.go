@@ -47,6 +47,7 @@ type QueuedPod struct {
 	backoffUntil time.Time // end of its backoff; zero if it owes none
 	interest     Events    // events that can move it out of the unschedulable pool
 	errorBackoff bool      // backing off after an error (Retry), so never popped early
+	held         bool      // in the unschedulable pool because of Hold: counted as gated
 	priority     int32     // priority(Pod), cached for the active heap
 
 	// While in flight:

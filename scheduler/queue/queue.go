@@ -157,23 +157,32 @@ type Lens struct {
 func (q *Queue) Lens() Lens {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	held := 0
+	for _, qp := range q.unschedulable {
+		if qp.held {
+			held++
+		}
+	}
 	return Lens{
 		Active:        q.active.Len(),
 		Backoff:       q.backoff.Len(),
-		Unschedulable: len(q.unschedulable),
-		Gated:         len(q.gated),
+		Unschedulable: len(q.unschedulable) - held,
+		Gated:         len(q.gated) + held,
 		InFlight:      q.inFlight,
 	}
 }
 
 // UnschedulablePlugins calls fn, under the queue's lock, once per pod in the unschedulable pool
-// with the plugins that rejected it (QueuedPod.RejectedBy): the source of
-// scheduler_unschedulable_pods{plugin,profile}. fn must not call the queue.
+// (held pods aside: no plugin rejected them) with the plugins that rejected it
+// (QueuedPod.RejectedBy): the source of scheduler_unschedulable_pods{plugin,profile}. fn must not
+// call the queue.
 func (q *Queue) UnschedulablePlugins(fn func(pod *v1.Pod, rejectedBy []string)) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, qp := range q.unschedulable {
-		fn(qp.Pod, qp.RejectedBy)
+		if !qp.held {
+			fn(qp.Pod, qp.RejectedBy)
+		}
 	}
 }
 
@@ -246,6 +255,7 @@ func (q *Queue) detach(qp *QueuedPod) {
 		q.backoff.remove(qp)
 	case inUnschedulable:
 		delete(q.unschedulable, qp.key)
+		qp.held = false
 	case inGated:
 		delete(q.gated, qp.key)
 	}

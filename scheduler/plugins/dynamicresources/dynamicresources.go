@@ -201,6 +201,18 @@ func (pl *DynamicResources) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snap
 	return p, snapshot.Verdict{}
 }
 
+// PreEnqueue tells whether pod may be attempted at all, as upstream's PreEnqueue: "" when it may,
+// else why not (a claim it names does not exist yet, a template's claim was not created yet, a
+// claim is being deleted or was made for another pod). Such a pod is held without an attempt,
+// event or condition until a claim or the pod itself changes.
+func (pl *DynamicResources) PreEnqueue(pod *v1.Pod, snap *snapshot.Snapshot) string {
+	if len(pod.Spec.ResourceClaims) == 0 {
+		return ""
+	}
+	_, msg := podClaims(pod, snap.Devices)
+	return msg
+}
+
 // podClaims returns the pod's claims, or why it cannot be scheduled now (upstream's messages).
 func podClaims(pod *v1.Pod, devs *snapshot.Devices) ([]*resourcev1.ResourceClaim, string) {
 	out := make([]*resourcev1.ResourceClaim, 0, len(pod.Spec.ResourceClaims))
