@@ -17,8 +17,10 @@ type devices struct {
 }
 
 func newDevices() devices {
+	claims := newAssumable[types.NamespacedName, *resourcev1.ResourceClaim]()
+	claims.keep = allocationPending
 	return devices{
-		claims:     newAssumable[types.NamespacedName, *resourcev1.ResourceClaim](),
+		claims:     claims,
 		classes:    newObjects[string, *resourcev1.DeviceClass](),
 		slices:     newObjects[string, *resourcev1.ResourceSlice](),
 		taintRules: newObjects[string, *resourcev1.DeviceTaintRule](),
@@ -31,6 +33,15 @@ func (d *devices) apply(dv *snapshot.Devices, all bool) {
 	d.classes.flush(all, dv.SetClass, dv.DeleteClass)
 	d.slices.flush(all, dv.SetSlice, dv.DeleteSlice)
 	d.taintRules.flush(all, dv.SetTaintRule, dv.DeleteTaintRule)
+}
+
+// allocationPending keeps an assumed claim this scheduler allocated while the informer's newer
+// version has no allocation yet: the binding cycle writes the finalizer before the allocation, and
+// another writer may update the claim meanwhile. Dropping the assumption then would show the
+// devices free to the next decision, which could give them away twice (kube-scheduler keeps such
+// in-flight allocations apart for the same reason).
+func allocationPending(api, assumed *resourcev1.ResourceClaim) bool {
+	return assumed.Status.Allocation != nil && api.Status.Allocation == nil
 }
 
 func resourceClaimKey(rc *resourcev1.ResourceClaim) types.NamespacedName {

@@ -39,6 +39,14 @@ func TestAssumedResourceClaims(t *testing.T) {
 		{"restored: the device is free again", func(c *Cache) { c.RestoreResourceClaim("ns", "c") }, nil},
 		{"the same informer version does not replace it", func(c *Cache) { c.SetResourceClaim(resourceClaim("c", "5", "")) }, []string{"gpu-0"}},
 		{"a newer informer version replaces it", func(c *Cache) { c.SetResourceClaim(resourceClaim("c", "6", "gpu-1")) }, []string{"gpu-1"}},
+		{"a newer informer version without the allocation (the finalizer written first) does not", func(c *Cache) {
+			c.SetResourceClaim(resourceClaim("c", "6", ""))
+		}, []string{"gpu-0"}},
+		{"then the informer's version with the allocation does", func(c *Cache) {
+			c.SetResourceClaim(resourceClaim("c", "6", ""))
+			c.SetResourceClaim(resourceClaim("c", "7", "gpu-0"))
+			c.RestoreResourceClaim("ns", "c") // nothing assumed any more: changes nothing
+		}, []string{"gpu-0"}},
 		{"deleted", func(c *Cache) { c.RemoveResourceClaim(resourceClaim("c", "7", "")) }, nil},
 	}
 	for _, tc := range tests {

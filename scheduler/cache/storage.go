@@ -52,6 +52,9 @@ type assumable[K comparable, V metav1.Object] struct {
 	objects[K, V] // effective: assumed or the informer's
 	api           map[K]V
 	assumed       map[K]bool
+	// keep, when set, keeps an assumed version although the informer's is newer: the informer's
+	// does not have the change yet (another writer's update came first).
+	keep func(api, assumed V) bool
 }
 
 func newAssumable[K comparable, V metav1.Object]() assumable[K, V] {
@@ -62,7 +65,7 @@ func newAssumable[K comparable, V metav1.Object]() assumable[K, V] {
 func (a *assumable[K, V]) setAPI(k K, v V) {
 	a.api[k] = v
 	if a.assumed[k] {
-		if cur, ok := a.live[k]; ok && !newer(v.GetResourceVersion(), cur.GetResourceVersion()) {
+		if cur, ok := a.live[k]; ok && (!newer(v.GetResourceVersion(), cur.GetResourceVersion()) || (a.keep != nil && a.keep(v, cur))) {
 			return
 		}
 		delete(a.assumed, k)
