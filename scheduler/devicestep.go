@@ -93,7 +93,7 @@ func (d *deviceStep) preBind(ctx context.Context) error {
 			return err
 		}
 		d.written[i] = true
-		d.cache.AssumeResourceClaim(written) // until the informer has it (or newer)
+		d.cache.AssumeWrittenResourceClaim(written) // until the informer has it (or newer)
 	}
 	if !d.plan.WaitForBindingConditions {
 		return nil

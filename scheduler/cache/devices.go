@@ -35,8 +35,8 @@ func (d *devices) apply(dv *snapshot.Devices, all bool) {
 	d.taintRules.flush(all, dv.SetTaintRule, dv.DeleteTaintRule)
 }
 
-// allocationPending keeps an assumed claim this scheduler allocated while the informer's newer
-// version has no allocation yet: the binding cycle writes the finalizer before the allocation, and
+// allocationPending keeps an assumed claim this scheduler allocated, and has not written yet,
+// while the informer's newer version has no allocation: the binding cycle writes the finalizer before the allocation, and
 // another writer may update the claim meanwhile. Dropping the assumption then would show the
 // devices free to the next decision, which could give them away twice (kube-scheduler keeps such
 // in-flight allocations apart for the same reason).
@@ -64,6 +64,13 @@ func (c *Cache) RemoveResourceClaim(rc *resourcev1.ResourceClaim) {
 // RestoreResourceClaim is called.
 func (c *Cache) AssumeResourceClaim(rc *resourcev1.ResourceClaim) {
 	c.lock(func() { c.devices.claims.assume(resourceClaimKey(rc), rc) })
+}
+
+// AssumeWrittenResourceClaim makes rc, the API server's answer to this scheduler's write of the
+// claim, the claim decisions see until the informer delivers it or a newer version (whatever
+// that version holds: the claim may have been deallocated since).
+func (c *Cache) AssumeWrittenResourceClaim(rc *resourcev1.ResourceClaim) {
+	c.lock(func() { c.devices.claims.assumeWritten(resourceClaimKey(rc), rc) })
 }
 
 // RestoreResourceClaim drops the assumed version of the claim namespace/name, if any.

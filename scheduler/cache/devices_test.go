@@ -42,6 +42,11 @@ func TestAssumedResourceClaims(t *testing.T) {
 		{"a newer informer version without the allocation (the finalizer written first) does not", func(c *Cache) {
 			c.SetResourceClaim(resourceClaim("c", "6", ""))
 		}, []string{"gpu-0"}},
+		{"once written, a newer version without the allocation (deallocated since) does", func(c *Cache) {
+			c.AssumeWrittenResourceClaim(resourceClaim("c", "6", "gpu-0"))
+			c.SetResourceClaim(resourceClaim("c", "6", "gpu-0"))
+			c.SetResourceClaim(resourceClaim("c", "7", ""))
+		}, nil},
 		{"then the informer's version with the allocation does", func(c *Cache) {
 			c.SetResourceClaim(resourceClaim("c", "6", ""))
 			c.SetResourceClaim(resourceClaim("c", "7", "gpu-0"))

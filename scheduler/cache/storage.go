@@ -52,23 +52,26 @@ type assumable[K comparable, V metav1.Object] struct {
 	objects[K, V] // effective: assumed or the informer's
 	api           map[K]V
 	assumed       map[K]bool
-	// keep, when set, keeps an assumed version although the informer's is newer: the informer's
-	// does not have the change yet (another writer's update came first).
-	keep func(api, assumed V) bool
+	// keep, when set, keeps an assumed version not yet written (pending) although the
+	// informer's is newer: the informer's does not have the change yet (another writer's update
+	// came first).
+	keep    func(api, assumed V) bool
+	pending map[K]bool
 }
 
 func newAssumable[K comparable, V metav1.Object]() assumable[K, V] {
-	return assumable[K, V]{objects: newObjects[K, V](), api: map[K]V{}, assumed: map[K]bool{}}
+	return assumable[K, V]{objects: newObjects[K, V](), api: map[K]V{}, assumed: map[K]bool{}, pending: map[K]bool{}}
 }
 
 // setAPI records the informer's v; it replaces an assumed version when it is newer.
 func (a *assumable[K, V]) setAPI(k K, v V) {
 	a.api[k] = v
 	if a.assumed[k] {
-		if cur, ok := a.live[k]; ok && (!newer(v.GetResourceVersion(), cur.GetResourceVersion()) || (a.keep != nil && a.keep(v, cur))) {
+		if cur, ok := a.live[k]; ok && (!newer(v.GetResourceVersion(), cur.GetResourceVersion()) || (a.pending[k] && a.keep(v, cur))) {
 			return
 		}
 		delete(a.assumed, k)
+		delete(a.pending, k)
 	}
 	a.set(k, v)
 }
@@ -77,12 +80,24 @@ func (a *assumable[K, V]) setAPI(k K, v V) {
 func (a *assumable[K, V]) remove(k K) {
 	delete(a.api, k)
 	delete(a.assumed, k)
+	delete(a.pending, k)
 	a.del(k)
 }
 
-// assume makes v the effective object of k.
+// assume makes v, a change not written yet, the effective object of k.
 func (a *assumable[K, V]) assume(k K, v V) {
 	a.assumed[k] = true
+	if a.keep != nil {
+		a.pending[k] = true
+	}
+	a.set(k, v)
+}
+
+// assumeWritten makes v, the API server's answer to a write, the effective object of k until
+// the informer delivers it or a newer version.
+func (a *assumable[K, V]) assumeWritten(k K, v V) {
+	a.assumed[k] = true
+	delete(a.pending, k)
 	a.set(k, v)
 }
 
@@ -92,6 +107,7 @@ func (a *assumable[K, V]) restore(k K) {
 		return
 	}
 	delete(a.assumed, k)
+	delete(a.pending, k)
 	if v, ok := a.api[k]; ok {
 		a.set(k, v)
 	} else {
