@@ -84,3 +84,18 @@ type Plan interface {
 	// PluginName names the plugin that made the plan.
 	PluginName() string
 }
+
+// NormalizeToMax scales scores linearly so that the highest becomes MaxNodeScore (all stay 0 when
+// the highest is 0): kube-scheduler's DefaultNormalizeScore, for plugins whose Normalize is that.
+func NormalizeToMax(scores []int64) {
+	var highest int64
+	for _, v := range scores {
+		highest = max(highest, v)
+	}
+	if highest == 0 {
+		return
+	}
+	for i, v := range scores {
+		scores[i] = MaxNodeScore * v / highest
+	}
+}

@@ -80,15 +80,4 @@ func alternativesScore(c *resourcev1.ResourceClaim, used map[string]bool) int64 
 
 // Normalize scales scores so that the highest becomes decide.MaxNodeScore (all stay 0 when the
 // highest is 0), as kube-scheduler's DefaultNormalizeScore.
-func (s *scorer) Normalize(scores []int64) {
-	var highest int64
-	for _, v := range scores {
-		highest = max(highest, v)
-	}
-	if highest == 0 {
-		return
-	}
-	for i, v := range scores {
-		scores[i] = decide.MaxNodeScore * v / highest
-	}
-}
+func (s *scorer) Normalize(scores []int64) { decide.NormalizeToMax(scores) }
