@@ -42,7 +42,7 @@ import (
 // JSON keys with --logging-format=json), with the records of -v and below (package logging).
 // client-go's klog output is routed into it.
 func newLogger(l flags.Logs, w io.Writer) *slog.Logger {
-	log := slog.New(logging.NewHandler(w, l.Format, int(min(l.Verbosity, 1<<20))))
+	log := slog.New(logging.NewHandler(w, l.Format, int(min(l.Verbosity, 1<<20)), l.VModule...))
 	klog.SetSlogLogger(log)
 	// client-go filters its own V(n) logs by klog's verbosity: give it ours.
 	kfs := flag.NewFlagSet("klog", flag.ContinueOnError)

@@ -246,8 +246,8 @@ type Logs struct {
 	Format string
 	// Verbosity is -v/--v, 0..2^31-1. Default 0.
 	Verbosity uint32
-	// VModule holds the --vmodule pattern=N items. Accepted but without effect (berth has
-	// no per-file verbosity); only valid with the text format, as upstream.
+	// VModule holds the --vmodule pattern=N items: per source file verbosity, as klog's;
+	// only valid with the text format, as upstream.
 	VModule []string
 	// FlushFrequency is --log-flush-frequency, > 0. Default 5s. Accepted but without
 	// effect: berth does not buffer log output.

@@ -167,7 +167,7 @@ func registerLogs(s *section, l *Logs) {
 	s.addShort("v", "v", "Level", verbosityValue(&l.Verbosity),
 		"Log verbosity level.")
 	s.add("vmodule", "pattern=N,...", vmoduleList(&l.VModule),
-		"Comma-separated pattern=N per-file verbosity settings (text format only)."+noEffect)
+		"Comma-separated pattern=N per-file verbosity settings (text format only): files whose name (without .go) matches pattern, or whose path does if pattern holds a /, log at -v=N.")
 }
 
 func registerGlobal(s *section, o *Options) {

@@ -58,7 +58,7 @@ func TestUsage(t *testing.T) {
 		{"string default quoted", `(default "kube-scheduler")`},
 		{"list default", `(default [/healthz,/readyz,/livez])`},
 		{"duration default", `(default 15s)`},
-		{"no-op flag says so", "Comma-separated pattern=N per-file verbosity settings (text format only). Accepted for compatibility; has no effect in berth."},
+		{"no-op flag says so", "Longest time between log flushes. Must be positive. Accepted for compatibility; has no effect in berth."},
 		{"refused flag says so", "Not supported by berth"},
 		{"cipher names listed", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"},
 	} {

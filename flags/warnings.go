@@ -7,7 +7,6 @@ var noEffectFlags = []string{
 	"log-flush-frequency",
 	"min-compatibility-version",
 	"show-hidden-metrics-for-version",
-	"vmodule",
 }
 
 // configOverriddenFlags are the deprecated flags that kube-scheduler ignores when --config

@@ -20,7 +20,6 @@ func TestWarnings(t *testing.T) {
 		{"no-op flags", []string{"--vmodule=a=1", "--log-flush-frequency=1s", "--disabled-metrics=x", "--min-compatibility-version=1.37"}, []string{
 			"--log-flush-frequency is accepted for compatibility but has no effect in berth",
 			"--min-compatibility-version is accepted for compatibility but has no effect in berth",
-			"--vmodule is accepted for compatibility but has no effect in berth",
 		}},
 		{"deprecated flag without config applies", []string{"--kubeconfig=k"}, nil},
 		{"deprecated flags with config", []string{"--config=c.yaml", "--kubeconfig=k", "--kube-api-qps=5", "--pod-max-in-unschedulable-pods-duration=1m"}, []string{

@@ -47,9 +47,50 @@ func (r ObjectRef) String() string {
 }
 
 // NewHandler returns a handler writing to w in format "text" (klog's; the default) or "json",
-// enabled for the records of klog verbosity `verbosity` and below.
-func NewHandler(w io.Writer, format string, verbosity int) slog.Handler {
-	return &handler{out: &output{w: w}, json: format == "json", min: V(verbosity), pid: os.Getpid()}
+// enabled for the records of klog verbosity `verbosity` and below. vmodule, klog's --vmodule
+// (pattern=N items, see VModule), raises or lowers the verbosity of the source files matching a
+// pattern; items that do not parse are ignored (the flags package checked them).
+func NewHandler(w io.Writer, format string, verbosity int, vmodule ...string) slog.Handler {
+	h := &handler{out: &output{w: w}, json: format == "json", min: V(verbosity), pid: os.Getpid()}
+	for _, item := range vmodule {
+		pat, lvl, ok := strings.Cut(item, "=")
+		n, err := strconv.Atoi(lvl)
+		if !ok || err != nil || pat == "" {
+			continue
+		}
+		h.vmodule = append(h.vmodule, vmoduleRule{pattern: strings.TrimSuffix(pat, ".go"), level: V(n)})
+		h.enabledMin = min(h.enabledMin, V(n))
+	}
+	h.enabledMin = min(h.enabledMin, h.min)
+	return h
+}
+
+// vmoduleRule is one --vmodule item: the files matching pattern log at level (a klog V level)
+// and below, whatever -v says.
+type vmoduleRule struct {
+	pattern string // a glob, matched against the file name without ".go", or the whole path if it holds a "/"
+	level   slog.Level
+}
+
+// levelFor returns the lowest level written for a record from pc: the first matching --vmodule
+// rule's, else -v's.
+func (h *handler) levelFor(pc uintptr) slog.Level {
+	if pc == 0 {
+		return h.min
+	}
+	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
+	path := strings.TrimSuffix(f.File, ".go")
+	base := filepath.Base(path)
+	for _, r := range h.vmodule {
+		target := base
+		if strings.Contains(r.pattern, "/") {
+			target = path
+		}
+		if ok, _ := filepath.Match(r.pattern, target); ok {
+			return r.level
+		}
+	}
+	return h.min
 }
 
 // output serialises writes of all handlers derived from one NewHandler.
@@ -59,15 +100,19 @@ type output struct {
 }
 
 type handler struct {
-	out   *output
-	json  bool
-	min   slog.Level
-	pid   int
-	attrs []slog.Attr // from WithAttrs, keys already prefixed by their groups
-	group string      // prefix for later attributes: "g1.g2."
+	out  *output
+	json bool
+	min  slog.Level
+	// vmodule are the --vmodule rules; enabledMin the lowest level any file may write
+	// (Enabled's answer; Handle then checks the record's file).
+	vmodule    []vmoduleRule
+	enabledMin slog.Level
+	pid        int
+	attrs      []slog.Attr // from WithAttrs, keys already prefixed by their groups
+	group      string      // prefix for later attributes: "g1.g2."
 }
 
-func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
+func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.enabledMin }
 
 func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
 	c := *h
@@ -115,6 +160,9 @@ const plainKey = "\x00plain"
 func Plain() slog.Attr { return slog.Bool(plainKey, true) }
 
 func (h *handler) Handle(_ context.Context, r slog.Record) error {
+	if h.vmodule != nil && r.Level < slog.LevelWarn && r.Level < h.levelFor(r.PC) {
+		return nil
+	}
 	attrs := append([]slog.Attr(nil), h.attrs...)
 	var own []slog.Attr
 	plain := false

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -112,5 +114,39 @@ func TestVerbosityAndCaller(t *testing.T) {
 	}
 	if n := strings.Count(out, "\n"); n != 2 {
 		t.Errorf("%d lines, want 2:\n%s", n, out)
+	}
+}
+
+// TestVModule checks --vmodule: a matching file logs at its own verbosity (higher or lower than
+// -v), others at -v; warnings always pass.
+func TestVModule(t *testing.T) {
+	_, file, _, _ := runtime.Caller(0)
+	dir := filepath.Dir(file)
+	tests := []struct {
+		name    string
+		v       int
+		vmodule []string
+		level   slog.Level
+		want    bool
+	}{
+		{name: "this file raised to 4", v: 0, vmodule: []string{"logging_test=4"}, level: V(4), want: true},
+		{name: "this file raised, a deeper level still off", v: 0, vmodule: []string{"logging_test=4"}, level: V(5), want: false},
+		{name: "a glob", v: 0, vmodule: []string{"logging_*=2"}, level: V(2), want: true},
+		{name: "a path pattern", v: 0, vmodule: []string{dir + "/logging_t*=3"}, level: V(3), want: true},
+		{name: "a path pattern of another directory", v: 0, vmodule: []string{"/elsewhere/logging_test=3"}, level: V(3), want: false},
+		{name: "another file's rule leaves this one at -v", v: 1, vmodule: []string{"scheduler=5"}, level: V(2), want: false},
+		{name: "this file lowered below -v", v: 4, vmodule: []string{"logging_test=0"}, level: V(2), want: false},
+		{name: "a warning always passes", v: 0, vmodule: []string{"logging_test=0"}, level: slog.LevelWarn, want: true},
+		{name: "the first matching rule wins", v: 0, vmodule: []string{"logging_test=1", "logging_*=5"}, level: V(3), want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			log := slog.New(NewHandler(&buf, "text", tc.v, tc.vmodule...))
+			log.Log(context.Background(), tc.level, "hello")
+			if got := buf.Len() > 0; got != tc.want {
+				t.Errorf("written: %v, want %v (%q)", got, tc.want, buf.String())
+			}
+		})
 	}
 }
