@@ -78,7 +78,7 @@ func (b *berthProc) identity(t *testing.T) string {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		for _, line := range b.lines(`] "campaigning for the lease"`) {
+		for _, line := range b.lines(`] "Attempting to acquire leader lease..."`) {
 			if m := identityRE.FindStringSubmatch(line); m != nil {
 				return m[1]
 			}

@@ -264,3 +264,6 @@ func (e *Elector) giveUp(ctx context.Context, st state) {
 	}
 	e.log.Info("released the lease")
 }
+
+// lock describes the Lease as client-go's elector does in its log lines: "namespace/name".
+func (e *Elector) lock() string { return e.cfg.Namespace + "/" + e.cfg.Name }

@@ -14,7 +14,7 @@ import (
 // change to the Lease, and at the moment another holder's lease expires. It returns the state after
 // the winning write and the local time that write was sent, or ok=false once ctx is done.
 func (e *Elector) campaign(ctx context.Context, st state, kicks <-chan struct{}) (_ state, won time.Time, ok bool) {
-	e.log.Info("campaigning for the lease")
+	e.log.Info("Attempting to acquire leader lease...", "lock", e.lock())
 	select { // a change seen while we led is stale; the first attempt reads afresh anyway
 	case <-kicks:
 	default:
@@ -43,7 +43,7 @@ func (e *Elector) campaign(ctx context.Context, st state, kicks <-chan struct{})
 		a := e.step(ctx, st, false)
 		st = a.st
 		if a.won() {
-			e.log.Info("acquired the lease", "verdict", a.d.verdict, "transitions", a.st.obs.rec.transitions)
+			e.log.Info("Successfully acquired lease", "lock", e.lock(), "verdict", a.d.verdict, "transitions", a.st.obs.rec.transitions)
 			return st, a.sent, true
 		}
 		switch {
@@ -52,9 +52,9 @@ func (e *Elector) campaign(ctx context.Context, st state, kicks <-chan struct{})
 		case apierrors.IsConflict(a.err) || apierrors.IsAlreadyExists(a.err):
 			e.log.Debug("lost a race for the lease; will retry", "err", a.err)
 		case a.err != nil:
-			e.log.Warn("could not acquire the lease; will retry", "err", a.err)
+			e.log.Error("Failed to update lease", "lock", e.lock(), "err", a.err)
 		default:
-			e.log.Debug("lease held by another candidate", "holder", st.obs.rec.holder, "expiresIn", a.d.until.Sub(e.clock.Now()))
+			e.log.Debug("Lease is held and has not yet expired", "lock", e.lock(), "holder", st.obs.rec.holder, "expiresIn", a.d.until.Sub(e.clock.Now()))
 		}
 
 		poll.Stop()
@@ -101,7 +101,9 @@ func (e *Elector) term(ctx context.Context, st state, won time.Time, lead func(c
 	deadline := e.clock.NewTimer(won.Add(e.cfg.RenewDeadline).Sub(e.clock.Now()))
 	defer func() { retry.Stop(); deadline.Stop() }()
 	lose := func(reason string, args ...any) {
-		e.log.Warn("lost leadership: "+reason, args...)
+		// kube-scheduler's two lines: client-go's, then its own.
+		e.log.Info("Failed to renew lease", append([]any{"lock", e.lock(), "err", reason}, args...)...)
+		e.log.Error("Leaderelection lost")
 		holding = false
 		e.setLeading(false, time.Time{})
 		stopLead()
@@ -147,7 +149,7 @@ func (e *Elector) term(ctx context.Context, st state, won time.Time, lead func(c
 			case leadReturned && callCtx.Err() != nil:
 				// cancelled because lead returned; nothing to report
 			default:
-				e.log.Warn("renewing the lease failed; will retry", "err", r.err)
+				e.log.Error("Failed to update lease", "lock", e.lock(), "err", r.err)
 			}
 
 		case <-deadline.C():

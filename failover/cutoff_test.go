@@ -73,7 +73,7 @@ func TestLeaderCutOffFromAPIServer(t *testing.T) {
 	px.cut()
 	during := w.createPods(t, ctx, 10)
 
-	lost := a.waitLog(t, `] "lost leadership`, 1, 10*time.Second)
+	lost := a.waitLog(t, `] "Failed to renew lease"`, 1, 10*time.Second)
 	stopped := a.waitLog(t, `] "scheduling loop stopped"`, 1, 10*time.Second)
 	taken, err := rec.await(cutAt, 15*time.Second, holderIn(standbys[0].identity(), standbys[1].identity()))
 	if err != nil {
@@ -119,7 +119,7 @@ func TestLeaderCutOffFromAPIServer(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if n := len(a.logs(`] "campaigning for the lease"`)); n != 2 {
+	if n := len(a.logs(`] "Attempting to acquire leader lease..."`)); n != 2 {
 		t.Errorf("berth-a campaigned %d times, want 2 (at start, after losing the lease)", n)
 	}
 	after := w.createPods(t, ctx, 5)

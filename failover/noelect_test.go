@@ -31,7 +31,7 @@ func TestLeaderElectDisabled(t *testing.T) {
 	boundAt := w.waitBound(t, ctx, pods, 30*time.Second)
 	t.Logf("%d pending pods bound %s after the process started", len(pods), boundAt.Sub(begun).Round(time.Millisecond))
 
-	for _, msg := range []string{`component="election"`, `] "campaigning for the lease"`, `] "acquired the lease"`} {
+	for _, msg := range []string{`component="election"`, `] "Attempting to acquire leader lease..."`, `] "Successfully acquired lease"`} {
 		if ls := r.logs(msg); len(ls) > 0 {
 			t.Errorf("berth logged %q with --leader-elect=false", ls[0].text)
 		}

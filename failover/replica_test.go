@@ -138,7 +138,7 @@ func (r *replica) learnIdentity(t *testing.T) string {
 	if r.kind != berth {
 		t.Fatalf("%s: only berth logs its identity", r.name)
 	}
-	l := r.waitLog(t, `] "campaigning for the lease"`, 1, 30*time.Second)
+	l := r.waitLog(t, `] "Attempting to acquire leader lease..."`, 1, 30*time.Second)
 	m := identityRE.FindStringSubmatch(l.text)
 	if m == nil {
 		t.Fatalf("%s: no identity in %q", r.name, l.text)

@@ -57,7 +57,7 @@ func threeReplicas(t *testing.T, k kind, runs int) {
 	if k == berth {
 		acquired := 0
 		for _, r := range f.all() {
-			acquired += len(r.logs(`] "acquired the lease"`))
+			acquired += len(r.logs(`] "Successfully acquired lease"`))
 		}
 		if acquired != 1 {
 			t.Errorf("%d acquisitions logged by three fresh replicas, want exactly 1", acquired)
