@@ -116,6 +116,9 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 	if err := reg.RegisterRuntime(); err != nil {
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}
+	if err := kubeclient.RegisterClientMetrics(reg); err != nil {
+		return fmt.Errorf("registering rest_client metrics: %w", err)
+	}
 	informers := kubeclient.NewInformers(clients.main, kubeclient.WithTrim(scheduler.Trim))
 	sched, err := newScheduler(opts, cfg, clients, informers, reg, log)
 	if err != nil {

@@ -37,6 +37,7 @@ type poster struct {
 	http        *http.Client
 	limiter     flowcontrol.RateLimiter // nil: none
 	base        string                  // the group version's URL, e.g. https://host/api/v1
+	host        string                  // base's host[:port], the rest_client_* metrics' host label
 	group       string
 	userAgent   string // set here, so the transport need not copy the request to add it
 	contentType string
@@ -61,8 +62,9 @@ func newPoster(rc *rest.RESTClient, httpClient *http.Client, userAgent string, c
 	if accept == "" {
 		accept = content.ContentType + ", */*"
 	}
+	base := rc.Get().URL()
 	return &poster{
-		http: httpClient, limiter: rc.GetRateLimiter(), base: rc.Get().URL().String(), group: gv.Group,
+		http: httpClient, limiter: rc.GetRateLimiter(), base: base.String(), host: base.Host, group: gv.Group,
 		userAgent: userAgent, contentType: content.ContentType, accept: accept,
 		encoder: ns.EncoderForVersion(info.Serializer, gv), decoders: ns, gv: gv,
 	}
@@ -82,10 +84,12 @@ func (p *poster) create(ctx context.Context, path, resource, name string, obj, o
 	if err != nil {
 		return err
 	}
+	start, waited := time.Now(), time.Duration(-1)
 	if p.limiter != nil {
 		if err := p.limiter.Wait(ctx); err != nil {
 			return fmt.Errorf("client rate limiter Wait returned an error: %w", err)
 		}
+		waited = time.Since(start)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -94,14 +98,23 @@ func (p *poster) create(ctx context.Context, path, resource, name string, obj, o
 	req.Header = http.Header{"Accept": {p.accept}, "Content-Type": {p.contentType}, "User-Agent": {p.userAgent}}
 	resp, err := p.http.Do(req)
 	if err != nil {
+		countRequest(http.MethodPost, p.host, waited, time.Since(start), len(body), -1, 0, false)
 		return err
 	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
+		countRequest(http.MethodPost, p.host, waited, time.Since(start), len(body), -1, resp.StatusCode, false)
 		return fmt.Errorf("unexpected error when reading response body. Please retry. Original error: %w", err)
 	}
-	if wait, ok := retryAfter(resp); ok {
+	decoder := p.decoderFor(resp)
+	wait, retry := retryAfter(resp)
+	received := len(data)
+	if failed := resp.StatusCode < http.StatusOK || resp.StatusCode > http.StatusPartialContent; failed && (decoder == nil || len(data) == 0) {
+		received = -1 // client-go keeps no body of an error answer it cannot decode
+	}
+	countRequest(http.MethodPost, p.host, waited, time.Since(start), len(body), received, resp.StatusCode, retry)
+	if retry {
 		t := time.NewTimer(time.Duration(wait) * time.Second)
 		defer t.Stop()
 		select {
@@ -111,7 +124,6 @@ func (p *poster) create(ctx context.Context, path, resource, name string, obj, o
 		}
 		return errRetryLater{}
 	}
-	decoder := p.decoderFor(resp)
 	if resp.StatusCode < http.StatusOK || resp.StatusCode > http.StatusPartialContent {
 		return p.responseError(resp, data, decoder, resource, name)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -14,6 +16,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+
+	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/metrics"
 )
 
 // answer is one scripted API server response.
@@ -130,23 +135,64 @@ func TestCreateAnswersMatchClientGo(t *testing.T) {
 				ours, theirs := bothClients(t, srv, rest.ContentConfig{ContentType: ct})
 				ctx := context.Background()
 
+				ourMetrics := countClientMetrics(t)
 				ourErr := ours.Pods("ns").Bind(ctx, binding, metav1.CreateOptions{})
 				ourCalls := srv.count()
+				theirMetrics := countClientMetrics(t)
 				theirErr := theirs.CoreV1().Pods("ns").Bind(ctx, binding, metav1.CreateOptions{})
 				theirCalls := srv.count()
 				compare(t, "bind", ourErr, theirErr, ourCalls, theirCalls, tc.handed)
+				if got, want := clientSamples(t, ourMetrics), clientSamples(t, theirMetrics); !tc.handed && !slices.Equal(got, want) {
+					t.Errorf("bind: kubeclient counted\n%s\nclient-go counted\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
 
+				ourMetrics = countClientMetrics(t)
 				ourEv, ourErr := ours.Events("ns").Create(ctx, event, metav1.CreateOptions{})
 				ourCalls = srv.count()
+				theirMetrics = countClientMetrics(t)
 				theirEv, theirErr := theirs.EventsV1().Events("ns").Create(ctx, event, metav1.CreateOptions{})
 				theirCalls = srv.count()
 				compare(t, "event", ourErr, theirErr, ourCalls, theirCalls, tc.handed)
+				if got, want := clientSamples(t, ourMetrics), clientSamples(t, theirMetrics); !tc.handed && !slices.Equal(got, want) {
+					t.Errorf("event: kubeclient counted\n%s\nclient-go counted\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
 				if !reflect.DeepEqual(ourEv, theirEv) {
 					t.Errorf("event: kubeclient returned\n%+v\nclient-go returned\n%+v", ourEv, theirEv)
 				}
 			})
 		}
 	}
+}
+
+// countClientMetrics makes the requests from now on count into a new registry, which it returns.
+func countClientMetrics(t *testing.T) *metrics.Registry {
+	t.Helper()
+	reg := metrics.NewRegistry()
+	if err := kubeclient.RegisterClientMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	return reg
+}
+
+// clientSamples are reg's rest_client_* samples that do not depend on timing: the request and
+// retry counts, every histogram's count, and the size histograms' buckets.
+func clientSamples(t *testing.T, reg *metrics.Registry) []string {
+	t.Helper()
+	var b strings.Builder
+	if err := reg.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		name, _, _ := strings.Cut(line, "{")
+		switch {
+		case strings.HasPrefix(line, "#"), !strings.HasPrefix(name, "rest_client_"):
+		case strings.HasSuffix(name, "_total"), strings.HasSuffix(name, "_count"),
+			strings.HasSuffix(name, "_size_bytes_bucket"):
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 func compare(t *testing.T, call string, ours, theirs error, ourCalls, theirCalls int, handed bool) {

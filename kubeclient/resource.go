@@ -75,6 +75,7 @@ func (r Resource[T, L]) Create(ctx context.Context, obj T, opts metav1.CreateOpt
 		if _, retry := err.(errRetryLater); !retry {
 			return out, err
 		}
+		ctx = retrying(ctx)
 	}
 	err := withCreateParams(r.request(r.client.Post()), &opts, r.params).Body(obj).Do(ctx).Into(out)
 	return out, err
@@ -137,6 +138,7 @@ func (p PodResource) Bind(ctx context.Context, binding *corev1.Binding, opts met
 		if _, retry := err.(errRetryLater); !retry {
 			return err
 		}
+		ctx = retrying(ctx)
 	}
 	req := r.client.Post().Namespace(r.namespace).Resource(r.resource).Name(binding.Name).SubResource("binding")
 	return withCreateParams(req, &opts, r.params).Body(binding).Do(ctx).Error()
