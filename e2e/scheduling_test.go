@@ -115,3 +115,70 @@ func waitPod(ctx context.Context, t *testing.T, c kubernetes.Interface, ns, name
 		}
 	}
 }
+
+// TestNodeThatCannotHelpDoesNotRetry checks berth's queueing hints for node events against the
+// real informers: a pod that fits nowhere for lack of cpu is not tried again when nodes too small
+// for it are added (kube-scheduler's NodeResourcesFit hint), and is tried and bound when a node
+// large enough arrives.
+func TestNodeThatCannotHelpDoesNotRetry(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	admin := kubernetes.NewForConfigOrDie(cp.Admin)
+	ns, err := testenv.CreateNamespace(ctx, admin, "hint", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addNode := func(name, cpu string) {
+		t.Helper()
+		if _, err := testenv.CreateNode(ctx, admin, testenv.NodeSpec{Name: name, CPU: cpu, Memory: "4Gi"}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = admin.CoreV1().Nodes().Delete(context.Background(), name, metav1.DeleteOptions{}) })
+	}
+	// A node from the start, so that NodeResourcesFit rejects the pod (with no node at all no
+	// plugin rejects it, and any node event may help, in kube-scheduler too).
+	addNode(ns+"-small", "2")
+	startBerth(t)
+	if _, err := admin.CoreV1().Pods(ns).Create(ctx, testenv.Pod(ns, "huge", "900", "1Gi"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	attempts := func() int {
+		t.Helper()
+		evs, err := admin.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, e := range evs.Items {
+			if e.Reason != "FailedScheduling" || e.Regarding.Name != "huge" {
+				continue
+			}
+			n++
+			if e.Series != nil {
+				n += int(e.Series.Count) - 1
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for attempts() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no FailedScheduling event for the pod within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	before := attempts()
+	for i := range 2 {
+		addNode(fmt.Sprintf("%s-small-%d", ns, i), "2")
+	}
+	time.Sleep(3 * time.Second) // well past the pod's 1s backoff, had the node adds requeued it
+	if after := attempts(); after != before {
+		t.Errorf("adding two nodes too small for the pod made %d more attempts, want none", after-before)
+	}
+	big := fmt.Sprintf("%s-big", ns)
+	addNode(big, "1000")
+	pod := waitPod(ctx, t, admin, ns, "huge", func(p *v1.Pod) bool { return p.Spec.NodeName != "" })
+	if pod.Spec.NodeName != big {
+		t.Errorf("pod bound to %s, want %s", pod.Spec.NodeName, big)
+	}
+}

@@ -79,7 +79,8 @@ func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f *kubeclient.In
 			}
 		}
 		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: profileInterest,
-			Preemption: preemptionArgs(cp), PostFilterFailsAfter: postFilterFailsAfter(cp), PreEnqueue: pre})
+			Preemption: preemptionArgs(cp), PostFilterFailsAfter: postFilterFailsAfter(cp), PreEnqueue: pre,
+			NodeJudges: nodeJudges(dp.Filters)})
 	}
 	return profiles, nil
 }

@@ -27,7 +27,7 @@ func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
 		AddFunc: func(o any) {
 			if n, ok := o.(*v1.Node); ok {
 				s.cache.AddNode(n)
-				s.queue.OnEvent(queue.NodeAdd)
+				s.queue.OnEventIf(queue.NodeAdd, s.nodeHint(queue.NodeAdd, nil, n))
 			}
 		},
 		UpdateFunc: func(o, n any) {
@@ -38,7 +38,7 @@ func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
 			}
 			s.cache.UpdateNode(newN)
 			if nodeChangeMatters(oldN, newN) {
-				s.queue.OnEvent(queue.NodeChange)
+				s.queue.OnEventIf(queue.NodeChange, s.nodeHint(queue.NodeChange, oldN, newN))
 			}
 		},
 		DeleteFunc: func(o any) {
@@ -201,4 +201,12 @@ func assignedChangeMatters(o, n *v1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// nodeHint is the queueing hint of a node event (see nodeEventHelps): it asks the pod's profile.
+func (s *Scheduler) nodeHint(ev queue.Events, oldNode, newNode *v1.Node) func(*v1.Pod, []string) bool {
+	return func(pod *v1.Pod, rejectedBy []string) bool {
+		p := s.profiles[pod.Spec.SchedulerName]
+		return p == nil || nodeEventHelps(p, pod, rejectedBy, ev, oldNode, newNode)
+	}
 }

@@ -56,6 +56,10 @@ type Profile struct {
 	// PreEnqueue are the profile's plugins that may hold a pod back before any attempt (see
 	// PreEnqueuer).
 	PreEnqueue []PreEnqueuer
+	// NodeJudges are the profile's filters that judge a node by the node alone, by name: the
+	// queueing hints of node events ask them whether a new or changed node could take a pod they
+	// rejected (see nodeEventHelps). Optional: without them every node event requeues.
+	NodeJudges map[string]decide.FilterPlugin
 }
 
 // PreEnqueuer is a plugin that can tell, before a pod's attempt, that it cannot be attempted yet

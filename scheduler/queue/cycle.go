@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	v1 "k8s.io/api/core/v1"
 )
 
 // ErrClosed is returned by Pop once Close has been called.
@@ -124,7 +126,13 @@ func (q *Queue) Retry(qp *QueuedPod) {
 // OnEvent reports cluster events. Every unschedulable pod whose interest intersects ev moves
 // to backoff (if still backing off) or active; in-flight pods remember ev for Unschedulable.
 // Bits outside AllEvents are ignored.
-func (q *Queue) OnEvent(ev Events) {
+func (q *Queue) OnEvent(ev Events) { q.OnEventIf(ev, nil) }
+
+// OnEventIf is OnEvent with a queueing hint: an unschedulable pod whose interest intersects ev
+// moves only if helps(pod, rejectedBy) says the event could make it fit (nil: every one moves).
+// helps is called with the queue locked and must not call the queue. In-flight pods remember ev
+// whatever helps would say.
+func (q *Queue) OnEventIf(ev Events, helps func(pod *v1.Pod, rejectedBy []string) bool) {
 	ev &= AllEvents
 	if ev == 0 {
 		return
@@ -139,7 +147,7 @@ func (q *Queue) OnEvent(ev Events) {
 	}
 	label := ev.String()
 	for key, qp := range q.unschedulable {
-		if qp.interest&ev == 0 {
+		if qp.interest&ev == 0 || (helps != nil && !helps(qp.Pod, qp.RejectedBy)) {
 			continue
 		}
 		delete(q.unschedulable, key)

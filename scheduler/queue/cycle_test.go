@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,6 +90,41 @@ func TestUnschedulableMovedByMatchingEvent(t *testing.T) {
 			assertLens(t, q, Lens{Unschedulable: 1})
 			clock.Step(tc.wait)
 			q.OnEvent(tc.event)
+			assertLens(t, q, tc.want)
+		})
+	}
+}
+
+func TestOnEventIfAsksTheHint(t *testing.T) {
+	tests := []struct {
+		name      string
+		interest  Events
+		helps     bool
+		wantAsked bool
+		want      Lens
+	}{
+		{name: "hint says the event helps", interest: NodeAdd, helps: true, wantAsked: true, want: Lens{Backoff: 1}},
+		{name: "hint says it does not", interest: NodeAdd, helps: false, wantAsked: true, want: Lens{Unschedulable: 1}},
+		{name: "no interest: the hint is not asked", interest: AssignedPodDelete, helps: true, want: Lens{Unschedulable: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q, _ := newTestQueue(t, Config{})
+			q.Add(makePod("p"))
+			qp := popNow(t, q)
+			qp.RejectedBy = []string{"NodeResourcesFit"}
+			q.Unschedulable(qp, tc.interest)
+			var asked []string
+			q.OnEventIf(NodeAdd, func(pod *v1.Pod, rejectedBy []string) bool {
+				asked = append(asked, pod.Name+":"+strings.Join(rejectedBy, ","))
+				return tc.helps
+			})
+			if got := len(asked) > 0; got != tc.wantAsked {
+				t.Errorf("hint asked: %v (%v), want %v", got, asked, tc.wantAsked)
+			}
+			if tc.wantAsked && asked[0] != "p:NodeResourcesFit" {
+				t.Errorf("hint asked about %q, want the pod and its rejecting plugins", asked[0])
+			}
 			assertLens(t, q, tc.want)
 		})
 	}
