@@ -151,6 +151,9 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 	if err != nil {
 		return err
 	}
+	if err := mountPodResources(server, informers, log); err != nil {
+		return err
+	}
 	if err := server.Listen(); err != nil {
 		return err
 	}

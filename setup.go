@@ -34,6 +34,7 @@ import (
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/logging"
 	"github.com/berth-scheduler/berth/metrics"
+	"github.com/berth-scheduler/berth/podresources"
 	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 )
@@ -369,6 +370,27 @@ func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c
 		return nil, err
 	}
 	return srv, nil
+}
+
+// mountPodResources serves kube-scheduler's /metrics/resources (kube_pod_resource_request and
+// _limit of every pod in the informer's cache), behind the same authorization as /metrics.
+func mountPodResources(srv *httpserve.Server, f *kubeclient.Informers, log *slog.Logger) error {
+	reg := metrics.NewRegistry()
+	store := f.Pods().GetStore()
+	err := podresources.Register(reg, func() []*v1.Pod {
+		objs := store.List()
+		pods := make([]*v1.Pod, 0, len(objs))
+		for _, o := range objs {
+			if p, ok := o.(*v1.Pod); ok {
+				pods = append(pods, p)
+			}
+		}
+		return pods
+	})
+	if err != nil {
+		return fmt.Errorf("registering /metrics/resources: %w", err)
+	}
+	return srv.Handle("/metrics/resources", reg.Handler(func(err error) { log.Warn("writing /metrics/resources", "err", err) }))
 }
 
 func tlsVersionName(v uint16) string {

@@ -171,19 +171,25 @@ func unschedulableByPlugin(t *testing.T, addr string) map[string]float64 {
 // scrapeMetrics returns the text of berth's /metrics at addr, read as the admin.
 func scrapeMetrics(t *testing.T, addr string) string {
 	t.Helper()
+	return scrape(t, addr, "/metrics")
+}
+
+// scrape returns the text berth serves at path on addr, read as the admin.
+func scrape(t *testing.T, addr, path string) string {
+	t.Helper()
 	cert, err := cp.TLSClientCert("admin", "system:masters")
 	if err != nil {
 		t.Fatal(err)
 	}
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true, Certificates: []tls.Certificate{cert}}}}
-	resp, err := client.Get("https://" + addr + "/metrics")
+	resp, err := client.Get("https://" + addr + path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %s", resp.Status)
+		t.Fatalf("GET %s: %s", path, resp.Status)
 	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {

@@ -30,7 +30,7 @@ func TestDaemonSchedules(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	startBerth(t)
+	berth := startBerth(t)
 	var names []string
 	for i := range 3 {
 		p := testenv.Pod(ns, fmt.Sprintf("fits-%d", i), "500m", "256Mi")
@@ -93,6 +93,17 @@ func TestDaemonSchedules(t *testing.T) {
 	}
 	if scheduled != len(names) || failed == 0 {
 		t.Errorf("%d Scheduled and %d FailedScheduling events, want %d and at least 1", scheduled, failed, len(names))
+	}
+
+	// kube-scheduler's /metrics/resources: each pod's requests, bound or not.
+	res := scrape(t, berth.addr, "/metrics/resources")
+	for _, want := range []string{
+		fmt.Sprintf(`kube_pod_resource_request{namespace=%q,node=%q,pod="fits-0",priority="0",resource="cpu",scheduler="default-scheduler",unit="cores"} 0.5`, ns, ns+"-n0"),
+		fmt.Sprintf(`kube_pod_resource_request{namespace=%q,node="",pod="too-big",priority="0",resource="memory",scheduler="default-scheduler",unit="bytes"} 1073741824`, ns),
+	} {
+		if !strings.Contains(res, want) {
+			t.Errorf("/metrics/resources lacks %s", want)
+		}
 	}
 }
 

@@ -18,8 +18,9 @@ import (
 // nominated node, start time), and of each container status only its name and its allocated
 // and actual resources; the node spec, allocatable resources, images and declared features.
 //
-// Container limits are dropped: no implemented plugin uses them (upstream reads them only for
-// DRA extended resources and extenders, which berth does not support). Adding a plugin that
+// Container limits are kept for /metrics/resources (kube_pod_resource_limit); no plugin reads
+// them. A container whose limits equal its requests (the common Guaranteed pod) shares the
+// requests' map, so they cost nothing: informer objects are never modified. Adding a plugin that
 // reads a dropped field means keeping it here.
 func Trim(obj any) {
 	switch o := obj.(type) {
@@ -61,13 +62,26 @@ func trimContainer(c *v1.Container) {
 		Name:          c.Name,
 		Image:         c.Image,
 		Ports:         c.Ports,
-		Resources:     v1.ResourceRequirements{Requests: c.Resources.Requests, Claims: c.Resources.Claims},
+		Resources:     v1.ResourceRequirements{Requests: c.Resources.Requests, Limits: limits(c.Resources), Claims: c.Resources.Claims},
 		ResizePolicy:  c.ResizePolicy,
 		RestartPolicy: c.RestartPolicy,
 		// Restart rules and bind mount options tell which node-declared features the pod needs.
 		RestartPolicyRules: c.RestartPolicyRules,
 		VolumeMounts:       bindMounts(c.VolumeMounts),
 	}
+}
+
+// limits returns r's limits, or its requests' map when both hold the same quantities.
+func limits(r v1.ResourceRequirements) v1.ResourceList {
+	if len(r.Limits) == 0 || len(r.Limits) != len(r.Requests) {
+		return r.Limits
+	}
+	for name, q := range r.Limits {
+		if req, ok := r.Requests[name]; !ok || req.Cmp(q) != 0 {
+			return r.Limits
+		}
+	}
+	return r.Requests
 }
 
 // bindMounts returns the mounts that have bind mount options, reduced to their name and those

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"reflect"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -58,6 +59,37 @@ func fullPod() *v1.Pod {
 	}
 }
 
+func TestTrimSharesLimitsEqualToRequests(t *testing.T) {
+	q := func(s string) resource.Quantity { return resource.MustParse(s) }
+	tests := []struct {
+		name        string
+		req, lim    v1.ResourceList
+		wantShared  bool
+		wantLimitsN int
+	}{
+		{name: "equal by value", req: v1.ResourceList{"cpu": q("1"), "memory": q("1Gi")},
+			lim: v1.ResourceList{"cpu": q("1000m"), "memory": q("1Gi")}, wantShared: true, wantLimitsN: 2},
+		{name: "a larger limit", req: v1.ResourceList{"cpu": q("1")}, lim: v1.ResourceList{"cpu": q("2")}, wantLimitsN: 1},
+		{name: "a limit on fewer resources", req: v1.ResourceList{"cpu": q("1"), "memory": q("1Gi")},
+			lim: v1.ResourceList{"cpu": q("1")}, wantLimitsN: 1},
+		{name: "no limits", req: v1.ResourceList{"cpu": q("1")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &v1.Pod{Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c",
+				Resources: v1.ResourceRequirements{Requests: tc.req, Limits: tc.lim}}}}}
+			Trim(p)
+			r := p.Spec.Containers[0].Resources
+			if len(r.Limits) != tc.wantLimitsN || !equality.Semantic.DeepEqual(r.Limits, tc.lim) && len(tc.lim) > 0 {
+				t.Errorf("limits %v, want %v", r.Limits, tc.lim)
+			}
+			if shared := len(r.Limits) > 0 && reflect.ValueOf(r.Limits).UnsafePointer() == reflect.ValueOf(r.Requests).UnsafePointer(); shared != tc.wantShared {
+				t.Errorf("limits share the requests' map: %v, want %v", shared, tc.wantShared)
+			}
+		})
+	}
+}
+
 func TestTrimPod(t *testing.T) {
 	p := fullPod()
 	Trim(p)
@@ -88,6 +120,7 @@ func TestTrimPod(t *testing.T) {
 			c, o := tc.got, tc.orig
 			if c.Name != o.Name || c.Image != o.Image || !equality.Semantic.DeepEqual(c.Ports, o.Ports) ||
 				!equality.Semantic.DeepEqual(c.Resources.Requests, o.Resources.Requests) ||
+				!equality.Semantic.DeepEqual(c.Resources.Limits, o.Resources.Limits) ||
 				!equality.Semantic.DeepEqual(c.Resources.Claims, o.Resources.Claims) ||
 				!equality.Semantic.DeepEqual(c.RestartPolicy, o.RestartPolicy) ||
 				!equality.Semantic.DeepEqual(c.ResizePolicy, o.ResizePolicy) ||
@@ -95,7 +128,7 @@ func TestTrimPod(t *testing.T) {
 				!equality.Semantic.DeepEqual(c.VolumeMounts, bindOnly) {
 				t.Errorf("a kept field changed: %+v", c)
 			}
-			if c.Resources.Limits != nil || c.Command != nil || c.Args != nil || c.Env != nil ||
+			if c.Command != nil || c.Args != nil || c.Env != nil ||
 				c.LivenessProbe != nil || c.ReadinessProbe != nil || c.SecurityContext != nil || c.WorkingDir != "" ||
 				c.TerminationMessagePath != "" || c.ImagePullPolicy != "" {
 				t.Errorf("a dropped field is still set: %+v", c)
