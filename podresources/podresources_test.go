@@ -108,7 +108,7 @@ func TestRegisterReportsAsUpstream(t *testing.T) {
 				Containers: []v1.Container{ctr("a", list("cpu", "250m", "memory", "64Mi", "hugepages-2Mi", "4Mi", "example.com/gpu", "2"),
 					list("memory", "128Mi"))}}},
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "pending"},
-			Spec: v1.PodSpec{SchedulerName: "default-scheduler", Containers: []v1.Container{ctr("a", list("cpu", "1"), nil)}},
+			Spec:   v1.PodSpec{SchedulerName: "default-scheduler", Containers: []v1.Container{ctr("a", list("cpu", "1"), nil)}},
 			Status: v1.PodStatus{Phase: v1.PodFailed}}, // not bound: reported whatever its phase
 		{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "done"},
 			Spec:   v1.PodSpec{NodeName: "n1", Containers: []v1.Container{ctr("a", list("cpu", "1"), nil)}},
