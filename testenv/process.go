@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -86,8 +88,11 @@ func (p *process) logTail(n int) string {
 	return strings.TrimRight(string(b), "\n")
 }
 
-// freePorts reserves n distinct free loopback ports. They are released before return, so a
-// race with another process is possible but rare; callers retry start-up on a bind failure.
+// freePorts reserves n distinct free loopback ports. They are released before return, so
+// another process could take one before the caller binds it. To make that unlikely the ports
+// come from below the kernel's ephemeral range: the kernel never hands those out as the source
+// port of an outgoing connection, which is what a port from "127.0.0.1:0" can become a moment
+// after it is released on a machine busy with API clients.
 func freePorts(n int) ([]int, error) {
 	var ls []net.Listener
 	defer func() {
@@ -95,16 +100,43 @@ func freePorts(n int) ([]int, error) {
 			l.Close()
 		}
 	}()
+	lo, hi := quietPortRange()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	for tries := 0; len(ports) < n; tries++ {
+		addr := "127.0.0.1:0"
+		if hi > lo && tries < 200 {
+			addr = "127.0.0.1:" + strconv.Itoa(lo+rand.IntN(hi-lo))
+		}
+		l, err := net.Listen("tcp", addr)
 		if err != nil {
+			if addr != "127.0.0.1:0" {
+				continue // taken: try another
+			}
 			return nil, fmt.Errorf("reserving a loopback port: %w", err)
 		}
 		ls = append(ls, l)
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// quietPortRange is a range of ports below the kernel's ephemeral range (from
+// /proc/sys/net/ipv4/ip_local_port_range) and above the well-known ones. hi <= lo means none:
+// freePorts then lets the kernel choose.
+func quietPortRange() (lo, hi int) {
+	ephemeralLow := 32768 // Linux's default
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if v, err := strconv.Atoi(f[0]); err == nil {
+				ephemeralLow = v
+			}
+		}
+	}
+	lo, hi = 20000, ephemeralLow
+	if hi-lo < 2000 {
+		return 0, 0
+	}
+	return lo, hi
 }
 
 var errExited = errors.New("process exited")
