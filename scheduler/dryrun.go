@@ -11,19 +11,12 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/explain"
 )
 
-// Errors of Explain that callers branch on (an HTTP layer answers 404 to both).
-var (
-	// ErrPodNotFound: the pod is not in the scheduler's pod informer.
-	ErrPodNotFound = errors.New("pod not found")
-	// ErrNotOurs: the pod's spec.schedulerName names no profile of this scheduler.
-	ErrNotOurs = errors.New("pod is not scheduled by this scheduler")
-	// ErrNoDryRun: the pod's profile has a decider that cannot run dry (only a test's fake).
-	ErrNoDryRun = errors.New("profile cannot explain its decisions")
-)
+// ErrNoDryRun: the pod's profile has a decider that cannot run dry (only a test's fake).
+var ErrNoDryRun = errors.New("profile cannot explain its decisions")
 
 // Explain explains the decision for the pod namespace/name: a dry run of its profile's decision
 // on a new snapshot of the cache (see explain.Build; for a bound pod, on the cluster without
-// it). nodes, when not empty, are the only nodes to list. It assumes nothing, binds nothing,
+// it). Errors wrap explain.ErrPodNotFound and explain.ErrNotOurs. nodes, when not empty, are the only nodes to list. It assumes nothing, binds nothing,
 // writes no event and leaves the queue as it is; it may run while Run schedules.
 func (s *Scheduler) Explain(namespace, name string, nodes []string) (*explain.Report, error) {
 	key := namespace + "/" + name
@@ -32,12 +25,12 @@ func (s *Scheduler) Explain(namespace, name string, nodes []string) (*explain.Re
 		return nil, fmt.Errorf("reading pod %s from the informer: %w", key, err)
 	}
 	if !ok {
-		return nil, fmt.Errorf("pod %s: %w", key, ErrPodNotFound)
+		return nil, fmt.Errorf("pod %s: %w", key, explain.ErrPodNotFound)
 	}
 	pod := obj.(*v1.Pod)
 	prof := s.profiles[pod.Spec.SchedulerName]
 	if prof == nil {
-		return nil, fmt.Errorf("pod %s has schedulerName %q, and this scheduler's profiles are %v: %w", key, pod.Spec.SchedulerName, s.ProfileNames(), ErrNotOurs)
+		return nil, fmt.Errorf("pod %s has schedulerName %q, and this scheduler's profiles are %v: %w", key, pod.Spec.SchedulerName, s.ProfileNames(), explain.ErrNotOurs)
 	}
 	d, ok := prof.Decider.(explain.Decider)
 	if !ok {

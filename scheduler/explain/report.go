@@ -9,7 +9,16 @@
 package explain
 
 import (
+	"errors"
 	"time"
+)
+
+// Errors a caller of an explain source branches on (an HTTP layer answers 404 to both).
+var (
+	// ErrPodNotFound: the scheduler does not know the pod.
+	ErrPodNotFound = errors.New("pod not found")
+	// ErrNotOurs: the pod's spec.schedulerName names no profile of this scheduler.
+	ErrNotOurs = errors.New("pod is not scheduled by this scheduler")
 )
 
 // Report is the answer for one pod.
