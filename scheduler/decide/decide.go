@@ -52,6 +52,8 @@ type Decider struct {
 
 	mu sync.Mutex // held by Decide for the whole decision; by Explain to copy st
 	st state
+
+	rec Recorder // nil: decisions are not observed (see SetRecorder); never told of dry runs
 }
 
 // state is what one decision reads and changes besides the pod and snapshot: where the node
@@ -64,16 +66,18 @@ type state struct {
 
 	// Scratch space reused across calls. Of the per-node slices only the first dirty entries
 	// can hold values from the last call.
-	verdicts   []snapshot.Verdict
-	rejectedBy []int16
-	passed     []bool
-	dirty      int
-	feasible   []*snapshot.NodeInfo
-	resolvable []*snapshot.NodeInfo // Diagnosis.Resolvable of the last call
-	active     []NodeScorer
-	weights    []int64
-	totals     []int64
-	raw        []int64 // per active scorer, one score per feasible node
+	verdicts    []snapshot.Verdict
+	rejectedBy  []int16
+	passed      []bool
+	dirty       int
+	feasible    []*snapshot.NodeInfo
+	resolvable  []*snapshot.NodeInfo // Diagnosis.Resolvable of the last call
+	active      []NodeScorer
+	activeNames []string
+	weights     []int64
+	totals      []int64
+	raw         []int64 // per active scorer, one score per feasible node
+	evals       []int   // per filter, scratch of countFilterEvaluations
 }
 
 // copyForDryRun returns a state that starts where st does and draws the same tie-breaking
@@ -152,19 +156,25 @@ type Result struct {
 func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.decide(&d.st, pod, snap, nil)
+	return d.decide(&d.st, d.rec, pod, snap, nil)
 }
 
 // decide is the decision, shared by Decide and Explain: st is the state it reads and advances,
-// and tr, when not nil, records every node's verdict and scores (see Explain); with a trace the
-// search filters every node, while still choosing among the nodes a Decide would have found.
-func (d *Decider) decide(st *state, pod *snapshot.PodInfo, snap *snapshot.Snapshot, tr *Trace) Result {
+// rec (nil: none) observes it for the metrics, and tr, when not nil, records every node's
+// verdict and scores (see Explain); with a trace the search filters every node, while still
+// choosing among the nodes a Decide would have found.
+func (d *Decider) decide(st *state, rec Recorder, pod *snapshot.PodInfo, snap *snapshot.Snapshot, tr *Trace) Result {
 	n := len(snap.Nodes)
 	diag := &Diagnosis{NumNodes: n}
 	if n == 0 {
 		return Result{Diagnosis: diag}
 	}
-	p := d.Prepare(pod, snap)
+	var timer Recorder // set when this decision times every plugin call
+	if rec != nil && rec.TimePlugins() {
+		timer = rec
+	}
+	p := d.prepare(pod, snap, rec, timer)
+	defer func() { p.timer = nil }() // p outlives the decision (preemption's checks): untimed
 	if err := p.reject.Err(); err != nil {
 		return Result{Err: fmt.Errorf("running PreFilter plugin %q: %w", p.rejectedBy[0], err)}
 	}
@@ -178,12 +188,22 @@ func (d *Decider) decide(st *state, pod *snapshot.PodInfo, snap *snapshot.Snapsh
 		tr.rejectAll(snap.Nodes, p.reject, p.rejectedBy[0])
 		return Result{Diagnosis: diag, Prepared: p}
 	}
+	var filterStart int64
+	if rec != nil {
+		filterStart = rec.Now()
+	}
 	if name := nominatedNode(pod, snap); name != "" {
 		if node := snap.Get(name); node != nil && p.allows(name) {
-			if v, i := p.filter(node, nil); v.Fits() {
+			v, i := p.filter(node, nil)
+			if rec != nil {
+				countNominatedEvaluations(rec, p, i)
+			}
+			if v.Fits() {
+				pointDone(rec, PointFilter, StatusSuccess, filterStart)
 				tr.nominated(p, snap, name)
 				return p.reserve(Result{Node: name, Evaluated: 1, Feasible: 1}, node)
 			} else if v.Failed {
+				pointDone(rec, PointFilter, StatusError, filterStart)
 				return Result{Err: fmt.Errorf("running %q filter plugin: %w", p.names[i], v.Err())}
 			}
 		}
@@ -202,10 +222,19 @@ func (d *Decider) decide(st *state, pod *snapshot.PodInfo, snap *snapshot.Snapsh
 			tr.rejectOthers(snap.Nodes, p, p.notAllowed(), p.restrictedBy[0])
 		}
 		if len(nodes) == 0 {
+			pointDone(rec, PointFilter, StatusSuccess, filterStart)
 			return Result{Diagnosis: diag, Prepared: p}
 		}
 	}
 	feasible, evaluated, err := d.findFeasible(st, nodes, p, diag, tr)
+	if rec != nil {
+		st.countFilterEvaluations(rec, p, evaluated)
+		status := StatusSuccess
+		if err != nil {
+			status = StatusError
+		}
+		pointDone(rec, PointFilter, status, filterStart)
+	}
 	if err != nil {
 		return Result{Evaluated: evaluated, Err: err}
 	}
@@ -215,7 +244,7 @@ func (d *Decider) decide(st *state, pod *snapshot.PodInfo, snap *snapshot.Snapsh
 	res := Result{Evaluated: evaluated, Feasible: len(feasible)}
 	chosen := feasible[0]
 	if len(feasible) > 1 || tr != nil {
-		totals := d.score(st, pod, snap, feasible, tr)
+		totals := d.score(st, rec, timer, pod, snap, feasible, tr)
 		if len(feasible) > 1 {
 			chosen = st.pick(feasible, totals)
 		}
@@ -263,16 +292,54 @@ type Prepared struct {
 	allowed      map[string]bool
 	restrictedBy []string
 	priority     int32
+	// timer times each filter call while the decision that prepared p runs (see Recorder).
+	timer Recorder
 }
 
-// Prepare runs the profile's PreFilters for pod on snap.
+// Prepare runs the profile's PreFilters for pod on snap, reporting them to the recorder.
 func (d *Decider) Prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *Prepared {
+	return d.prepare(pod, snap, d.rec, nil)
+}
+
+// DryPrepare is Prepare for dry runs (explain's what-if checks): it reports nothing to the
+// recorder, so the metrics count real scheduling work only.
+func (d *Decider) DryPrepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *Prepared {
+	return d.prepare(pod, snap, nil, nil)
+}
+
+// prepare is Prepare, reporting to rec (nil: to nothing); timer, when set, times each plugin
+// call of the decision (the PreFilters here, the filters in the Prepared it returns).
+func (d *Decider) prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot, rec, timer Recorder) *Prepared {
+	var start int64
+	if rec != nil {
+		start = rec.Now()
+	}
+	p := d.runPreFilters(pod, snap, rec, timer)
+	if rec != nil {
+		rec.Point(PointPreFilter, statusOf(p.reject), start)
+	}
+	p.timer = timer
+	return p
+}
+
+// runPreFilters runs the PreFilters in order until one rejects the pod.
+func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, rec, timer Recorder) *Prepared {
 	p := &Prepared{
 		pod: pod, snap: snap, priority: podPriority(pod),
 		checks: make([]NodeFilter, 0, len(d.filters)), names: make([]string, 0, len(d.filters)),
 	}
 	for _, f := range d.filters {
+		var start int64
+		if timer != nil {
+			start = timer.Now()
+		}
 		nf, v := f.PreFilter(pod, snap)
+		if rec != nil {
+			rec.Evaluated(f.Name(), PointPreFilter, 1)
+		}
+		if timer != nil {
+			timer.Plugin(f.Name(), PointPreFilter, statusOf(v), start)
+		}
 		if !v.Fits() {
 			p.reject, p.rejectedBy, p.rejectedEarly = v, []string{f.Name()}, true
 			return p
@@ -347,7 +414,15 @@ func (p *Prepared) run(node *snapshot.NodeInfo, removed, added []*snapshot.PodIn
 		if changed {
 			c = withPods(c, node, removed, added)
 		}
-		if v := c.Filter(node); !v.Fits() {
+		var start int64
+		if p.timer != nil {
+			start = p.timer.Now()
+		}
+		v := c.Filter(node)
+		if p.timer != nil {
+			p.timer.Plugin(p.names[i], PointFilter, statusOf(v), start)
+		}
+		if !v.Fits() {
 			return v, i
 		}
 	}
@@ -539,19 +614,40 @@ func (st *state) scratch(n int) ([]snapshot.Verdict, []int16, []bool) {
 // starts and joins its workers once per decision rather than once per scorer.
 //
 // A trace, when not nil, gets each scorer's raw and normalised score of every node.
-func (d *Decider) score(st *state, pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo, tr *Trace) []int64 {
+// rec and timer observe it as in decide.
+func (d *Decider) score(st *state, rec, timer Recorder, pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo, tr *Trace) []int64 {
 	n := len(feasible)
-	active, weights := st.active[:0], st.weights[:0]
-	var names []string
+	var start int64
+	if rec != nil {
+		start = rec.Now()
+	}
+	active, weights, names := st.active[:0], st.weights[:0], st.activeNames[:0]
 	for _, ws := range d.scorers {
-		if ns := ws.Plugin.PreScore(pod, snap, feasible); ns != nil {
-			active, weights = append(active, ns), append(weights, ws.Weight)
-			if tr != nil {
-				names = append(names, ws.Plugin.Name())
+		var pstart int64
+		if timer != nil {
+			pstart = timer.Now()
+		}
+		ns := ws.Plugin.PreScore(pod, snap, feasible)
+		if rec != nil {
+			if _, none := ws.Plugin.(NoPreScore); !none {
+				rec.Evaluated(ws.Plugin.Name(), PointPreScore, 1)
+				if timer != nil {
+					timer.Plugin(ws.Plugin.Name(), PointPreScore, StatusSuccess, pstart)
+				}
 			}
 		}
+		if ns != nil {
+			active, weights, names = append(active, ns), append(weights, ws.Weight), append(names, ws.Plugin.Name())
+		}
 	}
-	st.active, st.weights = active, weights
+	st.active, st.weights, st.activeNames = active, weights, names
+	if rec != nil {
+		rec.Point(PointPreScore, StatusSuccess, start)
+		start = rec.Now()
+		for _, name := range names {
+			rec.Evaluated(name, PointScore, n)
+		}
+	}
 	if cap(st.totals) < n {
 		st.totals = make([]int64, n)
 	}
@@ -560,16 +656,33 @@ func (d *Decider) score(st *state, pod *snapshot.PodInfo, snap *snapshot.Snapsho
 	}
 	totals, raw := st.totals[:n], st.raw[:n*len(active)]
 	clear(totals)
-	d.forEach(n, func(i int) {
-		for s, ns := range active {
-			raw[s*n+i] = ns.Score(feasible[i])
-		}
-	})
+	if timer == nil {
+		d.forEach(n, func(i int) {
+			for s, ns := range active {
+				raw[s*n+i] = ns.Score(feasible[i])
+			}
+		})
+	} else {
+		d.forEach(n, func(i int) {
+			for s, ns := range active {
+				t := timer.Now()
+				raw[s*n+i] = ns.Score(feasible[i])
+				timer.Plugin(names[s], PointScore, StatusSuccess, t)
+			}
+		})
+	}
 	tr.rawScores(feasible, names, weights, raw)
 	for s, ns := range active {
 		scores := raw[s*n : (s+1)*n]
 		if norm, ok := ns.(Normalizer); ok {
+			var t int64
+			if timer != nil {
+				t = timer.Now()
+			}
 			norm.Normalize(scores)
+			if timer != nil {
+				timer.Plugin(names[s], PointNormalize, StatusSuccess, t)
+			}
 		}
 		for i, v := range scores {
 			totals[i] += v * weights[s]
@@ -577,6 +690,9 @@ func (d *Decider) score(st *state, pod *snapshot.PodInfo, snap *snapshot.Snapsho
 	}
 	tr.normalizedScores(feasible, raw, totals)
 	clear(active) // drop the scorers' per-pod state
+	if rec != nil {
+		rec.Point(PointScore, StatusSuccess, start)
+	}
 	return totals
 }
 

@@ -271,7 +271,7 @@ func TestParallelScoresMatchSerial(t *testing.T) {
 			for i := range d.st.raw {
 				d.st.raw[i] = -1000
 			}
-			got := append([]int64(nil), d.score(&d.st, pod, snap, snap.Nodes, nil)...)
+			got := append([]int64(nil), d.score(&d.st, nil, nil, pod, snap, snap.Nodes, nil)...)
 			if want == nil {
 				want = got
 				for i, n := range snap.Nodes {

@@ -91,7 +91,7 @@ func (d *Decider) Explain(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (Resul
 		tr.Nodes[i].Node = n
 		tr.index[n.Name()] = i
 	}
-	res := d.decide(st, pod, snap, tr)
+	res := d.decide(st, nil, pod, snap, tr)
 	return res, tr
 }
 

@@ -17,11 +17,11 @@ import (
 // when the caller names no nodes.
 const ListLimit = 10
 
-// Decider is the pod's profile's decision (a decide.Decider): Explain is the dry run, Prepare
-// checks the hints.
+// Decider is the pod's profile's decision (a decide.Decider): Explain is the dry run,
+// DryPrepare checks the hints. Neither reports to the decider's metrics recorder.
 type Decider interface {
 	Explain(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.Result, *decide.Trace)
-	Prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *decide.Prepared
+	DryPrepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *decide.Prepared
 }
 
 // Input is what Build explains.

@@ -45,7 +45,7 @@ func resourceHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr 
 			continue
 		}
 		if p == nil {
-			p = d.Prepare(pi, snap)
+			p = d.DryPrepare(pi, snap)
 		}
 		if !p.Check(withMore(nt.Node, nt.Shortfalls), nil).Fits() {
 			continue
@@ -139,7 +139,7 @@ func taintHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *de
 	})
 	var out []string
 	for _, k := range keys[:min(len(keys), maxHintsPerKind)] {
-		p := d.Prepare(snapshot.NewPodInfo(Tolerating(pi.Pod, taints[k])), snap)
+		p := d.DryPrepare(snapshot.NewPodInfo(Tolerating(pi.Pod, taints[k])), snap)
 		var fit []string
 		for _, n := range byTaint[k] {
 			if p.Check(n, nil).Fits() {
