@@ -93,6 +93,8 @@ func TestExplain(t *testing.T) {
 		}
 	}
 	t.Logf("GET /debug/explain/%s/stuck?nodes=... (text/plain):\n%s", ns, text)
+	_, body = getDebug(t, leader.addr, "/debug/explain/"+ns+"/stuck?nodes="+ns+"-n0", adminCert(t), "")
+	t.Logf("GET /debug/explain/%s/stuck?nodes=%s-n0 (JSON):\n%s", ns, ns, body)
 
 	// Bound: why there, recomputed without the pod.
 	code, body = getDebug(t, leader.addr, "/debug/explain/"+ns+"/filler", adminCert(t), "")
@@ -139,6 +141,7 @@ func TestExplain(t *testing.T) {
 			if code != tc.wantCode || !strings.Contains(body, tc.wantBody) {
 				t.Errorf("GET %s = %d %s, want %d with %s", tc.path, code, body, tc.wantCode, tc.wantBody)
 			}
+			t.Logf("GET %s: %d %s", tc.path, code, body)
 		})
 	}
 
