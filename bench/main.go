@@ -27,6 +27,7 @@
 //	go run ./bench -nodes 20 -pods 600 -workloads firstpass -client-limits default -pairs 1 -md /tmp/f.md
 //	go run ./bench -nodes 100 -pods 200 -workloads preemption -pairs 1 -md /tmp/p.md
 //	go run ./bench -nodes 20 -pods 40 -workloads volumes -client-limits 5000 -pairs 1 -md /tmp/v.md
+//	go run ./bench -workloads basic -berth-only -ceiling-runs 0 -explain-rps 50 -md /tmp/e.md
 package main
 
 import (
@@ -88,6 +89,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	profileFor := fs.Duration("cpuprofile-for", 5*time.Second, "how long each CPU profile records, from the first create")
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
 	js := fs.String("json", "", "JSON report path (empty: none)")
+	explainRPS := fs.Int("explain-rps", 0, "also run berth, after each berth run, with this many GET /debug/explain requests per second during the run (0: no such runs); the report compares the two")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -112,7 +114,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	o := options{mdPath: *md, jsonPath: *js, cfg: config{
 		size: size, workloads: ws, limits: ls, rounds: *pairs, ceilingRuns: *ceilingRuns, berthOnly: *berthOnly, clients: *clients,
 		ceilingEvents: *ceilingEvents, ceilingBinders: *ceilingBinders, berthBin: *berth, upstreamBin: *upstream, stall: *stall,
-		profileDir: *profileDir, profileFor: *profileFor,
+		profileDir: *profileDir, profileFor: *profileFor, explainRPS: *explainRPS,
 		progress: stderr, args: args,
 	}}
 	return o, o.cfg.validate()

@@ -50,6 +50,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	if rows := r.volumesRows(); len(rows) > 0 {
 		writeVolumesTable(p, rows)
 	}
+	r.writeExplainTable(p)
 
 	p("\n## Goals\n\n| goal | target | measured | status |\n|---|---|---|---|\n")
 	for _, g := range r.Goals {

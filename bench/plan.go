@@ -38,6 +38,9 @@ type config struct {
 	// profileDir, when set, receives CPU profiles of every scheduler run over profileFor.
 	profileDir string
 	profileFor time.Duration
+	// explainRPS, when positive, adds after each berth run one more berth run with that many
+	// /debug/explain requests per second (see ExplainLoad).
+	explainRPS int
 	// progress receives one line per run (and any upstream build output).
 	progress io.Writer
 	// args is the command line, recorded in the report.
@@ -71,6 +74,9 @@ func (c config) validate() error {
 	if c.profileDir != "" && c.profileFor < time.Second {
 		return fmt.Errorf("-cpuprofile-for %s: must be at least 1s", c.profileFor)
 	}
+	if c.explainRPS < 0 || c.explainRPS > 1000 {
+		return fmt.Errorf("-explain-rps %d: must be between 0 and 1000", c.explainRPS)
+	}
 	if c.stall <= 0 {
 		return fmt.Errorf("-stall %s: must be positive", c.stall)
 	}
@@ -83,6 +89,7 @@ type plannedRun struct {
 	kind     string
 	limit    clientLimit // unused for the ceiling
 	round    int
+	explain  bool // berth under explain load (config.explainRPS)
 }
 
 // String names the run in progress lines and errors, e.g. "basic, upstream at default, round 2".
@@ -90,7 +97,11 @@ func (r plannedRun) String() string {
 	if r.kind == kindCeiling {
 		return fmt.Sprintf("%s, %s, round %d", r.workload.Name, r.kind, r.round)
 	}
-	return fmt.Sprintf("%s, %s at %s, round %d", r.workload.Name, r.kind, r.limit, r.round)
+	kind := r.kind
+	if r.explain {
+		kind += " under explain load"
+	}
+	return fmt.Sprintf("%s, %s at %s, round %d", r.workload.Name, kind, r.limit, r.round)
 }
 
 // plan orders the runs: per workload and round, the ceiling (in the first ceilingRuns rounds;
@@ -106,6 +117,9 @@ func (c config) plan() []plannedRun {
 			}
 			for _, l := range c.limits {
 				out = append(out, plannedRun{workload: w, kind: kindBerth, limit: l, round: r})
+				if c.explainRPS > 0 {
+					out = append(out, plannedRun{workload: w, kind: kindBerth, limit: l, round: r, explain: true})
+				}
 				if !c.berthOnly {
 					out = append(out, plannedRun{workload: w, kind: kindUpstream, limit: l, round: r})
 				}
@@ -189,6 +203,9 @@ func progressLine(i, n int, r plannedRun, res RunResult) string {
 	if pr := res.Preemption; pr != nil {
 		tail = fmt.Sprintf(", %d victims evicted (%.2f per pod)", pr.Evicted, pr.EvictedPerPod) + tail
 	}
+	if el := res.Explain; el != nil {
+		head += fmt.Sprintf("[explain %d/s: %d answered, %d failed, p50 %.0fms p99 %.0fms] ", el.RPS, el.Requests, el.Failed, el.P50Ms, el.P99Ms)
+	}
 	if res.Incomplete != "" {
 		tail += "; INCOMPLETE: " + res.Incomplete
 	}
@@ -206,6 +223,9 @@ func runOne(ctx context.Context, cfg config, r plannedRun, berth, upstream strin
 	spec := runSpec{workload: r.workload, kind: r.kind, limit: r.limit, round: r.round, size: cfg.size, clients: cfg.clients,
 		ceilingEvents: cfg.ceilingEvents, ceilingBinders: cfg.ceilingBinders, stall: cfg.stall, progress: cfg.progress,
 		profileDir: cfg.profileDir, profileFor: cfg.profileFor}
+	if r.explain {
+		spec.explainRPS = cfg.explainRPS
+	}
 	switch r.kind {
 	case kindBerth:
 		spec.bin = berth

@@ -23,7 +23,28 @@ type Report struct {
 	// FirstPass summarises the first-pass workloads, which Workloads leaves out (they bind nothing).
 	FirstPass []FirstPassSummary `json:"firstPass,omitempty"`
 	Goals     []Goal             `json:"goals"`
-	Runs      []RunResult        `json:"runs"`
+	// Explain compares berth with and without explain load (-explain-rps), per workload and
+	// client limit that had such runs.
+	Explain []ExplainSummary `json:"explain,omitempty"`
+	Runs    []RunResult      `json:"runs"`
+}
+
+// ExplainSummary is berth's throughput without and with explain load, from the same rounds.
+type ExplainSummary struct {
+	Workload    string `json:"workload"`
+	ClientLimit string `json:"clientLimit"`
+	RPS         int    `json:"rps"`
+	// Runs counts the complete runs each way; the pods/s and latencies are their medians.
+	Runs                 int     `json:"runs"`
+	WithoutPodsPerSecond float64 `json:"withoutPodsPerSecond"`
+	WithPodsPerSecond    float64 `json:"withPodsPerSecond"`
+	Change               float64 `json:"change"` // with/without - 1
+	WithoutCPUMsPerPod   float64 `json:"withoutCpuMsPerPod"`
+	WithCPUMsPerPod      float64 `json:"withCpuMsPerPod"`
+	Requests             int     `json:"requests"`
+	Failed               int     `json:"failed"`
+	ExplainP50Ms         float64 `json:"explainP50Ms"`
+	ExplainP99Ms         float64 `json:"explainP99Ms"`
 }
 
 // Settings are the sizes and options of the benchmark.
@@ -151,6 +172,7 @@ func (r *Report) finish() {
 	r.Machine.LoadEnd = loadAverage()
 	r.Duration = time.Since(r.Started).Round(time.Second).String()
 	r.Workloads, r.FirstPass = []WorkloadSummary{}, nil // an empty list, not null, in the JSON
+	r.Explain = explainSummaries(r.Runs)
 	for _, name := range r.Settings.Workloads {
 		if w, ok := benchdata.Get(name); ok && w.FirstPass {
 			r.FirstPass = append(r.FirstPass, firstPassSummaries(r.Runs, name, r.Settings.ClientLimits)...)
@@ -248,7 +270,7 @@ func stats(runs []RunResult, workload, kind, limit string) Stats {
 // violations, split into the complete and the incomplete ones.
 func selectRuns(runs []RunResult, workload, kind, limit string) (complete, incomplete []RunResult) {
 	for _, r := range runs {
-		if r.Workload != workload || r.Scheduler != kind || len(r.Violations) > 0 {
+		if r.Workload != workload || r.Scheduler != kind || len(r.Violations) > 0 || r.Explain != nil {
 			continue
 		}
 		if kind != kindCeiling && r.ClientLimit != limit {

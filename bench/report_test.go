@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,7 @@ func TestPlan(t *testing.T) {
 		rounds      int
 		ceilingRuns int
 		berthOnly   bool
+		explainRPS  int
 		want        string
 	}{
 		{name: "one limit alternates", workloads: "basic,spread", limits: []clientLimit{5000}, rounds: 3, ceilingRuns: 1,
@@ -63,6 +65,8 @@ func TestPlan(t *testing.T) {
 			want: "basic/ceiling/1 basic/berth@default/1 basic/upstream@default/1 basic/berth@200/1 basic/upstream@200/1"},
 		{name: "berth only, no ceiling", workloads: "basic,spread", limits: []clientLimit{5000, defaultFlags}, rounds: 1, berthOnly: true,
 			want: "basic/berth@5000/1 basic/berth@default/1 spread/berth@5000/1 spread/berth@default/1"},
+		{name: "explain load after each berth run", workloads: "basic", limits: []clientLimit{5000}, rounds: 2, berthOnly: true, explainRPS: 50,
+			want: "basic/berth@5000/1 basic/berth+explain@5000/1 basic/berth@5000/2 basic/berth+explain@5000/2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -70,10 +74,13 @@ func TestPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := config{workloads: ws, limits: tc.limits, rounds: tc.rounds, ceilingRuns: tc.ceilingRuns, berthOnly: tc.berthOnly}
+			cfg := config{workloads: ws, limits: tc.limits, rounds: tc.rounds, ceilingRuns: tc.ceilingRuns, berthOnly: tc.berthOnly, explainRPS: tc.explainRPS}
 			var got []string
 			for _, r := range cfg.plan() {
 				kind := r.kind
+				if r.explain {
+					kind += "+explain"
+				}
 				if r.kind != kindCeiling {
 					kind += "@" + r.limit.String()
 				}
@@ -523,4 +530,29 @@ func goalNamed(r *Report, name string) Goal {
 		}
 	}
 	return Goal{}
+}
+
+func TestExplainSummaries(t *testing.T) {
+	run := func(pps float64, load *ExplainLoad) RunResult {
+		return RunResult{Workload: "basic", Scheduler: kindBerth, ClientLimit: "5000", Bound: 1000, PodsPerSecond: pps,
+			SchedulerCPUSeconds: 2, Explain: load}
+	}
+	load := &ExplainLoad{RPS: 50, Requests: 200, OK: 150, P50Ms: 12, P99Ms: 40}
+	runs := []RunResult{run(200, nil), run(190, load), run(220, nil), run(209, load), run(210, nil), run(199.5, load),
+		{Workload: "basic", Scheduler: kindUpstream, ClientLimit: "5000", Bound: 1000, PodsPerSecond: 100}}
+	got := explainSummaries(runs)
+	if len(got) != 1 {
+		t.Fatalf("summaries = %+v, want one", got)
+	}
+	s := got[0]
+	if s.Runs != 3 || s.WithoutPodsPerSecond != 210 || s.WithPodsPerSecond != 199.5 || s.Requests != 600 || s.ExplainP99Ms != 40 {
+		t.Errorf("summary = %+v", s)
+	}
+	if want := -0.05; math.Abs(s.Change-want) > 1e-9 {
+		t.Errorf("change = %v, want %v", s.Change, want)
+	}
+	// The loaded runs stay out of berth's own medians.
+	if c, _ := selectRuns(runs, "basic", kindBerth, "5000"); len(c) != 3 {
+		t.Errorf("berth's runs = %d, want the 3 without load", len(c))
+	}
 }

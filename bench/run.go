@@ -71,6 +71,9 @@ type RunResult struct {
 	// ControllerManagerCPUSeconds is kube-controller-manager's CPU time in the same window as
 	// SchedulerCPUSeconds, on runs that start it (a volumes workload: the PV binder).
 	ControllerManagerCPUSeconds float64 `json:"controllerManagerCpuSeconds,omitempty"`
+	// Explain is set on berth runs under explain load (-explain-rps); such runs stay out of the
+	// berth medians and are compared with them in Report.Explain.
+	Explain *ExplainLoad `json:"explain,omitempty"`
 }
 
 // PreemptionResult is what a preemption run evicted: the run's pods can only be bound once
@@ -121,6 +124,9 @@ type runSpec struct {
 	// unschedulable) for this long.
 	stall    time.Duration
 	progress io.Writer
+	// explainRPS, when positive, sends that many /debug/explain requests per second to berth
+	// during the measurement (see ExplainLoad).
+	explainRPS int
 }
 
 // errViolations marks a run whose placements broke a hard constraint.
@@ -213,7 +219,7 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 			}
 			e.ceiling.claims = e.claims
 		}
-	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != ""); err != nil {
+	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != "", spec.explainRPS > 0); err != nil {
 		return e, err
 	}
 	e.setup = time.Since(began)
@@ -249,6 +255,20 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	profiled := e.profile(ctx)
 	cpu := newCPUMeter(e.sched)
 	start := time.Now()
+	var load *explainLoader
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	loadDone := make(chan struct{})
+	if spec.explainRPS > 0 {
+		names := make([]string, len(e.pods))
+		for i, p := range e.pods {
+			names[i] = p.Pod.Name
+		}
+		load = newExplainLoader(e.sched.addr, names, spec.explainRPS)
+		go func() { defer close(loadDone); load.run(loadCtx, benchNamespace) }()
+	} else {
+		close(loadDone)
+	}
 	err := cr.run(ctx)
 	if err == nil {
 		var dead func() bool
@@ -259,6 +279,12 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	}
 	done := e.obs.progress()
 	window := cpu.stop()
+	stopLoad()
+	<-loadDone
+	if load != nil {
+		el := load.result()
+		res.Explain = &el
+	}
 	if perr := <-profiled; perr != nil && err == nil {
 		err = perr
 	}

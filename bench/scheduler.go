@@ -32,14 +32,25 @@ type schedulerProc struct {
 // startScheduler starts the scheduler of kind against the control plane behind kubeconfig at the
 // client limit, writing any config file into dir, and waits until its /readyz answers 200
 // (informers synced). With profiling its /debug/pprof/ handlers are open to anonymous requests.
-func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, profiling bool) (*schedulerProc, error) {
+//
+// With explain, /debug/explain is open to anonymous requests too (the load's requests do not
+// authenticate; in production a SubjectAccessReview answer is cached for 10 s per user and path,
+// so authorization adds little to a steady load).
+func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, profiling, explain bool) (*schedulerProc, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	common := []string{"--leader-elect=false", "--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1"}
-	if profiling {
-		common = append(common, "--authorization-always-allow-paths=/healthz,/readyz,/livez,/debug/pprof/*")
+	if profiling || explain {
+		open := "/healthz,/readyz,/livez"
+		if profiling {
+			open += ",/debug/pprof/*"
+		}
+		if explain {
+			open += ",/debug/explain/*"
+		}
+		common = append(common, "--authorization-always-allow-paths="+open)
 	}
 	var args []string
 	switch kind {
