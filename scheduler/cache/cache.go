@@ -44,7 +44,10 @@ type Cache struct {
 	devices    devices
 
 	// snapshot bookkeeping: which live nodes changed since the last UpdateSnapshot.
-	dirty         map[string]struct{}
+	dirty map[string]struct{}
+	// frozen are the clones the last UpdateSnapshot put in the loop's snapshot, by node name:
+	// immutable, and equal to the live node unless it is dirty. Dry runs share them.
+	frozen        map[string]*snapshot.NodeInfo
 	nodeSetChange bool // a node was added or removed (or gained/lost its node object)
 	nsChange      bool
 	nomChange     bool
@@ -65,6 +68,7 @@ func New() *Cache {
 		storage:       newStorage(),
 		devices:       newDevices(),
 		dirty:         map[string]struct{}{},
+		frozen:        map[string]*snapshot.NodeInfo{},
 		nodeSetChange: true,
 	}
 }
@@ -316,6 +320,12 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 			}
 		}
 		if s.Update(changed) {
+			for name := range c.dirty {
+				delete(c.frozen, name)
+			}
+			for _, n := range changed {
+				c.frozen[n.Node.Name] = n
+			}
 			clear(c.dirty)
 			if ns != nil {
 				s.NamespaceLabels = ns
@@ -332,9 +342,12 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 		ns = s.NamespaceLabels
 	}
 	list := make([]*snapshot.NodeInfo, 0, len(c.nodes))
-	for _, n := range c.nodes {
+	clear(c.frozen)
+	for name, n := range c.nodes {
 		if n.Node != nil {
-			list = append(list, n.Clone())
+			clone := n.Clone()
+			list = append(list, clone)
+			c.frozen[name] = clone
 		}
 	}
 	sortNodes(list)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
@@ -14,43 +15,75 @@ import (
 // (explain): the scheduling loop's snapshot is neither read nor advanced, and the cache keeps
 // what it has still to copy into the loop's next UpdateSnapshot. When without is not empty, the
 // pod with that UID is left out (its place, its nomination, its use of claims), so that a bound
-// pod's decision can be recomputed on the cluster minus itself. It clones every node; the
-// caller owns the result.
+// pod's decision can be recomputed on the cluster minus itself. The caller owns the result.
+//
+// It shares the immutable node clones of the loop's last snapshot and clones only the nodes
+// changed since, so that the cache's lock, which informer handlers and the loop wait for, is
+// held briefly; the snapshot's indexes are built after it is released.
 func (c *Cache) DryRunSnapshot(without types.UID) *snapshot.Snapshot {
+	d := c.dryRun(without)
+	sortNodes(d.nodes)
+	for _, pods := range d.nominated {
+		slices.SortFunc(pods, func(a, b *snapshot.PodInfo) int { return strings.Compare(string(a.Pod.UID), string(b.Pod.UID)) })
+	}
+	snap := snapshot.New(d.nodes, d.namespaces)
+	snap.SetNominated(d.nominated)
+	snap.Storage, snap.Devices = d.storage, d.devices
+	return snap
+}
+
+// dryRunParts is what DryRunSnapshot copies under the cache's lock.
+type dryRunParts struct {
+	nodes      []*snapshot.NodeInfo
+	namespaces map[string]labels.Set
+	nominated  map[string][]*snapshot.PodInfo
+	storage    *snapshot.Storage
+	devices    *snapshot.Devices
+}
+
+// dryRun copies, under the lock, what a dry-run snapshot is built from (see DryRunSnapshot).
+func (c *Cache) dryRun(without types.UID) dryRunParts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	skip := c.pods[without]
-	list := make([]*snapshot.NodeInfo, 0, len(c.nodes))
+	var skip *snapshot.PodInfo
+	skipNode := ""
+	if ps := c.pods[without]; ps != nil {
+		skip, skipNode = ps.info, ps.node
+	}
+	d := dryRunParts{
+		nodes: make([]*snapshot.NodeInfo, 0, len(c.nodes)), namespaces: maps.Clone(c.namespaces),
+		nominated: map[string][]*snapshot.PodInfo{}, storage: snapshot.NewStorage(), devices: snapshot.NewDevices(),
+	}
 	for name, n := range c.nodes {
 		if n.Node == nil {
 			continue
 		}
-		clone := n.Clone()
-		if skip != nil && skip.node == name {
-			clone.RemovePod(skip.info)
+		_, dirty := c.dirty[name]
+		frozen := c.frozen[name]
+		switch {
+		case name == skipNode:
+			clone := n.Clone()
+			clone.RemovePod(skip)
+			d.nodes = append(d.nodes, clone)
+		case frozen != nil && !dirty:
+			d.nodes = append(d.nodes, frozen)
+		default:
+			d.nodes = append(d.nodes, n.Clone())
 		}
-		list = append(list, clone)
 	}
-	sortNodes(list)
-	snap := snapshot.New(list, maps.Clone(c.namespaces))
-	nominated := map[string][]*snapshot.PodInfo{}
 	for uid, n := range c.nominated {
 		if uid != without {
-			nominated[n.node] = append(nominated[n.node], n.info)
+			d.nominated[n.node] = append(d.nominated[n.node], n.info)
 		}
 	}
-	for _, pods := range nominated {
-		slices.SortFunc(pods, func(a, b *snapshot.PodInfo) int { return strings.Compare(string(a.Pod.UID), string(b.Pod.UID)) })
-	}
-	snap.SetNominated(nominated)
-	c.storage.fill(snap.Storage)
-	c.devices.fill(snap.Devices)
+	c.storage.fill(d.storage)
+	c.devices.fill(d.devices)
 	if skip != nil {
-		for _, k := range snapshot.PodClaims(skip.info.Pod) {
-			snap.Storage.SetClaimUsers(k, max(0, c.storage.users.live[k]-1))
+		for _, k := range snapshot.PodClaims(skip.Pod) {
+			d.storage.SetClaimUsers(k, max(0, c.storage.users.live[k]-1))
 		}
 	}
-	return snap
+	return d
 }
 
 // fill copies every object into a new snapshot's view, leaving the dirty keys for the next flush.

@@ -38,3 +38,29 @@ func TestDryRunSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// TestDryRunSnapshotSharesUnchangedNodes: a dry run reuses the loop's clones of the nodes not
+// changed since its last snapshot, and clones the others, seeing their changes.
+func TestDryRunSnapshotSharesUnchangedNodes(t *testing.T) {
+	c := New()
+	c.AddNode(node("n1", "z1"))
+	c.AddNode(node("n2", "z1"))
+	loop := c.UpdateSnapshot(nil)
+	c.AddPod(pod("a", "n1", "1"))
+	dry := c.DryRunSnapshot("")
+	if dry.Get("n2") != loop.Get("n2") {
+		t.Error("unchanged n2 was cloned again")
+	}
+	if dry.Get("n1") == loop.Get("n1") || requested(dry, "n1") != 1000 || requested(loop, "n1") != 0 {
+		t.Errorf("changed n1: shared %v, dry run requested %d, loop's %d; want a new clone with 1000 and the loop's untouched",
+			dry.Get("n1") == loop.Get("n1"), requested(dry, "n1"), requested(loop, "n1"))
+	}
+	loop = c.UpdateSnapshot(loop)
+	if requested(loop, "n1") != 1000 {
+		t.Errorf("loop's snapshot after a dry run: n1 requested %d, want 1000", requested(loop, "n1"))
+	}
+	c.RemovePod(pod("a", "n1", "1"))
+	if dry := c.DryRunSnapshot(""); requested(dry, "n1") != 0 || dry.Get("n2") != loop.Get("n2") {
+		t.Errorf("after the pod left: n1 requested %d, n2 shared %v", requested(dry, "n1"), dry.Get("n2") == loop.Get("n2"))
+	}
+}
