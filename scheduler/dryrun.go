@@ -36,6 +36,12 @@ func (s *Scheduler) Explain(namespace, name string, nodes []string) (*explain.Re
 	if !ok {
 		return nil, fmt.Errorf("profile %s: %w", prof.SchedulerName, ErrNoDryRun)
 	}
+	if node, placed := s.cache.NodeOf(pod.UID); placed && pod.Spec.NodeName == "" {
+		// Assumed, its binding under way: explain it as bound there.
+		bound := *pod
+		bound.Spec.NodeName = node
+		pod = &bound
+	}
 	in := explain.Input{Pod: pod, Profile: prof.SchedulerName, Decider: d, Nodes: nodes}
 	if pod.Spec.NodeName != "" {
 		in.Snapshot = s.cache.DryRunSnapshot(pod.UID)

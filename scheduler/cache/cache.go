@@ -241,6 +241,17 @@ func (c *Cache) Holds(uid types.UID) bool {
 	return ok
 }
 
+// NodeOf returns the node the cache places the pod on, assumed or confirmed, and whether it
+// places it at all.
+func (c *Cache) NodeOf(uid types.UID) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ps, ok := c.pods[uid]; ok {
+		return ps.node, true
+	}
+	return "", false
+}
+
 // IsAssumed reports whether the pod is assumed and not yet confirmed.
 func (c *Cache) IsAssumed(uid types.UID) bool {
 	c.mu.Lock()
