@@ -37,7 +37,11 @@ type explainLoader struct {
 }
 
 func newExplainLoader(addr string, names []string, rps int) *explainLoader {
-	return &explainLoader{addr: addr, names: names, rps: rps, client: insecureClient(10 * time.Second), res: ExplainLoad{RPS: rps}}
+	c := insecureClient(10 * time.Second)
+	// Keep a connection per request in flight: with net/http's default of 2 idle connections
+	// most requests would pay a new TLS handshake, which is not what explain costs.
+	c.Transport.(*http.Transport).MaxIdleConnsPerHost = 4 * rps
+	return &explainLoader{addr: addr, names: names, rps: rps, client: c, res: ExplainLoad{RPS: rps}}
 }
 
 // run sends requests until ctx ends.

@@ -4,7 +4,9 @@
 //	GET /debug/explain/NAMESPACE/POD[?nodes=a,b]   why a pod is pending, or why it is where it is
 //	GET /debug/pending                            every pending pod, oldest first
 //
-// Both answer JSON, or plain text for "Accept: text/plain". Only the leader answers: a standby's
+// Both answer JSON, or plain text for "Accept: text/plain". They run one at a time (a request
+// waits up to MaxWait, then gets 429), so a burst of them takes at most one CPU from scheduling.
+// Only the leader answers: a standby's
 // queue is empty and its decisions are not the ones made, so it answers 503 naming the Lease
 // holder. The data comes from a Source (package scheduler's Scheduler); this package only
 // translates between it and HTTP.
@@ -43,17 +45,43 @@ type Leadership interface {
 	Identity() string
 }
 
+// MaxWait is how long a request waits for the one explain that may run at a time before it is
+// answered 429: explains run one after another, so that however many arrive they take at most
+// one CPU from scheduling.
+const MaxWait = 5 * time.Second
+
 // Handlers serves the endpoints. It is safe for concurrent use.
 type Handlers struct {
 	src  Source
 	lead Leadership // nil: leader election is off, this replica always schedules
 	now  func() time.Time
+	// slot holds a token while an explain or a pending list is computed.
+	slot    chan struct{}
+	maxWait time.Duration
 }
 
 // New returns the handlers over src. lead may be nil (leader election off).
 func New(src Source, lead Leadership) *Handlers {
-	return &Handlers{src: src, lead: lead, now: time.Now}
+	return &Handlers{src: src, lead: lead, now: time.Now, slot: make(chan struct{}, 1), maxWait: MaxWait}
 }
+
+// acquire waits for the slot, at most maxWait and while the request lasts; false when it did
+// not get it (the response is written then).
+func (h *Handlers) acquire(w http.ResponseWriter, r *http.Request) bool {
+	t := time.NewTimer(h.maxWait)
+	defer t.Stop()
+	select {
+	case h.slot <- struct{}{}:
+		return true
+	case <-t.C:
+		w.Header().Set("Retry-After", "1")
+		fail(w, r, http.StatusTooManyRequests, fmt.Errorf("another explain has been running for %s: retry", h.maxWait))
+	case <-r.Context().Done():
+	}
+	return false
+}
+
+func (h *Handlers) release() { <-h.slot }
 
 // Mount registers both endpoints with handle (httpserve.Server's Handle, whose paths ending in
 // "/" are prefixes).
@@ -81,7 +109,11 @@ func (h *Handlers) explain(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if !h.acquire(w, r) {
+		return
+	}
 	rep, err := h.src.Explain(ns, name, nodes)
+	h.release()
 	switch {
 	case errors.Is(err, explain.ErrPodNotFound), errors.Is(err, explain.ErrNotOurs):
 		fail(w, r, http.StatusNotFound, err)
@@ -102,7 +134,11 @@ func (h *Handlers) pending(w http.ResponseWriter, r *http.Request) {
 	if !h.admit(w, r) {
 		return
 	}
+	if !h.acquire(w, r) {
+		return
+	}
 	pods := h.src.Pending(h.now())
+	h.release()
 	if wantsText(r) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_ = explain.PendingText(w, pods)

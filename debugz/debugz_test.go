@@ -92,3 +92,45 @@ func TestHandlers(t *testing.T) {
 		})
 	}
 }
+
+// blockingSource holds every Explain until released.
+type blockingSource struct {
+	fakeSource
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *blockingSource) Explain(ns, name string, nodes []string) (*explain.Report, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.fakeSource.Explain(ns, name, nodes)
+}
+
+// TestOneExplainAtATime: a second explain waits for the first, and is answered 429 when the
+// wait is too long.
+func TestOneExplainAtATime(t *testing.T) {
+	src := &blockingSource{entered: make(chan struct{}, 2), release: make(chan struct{})}
+	h := New(src, nil)
+	h.maxWait = 50 * time.Millisecond
+	first := make(chan int)
+	go func() {
+		rec := httptest.NewRecorder()
+		h.explain(rec, httptest.NewRequest(http.MethodGet, "/debug/explain/ns/a", nil))
+		first <- rec.Code
+	}()
+	<-src.entered
+	rec := httptest.NewRecorder()
+	h.explain(rec, httptest.NewRequest(http.MethodGet, "/debug/explain/ns/b", nil))
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("second explain while the first runs: %d %q", rec.Code, rec.Body.String())
+	}
+	close(src.release)
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first explain: %d", code)
+	}
+	rec = httptest.NewRecorder()
+	h.explain(rec, httptest.NewRequest(http.MethodGet, "/debug/explain/ns/c", nil))
+	if rec.Code != http.StatusOK {
+		t.Errorf("explain after the first ended: %d", rec.Code)
+	}
+}

@@ -47,7 +47,10 @@ type Cache struct {
 	dirty map[string]struct{}
 	// frozen are the clones the last UpdateSnapshot put in the loop's snapshot, by node name:
 	// immutable, and equal to the live node unless it is dirty. Dry runs share them.
-	frozen        map[string]*snapshot.NodeInfo
+	frozen map[string]*snapshot.NodeInfo
+	// order is the node names in the order of the loop's last new snapshot (see sortNodes);
+	// valid while nodeSetChange is false.
+	order         []string
 	nodeSetChange bool // a node was added or removed (or gained/lost its node object)
 	nsChange      bool
 	nomChange     bool
@@ -362,6 +365,10 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 		}
 	}
 	sortNodes(list)
+	c.order = c.order[:0]
+	for _, n := range list {
+		c.order = append(c.order, n.Node.Name)
+	}
 	clear(c.dirty)
 	c.nodeSetChange = false
 	snap := snapshot.New(list, ns)

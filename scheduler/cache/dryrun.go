@@ -22,7 +22,9 @@ import (
 // held briefly; the snapshot's indexes are built after it is released.
 func (c *Cache) DryRunSnapshot(without types.UID) *snapshot.Snapshot {
 	d := c.dryRun(without)
-	sortNodes(d.nodes)
+	if !d.sorted {
+		sortNodes(d.nodes)
+	}
 	for _, pods := range d.nominated {
 		slices.SortFunc(pods, func(a, b *snapshot.PodInfo) int { return strings.Compare(string(a.Pod.UID), string(b.Pod.UID)) })
 	}
@@ -39,6 +41,7 @@ type dryRunParts struct {
 	nominated  map[string][]*snapshot.PodInfo
 	storage    *snapshot.Storage
 	devices    *snapshot.Devices
+	sorted     bool // nodes are in the loop's order already
 }
 
 // dryRun copies, under the lock, what a dry-run snapshot is built from (see DryRunSnapshot).
@@ -54,10 +57,7 @@ func (c *Cache) dryRun(without types.UID) dryRunParts {
 		nodes: make([]*snapshot.NodeInfo, 0, len(c.nodes)), namespaces: maps.Clone(c.namespaces),
 		nominated: map[string][]*snapshot.PodInfo{}, storage: snapshot.NewStorage(), devices: snapshot.NewDevices(),
 	}
-	for name, n := range c.nodes {
-		if n.Node == nil {
-			continue
-		}
+	add := func(name string, n *snapshot.NodeInfo) {
 		_, dirty := c.dirty[name]
 		frozen := c.frozen[name]
 		switch {
@@ -69,6 +69,19 @@ func (c *Cache) dryRun(without types.UID) dryRunParts {
 			d.nodes = append(d.nodes, frozen)
 		default:
 			d.nodes = append(d.nodes, n.Clone())
+		}
+	}
+	if d.sorted = !c.nodeSetChange && len(c.order) > 0; d.sorted {
+		for _, name := range c.order { // the node set is the loop's: keep its order
+			if n := c.nodes[name]; n != nil && n.Node != nil {
+				add(name, n)
+			}
+		}
+	} else {
+		for name, n := range c.nodes {
+			if n.Node != nil {
+				add(name, n)
+			}
 		}
 	}
 	for uid, n := range c.nominated {

@@ -1,6 +1,9 @@
 package explain_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"io"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -16,17 +19,20 @@ import (
 // BenchmarkExplain measures one explain of a pending pod, as /debug/explain runs it, on the
 // basic and mixed workloads of ./bench at 5000 nodes holding 5000 pods: the dry-run snapshot
 // from the cache (after the loop took one, whose clones it shares), the dry run over every node,
-// the hints and the report.
+// the hints, the report and its JSON.
 //
 //	go test -run '^$' -bench Explain ./scheduler/explain/
 func BenchmarkExplain(b *testing.B) {
-	for _, name := range []string{"basic", "mixed"} {
-		b.Run(name, func(b *testing.B) {
-			w, ok := benchdata.Get(name)
+	for _, tc := range []struct {
+		name  string
+		nodes int
+	}{{"basic", 5000}, {"mixed", 5000}, {"basic", 1000}} {
+		b.Run(fmt.Sprintf("%s-%d", tc.name, tc.nodes), func(b *testing.B) {
+			w, ok := benchdata.Get(tc.name)
 			if !ok {
-				b.Skipf("no workload %s", name)
+				b.Skipf("no workload %s", tc.name)
 			}
-			const nodes, pods = 5000, 10000
+			nodes, pods := tc.nodes, 2*tc.nodes
 			size := benchdata.Size{Nodes: nodes, Pods: pods}
 			c := cache.New()
 			c.SetNamespace(&v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}})
@@ -52,6 +58,9 @@ func BenchmarkExplain(b *testing.B) {
 					r := explain.Build(explain.Input{Pod: p, Profile: scheduler.DefaultSchedulerName, Decider: d, Snapshot: c.DryRunSnapshot("")})
 					if r.Decision.Nodes != nodes {
 						b.Fatalf("explained %d nodes", r.Decision.Nodes)
+					}
+					if err := json.NewEncoder(io.Discard).Encode(r); err != nil {
+						b.Fatal(err)
 					}
 				}
 			})
