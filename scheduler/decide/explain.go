@@ -128,7 +128,8 @@ func (t *Trace) nominated(p *Prepared, snap *snapshot.Snapshot, name string) {
 	t.Nominated = name
 	for i, n := range snap.Nodes {
 		if !p.allows(n.Name()) {
-			continue // recorded by rejectOthers
+			t.Nodes[i].Verdict, t.Nodes[i].RejectedBy = p.notAllowed(), p.restrictedBy[0]
+			continue
 		}
 		v, f := p.filter(n, nil)
 		if !v.Fits() {
