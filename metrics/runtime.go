@@ -53,6 +53,22 @@ func (r *Registry) RegisterRuntime() error {
 	return nil
 }
 
+// RegisterProcessStartTime registers process_start_time_seconds alone, for
+// registries served apart from the main one (kube-scheduler's /metrics/slis
+// carries it). It does nothing outside Linux, where the process metrics are
+// not read.
+func (r *Registry) RegisterProcessStartTime() error {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	for _, f := range processFamilies() {
+		if f.name == "process_start_time_seconds" {
+			return r.register(f)
+		}
+	}
+	return nil
+}
+
 // valueFamily is a family without labels holding the single value get
 // returns at scrape time.
 func valueFamily(name, help string, k kind, get func(*scrape) (float64, error)) *family {

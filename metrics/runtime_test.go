@@ -257,3 +257,24 @@ func TestParseLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestRegisterProcessStartTime(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process metrics are read from /proc")
+	}
+	reg := NewRegistry()
+	if err := reg.RegisterProcessStartTime(); err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := reg.WritePrometheus(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got := samples(t, buf.String())
+	if len(got) != 1 || got["process_start_time_seconds"] <= 0 {
+		t.Errorf("samples = %v, want process_start_time_seconds alone", got)
+	}
+	if err := reg.RegisterRuntime(); err == nil {
+		t.Error("RegisterRuntime after RegisterProcessStartTime: no error for the taken name")
+	}
+}
