@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -52,8 +54,9 @@ func TestZPages(t *testing.T) {
 		}
 	}
 	scheduleSomePods(ctx, t, admin, "zp-berth", "zp-upstream")
+	monitor := monitoringCert(ctx, t, admin)
 
-	t.Run("status codes", func(t *testing.T) { compareStatusCodes(t, berth.addr, upstream.addr) })
+	t.Run("status codes", func(t *testing.T) { compareStatusCodes(t, berth.addr, upstream.addr, monitor) })
 	t.Run("flagz", func(t *testing.T) { compareFlagz(t, berth.addr, upstream.addr) })
 	t.Run("statusz", func(t *testing.T) { compareStatusz(t, berth.addr, upstream.addr) })
 	t.Run("metrics families", func(t *testing.T) {
@@ -176,15 +179,44 @@ func adminCert(t *testing.T) *tls.Certificate {
 	return &cert
 }
 
-func compareStatusCodes(t *testing.T, berth, upstream string) {
-	asAdmin := adminCert(t)
+// monitoringCert returns a client certificate for a user bound to the built-in
+// system:monitoring ClusterRole, which grants GET on the z-pages and /metrics/slis.
+func monitoringCert(ctx context.Context, t *testing.T, admin kubernetes.Interface) *tls.Certificate {
+	t.Helper()
+	const user = "zpages-monitor"
+	_, err := admin.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "system:monitoring"},
+		Subjects:   []rbacv1.Subject{{Kind: "User", Name: user, APIGroup: rbacv1.GroupName}},
+	}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	cert, err := cp.TLSClientCert(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cert
+}
+
+// caller is who sends a request in compareStatusCodes.
+type caller int
+
+const (
+	asAdmin     caller = iota // system:masters: allowed everything without a review
+	asAnonymous               // no credentials
+	asMonitor                 // bound to system:monitoring: every request is a SubjectAccessReview
+)
+
+func compareStatusCodes(t *testing.T, berth, upstream string, monitor *tls.Certificate) {
+	certs := map[caller]*tls.Certificate{asAdmin: adminCert(t), asAnonymous: nil, asMonitor: monitor}
 	const (
 		flagzJSON   = "application/json;as=Flagz;v=v1beta1;g=config.k8s.io"
 		statuszJSON = "application/json;as=Statusz;v=v1beta1;g=config.k8s.io"
 	)
 	tests := []struct {
 		method, path, accept, body string
-		anonymous                  bool
+		as                         caller
 	}{
 		{method: "GET", path: "/healthz"},
 		{method: "GET", path: "/livez"},
@@ -201,12 +233,18 @@ func compareStatusCodes(t *testing.T, berth, upstream string) {
 		{method: "PUT", path: "/debug/flags/v", body: "zero"},
 		{method: "GET", path: "/debug/flags/v"},
 		{method: "GET", path: "/debug/flags/"},
-		{method: "GET", path: "/healthz", anonymous: true},
-		{method: "GET", path: "/livez/ping", anonymous: true},
-		{method: "GET", path: "/flagz", anonymous: true},
-		{method: "GET", path: "/statusz", anonymous: true},
-		{method: "GET", path: "/metrics/slis", anonymous: true},
-		{method: "PUT", path: "/debug/flags/v", body: "0", anonymous: true},
+		{method: "GET", path: "/healthz", as: asAnonymous},
+		{method: "GET", path: "/livez/ping", as: asAnonymous},
+		{method: "GET", path: "/flagz", as: asAnonymous},
+		{method: "GET", path: "/statusz", as: asAnonymous},
+		{method: "GET", path: "/metrics/slis", as: asAnonymous},
+		{method: "PUT", path: "/debug/flags/v", body: "0", as: asAnonymous},
+		{method: "GET", path: "/flagz", as: asMonitor},
+		{method: "GET", path: "/statusz", as: asMonitor},
+		{method: "GET", path: "/metrics/slis", as: asMonitor},
+		{method: "DELETE", path: "/metrics/slis", as: asMonitor},
+		{method: "GET", path: "/configz", as: asMonitor},
+		{method: "PUT", path: "/debug/flags/v", body: "0", as: asMonitor},
 		{method: "GET", path: "/flagz", accept: "text/plain"},
 		{method: "GET", path: "/flagz", accept: "*/*"},
 		{method: "GET", path: "/flagz", accept: flagzJSON},
@@ -228,14 +266,9 @@ func compareStatusCodes(t *testing.T, berth, upstream string) {
 		if tc.body != "" {
 			name += " body " + tc.body
 		}
-		if tc.anonymous {
-			name += " anonymous"
-		}
+		name += [...]string{asAdmin: " as admin", asAnonymous: " anonymous", asMonitor: " as monitor"}[tc.as]
 		t.Run(name, func(t *testing.T) {
-			cert := asAdmin
-			if tc.anonymous {
-				cert = nil
-			}
+			cert := certs[tc.as]
 			got, gh, gb := zget(t, berth, tc.method, tc.path, tc.accept, cert, tc.body)
 			want, wh, wb := zget(t, upstream, tc.method, tc.path, tc.accept, cert, tc.body)
 			if got != want {
@@ -294,9 +327,9 @@ func textZPage(t *testing.T, body string) (header []string, fields map[string]st
 }
 
 func compareFlagz(t *testing.T, berth, upstream string) {
-	asAdmin := adminCert(t)
-	_, _, gb := zget(t, berth, http.MethodGet, "/flagz", "", asAdmin)
-	_, _, wb := zget(t, upstream, http.MethodGet, "/flagz", "", asAdmin)
+	cert := adminCert(t)
+	_, _, gb := zget(t, berth, http.MethodGet, "/flagz", "", cert)
+	_, _, wb := zget(t, upstream, http.MethodGet, "/flagz", "", cert)
 	gh, gf := textZPage(t, gb)
 	wh, wf := textZPage(t, wb)
 	if !slices.Equal(gh, wh) {
@@ -310,9 +343,9 @@ func compareFlagz(t *testing.T, berth, upstream string) {
 }
 
 func compareStatusz(t *testing.T, berth, upstream string) {
-	asAdmin := adminCert(t)
-	_, _, gb := zget(t, berth, http.MethodGet, "/statusz", "", asAdmin)
-	_, _, wb := zget(t, upstream, http.MethodGet, "/statusz", "", asAdmin)
+	cert := adminCert(t)
+	_, _, gb := zget(t, berth, http.MethodGet, "/statusz", "", cert)
+	_, _, wb := zget(t, upstream, http.MethodGet, "/statusz", "", cert)
 	gh, gf := textZPage(t, gb)
 	wh, wf := textZPage(t, wb)
 	if !slices.Equal(gh, wh) {
@@ -337,9 +370,9 @@ func compareStatusz(t *testing.T, berth, upstream string) {
 // top level and in metadata, and the same kind, apiVersion and metadata.name.
 func compareJSONShape(t *testing.T, berth, upstream, path, accept string) (got, want map[string]any) {
 	t.Helper()
-	asAdmin := adminCert(t)
+	cert := adminCert(t)
 	decode := func(addr string) map[string]any {
-		code, _, body := zget(t, addr, http.MethodGet, path, accept, asAdmin)
+		code, _, body := zget(t, addr, http.MethodGet, path, accept, cert)
 		var out map[string]any
 		if err := json.Unmarshal([]byte(body), &out); code != http.StatusOK || err != nil {
 			t.Fatalf("GET %s from %s as JSON: %d %v\n%s", path, addr, code, err, body)
