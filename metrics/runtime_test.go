@@ -67,6 +67,9 @@ func TestRuntimeMetrics(t *testing.T) {
 		{"go_memstats_heap_alloc_bytes", positive},
 		{"go_memstats_heap_inuse_bytes", positive},
 		{"go_memstats_sys_bytes", positive},
+		{"go_memstats_mspan_sys_bytes", positive},
+		{"go_memstats_gc_sys_bytes", positive},
+		{"go_memstats_other_sys_bytes", nonNegative},
 		{"go_memstats_last_gc_time_seconds", nonNegative},
 	}
 	if runtime.GOOS == "linux" {
