@@ -107,10 +107,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // serve builds every part, then runs them in one errgroup until a signal or the first error.
 func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbosity func(int) error, log *slog.Logger) error {
-	clients, err := newClients(opts, cfg)
-	if err != nil {
-		return err
-	}
 	reg := metrics.NewRegistry()
 	allowed, err := metricLabelAllowLists(opts.Metrics)
 	if err != nil {
@@ -120,8 +116,14 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbo
 	if err := reg.RegisterRuntime(); err != nil {
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}
+	// Before the clients, so that rest_client_transport_create_calls_total counts their
+	// transports, as kube-scheduler's does.
 	if err := kubeclient.RegisterClientMetrics(reg); err != nil {
 		return fmt.Errorf("registering rest_client metrics: %w", err)
+	}
+	clients, err := newClients(opts, cfg)
+	if err != nil {
+		return err
 	}
 	informers := kubeclient.NewInformers(clients.main, kubeclient.WithTrim(scheduler.Trim))
 	sched, err := newScheduler(opts, cfg, clients, informers, reg, log)

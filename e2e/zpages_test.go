@@ -26,11 +26,83 @@ import (
 )
 
 // upstreamOnlyFamilies are the /metrics families upstream kube-scheduler v1.37 exposes and berth
-// does not, each with the reason. Every other upstream family must be in berth's /metrics.
+// does not, each with the reason; a name ending in "*" covers every family starting with the rest.
+// Every other upstream family must be in berth's /metrics, with the same type.
 var upstreamOnlyFamilies = map[string]string{
+	// Being added by another change.
 	"scheduler_framework_extension_point_duration_seconds": "being added",
 	"scheduler_plugin_execution_duration_seconds":          "being added",
 	"scheduler_plugin_evaluation_total":                    "being added",
+
+	// Scheduler internals berth does not have, or does not count yet.
+	"scheduler_batch_attempts_total":                    "opportunistic batching: berth decides each pod on its own",
+	"scheduler_batch_cache_flushed_total":               "opportunistic batching: berth decides each pod on its own",
+	"scheduler_get_node_hint_duration_seconds":          "opportunistic batching's node hints: berth has none",
+	"scheduler_store_schedule_results_duration_seconds": "opportunistic batching's result store: berth has none",
+	"scheduler_queue_incoming_entities_total":           "pod-group (workload) entities: berth's queue holds pods only; scheduler_queue_incoming_pods_total is there",
+	"scheduler_queued_entities":                         "pod-group (workload) entities: berth's queue holds pods only; scheduler_pending_pods is there",
+	"scheduler_inflight_events":                         "upstream's queue tracks in-flight events for its queueing hints; berth's queue does not keep them",
+	"scheduler_cache_size":                              "not built yet (nodes, pods and assumed pods in berth's cache)",
+	"scheduler_event_handling_duration_seconds":         "not built yet (informer event handling latency)",
+	"scheduler_pod_scheduled_after_flush_total":         "not built yet (pods bound after the unschedulable pool's periodic flush)",
+
+	// client-go and component-base instrumentation berth's own packages do not offer (yet).
+	"informer_*":                 "client-go's informer metrics: berth's informers are not instrumented yet",
+	"workqueue_*":                "client-go workqueues: berth's only queues are its scheduling queue (scheduler_pending_pods) and the event writer",
+	"kubernetes_feature_enabled": "not built yet: berth knows v1.37's gates but implements their defaults only",
+	"version_info":               "component-base's compatibility-version info: not built yet (kubernetes_build_info is there)",
+	"registered_metrics_total":   "component-base registry meta-metric by stability level, which berth's registry does not track",
+	"disabled_metrics_total":     "component-base registry meta-metric: not built yet",
+	"hidden_metrics_total":       "component-base registry meta-metric: berth hides no deprecated metrics",
+	"cardinality_enforcement_unexpected_categorizations_total": "component-base registry meta-metric: not built yet (--allow-metric-labels works)",
+	"process_network_receive_bytes_total":                      "client_golang's process collector reads /proc/net/dev: not built yet",
+	"process_network_transmit_bytes_total":                     "client_golang's process collector reads /proc/net/dev: not built yet",
+
+	// Go runtime/metrics families client_golang's Go collector adds as component-base configures
+	// it; berth exposes the classic go_* and go_memstats_* set.
+	"go_cgo_*":                        "Go runtime/metrics family (berth has no cgo)",
+	"go_cpu_classes_*":                "Go runtime/metrics family",
+	"go_gc_cleanups_*":                "Go runtime/metrics family",
+	"go_gc_cycles_*":                  "Go runtime/metrics family",
+	"go_gc_finalizers_*":              "Go runtime/metrics family",
+	"go_gc_gogc_percent":              "Go runtime/metrics family",
+	"go_gc_gomemlimit_bytes":          "Go runtime/metrics family",
+	"go_gc_heap_*":                    "Go runtime/metrics family",
+	"go_gc_limiter_*":                 "Go runtime/metrics family",
+	"go_gc_pauses_seconds":            "Go runtime/metrics family (go_gc_duration_seconds is there)",
+	"go_gc_scan_*":                    "Go runtime/metrics family",
+	"go_gc_stack_starting_size_bytes": "Go runtime/metrics family",
+	"go_godebug_*":                    "Go runtime/metrics family (one per GODEBUG setting)",
+	"go_memory_classes_*":             "Go runtime/metrics family (go_memstats_* are there)",
+	"go_sched_*":                      "Go runtime/metrics family (go_goroutines and go_threads are there)",
+	"go_sync_*":                       "Go runtime/metrics family",
+
+	// k8s.io/apiserver's instrumentation of its delegated authentication and authorization, and
+	// of API-server machinery kube-scheduler links in without using.
+	"aggregator_discovery_aggregation_count_total":    "API server aggregation: not part of a scheduler",
+	"apiserver_audit_*":                               "API server auditing: not part of a scheduler",
+	"apiserver_envelope_encryption_*":                 "API server storage encryption: not part of a scheduler",
+	"apiserver_storage_*":                             "API server storage: not part of a scheduler",
+	"apiserver_validation_*":                          "API server declarative validation: not part of a scheduler",
+	"apiserver_webhooks_x509_*":                       "API server webhooks: not part of a scheduler",
+	"apiserver_client_certificate_expiration_seconds": "not built yet (berth's client-certificate authentication)",
+	"apiserver_delegated_authz_*":                     "not built yet (berth's SubjectAccessReviews)",
+	"authenticated_user_requests":                     "not built yet (berth's delegated authentication)",
+	"authentication_*":                                "not built yet (berth's delegated authentication)",
+	"authorization_*":                                 "not built yet (berth's delegated authorization)",
+}
+
+// allowedReason returns the reason name is in allowed, exactly or by a prefix entry, or "".
+func allowedReason(allowed map[string]string, name string) string {
+	if r := allowed[name]; r != "" {
+		return r
+	}
+	for k, r := range allowed {
+		if prefix, ok := strings.CutSuffix(k, "*"); ok && strings.HasPrefix(name, prefix) {
+			return r
+		}
+	}
+	return ""
 }
 
 // TestZPages runs berth and upstream kube-scheduler side by side, each with its own profile,
@@ -321,7 +393,7 @@ func textZPage(t *testing.T, body string) (header []string, fields map[string]st
 			t.Errorf("line %q is not name<separator>value", l)
 			continue
 		}
-		fields[m[1]] = strings.TrimPrefix(m[3], " ")
+		fields[m[1]] = strings.TrimLeft(m[3], " ")
 	}
 	return header, fields
 }
@@ -439,7 +511,7 @@ func compareFamilies(t *testing.T, berth, upstream string, allowed map[string]st
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		typ, ok := got[name]
 		switch {
-		case !ok && allowed[name] == "":
+		case !ok && allowedReason(allowed, name) == "":
 			missing = append(missing, name)
 		case ok && typ != want[name]:
 			t.Errorf("%s: berth's type %s, upstream's %s", name, typ, want[name])
