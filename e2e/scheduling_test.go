@@ -105,6 +105,30 @@ func TestDaemonSchedules(t *testing.T) {
 			t.Errorf("/metrics/resources lacks %s", want)
 		}
 	}
+
+	// kube-scheduler's framework metrics: each extension point of the 3 bound pods' cycles and
+	// of the big pod's, and the plugins' evaluations (every filter ran on every node for the
+	// pods that fit: 2 nodes, and the node selector's NodeAffinity rejects one of them).
+	text := scrapeMetrics(t, berth.addr)
+	for _, m := range []struct {
+		name   string
+		labels []string
+		min    float64
+	}{
+		{"scheduler_framework_extension_point_duration_seconds_count", []string{`extension_point="PreFilter"`, `profile="default-scheduler"`, `status="Success"`}, 3},
+		{"scheduler_framework_extension_point_duration_seconds_count", []string{`extension_point="Filter"`, `status="Success"`}, 4},
+		{"scheduler_framework_extension_point_duration_seconds_count", []string{`extension_point="Bind"`, `status="Success"`}, 3},
+		{"scheduler_framework_extension_point_duration_seconds_count", []string{`extension_point="Reserve"`}, 3},
+		{"scheduler_framework_extension_point_duration_seconds_count", []string{`extension_point="PreBind"`}, 3},
+		{"scheduler_framework_extension_point_duration_seconds_count", []string{`extension_point="PostFilter"`, `status="Unschedulable"`}, 1},
+		{"scheduler_plugin_evaluation_total", []string{`extension_point="PreFilter"`, `plugin="NodeResourcesFit"`}, 4},
+		{"scheduler_plugin_evaluation_total", []string{`extension_point="Filter"`, `plugin="NodeAffinity"`}, 6},
+		{"scheduler_plugin_evaluation_total", []string{`extension_point="Filter"`, `plugin="NodeResourcesFit"`}, 5},
+	} {
+		if v, _, err := testenv.MetricSum(text, m.name, m.labels...); err != nil || v < m.min {
+			t.Errorf("%s%v = %v (%v), want at least %v", m.name, m.labels, v, err, m.min)
+		}
+	}
 }
 
 // waitPod polls the pod until cond holds or ctx ends.

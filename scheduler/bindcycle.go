@@ -92,21 +92,34 @@ func (s *Scheduler) runCycle(ctx context.Context, b binding) {
 			s.log.Info("Failed to update the nominated node name in the binding cycle", "pod", klogRef(b.bound), "err", err)
 		}
 	}
+	preBind := b.rec.start()
 	for _, st := range b.steps {
-		if err := st.preBind(ctx); err != nil {
-			undo(ctx, b.steps)
+		t := b.rec.start()
+		err := st.preBind(ctx)
+		b.rec.plugin(st.plugin(), pointPreBind, err, t)
+		if err != nil {
+			b.rec.point(pointPreBind, err, preBind)
+			b.undo(ctx)
 			s.bindFailed(ctx, b, "SchedulerError", fmt.Sprintf("running PreBind plugin %q: %v", st.plugin(), err), err)
 			return
 		}
 	}
+	b.rec.point(pointPreBind, nil, preBind)
 	s.bind(ctx, b)
 }
 
-// undo unreserves steps in reverse order.
-func undo(ctx context.Context, steps []bindStep) {
-	for i := len(steps) - 1; i >= 0; i-- {
-		steps[i].unreserve(ctx)
+// undo unreserves b's steps in reverse order.
+func (b binding) undo(ctx context.Context) {
+	if len(b.steps) == 0 {
+		return
 	}
+	start := b.rec.start()
+	for i := len(b.steps) - 1; i >= 0; i-- {
+		t := b.rec.start()
+		b.steps[i].unreserve(ctx)
+		b.rec.plugin(b.steps[i].plugin(), pointUnreserve, nil, t)
+	}
+	b.rec.point(pointUnreserve, nil, start)
 }
 
 // volumeStep carries out a VolumeBinding plan: the chosen PVs get the claim in their claimRef,

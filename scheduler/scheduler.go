@@ -60,6 +60,14 @@ type Profile struct {
 	// queueing hints of node events ask them whether a new or changed node could take a pod they
 	// rejected (see nodeEventHelps). Optional: without them every node event requeues.
 	NodeJudges map[string]decide.FilterPlugin
+
+	rec *frameworkRecorder // the profile's framework metrics; nil counts nowhere
+}
+
+// recordedDecider is a Decider that reports its decisions for the framework metrics (as
+// decide.Decider does).
+type recordedDecider interface {
+	SetRecorder(decide.Recorder)
 }
 
 // PreEnqueuer is a plugin that can tell, before a pod's attempt, that it cannot be attempted yet
@@ -173,6 +181,18 @@ func New(cfg Config) (*Scheduler, error) {
 	if s.m, err = newSchedMetrics(cfg.Metrics); err != nil {
 		return nil, fmt.Errorf("registering scheduler metrics: %w", err)
 	}
+	if cfg.Metrics != nil {
+		fm, err := newFrameworkMetrics(cfg.Metrics)
+		if err != nil {
+			return nil, fmt.Errorf("registering framework metrics: %w", err)
+		}
+		for _, p := range s.profiles {
+			p.rec = newFrameworkRecorder(fm, p.SchedulerName)
+			if d, ok := p.Decider.(recordedDecider); ok {
+				d.SetRecorder(p.rec)
+			}
+		}
+	}
 	qcfg := cfg.Queue
 	qcfg.OnIncoming = func(q, event string) { s.m.incoming.With(event, q).Inc() }
 	if s.queue, err = queue.New(qcfg); err != nil {
@@ -272,13 +292,18 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		return
 	}
 	s.snap = s.cache.UpdateSnapshot(s.snap)
+	cyc := prof.rec.newCycle()
+	preEnqueue := cyc.start()
 	for _, pe := range prof.PreEnqueue {
 		if why := pe.PreEnqueue(pod, s.snap); why != "" {
+			// kube-scheduler records its PreEnqueue points as Success, held or not.
+			cyc.point(pointPreEnqueue, nil, preEnqueue)
 			s.log.Debug("Pod held before scheduling", "pod", klogRef(pod), "plugin", pe.Name(), "reason", why)
 			s.queue.Hold(qp, interestOf(prof, []string{pe.Name()}))
 			return
 		}
 	}
+	cyc.point(pointPreEnqueue, nil, preEnqueue)
 	pi := snapshot.NewPodInfo(pod)
 	res := prof.Decider.Decide(pi, s.snap)
 	profile := prof.SchedulerName
@@ -288,7 +313,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		return
 	}
 	if res.Node == "" {
-		s.unschedulable(ctx, pool, qp, prof, pi, res, start)
+		s.unschedulable(ctx, pool, qp, prof, pi, res, start, cyc)
 		return
 	}
 	s.m.algorithm.With().Observe(time.Since(start).Seconds())
@@ -306,18 +331,28 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 		s.queue.Retry(qp)
 		return
 	}
-	b := binding{qp: qp, bound: bound, profile: profile, start: start, evaluated: res.Evaluated, feasible: res.Feasible}
-	if len(res.Plans) == 0 {
+	b := binding{qp: qp, bound: bound, profile: profile, start: start, evaluated: res.Evaluated, feasible: res.Feasible, rec: cyc}
+	reserve := cyc.start()
+	if len(res.Plans) > 0 {
+		b.steps = s.steps(bound, res.Plans)
+		for _, st := range b.steps {
+			t := cyc.start()
+			st.reserve()
+			cyc.plugin(st.plugin(), pointReserve, nil, t)
+		}
+	}
+	cyc.point(pointReserve, nil, reserve)
+	permit := cyc.start() // no Permit plugins: berth has none, as kube-scheduler's default profile
+	cyc.point(pointPermit, nil, permit)
+	if len(b.steps) == 0 {
 		pool.submit(ctx, func(ctx context.Context) {
 			s.m.binding.Inc() // as kube-scheduler counts its binding goroutine
 			defer s.m.binding.Dec()
+			preBind := cyc.start() // nothing to write before binding
+			cyc.point(pointPreBind, nil, preBind)
 			s.bind(ctx, b)
 		})
 		return
-	}
-	b.steps = s.steps(bound, res.Plans)
-	for _, st := range b.steps {
-		st.reserve()
 	}
 	s.cycles.Add(1)
 	go func() {
@@ -337,11 +372,12 @@ type binding struct {
 	start               time.Time
 	evaluated, feasible int
 	steps               []bindStep
+	rec                 cycleRecorder
 }
 
 // unschedulable handles a pod that fits no node: it tries preemption when the profile preempts,
 // records the attempt, and parks the pod (at once, or once a preemption's API writes are done).
-func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.QueuedPod, prof *Profile, pi *snapshot.PodInfo, res decide.Result, start time.Time) {
+func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.QueuedPod, prof *Profile, pi *snapshot.PodInfo, res decide.Result, start time.Time, cyc cycleRecorder) {
 	pod, profile, diag := qp.Pod, prof.SchedulerName, res.Diagnosis
 	msg := diag.Message()
 	var p preemption
@@ -352,7 +388,9 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 		// no preemption is tried and the nomination stays.
 		msg += " not found"
 	case prof.Preemption != nil && res.Prepared != nil:
+		postFilter := cyc.start()
 		p = s.tryPreemption(prof, pi, diag, res.Prepared)
+		cyc.postFilterDone(p.cand != nil, postFilter)
 		msg += " " + p.msg
 	case prof.Preemption == nil:
 		none := ""
@@ -396,13 +434,19 @@ func (s *Scheduler) schedulingError(ctx context.Context, pool *pool, qp *queue.Q
 // bind binds b's pod (in the pool, or at the end of its binding cycle), then reports.
 func (s *Scheduler) bind(ctx context.Context, b binding) {
 	qp, bound, profile, start, evaluated, feasible := b.qp, b.bound, b.profile, b.start, b.evaluated, b.feasible
-	if err := s.writer.bind(ctx, bound, bound.Spec.NodeName); err != nil {
-		undo(ctx, b.steps)
+	bindStart := b.rec.start()
+	err := s.writer.bind(ctx, bound, bound.Spec.NodeName)
+	b.rec.plugin(defaultBinder, pointBind, err, bindStart)
+	b.rec.point(pointBind, err, bindStart)
+	if err != nil {
+		b.undo(ctx)
 		s.m.bindings.With("error").Inc()
 		s.bindFailed(ctx, b, "SchedulerError", fmt.Sprintf("Binding rejected: %v", err), err)
 		return
 	}
 	s.m.bindings.With("ok").Inc()
+	postBind := b.rec.start() // no PostBind plugins, as in kube-scheduler's default profile
+	b.rec.point(pointPostBind, nil, postBind)
 	if s.log.Enabled(ctx, logging.V(2)) { // no argument boxing on the hot path when off
 		s.log.Log(ctx, logging.V(2), "Successfully bound pod to node", "pod", klogRef(bound), "node", bound.Spec.NodeName,
 			"evaluatedNodes", evaluated, "feasibleNodes", feasible)

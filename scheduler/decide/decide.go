@@ -53,16 +53,20 @@ type Decider struct {
 
 	// Scratch space reused across calls (Decide is never concurrent with itself). Of the per-node
 	// slices only the first dirty entries can hold values from the last call.
-	verdicts   []snapshot.Verdict
-	rejectedBy []int16
-	passed     []bool
-	dirty      int
-	feasible   []*snapshot.NodeInfo
-	resolvable []*snapshot.NodeInfo // Diagnosis.Resolvable of the last call
-	active     []NodeScorer
-	weights    []int64
-	totals     []int64
-	raw        []int64 // per active scorer, one score per feasible node
+	verdicts    []snapshot.Verdict
+	rejectedBy  []int16
+	passed      []bool
+	dirty       int
+	feasible    []*snapshot.NodeInfo
+	resolvable  []*snapshot.NodeInfo // Diagnosis.Resolvable of the last call
+	active      []NodeScorer
+	activeNames []string
+	weights     []int64
+	totals      []int64
+	raw         []int64 // per active scorer, one score per feasible node
+	evals       []int   // per filter, scratch of countFilterEvaluations
+
+	rec Recorder // nil: decisions are not observed (see SetRecorder)
 }
 
 // New validates p and returns its Decider.
@@ -136,7 +140,12 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 	if n == 0 {
 		return Result{Diagnosis: diag}
 	}
-	p := d.Prepare(pod, snap)
+	var timer Recorder // set when this decision times every plugin call
+	if d.rec != nil && d.rec.TimePlugins() {
+		timer = d.rec
+	}
+	p := d.prepare(pod, snap, timer)
+	defer func() { p.timer = nil }() // p outlives the decision (preemption's checks): untimed
 	if err := p.reject.Err(); err != nil {
 		return Result{Err: fmt.Errorf("running PreFilter plugin %q: %w", p.rejectedBy[0], err)}
 	}
@@ -149,11 +158,21 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 		diag.Unresolvable = p.reject.Unresolvable
 		return Result{Diagnosis: diag, Prepared: p}
 	}
+	var filterStart int64
+	if d.rec != nil {
+		filterStart = d.rec.Now()
+	}
 	if name := nominatedNode(pod, snap); name != "" {
 		if node := snap.Get(name); node != nil && p.allows(name) {
-			if v, i := p.filter(node, nil); v.Fits() {
+			v, i := p.filter(node, nil)
+			if d.rec != nil {
+				d.countNominatedEvaluations(p, i)
+			}
+			if v.Fits() {
+				d.pointDone(PointFilter, StatusSuccess, filterStart)
 				return p.reserve(Result{Node: name, Evaluated: 1, Feasible: 1}, node)
 			} else if v.Failed {
+				d.pointDone(PointFilter, StatusError, filterStart)
 				return Result{Err: fmt.Errorf("running %q filter plugin: %w", p.names[i], v.Err())}
 			}
 		}
@@ -171,10 +190,19 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 			diag.addVerdictN(p.notAllowed(), p.restrictedBy[0], absent)
 		}
 		if len(nodes) == 0 {
+			d.pointDone(PointFilter, StatusSuccess, filterStart)
 			return Result{Diagnosis: diag, Prepared: p}
 		}
 	}
 	feasible, evaluated, err := d.findFeasible(nodes, p, diag)
+	if d.rec != nil {
+		d.countFilterEvaluations(p, evaluated)
+		status := StatusSuccess
+		if err != nil {
+			status = StatusError
+		}
+		d.pointDone(PointFilter, status, filterStart)
+	}
 	if err != nil {
 		return Result{Evaluated: evaluated, Err: err}
 	}
@@ -184,7 +212,7 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 	res := Result{Evaluated: evaluated, Feasible: len(feasible)}
 	chosen := feasible[0]
 	if len(feasible) > 1 {
-		chosen = d.pick(feasible, d.score(pod, snap, feasible))
+		chosen = d.pick(feasible, d.score(pod, snap, feasible, timer))
 	}
 	res.Node = chosen.Node.Name
 	return p.reserve(res, chosen)
@@ -229,16 +257,48 @@ type Prepared struct {
 	allowed      map[string]bool
 	restrictedBy []string
 	priority     int32
+	// timer times each filter call while the decision that prepared p runs (see Recorder).
+	timer Recorder
 }
 
 // Prepare runs the profile's PreFilters for pod on snap.
 func (d *Decider) Prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *Prepared {
+	return d.prepare(pod, snap, nil)
+}
+
+// prepare is Prepare, reporting to the Decider's recorder; timer, when set, times each plugin
+// call of the decision (the PreFilters here, the filters in the Prepared it returns).
+func (d *Decider) prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot, timer Recorder) *Prepared {
+	var start int64
+	if d.rec != nil {
+		start = d.rec.Now()
+	}
+	p := d.runPreFilters(pod, snap, timer)
+	if d.rec != nil {
+		d.rec.Point(PointPreFilter, statusOf(p.reject), start)
+	}
+	p.timer = timer
+	return p
+}
+
+// runPreFilters runs the PreFilters in order until one rejects the pod.
+func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, timer Recorder) *Prepared {
 	p := &Prepared{
 		pod: pod, snap: snap, priority: podPriority(pod),
 		checks: make([]NodeFilter, 0, len(d.filters)), names: make([]string, 0, len(d.filters)),
 	}
 	for _, f := range d.filters {
+		var start int64
+		if timer != nil {
+			start = timer.Now()
+		}
 		nf, v := f.PreFilter(pod, snap)
+		if d.rec != nil {
+			d.rec.Evaluated(f.Name(), PointPreFilter, 1)
+		}
+		if timer != nil {
+			timer.Plugin(f.Name(), PointPreFilter, statusOf(v), start)
+		}
 		if !v.Fits() {
 			p.reject, p.rejectedBy, p.rejectedEarly = v, []string{f.Name()}, true
 			return p
@@ -313,7 +373,15 @@ func (p *Prepared) run(node *snapshot.NodeInfo, removed, added []*snapshot.PodIn
 		if changed {
 			c = withPods(c, node, removed, added)
 		}
-		if v := c.Filter(node); !v.Fits() {
+		var start int64
+		if p.timer != nil {
+			start = p.timer.Now()
+		}
+		v := c.Filter(node)
+		if p.timer != nil {
+			p.timer.Plugin(p.names[i], PointFilter, statusOf(v), start)
+		}
+		if !v.Fits() {
 			return v, i
 		}
 	}
@@ -482,15 +550,39 @@ func (d *Decider) scratch(n int) ([]snapshot.Verdict, []int16, []bool) {
 // score returns each feasible node's weighted total, in a slice reused by the next call. Every
 // scorer is prepared first, then one pass over the nodes runs them all, so a parallel pass
 // starts and joins its workers once per decision rather than once per scorer.
-func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo) []int64 {
+func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo, timer Recorder) []int64 {
 	n := len(feasible)
-	active, weights := d.active[:0], d.weights[:0]
+	var start int64
+	if d.rec != nil {
+		start = d.rec.Now()
+	}
+	active, weights, names := d.active[:0], d.weights[:0], d.activeNames[:0]
 	for _, ws := range d.scorers {
-		if ns := ws.Plugin.PreScore(pod, snap, feasible); ns != nil {
-			active, weights = append(active, ns), append(weights, ws.Weight)
+		var pstart int64
+		if timer != nil {
+			pstart = timer.Now()
+		}
+		ns := ws.Plugin.PreScore(pod, snap, feasible)
+		if d.rec != nil {
+			if _, none := ws.Plugin.(NoPreScore); !none {
+				d.rec.Evaluated(ws.Plugin.Name(), PointPreScore, 1)
+				if timer != nil {
+					timer.Plugin(ws.Plugin.Name(), PointPreScore, StatusSuccess, pstart)
+				}
+			}
+		}
+		if ns != nil {
+			active, weights, names = append(active, ns), append(weights, ws.Weight), append(names, ws.Plugin.Name())
 		}
 	}
-	d.active, d.weights = active, weights
+	d.active, d.weights, d.activeNames = active, weights, names
+	if d.rec != nil {
+		d.rec.Point(PointPreScore, StatusSuccess, start)
+		start = d.rec.Now()
+		for _, name := range names {
+			d.rec.Evaluated(name, PointScore, n)
+		}
+	}
 	if cap(d.totals) < n {
 		d.totals = make([]int64, n)
 	}
@@ -499,21 +591,41 @@ func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible
 	}
 	totals, raw := d.totals[:n], d.raw[:n*len(active)]
 	clear(totals)
-	d.forEach(n, func(i int) {
-		for s, ns := range active {
-			raw[s*n+i] = ns.Score(feasible[i])
-		}
-	})
+	if timer == nil {
+		d.forEach(n, func(i int) {
+			for s, ns := range active {
+				raw[s*n+i] = ns.Score(feasible[i])
+			}
+		})
+	} else {
+		d.forEach(n, func(i int) {
+			for s, ns := range active {
+				t := timer.Now()
+				raw[s*n+i] = ns.Score(feasible[i])
+				timer.Plugin(names[s], PointScore, StatusSuccess, t)
+			}
+		})
+	}
 	for s, ns := range active {
 		scores := raw[s*n : (s+1)*n]
 		if norm, ok := ns.(Normalizer); ok {
+			var t int64
+			if timer != nil {
+				t = timer.Now()
+			}
 			norm.Normalize(scores)
+			if timer != nil {
+				timer.Plugin(names[s], PointNormalize, StatusSuccess, t)
+			}
 		}
 		for i, v := range scores {
 			totals[i] += v * weights[s]
 		}
 	}
 	clear(active) // drop the scorers' per-pod state
+	if d.rec != nil {
+		d.rec.Point(PointScore, StatusSuccess, start)
+	}
 	return totals
 }
 

@@ -271,7 +271,7 @@ func TestParallelScoresMatchSerial(t *testing.T) {
 			for i := range d.raw {
 				d.raw[i] = -1000
 			}
-			got := append([]int64(nil), d.score(pod, snap, snap.Nodes)...)
+			got := append([]int64(nil), d.score(pod, snap, snap.Nodes, nil)...)
 			if want == nil {
 				want = got
 				for i, n := range snap.Nodes {

@@ -1,0 +1,180 @@
+package decide
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// tape is a Recorder that writes down what it is told, with a clock that ticks once per reading.
+type tape struct {
+	mu        sync.Mutex
+	clock     int64
+	time      bool
+	points    []string       // "point status"
+	plugins   map[string]int // "plugin point status" -> calls timed
+	evaluated map[string]int // "plugin point" -> calls counted
+}
+
+func newTape(timePlugins bool) *tape {
+	return &tape{time: timePlugins, plugins: map[string]int{}, evaluated: map[string]int{}}
+}
+
+func (t *tape) Now() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.clock++
+	return t.clock
+}
+func (t *tape) TimePlugins() bool { return t.time }
+func (t *tape) Point(point, status string, start int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if start <= 0 || start > t.clock {
+		panic(fmt.Sprintf("point %s: start %d was never read from the clock", point, start))
+	}
+	t.points = append(t.points, point+" "+status)
+}
+func (t *tape) Plugin(plugin, point, status string, start int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if start <= 0 || start > t.clock {
+		panic(fmt.Sprintf("plugin %s at %s: start %d was never read from the clock", plugin, point, start))
+	}
+	t.plugins[plugin+" "+point+" "+status]++
+}
+func (t *tape) Evaluated(plugin, point string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.evaluated[plugin+" "+point] += n
+}
+
+// plainScorer is scoreTable under another name, without a PreScore in kube-scheduler's sense.
+type plainScorer struct{ scoreTable }
+
+func (plainScorer) Name() string { return "Plain" }
+func (plainScorer) NoPreScore()  {}
+
+func TestRecorder(t *testing.T) {
+	cpu := snapshot.Reject("Insufficient cpu")
+	taint := snapshot.RejectUnresolvable("node(s) had untolerated taint(s)")
+	tests := []struct {
+		name        string
+		snap        *snapshot.Snapshot
+		filters     []FilterPlugin
+		scorers     []WeightedScorer
+		timePlugins bool
+		wantPoints  []string
+		wantEvals   map[string]int
+		wantTimed   map[string]int // nil: nothing timed
+	}{
+		{
+			name: "filters stop at the first rejection; two feasible nodes are scored",
+			snap: nodes("a", "b", "c", "d"),
+			filters: []FilterPlugin{
+				byName{name: "Taints", reject: map[string]snapshot.Verdict{"a": taint}},
+				byName{name: "Fit", reject: map[string]snapshot.Verdict{"b": cpu}},
+			},
+			scorers:    []WeightedScorer{{scoreTable{"c": 1}, 1}, {plainScorer{scoreTable{"d": 1}}, 1}},
+			wantPoints: []string{"PreFilter Success", "Filter Success", "PreScore Success", "Score Success"},
+			wantEvals: map[string]int{
+				"Taints PreFilter": 1, "Fit PreFilter": 1,
+				"Taints Filter": 4, "Fit Filter": 3, // Fit never sees a
+				"table PreScore": 1, "table Score": 2, "Plain Score": 2, // Plain has no PreScore
+			},
+		},
+		{
+			name: "timed decision: every call timed, with its status",
+			snap: nodes("a", "b", "c"),
+			filters: []FilterPlugin{
+				byName{name: "Fit", reject: map[string]snapshot.Verdict{"a": cpu, "b": taint}},
+			},
+			scorers:     []WeightedScorer{{scoreTable{}, 1}},
+			timePlugins: true,
+			wantPoints:  []string{"PreFilter Success", "Filter Success"}, // one feasible node: no scoring
+			wantEvals:   map[string]int{"Fit PreFilter": 1, "Fit Filter": 3},
+			wantTimed: map[string]int{
+				"Fit PreFilter Success": 1, "Fit Filter Unschedulable": 1,
+				"Fit Filter UnschedulableAndUnresolvable": 1, "Fit Filter Success": 1,
+			},
+		},
+		{
+			name: "a PreFilter rejection ends the decision before Filter",
+			snap: nodes("a", "b"),
+			filters: []FilterPlugin{
+				byName{name: "Bad", preFilterErr: snapshot.RejectUnresolvable("bad spec")},
+				byName{name: "Never"},
+			},
+			wantPoints: []string{"PreFilter UnschedulableAndUnresolvable"},
+			wantEvals:  map[string]int{"Bad PreFilter": 1},
+		},
+		{
+			name:       "a failing filter makes Filter an Error",
+			snap:       nodes("a"),
+			filters:    []FilterPlugin{byName{name: "Broken", reject: map[string]snapshot.Verdict{"a": snapshot.Fail(fmt.Errorf("boom"))}}},
+			wantPoints: []string{"PreFilter Success", "Filter Error"},
+			wantEvals:  map[string]int{"Broken PreFilter": 1, "Broken Filter": 1},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := New(Profile{Filters: tc.filters, Scorers: tc.scorers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := newTape(tc.timePlugins)
+			d.SetRecorder(rec)
+			d.Decide(pod, tc.snap)
+			if !slices.Equal(rec.points, tc.wantPoints) {
+				t.Errorf("points = %q, want %q", rec.points, tc.wantPoints)
+			}
+			if !maps.Equal(rec.evaluated, tc.wantEvals) {
+				t.Errorf("evaluations = %v, want %v", rec.evaluated, tc.wantEvals)
+			}
+			if tc.wantTimed == nil {
+				tc.wantTimed = map[string]int{}
+			}
+			if !maps.Equal(rec.plugins, tc.wantTimed) {
+				t.Errorf("timed calls = %v, want %v", rec.plugins, tc.wantTimed)
+			}
+		})
+	}
+}
+
+// A search over many nodes stops early; the evaluations count the nodes it filtered, on either
+// pass (one goroutine or several), and the decision is the one an unobserved Decider makes.
+func TestRecorderCountsTheSearch(t *testing.T) {
+	snap := manyNodes(2000)
+	reject := map[string]snapshot.Verdict{}
+	for i := 0; i < 2000; i += 3 {
+		reject[fmt.Sprintf("n%04d", i)] = snapshot.Reject("Insufficient cpu")
+	}
+	profile := Profile{
+		Filters: []FilterPlugin{byName{name: "Fit", reject: reject}, byName{name: "Ports"}},
+		Scorers: []WeightedScorer{{scoreTable{}, 1}}, Seed: 7,
+	}
+	plain, _ := New(profile)
+	observed, _ := New(profile)
+	rec := newTape(true)
+	observed.SetRecorder(rec)
+	for range 3 {
+		want, got := plain.Decide(pod, snap), observed.Decide(pod, snap)
+		if got.Node != want.Node || got.Evaluated != want.Evaluated {
+			t.Fatalf("observed decision %s over %d nodes, unobserved %s over %d", got.Node, got.Evaluated, want.Node, want.Evaluated)
+		}
+	}
+	fit, ports := rec.evaluated["Fit Filter"], rec.evaluated["Ports Filter"]
+	if fit == 0 || fit >= 3*2000 {
+		t.Fatalf("Fit filtered %d nodes in 3 searches that stop early", fit)
+	}
+	if timed := rec.plugins["Fit Filter Success"] + rec.plugins["Fit Filter Unschedulable"]; timed != fit {
+		t.Errorf("Fit: %d calls timed, %d counted", timed, fit)
+	}
+	if passed := rec.plugins["Fit Filter Success"]; ports != passed {
+		t.Errorf("Ports ran %d times, want once per node Fit passed (%d)", ports, passed)
+	}
+}
