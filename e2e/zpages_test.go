@@ -29,11 +29,6 @@ import (
 // does not, each with the reason; a name ending in "*" covers every family starting with the rest.
 // Every other upstream family must be in berth's /metrics, with the same type.
 var upstreamOnlyFamilies = map[string]string{
-	// Being added by another change.
-	"scheduler_framework_extension_point_duration_seconds": "being added",
-	"scheduler_plugin_execution_duration_seconds":          "being added",
-	"scheduler_plugin_evaluation_total":                    "being added",
-
 	// Scheduler internals berth does not have, or does not count yet.
 	"scheduler_batch_attempts_total":                    "opportunistic batching: berth decides each pod on its own",
 	"scheduler_batch_cache_flushed_total":               "opportunistic batching: berth decides each pod on its own",
@@ -91,6 +86,10 @@ var upstreamOnlyFamilies = map[string]string{
 	"authentication_*":                                "not built yet (berth's delegated authentication)",
 	"authorization_*":                                 "not built yet (berth's delegated authorization)",
 }
+
+// sampledFamilies are observed in a random sample of scheduling cycles, by berth as by upstream:
+// after a handful of pods either side may have no series yet, so neither presence is required.
+var sampledFamilies = map[string]bool{"scheduler_plugin_execution_duration_seconds": true}
 
 // allowedReason returns the reason name is in allowed, exactly or by a prefix entry, or "".
 func allowedReason(allowed map[string]string, name string) string {
@@ -511,7 +510,7 @@ func compareFamilies(t *testing.T, berth, upstream string, allowed map[string]st
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		typ, ok := got[name]
 		switch {
-		case !ok && allowedReason(allowed, name) == "":
+		case !ok && allowedReason(allowed, name) == "" && !sampledFamilies[name]:
 			missing = append(missing, name)
 		case ok && typ != want[name]:
 			t.Errorf("%s: berth's type %s, upstream's %s", name, typ, want[name])
