@@ -393,7 +393,11 @@ func (e *env) profile(ctx context.Context) <-chan error {
 // profileName names the run's profiles, e.g. basic-berth-default-round1 (a scheduler's runs
 // only: the ceiling has none).
 func (s runSpec) profileName() string {
-	return fmt.Sprintf("%s-%s-%s-round%d", s.workload.Name, s.kind, s.limit, s.round)
+	kind := s.kind
+	if s.explainRPS > 0 {
+		kind += "-explain"
+	}
+	return fmt.Sprintf("%s-%s-%s-round%d", s.workload.Name, kind, s.limit, s.round)
 }
 
 // client returns a clientset for cfg speaking protobuf, with the given rate limit (qps < 0: none).

@@ -688,7 +688,7 @@ func (d *Decider) score(st *state, rec, timer Recorder, pod *snapshot.PodInfo, s
 			totals[i] += v * weights[s]
 		}
 	}
-	tr.normalizedScores(feasible, raw, totals)
+	tr.normalizedScores(raw, totals)
 	clear(active) // drop the scorers' per-pod state
 	if rec != nil {
 		rec.Point(PointScore, StatusSuccess, start)

@@ -40,7 +40,8 @@ type Trace struct {
 	// Searched is how many nodes a decision that stops at Wanted feasible nodes filters.
 	Searched int
 
-	index map[string]int // node name to its index in Nodes
+	index  map[string]int // node name to its index in Nodes
+	ranked []int          // index in Nodes of each ranked node, in the decision's order
 }
 
 // ScorerWeight names one score plugin and its weight.
@@ -168,27 +169,34 @@ func (t *Trace) rawScores(feasible []*snapshot.NodeInfo, names []string, weights
 	for s, name := range names {
 		t.Scorers = append(t.Scorers, ScorerWeight{Name: name, Weight: weights[s]})
 	}
-	t.scores(feasible, raw, func(nt *NodeTrace) *[]int64 { return &nt.Raw })
+	t.ranked = t.ranked[:0]
+	for _, node := range feasible {
+		t.ranked = append(t.ranked, t.index[node.Name()])
+	}
+	t.scores(raw, func(nt *NodeTrace) *[]int64 { return &nt.Raw })
 }
 
-// normalizedScores records the normalised scores and the totals.
-func (t *Trace) normalizedScores(feasible []*snapshot.NodeInfo, normalized, totals []int64) {
+// normalizedScores records the normalised scores and the totals (of the nodes rawScores had).
+func (t *Trace) normalizedScores(normalized, totals []int64) {
 	if t == nil {
 		return
 	}
-	t.scores(feasible, normalized, func(nt *NodeTrace) *[]int64 { return &nt.Normalized })
-	for i, node := range feasible {
-		t.Nodes[t.index[node.Name()]].Total = totals[i]
+	t.scores(normalized, func(nt *NodeTrace) *[]int64 { return &nt.Normalized })
+	for i, at := range t.ranked {
+		t.Nodes[at].Total = totals[i]
 	}
 }
 
-func (t *Trace) scores(feasible []*snapshot.NodeInfo, all []int64, field func(*NodeTrace) *[]int64) {
-	n := len(feasible)
-	for i, node := range feasible {
-		nt := &t.Nodes[t.index[node.Name()]]
+// scores copies one score per scorer and ranked node out of all (scorer-major) into the nodes'
+// field, in one allocation.
+func (t *Trace) scores(all []int64, field func(*NodeTrace) *[]int64) {
+	n, k := len(t.ranked), len(t.Scorers)
+	flat := make([]int64, n*k)
+	for i, at := range t.ranked {
+		nt := &t.Nodes[at]
 		nt.Scored = true
-		out := make([]int64, len(t.Scorers))
-		for s := range t.Scorers {
+		out := flat[i*k : (i+1)*k : (i+1)*k]
+		for s := range k {
 			out[s] = all[s*n+i]
 		}
 		*field(nt) = out
