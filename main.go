@@ -160,6 +160,9 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbo
 	if err := mountPodResources(server, informers, log); err != nil {
 		return err
 	}
+	if err := mountDebug(server, sched, elector); err != nil {
+		return err
+	}
 	if err := server.Listen(); err != nil {
 		return err
 	}

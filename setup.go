@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/berth-scheduler/berth/config"
+	"github.com/berth-scheduler/berth/debugz"
 	"github.com/berth-scheduler/berth/election"
 	"github.com/berth-scheduler/berth/flags"
 	"github.com/berth-scheduler/berth/httpserve"
@@ -428,6 +429,20 @@ func mountPodResources(srv *httpserve.Server, f *kubeclient.Informers, log *slog
 		return fmt.Errorf("registering /metrics/resources: %w", err)
 	}
 	return srv.Handle("/metrics/resources", reg.Handler(func(err error) { log.Warn("writing /metrics/resources", "err", err) }))
+}
+
+// mountDebug serves /debug/explain/NAMESPACE/POD and /debug/pending (package debugz) behind the
+// same authentication and authorization as /metrics. Without leader election the replica
+// always answers.
+func mountDebug(srv *httpserve.Server, sched *scheduler.Scheduler, elector *election.Elector) error {
+	var lead debugz.Leadership
+	if elector != nil {
+		lead = elector
+	}
+	if err := debugz.New(sched, lead).Mount(srv.Handle); err != nil {
+		return fmt.Errorf("mounting the debug endpoints: %w", err)
+	}
+	return nil
 }
 
 func tlsVersionName(v uint16) string {

@@ -241,15 +241,6 @@ func zget(t *testing.T, addr, method, path, accept string, cert *tls.Certificate
 	return resp.StatusCode, resp.Header, string(b)
 }
 
-func adminCert(t *testing.T) *tls.Certificate {
-	t.Helper()
-	cert, err := cp.TLSClientCert("admin", "system:masters")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &cert
-}
-
 // monitoringCert returns a client certificate for a user bound to the built-in
 // system:monitoring ClusterRole, which grants GET on the z-pages and /metrics/slis.
 func monitoringCert(ctx context.Context, t *testing.T, admin kubernetes.Interface) *tls.Certificate {
