@@ -3,10 +3,12 @@ package conformance
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/berth-scheduler/berth/testenv"
@@ -53,7 +55,9 @@ func rTemplate(name string, reqs ...resourcev1.DeviceRequest) *resourcev1.Resour
 
 // allocatedOn marks claim allocated on node: the devices (request, device) of node's drvGPU pool.
 func allocatedOn(c *resourcev1.ResourceClaim, node string, results ...[2]string) *resourcev1.ResourceClaim {
-	a := &resourcev1.AllocationResult{NodeSelector: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{
+	// With a timestamp, as a scheduler writes it: a scheduler adding the pod to reservedFor
+	// would otherwise set it, and the API server refuses a change to an allocation.
+	a := &resourcev1.AllocationResult{AllocationTimestamp: &metav1.Time{Time: time.Now()}, NodeSelector: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{
 		{MatchFields: []v1.NodeSelectorRequirement{{Key: "metadata.name", Operator: v1.NodeSelectorOpIn, Values: []string{node}}}}}}}
 	for _, r := range results {
 		a.Devices.Results = append(a.Devices.Results, resourcev1.DeviceRequestAllocationResult{Request: r[0], Driver: drvGPU, Pool: node, Device: r[1]})
@@ -223,8 +227,9 @@ func TestDynamicResources(t *testing.T) {
 			pods:   []*v1.Pod{draPod("pod", named("shared"))}, want: only("pod", "b")},
 		{name: "a shared claim allocated on b, the pod's node selector excludes b", nodes: []testenv.NodeSpec{{Name: "a", Labels: map[string]string{"rack": "r1"}},
 			{Name: "b", Labels: map[string]string{"rack": "r2"}}, {Name: "c", Labels: map[string]string{"rack": "r1"}}}, classes: gpuOnly, slices: everywhere,
-			claims: []*resourcev1.ResourceClaim{allocatedOn(rClaim("shared", one), "b", [2]string{"gpu", "gpu-0"})},
-			pods:   []*v1.Pod{with(draPod("pod", named("shared")), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"rack": "r1"} })}},
+			claims:     []*resourcev1.ResourceClaim{allocatedOn(rClaim("shared", one), "b", [2]string{"gpu", "gpu-0"})},
+			pods:       []*v1.Pod{with(draPod("pod", named("shared")), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"rack": "r1"} })},
+			divergence: "upstream's PostFilter deallocates a claim reserved for no pod that is unavailable everywhere, then allocates it again; berth does not deallocate"},
 		{name: "one unallocated claim shared by two pods", nodes: abc(), classes: gpuOnly, slices: everywhere,
 			claims: []*resourcev1.ResourceClaim{rClaim("shared", one)},
 			pods:   []*v1.Pod{draPod("p0", named("shared")), draPod("p1", named("shared"))}, loose: true, placed: 2},
