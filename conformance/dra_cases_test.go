@@ -289,7 +289,11 @@ func TestDynamicResources(t *testing.T) {
 		celCase("CEL: string functions", attr("model")+`.startsWith("h") || `+attr("model")+`.matches("^a1")`, "b", "c"),
 		celCase("CEL: in a list, has()", fmt.Sprintf(`has(device.attributes[%q].model) && %s in ["a100", "tpu"]`, drvGPU, attr("model")), "b"),
 		celCase("CEL: no device matches", attr("numa")+` > 7`),
-		celCase("CEL: a runtime error (an attribute missing)", attr("rack")+` == "r1"`),
+		// Devices on one node only: upstream filters nodes in parallel and names the device of
+		// whichever node failed first.
+		{name: "CEL: a runtime error (an attribute missing)", nodes: abc(), classes: gpuOnly, slices: []*resourcev1.ResourceSlice{two("a")},
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.ExactRequest("gpu", "gpu", 1, attr("rack")+` == "r1"`))},
+			pods:      []*v1.Pod{draPod("pod", fromTemplate("t"))}},
 		{name: "CEL: the driver, through a class that selects every driver", nodes: abc(),
 			classes: []*resourcev1.DeviceClass{{ObjectMeta: gpuClass("any").ObjectMeta}},
 			slices:  []*resourcev1.ResourceSlice{two("a"), networkSlice("fabric", rack("c"), false, nic)},

@@ -316,7 +316,14 @@ func (ph *draPhase) message(p *v1.Pod) string {
 	if !hasScheduledCondition(p) {
 		return heldMessage
 	}
-	m := strings.ReplaceAll(unschedulableMessage(p), ph.copy.prefix, "")
+	m := unschedulableMessage(p)
+	// A claim made from a template has a random suffix.
+	for _, st := range p.Status.ResourceClaimStatuses {
+		if st.ResourceClaimName != nil {
+			m = strings.ReplaceAll(m, *st.ResourceClaimName, fmt.Sprintf("<claim of %s for %s>", p.Name, st.Name))
+		}
+	}
+	m = strings.ReplaceAll(m, ph.copy.prefix, "")
 	return strings.ReplaceAll(m, ph.copy.ns+"/", "<ns>/")
 }
 

@@ -129,17 +129,17 @@ func generateDRA(seed uint64) *draCase {
 	return dc
 }
 
-// devicesFor adds 0-6 devices of group grp to random nodes (or the network slice) and reports
+// devicesFor adds 1-7 devices of group grp to random nodes (or the network slice) and reports
 // whether some went to the network slice: a pod may then combine devices of its node's pool and
 // of the network slice, and where one pod takes them decides whether the next fits, so such a
 // group has one pod.
 func (g *dgen) devicesFor(grp string, networked bool) bool {
 	shared := false
-	for i := range g.r.IntN(7) {
+	for i := range 1 + g.r.IntN(7) {
 		numa := g.r.IntN(3)
 		d := testenv.NewDevice(fmt.Sprintf("%s-%d", grp, i), map[string]any{"grp": grp, "model": dpick(g, genModels), "numa": numa,
 			"ecc": g.chance(0.5), "fw": testenv.Version(fmt.Sprintf("1.%d.0", g.r.IntN(4)))}, map[string]string{"memory": dpick(g, genMemories)})
-		if g.chance(0.15) {
+		if g.chance(0.1) {
 			d = testenv.TaintDevice(d, taintKey, "true", resourcev1.DeviceTaintEffectNoSchedule)
 		}
 		if networked && g.chance(0.25) {
@@ -179,7 +179,11 @@ func (g *dgen) group(name string, networked bool) {
 		class = "big"
 	}
 	sel := g.selector(name)
-	req := testenv.ExactRequest("gpu", class, int64(1+g.r.IntN(3)), sel...)
+	count := int64(1 + g.r.IntN(2))
+	if g.chance(0.2) {
+		count = 3
+	}
+	req := testenv.ExactRequest("gpu", class, count, sel...)
 	if g.chance(0.4) {
 		req = testenv.Tolerating(req, testenv.TolerateTaint(taintKey, resourcev1.DeviceTaintEffectNoSchedule))
 	}
