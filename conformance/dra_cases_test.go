@@ -66,6 +66,18 @@ func allocatedOn(c *resourcev1.ResourceClaim, node string, results ...[2]string)
 	return c
 }
 
+// taintRule taints drvGPU's device in node's pool (every device of the pool when device is "")
+// with example.com/broken=rule:NoSchedule.
+func taintRule(name, node, device string) *resourcev1.DeviceTaintRule {
+	r := &resourcev1.DeviceTaintRule{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: resourcev1.DeviceTaintRuleSpec{
+		DeviceSelector: &resourcev1.DeviceTaintSelector{Driver: ptrTo(drvGPU), Pool: ptrTo(node)},
+		Taint:          resourcev1.DeviceTaint{Key: "example.com/broken", Value: "rule", Effect: resourcev1.DeviceTaintEffectNoSchedule}}}
+	if device != "" {
+		r.Spec.DeviceSelector.Device = ptrTo(device)
+	}
+	return r
+}
+
 // withConstraints adds constraints to a template's claim spec.
 func withConstraints(t *resourcev1.ResourceClaimTemplate, cons ...resourcev1.DeviceConstraint) *resourcev1.ResourceClaimTemplate {
 	t.Spec.Spec.Devices.Constraints = append(t.Spec.Spec.Devices.Constraints, cons...)
@@ -338,6 +350,18 @@ func TestDynamicResources(t *testing.T) {
 				testenv.Tolerating(one, testenv.TolerateTaint("example.com/broken", resourcev1.DeviceTaintEffectNoSchedule)))},
 			pods: []*v1.Pod{draPod("pod", fromTemplate("t"))}, want: only("pod", "a")},
 
+		{name: "a DeviceTaintRule taints a device", nodes: abc(), classes: gpuOnly,
+			slices:     []*resourcev1.ResourceSlice{gpuSlice("a", gpus(1, "small")...), gpuSlice("b", gpus(1, "small")...)},
+			taintRules: []*resourcev1.DeviceTaintRule{taintRule("broken-a", "a", "gpu-0")},
+			templates:  []*resourcev1.ResourceClaimTemplate{rTemplate("t", one)},
+			pods:       []*v1.Pod{draPod("pod", fromTemplate("t"))}, want: only("pod", "b")},
+		{name: "a DeviceTaintRule tainting every device of a pool, tolerated", nodes: abc(), classes: gpuOnly,
+			slices:     []*resourcev1.ResourceSlice{gpuSlice("a", gpus(1, "small")...)},
+			taintRules: []*resourcev1.DeviceTaintRule{taintRule("broken-a", "a", "")},
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t",
+				testenv.Tolerating(one, testenv.TolerateTaint("example.com/broken", resourcev1.DeviceTaintEffectNoSchedule)))},
+			pods: []*v1.Pod{draPod("pod", fromTemplate("t"))}, want: only("pod", "a")},
+
 		// Partitionable devices.
 		{name: "partitions: two halves of one GPU", nodes: abc(), classes: gpuOnly, slices: partitioned("a"),
 			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.ExactRequest("gpu", "gpu", 2, attr("model")+` == "half"`))},
@@ -361,6 +385,16 @@ func TestDynamicResources(t *testing.T) {
 			slices:    []*resourcev1.ResourceSlice{networkSlice("fabric", nil, true, nic)},
 			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.ExactRequest("nic", "nic", 1))},
 			pods:      []*v1.Pod{draPod("p0", fromTemplate("t")), draPod("p1", fromTemplate("t"))}, loose: true, placed: 1},
+		{name: "per-device node selection", nodes: abc(), classes: []*resourcev1.DeviceClass{nicClass},
+			slices: []*resourcev1.ResourceSlice{func() *resourcev1.ResourceSlice {
+				s := networkSlice("fabric", nil, false, testenv.NewDevice("nic-a", nil, nil), testenv.NewDevice("nic-c", nil, nil))
+				s.Spec.NodeSelector, s.Spec.PerDeviceNodeSelection = nil, ptrTo(true)
+				s.Spec.Devices[0].NodeName, s.Spec.Devices[1].NodeSelector = ptrTo("a"), rack("c")
+				return s
+			}()},
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.ExactRequest("nic", "nic", 1))},
+			pods:      []*v1.Pod{draPod("p0", fromTemplate("t")), draPod("p1", fromTemplate("t")), draPod("p2", fromTemplate("t"))},
+			loose:     true, placed: 2},
 		{name: "a GPU and a network device on the same node", nodes: abc(), classes: []*resourcev1.DeviceClass{gpuClass("gpu"), nicClass},
 			slices:    []*resourcev1.ResourceSlice{two("a"), two("b"), networkSlice("fabric", rack("b", "c"), false, nic)},
 			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", one, testenv.ExactRequest("nic", "nic", 1))},

@@ -72,7 +72,9 @@ type draCase struct {
 	// written (its results' pools are short node names, its node selector short hostnames).
 	claims    []*resourcev1.ResourceClaim
 	templates []*resourcev1.ResourceClaimTemplate
-	pods      []*v1.Pod
+	// taintRules taint devices by driver, pool (a short node name) and device.
+	taintRules []*resourcev1.DeviceTaintRule
+	pods       []*v1.Pod
 	// want maps an incoming pod to the nodes it may land on; a pod missing, or with no nodes,
 	// must stay pending. With loose, want is not read: placed pods must be bound (which ones is
 	// the scheduler's choice), the others pending, as many under both schedulers.
@@ -105,6 +107,7 @@ type draCopy struct {
 	slices          []*resourcev1.ResourceSlice
 	claims          []*resourcev1.ResourceClaim
 	templates       []*resourcev1.ResourceClaimTemplate
+	taintRules      []*resourcev1.DeviceTaintRule
 	pods            []*v1.Pod
 	nsLabels        map[string]string
 	// barrier objects, created last
@@ -242,6 +245,19 @@ func (dc *draCase) copyOf(id, c, scheduler string) *draCopy {
 		t.Namespace, t.Labels = cp.ns, marks(t.Labels)
 		cp.qualifySpec(&t.Spec.Spec)
 		cp.templates = append(cp.templates, t)
+	}
+	for _, r := range dc.taintRules {
+		r = r.DeepCopy()
+		r.Name, r.Labels = q(r.Name), marks(r.Labels)
+		if sel := r.Spec.DeviceSelector; sel != nil {
+			if sel.Driver != nil {
+				sel.Driver = ptrTo(q(*sel.Driver))
+			}
+			if sel.Pool != nil {
+				sel.Pool = ptrTo(q(*sel.Pool))
+			}
+		}
+		cp.taintRules = append(cp.taintRules, r)
 	}
 	for _, in := range dc.pods {
 		p := in.DeepCopy()
@@ -430,6 +446,11 @@ func setUpDRA(ctx context.Context, id string, copies []*draCopy) error {
 		for _, s := range c.slices {
 			if _, err := rs.ResourceSlices().Create(ctx, s, metav1.CreateOptions{}); err != nil {
 				return fmt.Errorf("creating ResourceSlice %s: %w", s.Name, err)
+			}
+		}
+		for _, r := range c.taintRules {
+			if _, err := rs.DeviceTaintRules().Create(ctx, r, metav1.CreateOptions{}); err != nil {
+				return fmt.Errorf("creating DeviceTaintRule %s: %w", r.Name, err)
 			}
 		}
 		for _, cl := range c.claims {
@@ -682,6 +703,9 @@ func tearDownDRA(ctx context.Context, id string, copies []*draCopy) error {
 	if err := rs.ResourceSlices().DeleteCollection(ctx, metav1.DeleteOptions{}, sel); err != nil {
 		errs = append(errs, fmt.Errorf("deleting ResourceSlices: %w", err))
 	}
+	if err := rs.DeviceTaintRules().DeleteCollection(ctx, metav1.DeleteOptions{}, sel); err != nil {
+		errs = append(errs, fmt.Errorf("deleting DeviceTaintRules: %w", err))
+	}
 	if err := rs.DeviceClasses().DeleteCollection(ctx, metav1.DeleteOptions{}, sel); err != nil {
 		errs = append(errs, fmt.Errorf("deleting DeviceClasses: %w", err))
 	}
@@ -817,6 +841,9 @@ func describeDRACase(dc *draCase) string {
 	}
 	for _, tm := range dc.templates {
 		fmt.Fprintf(&b, "ResourceClaimTemplate %s: %s\n", tm.Name, jsonString(tm.Spec.Spec))
+	}
+	for _, r := range dc.taintRules {
+		fmt.Fprintf(&b, "DeviceTaintRule %s: %s\n", r.Name, jsonString(r.Spec))
 	}
 	for _, p := range dc.pods {
 		fmt.Fprintf(&b, "incoming pod %s, claims %s: %s\n", p.Name, jsonString(p.Spec.ResourceClaims), describePod(p))
