@@ -14,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -32,6 +33,9 @@ var (
 	version = "v0.0.0-dev"
 	commit  = "unknown"
 )
+
+// processStart is when berth started, as /statusz reports it.
+var processStart = time.Now()
 
 // gcPercent is berth's default GOGC: a scheduler's heap is mostly long-lived informer caches, so
 // collecting at +50% instead of +100% cuts peak memory by about a third (5000 nodes / 10000 pods:
@@ -74,7 +78,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
-	log := newLogger(opts.Logs, stderr)
+	log, setVerbosity := newLogger(opts.Logs, stderr)
 	if log.Enabled(context.Background(), logging.V(1)) {
 		for _, line := range opts.FlagLines() {
 			log.Log(context.Background(), logging.V(1), line, logging.Plain())
@@ -93,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, m := range scheduler.NotImplemented(cfg) {
 		log.Warn("the configuration enables a plugin berth does not implement yet", "plugin", m.Plugin, "effect", m.Effect)
 	}
-	if err := serve(opts, cfg, log); err != nil && !errors.Is(err, errSignal) {
+	if err := serve(opts, cfg, setVerbosity, log); err != nil && !errors.Is(err, errSignal) {
 		fmt.Fprintf(stderr, "berth: %v\n", err)
 		return 1
 	}
@@ -102,11 +106,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 // serve builds every part, then runs them in one errgroup until a signal or the first error.
-func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slog.Logger) error {
-	clients, err := newClients(opts, cfg)
-	if err != nil {
-		return err
-	}
+func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbosity func(int) error, log *slog.Logger) error {
 	reg := metrics.NewRegistry()
 	allowed, err := metricLabelAllowLists(opts.Metrics)
 	if err != nil {
@@ -116,8 +116,14 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 	if err := reg.RegisterRuntime(); err != nil {
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}
+	// Before the clients, so that rest_client_transport_create_calls_total counts their
+	// transports, as kube-scheduler's does.
 	if err := kubeclient.RegisterClientMetrics(reg); err != nil {
 		return fmt.Errorf("registering rest_client metrics: %w", err)
+	}
+	clients, err := newClients(opts, cfg)
+	if err != nil {
+		return err
 	}
 	informers := kubeclient.NewInformers(clients.main, kubeclient.WithTrim(scheduler.Trim))
 	sched, err := newScheduler(opts, cfg, clients, informers, reg, log)
@@ -147,11 +153,14 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, log *slo
 		}
 	}
 	synced := newFlag()
-	server, err := newHTTPServer(opts, cfg, clients, reg, elector, synced, log)
+	server, err := newHTTPServer(opts, cfg, clients, reg, elector, synced, setVerbosity, log)
 	if err != nil {
 		return err
 	}
 	if err := mountPodResources(server, informers, log); err != nil {
+		return err
+	}
+	if err := mountDebug(server, sched, elector); err != nil {
 		return err
 	}
 	if err := server.Listen(); err != nil {

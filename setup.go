@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/berth-scheduler/berth/config"
+	"github.com/berth-scheduler/berth/debugz"
 	"github.com/berth-scheduler/berth/election"
 	"github.com/berth-scheduler/berth/flags"
 	"github.com/berth-scheduler/berth/httpserve"
@@ -41,15 +42,24 @@ import (
 
 // newLogger returns the one log stream on stderr, in kube-scheduler's formats (klog text, or its
 // JSON keys with --logging-format=json), with the records of -v and below (package logging).
-// client-go's klog output is routed into it.
-func newLogger(l flags.Logs, w io.Writer) *slog.Logger {
-	log := slog.New(logging.NewHandler(w, l.Format, int(min(l.Verbosity, 1<<20)), l.VModule...))
+// client-go's klog output is routed into it. setVerbosity changes -v while running, for berth's
+// loggers and client-go's alike (PUT /debug/flags/v).
+func newLogger(l flags.Logs, w io.Writer) (log *slog.Logger, setVerbosity func(int) error) {
+	h := logging.NewHandler(w, l.Format, int(min(l.Verbosity, 1<<20)), l.VModule...)
+	log = slog.New(h)
 	klog.SetSlogLogger(log)
 	// client-go filters its own V(n) logs by klog's verbosity: give it ours.
 	kfs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(kfs)
-	_ = kfs.Set("v", strconv.FormatUint(uint64(l.Verbosity), 10))
-	return log
+	setVerbosity = func(v int) error {
+		if err := kfs.Set("v", strconv.Itoa(v)); err != nil {
+			return fmt.Errorf("setting klog's verbosity: %w", err)
+		}
+		h.SetVerbosity(v)
+		return nil
+	}
+	_ = setVerbosity(int(min(l.Verbosity, 1<<20)))
+	return log, setVerbosity
 }
 
 // clientSet holds the API clients: main for the scheduling work (lists and watches, bindings,
@@ -301,7 +311,7 @@ func registerLeaderMetric(reg *metrics.Registry, e *election.Elector) error {
 		})
 }
 
-func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, cs *clientSet, reg *metrics.Registry, e *election.Elector, synced *syncFlag, log *slog.Logger) (*httpserve.Server, error) {
+func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, cs *clientSet, reg *metrics.Registry, e *election.Elector, synced *syncFlag, setVerbosity func(int) error, log *slog.Logger) (*httpserve.Server, error) {
 	ss, an, az := opts.SecureServing, opts.Authentication, opts.Authorization
 	cfg := httpserve.Config{
 		BindAddress: ss.BindAddress.String(), Port: ss.Port,
@@ -321,6 +331,9 @@ func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c
 		Metrics: reg,
 		Configz: func() any { return sc },
 		Logger:  log.With("component", "http"),
+	}
+	if err := addZPages(&cfg, opts, setVerbosity); err != nil {
+		return nil, err
 	}
 	for _, c := range ss.CurvePreferences {
 		cfg.CurvePreferences = append(cfg.CurvePreferences, int32(c))
@@ -372,6 +385,31 @@ func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c
 	return srv, nil
 }
 
+// addZPages configures kube-scheduler's z-pages and debugging endpoints: /flagz (every flag as
+// parsed), /statusz, /metrics/slis (its own registry, under the same --disabled-metrics and
+// --allow-metric-labels as /metrics) and PUT /debug/flags/v.
+func addZPages(cfg *httpserve.Config, opts *flags.Options, setVerbosity func(int) error) error {
+	flagValues := make(map[string]string, len(opts.Values))
+	for _, v := range opts.Values {
+		flagValues[v.Name] = v.Value
+	}
+	cfg.Flags = func() map[string]string { return flagValues }
+	cfg.Status = httpserve.StatusInfo{
+		StartTime: processStart,
+		// As kubernetes_build_info's git_version, without the "v" upstream leaves out here.
+		BinaryVersion:    flags.KubeVersion + ".0+berth." + version,
+		EmulationVersion: flags.KubeVersion,
+	}
+	allowed, err := metricLabelAllowLists(opts.Metrics)
+	if err != nil {
+		return err
+	}
+	cfg.SLIMetrics = metrics.NewRegistry()
+	cfg.SLIMetrics.Configure(opts.Metrics.DisabledMetrics, allowed)
+	cfg.SetVerbosity = setVerbosity
+	return nil
+}
+
 // mountPodResources serves kube-scheduler's /metrics/resources (kube_pod_resource_request and
 // _limit of every pod in the informer's cache), behind the same authorization as /metrics.
 func mountPodResources(srv *httpserve.Server, f *kubeclient.Informers, log *slog.Logger) error {
@@ -391,6 +429,20 @@ func mountPodResources(srv *httpserve.Server, f *kubeclient.Informers, log *slog
 		return fmt.Errorf("registering /metrics/resources: %w", err)
 	}
 	return srv.Handle("/metrics/resources", reg.Handler(func(err error) { log.Warn("writing /metrics/resources", "err", err) }))
+}
+
+// mountDebug serves /debug/explain/NAMESPACE/POD and /debug/pending (package debugz) behind the
+// same authentication and authorization as /metrics. Without leader election the replica
+// always answers.
+func mountDebug(srv *httpserve.Server, sched *scheduler.Scheduler, elector *election.Elector) error {
+	var lead debugz.Leadership
+	if elector != nil {
+		lead = elector
+	}
+	if err := debugz.New(sched, lead).Mount(srv.Handle); err != nil {
+		return fmt.Errorf("mounting the debug endpoints: %w", err)
+	}
+	return nil
 }
 
 func tlsVersionName(v uint16) string {

@@ -92,9 +92,10 @@ type Elector struct {
 
 	running atomic.Bool
 
-	mu      sync.Mutex // guards leading and renewed
+	mu      sync.Mutex // guards leading, renewed and holder
 	leading bool
 	renewed time.Time // local time our last successful write was sent
+	holder  string    // holderIdentity of the Lease as last read or written
 }
 
 // New validates cfg, fills its defaults and returns an Elector. Errors name the offending field.
@@ -177,6 +178,21 @@ func (e *Elector) IsLeader() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.leading
+}
+
+// Holder returns the holderIdentity of the Lease as this elector last read or wrote it: our own
+// identity while we lead, another candidate's while it does, "" when the Lease is released or
+// was never read. A standby's answer can be up to a RetryPeriod old (or a watch event late).
+func (e *Elector) Holder() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.holder
+}
+
+func (e *Elector) sawHolder(holder string) {
+	e.mu.Lock()
+	e.holder = holder
+	e.mu.Unlock()
 }
 
 // Name is the health check's name, as kube-scheduler's leader-election watchdog is called.

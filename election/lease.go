@@ -61,6 +61,7 @@ func (e *Elector) step(ctx context.Context, st state, renewing bool) attempt {
 	}
 	now := e.clock.Now()
 	st = st.read(lease, now)
+	e.sawHolder(st.obs.rec.holder)
 	d := decide(st.obs, now, e.cfg.Identity)
 	switch {
 	case renewing && d.verdict != verdictRenew:
@@ -86,6 +87,7 @@ func (e *Elector) step(ctx context.Context, st state, renewing bool) attempt {
 // wrote is the attempt after a successful write of lease, sent at local time sent.
 func (e *Elector) wrote(lease *coordinationv1.Lease, d decision, sent time.Time) attempt {
 	st := state{lease: lease, obs: observation{found: true, rec: recordOf(lease.Spec), at: sent}}
+	e.sawHolder(st.obs.rec.holder)
 	return attempt{st: st, d: d, sent: sent}
 }
 

@@ -94,9 +94,15 @@ func TestRunRespectsAnotherHolder(t *testing.T) {
 			if e.IsLeader() || api.record(t).holder != "other" {
 				t.Fatal("took over a live lease")
 			}
+			if got := e.Holder(); got != "other" {
+				t.Errorf("standby's Holder() = %q, want %q", got, "other")
+			}
 
 			clock.Advance(time.Millisecond)
 			p.nextTerm(t)
+			if got := e.Holder(); got != "me" {
+				t.Errorf("leader's Holder() = %q, want %q", got, "me")
+			}
 			wantRecord(t, api, record{holder: "me", durationSec: 15, acquired: expiry, renewed: expiry, transitions: 4})
 		})
 	}

@@ -13,6 +13,8 @@ import (
 	authenticationv1 "k8s.io/api/authentication/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/berth-scheduler/berth/metrics"
 )
 
 // Defaults kube-scheduler's flags use; the zero values in Config mean something else (see there).
@@ -112,6 +114,23 @@ type Config struct {
 	// Configz returns the effective configuration, served at /configz as JSON under the key
 	// "componentconfig" as upstream does; nil means /configz is 404. Called per request.
 	Configz func() any
+
+	// ComponentName names the component in the z-pages (their text header and metadata.name);
+	// empty means "kube-scheduler".
+	ComponentName string
+	// Flags returns the effective command line, flag name (without dashes) to value, served at
+	// /flagz; nil means /flagz is 404. Called per request.
+	Flags func() map[string]string
+	// Status is what /statusz reports; a zero Status.StartTime means /statusz is 404.
+	Status StatusInfo
+	// SLIMetrics, when set, is the registry served at /metrics/slis: New registers
+	// kubernetes_healthcheck, kubernetes_healthchecks_total and process_start_time_seconds in
+	// it, and the health endpoints record each check they run there. nil means /metrics/slis is
+	// 404. Configure it (disabled families, label allow-lists) before New.
+	SLIMetrics *metrics.Registry
+	// SetVerbosity changes the log verbosity (-v) at run time; with Profiling it is served as
+	// PUT /debug/flags/v, as in kube-scheduler. nil means /debug/flags/v is 404.
+	SetVerbosity func(v int) error
 
 	// ShutdownTimeout bounds how long Serve waits for in-flight requests once its context is
 	// done; 0 means DefaultShutdownTimeout.
@@ -269,6 +288,13 @@ func (c *Config) now() time.Time {
 		return time.Now()
 	}
 	return c.clock()
+}
+
+func (c *Config) componentName() string {
+	if c.ComponentName == "" {
+		return defaultComponentName
+	}
+	return c.ComponentName
 }
 
 func (c *Config) alwaysAllowPaths() []string {

@@ -2,7 +2,10 @@
 // on net/http, crypto/tls and client-go alone.
 //
 // It serves HTTPS only: /healthz, /livez and /readyz with named checks, /metrics from a
-// MetricsWriter, /configz, and /debug/pprof when profiling is enabled. Every request goes through
+// MetricsWriter, /metrics/slis (the health checks' results), /configz, the z-pages /flagz and
+// /statusz (text, or JSON and YAML negotiated as the API server does: see negotiate.go), and
+// /debug/pprof and PUT /debug/flags/v (the log verbosity) when profiling is enabled. Every
+// request goes through
 // the same delegated authentication and authorization chain kube-scheduler builds from
 // k8s.io/apiserver:
 //

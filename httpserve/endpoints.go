@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 )
 
@@ -15,10 +16,14 @@ import (
 const metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
 // installEndpoints mounts everything the configuration enables: the three health endpoints,
-// /metrics, /configz and the pprof handlers.
+// /metrics, /metrics/slis, /configz, the z-pages /flagz and /statusz, and the debugging
+// handlers (pprof, /debug/flags), which /statusz does not list, as upstream.
 func (s *Server) installEndpoints() error {
 	var errs []error
 	add := func(path string, h http.Handler, prefix bool) { errs = append(errs, s.mux.handle(path, h, prefix)) }
+	hide := func(path string, h http.Handler, prefix bool) {
+		errs = append(errs, s.mux.handleUnlisted(path, h, prefix))
+	}
 	for _, e := range s.health {
 		add("/"+e.name, http.HandlerFunc(e.serveAll), false)
 		add("/"+e.name+"/", http.HandlerFunc(e.serveOne), true)
@@ -26,15 +31,34 @@ func (s *Server) installEndpoints() error {
 	if s.cfg.Metrics != nil {
 		add("/metrics", metricsHandler(s.cfg.Metrics), false)
 	}
+	if s.slis != nil {
+		add("/metrics/slis", s.slis.handler(s.cfg.SLIMetrics, func(err error) { s.log.Warn("writing /metrics/slis", "err", err) }), false)
+	}
 	if s.cfg.Configz != nil {
 		add("/configz", configzHandler(s.cfg.Configz), false)
 	}
+	if s.cfg.Flags != nil {
+		add("/flagz", flagzPage(s.cfg.componentName(), s.cfg.Flags), false)
+	}
 	if s.cfg.Profiling {
-		add("/debug/pprof", http.RedirectHandler("/debug/pprof/", http.StatusFound), false)
-		add("/debug/pprof/", http.HandlerFunc(pprof.Index), true) // the index and named profiles
-		add("/debug/pprof/profile", http.HandlerFunc(pprof.Profile), false)
-		add("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol), false)
-		add("/debug/pprof/trace", http.HandlerFunc(pprof.Trace), false)
+		hide("/debug/pprof", http.RedirectHandler("/debug/pprof/", http.StatusFound), false)
+		hide("/debug/pprof/", http.HandlerFunc(pprof.Index), true) // the index and named profiles
+		hide("/debug/pprof/profile", http.HandlerFunc(pprof.Profile), false)
+		hide("/debug/pprof/symbol", http.HandlerFunc(pprof.Symbol), false)
+		hide("/debug/pprof/trace", http.HandlerFunc(pprof.Trace), false)
+		if s.cfg.SetVerbosity != nil {
+			hide("/debug/flags", debugFlagsIndex("v"), false)
+			hide("/debug/flags/", debugFlagsIndex("v"), true)
+			hide("/debug/flags/v", verbosityHandler(s.cfg.SetVerbosity), false)
+		}
+	}
+	// Last, so that it lists what was mounted before it (and paths mounted later with Handle),
+	// but not itself, as upstream's.
+	if !s.cfg.Status.StartTime.IsZero() {
+		paths := func() []string {
+			return slices.DeleteFunc(s.mux.listed(), func(p string) bool { return p == "/statusz" })
+		}
+		add("/statusz", statuszPage(s.cfg.componentName(), s.cfg.Status, paths, s.cfg.now), false)
 	}
 	return errors.Join(errs...)
 }

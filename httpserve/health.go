@@ -25,6 +25,7 @@ var pingCheck = healthCheck{name: "ping", check: func(*http.Request) error { ret
 type healthEndpoint struct {
 	name string // path without the slash, used in the "<name> check passed" lines
 	log  *slog.Logger
+	slis *sliMetrics // records each check serveAll runs; nil records nothing
 
 	mu     sync.RWMutex
 	checks []healthCheck
@@ -68,7 +69,9 @@ func (e *healthEndpoint) serveAll(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(&out, "[+]%s excluded: ok\n", c.name)
 			continue
 		}
-		if err := c.check(r); err != nil {
+		err := c.check(r)
+		e.slis.observe(c.name, e.name, err == nil)
+		if err != nil {
 			fmt.Fprintf(&out, "[-]%s failed: reason withheld\n", c.name)
 			fmt.Fprintf(&reasons, "[-]%s failed: %v\n", c.name, err)
 			failed = append(failed, c.name)

@@ -3,6 +3,7 @@ package httpserve
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -14,14 +15,26 @@ type pathMux struct {
 	mu       sync.RWMutex
 	exact    map[string]http.Handler
 	prefixes map[string]http.Handler
+	unlisted map[string]bool // registered paths left out of listed (pprof, /debug/flags)
 }
 
 func newPathMux() *pathMux {
-	return &pathMux{exact: map[string]http.Handler{}, prefixes: map[string]http.Handler{}}
+	return &pathMux{exact: map[string]http.Handler{}, prefixes: map[string]http.Handler{}, unlisted: map[string]bool{}}
 }
 
-// handle registers h for path, or for every path under it when prefix is set.
+// handle registers h for path, or for every path under it when prefix is set. The path is
+// listed (see listed).
 func (m *pathMux) handle(path string, h http.Handler, prefix bool) error {
+	return m.register(path, h, prefix, true)
+}
+
+// handleUnlisted is handle for a path that /statusz does not list, as upstream hides its
+// debugging handlers.
+func (m *pathMux) handleUnlisted(path string, h http.Handler, prefix bool) error {
+	return m.register(path, h, prefix, false)
+}
+
+func (m *pathMux) register(path string, h http.Handler, prefix, listed bool) error {
 	if !strings.HasPrefix(path, "/") {
 		return fmt.Errorf("path %q must start with /", path)
 	}
@@ -38,7 +51,26 @@ func (m *pathMux) handle(path string, h http.Handler, prefix bool) error {
 		return fmt.Errorf("path %q is already handled", path)
 	}
 	routes[path] = h
+	if !listed {
+		m.unlisted[path] = true
+	}
 	return nil
+}
+
+// listed returns the registered paths, exact and prefix, that are not unlisted, sorted.
+func (m *pathMux) listed() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []string
+	for _, routes := range []map[string]http.Handler{m.exact, m.prefixes} {
+		for p := range routes {
+			if !m.unlisted[p] {
+				out = append(out, p)
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 func (m *pathMux) ServeHTTP(w http.ResponseWriter, r *http.Request) {

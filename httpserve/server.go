@@ -29,6 +29,7 @@ type Server struct {
 	authz   *authorizer
 	mux     *pathMux
 	health  map[Endpoint]*healthEndpoint
+	slis    *sliMetrics // nil without Config.SLIMetrics
 	handler http.Handler
 
 	mu      sync.Mutex
@@ -79,9 +80,14 @@ func New(cfg Config) (*Server, error) {
 		s.tls = tlsCfg
 	}
 
+	if cfg.SLIMetrics != nil {
+		if s.slis, err = newSLIMetrics(cfg.SLIMetrics); err != nil {
+			return nil, err
+		}
+	}
 	s.health = map[Endpoint]*healthEndpoint{}
 	for _, e := range []Endpoint{Healthz, Livez, Readyz} {
-		s.health[e] = &healthEndpoint{name: strings.TrimPrefix(string(e), "/"), log: s.log}
+		s.health[e] = &healthEndpoint{name: strings.TrimPrefix(string(e), "/"), log: s.log, slis: s.slis}
 	}
 	if err := s.installEndpoints(); err != nil {
 		return nil, fmt.Errorf("mounting endpoints: %w", err)

@@ -317,7 +317,7 @@ func TestMetricsEndpoint(t *testing.T) {
 
 func TestOptionalEndpointsAbsent(t *testing.T) {
 	s := mustNew(t, Config{AlwaysAllowPaths: []string{"/*"}})
-	for _, p := range []string{"/metrics", "/configz", "/debug/pprof/", "/debug/pprof/profile"} {
+	for _, p := range []string{"/metrics", "/configz", "/debug/pprof/", "/debug/pprof/profile", "/flagz", "/statusz", "/metrics/slis", "/debug/flags/v"} {
 		if rec := do(t, s, http.MethodGet, p, nil); rec.Code != http.StatusNotFound {
 			t.Errorf("GET %s = %d, want 404 when not configured", p, rec.Code)
 		}

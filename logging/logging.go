@@ -6,6 +6,8 @@
 // Verbosity maps onto slog levels: klog's V(n) is slog.Level(-n) (see V), so Info is V(0) and
 // slog's Debug is V(4); a handler built for -v=N writes the records of V(N) and below. Warnings and
 // errors are always written, marked W and E in text (JSON error records carry no "v", as klog's).
+// Handler.SetVerbosity changes -v while running (kube-scheduler's PUT /debug/flags/v), for every
+// logger derived from the handler.
 //
 // Code keeps using slog; a pod or another object is logged as KRef(namespace, name), which prints
 // as "namespace/name" in text and as {"name":...,"namespace":...} in JSON, as klog.KObj does.
@@ -23,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -50,8 +53,9 @@ func (r ObjectRef) String() string {
 // enabled for the records of klog verbosity `verbosity` and below. vmodule, klog's --vmodule
 // (pattern=N items, see VModule), raises or lowers the verbosity of the source files matching a
 // pattern; items that do not parse are ignored (the flags package checked them).
-func NewHandler(w io.Writer, format string, verbosity int, vmodule ...string) slog.Handler {
-	h := &handler{out: &output{w: w}, json: format == "json", min: V(verbosity), pid: os.Getpid()}
+func NewHandler(w io.Writer, format string, verbosity int, vmodule ...string) *Handler {
+	h := &Handler{out: &output{w: w}, json: format == "json", levels: &levels{}, pid: os.Getpid()}
+	h.levels.vmoduleMin = slog.LevelInfo
 	for _, item := range vmodule {
 		pat, lvl, ok := strings.Cut(item, "=")
 		n, err := strconv.Atoi(lvl)
@@ -59,11 +63,31 @@ func NewHandler(w io.Writer, format string, verbosity int, vmodule ...string) sl
 			continue
 		}
 		h.vmodule = append(h.vmodule, vmoduleRule{pattern: strings.TrimSuffix(pat, ".go"), level: V(n)})
-		h.enabledMin = min(h.enabledMin, V(n))
+		h.levels.vmoduleMin = min(h.levels.vmoduleMin, V(n))
 	}
-	h.enabledMin = min(h.enabledMin, h.min)
+	h.SetVerbosity(verbosity)
 	return h
 }
+
+// levels are the thresholds shared by a handler and every handler derived from it (WithAttrs,
+// WithGroup), so that SetVerbosity reaches all loggers at once.
+type levels struct {
+	min        atomic.Int64 // slog.Level of -v
+	enabledMin atomic.Int64 // the lowest level any file may write: min(-v, vmoduleMin)
+	vmoduleMin slog.Level   // the lowest --vmodule level; fixed at NewHandler
+}
+
+// SetVerbosity changes -v while logging, for this handler and all derived from it: records of
+// klog verbosity n and below are written from now on (kube-scheduler's PUT /debug/flags/v).
+// --vmodule rules keep their levels. Negative n is taken as 0. Safe for concurrent use.
+func (h *Handler) SetVerbosity(n int) {
+	l := V(max(n, 0))
+	h.levels.min.Store(int64(l))
+	h.levels.enabledMin.Store(int64(min(l, h.levels.vmoduleMin)))
+}
+
+// Verbosity returns the current -v.
+func (h *Handler) Verbosity() int { return -int(h.levels.min.Load()) }
 
 // vmoduleRule is one --vmodule item: the files matching pattern log at level (a klog V level)
 // and below, whatever -v says.
@@ -74,9 +98,10 @@ type vmoduleRule struct {
 
 // levelFor returns the lowest level written for a record from pc: the first matching --vmodule
 // rule's, else -v's.
-func (h *handler) levelFor(pc uintptr) slog.Level {
-	if pc == 0 {
-		return h.min
+func (h *Handler) levelFor(pc uintptr) slog.Level {
+	current := slog.Level(h.levels.min.Load())
+	if pc == 0 || len(h.vmodule) == 0 {
+		return current
 	}
 	f, _ := runtime.CallersFrames([]uintptr{pc}).Next()
 	path := strings.TrimSuffix(f.File, ".go")
@@ -90,7 +115,7 @@ func (h *handler) levelFor(pc uintptr) slog.Level {
 			return r.level
 		}
 	}
-	return h.min
+	return current
 }
 
 // output serialises writes of all handlers derived from one NewHandler.
@@ -99,28 +124,33 @@ type output struct {
 	w  io.Writer
 }
 
-type handler struct {
+// Handler is the slog.Handler NewHandler returns. It is safe for concurrent use.
+type Handler struct {
 	out  *output
 	json bool
-	min  slog.Level
-	// vmodule are the --vmodule rules; enabledMin the lowest level any file may write
-	// (Enabled's answer; Handle then checks the record's file).
-	vmodule    []vmoduleRule
-	enabledMin slog.Level
-	pid        int
-	attrs      []slog.Attr // from WithAttrs, keys already prefixed by their groups
-	group      string      // prefix for later attributes: "g1.g2."
+	// levels hold -v; Enabled answers for the lowest level any file may write, and Handle then
+	// checks the record's file against vmodule, the --vmodule rules.
+	levels  *levels
+	vmodule []vmoduleRule
+	pid     int
+	attrs   []slog.Attr // from WithAttrs, keys already prefixed by their groups
+	group   string      // prefix for later attributes: "g1.g2."
 }
 
-func (h *handler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.enabledMin }
+// Enabled reports whether records at level l may be written.
+func (h *Handler) Enabled(_ context.Context, l slog.Level) bool {
+	return int64(l) >= h.levels.enabledMin.Load()
+}
 
-func (h *handler) WithAttrs(as []slog.Attr) slog.Handler {
+// WithAttrs returns a handler that adds as to every record; it shares h's verbosity.
+func (h *Handler) WithAttrs(as []slog.Attr) slog.Handler {
 	c := *h
 	c.attrs = append(append([]slog.Attr(nil), h.attrs...), prefixed(h.group, as)...)
 	return &c
 }
 
-func (h *handler) WithGroup(name string) slog.Handler {
+// WithGroup returns a handler that puts later attributes under name; it shares h's verbosity.
+func (h *Handler) WithGroup(name string) slog.Handler {
 	if name == "" {
 		return h
 	}
@@ -159,8 +189,9 @@ const plainKey = "\x00plain"
 // klog's printf-style calls do (kube-scheduler's "FLAG: --v=\"2\"" lines). It adds no key.
 func Plain() slog.Attr { return slog.Bool(plainKey, true) }
 
-func (h *handler) Handle(_ context.Context, r slog.Record) error {
-	if h.vmodule != nil && r.Level < slog.LevelWarn && r.Level < h.levelFor(r.PC) {
+// Handle writes r, unless --vmodule or a lowered -v leaves out records of its level from its file.
+func (h *Handler) Handle(_ context.Context, r slog.Record) error {
+	if r.Level < slog.LevelWarn && r.Level < h.levelFor(r.PC) {
 		return nil
 	}
 	attrs := append([]slog.Attr(nil), h.attrs...)
@@ -211,7 +242,7 @@ func severity(l slog.Level) byte {
 }
 
 // appendText writes klog's header and its structured key/value form.
-func (h *handler) appendText(b []byte, r slog.Record, attrs []slog.Attr, file string, line int, plain bool) []byte {
+func (h *Handler) appendText(b []byte, r slog.Record, attrs []slog.Attr, file string, line int, plain bool) []byte {
 	t := r.Time
 	if t.IsZero() {
 		t = time.Now()
@@ -267,7 +298,7 @@ func appendTextValue(b []byte, v slog.Value) []byte {
 }
 
 // appendJSON writes one JSON object with Kubernetes' JSON log keys first.
-func (h *handler) appendJSON(b []byte, r slog.Record, attrs []slog.Attr, file string, line int) []byte {
+func (h *Handler) appendJSON(b []byte, r slog.Record, attrs []slog.Attr, file string, line int) []byte {
 	t := r.Time
 	if t.IsZero() {
 		t = time.Now()

@@ -56,7 +56,7 @@ func TestText(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			h := NewHandler(&buf, "text", 2)
+			var h slog.Handler = NewHandler(&buf, "text", 2)
 			if tc.h != nil {
 				h = tc.h(h)
 			}
@@ -144,6 +144,42 @@ func TestVModule(t *testing.T) {
 			var buf bytes.Buffer
 			log := slog.New(NewHandler(&buf, "text", tc.v, tc.vmodule...))
 			log.Log(context.Background(), tc.level, "hello")
+			if got := buf.Len() > 0; got != tc.want {
+				t.Errorf("written: %v, want %v (%q)", got, tc.want, buf.String())
+			}
+		})
+	}
+}
+
+// TestSetVerbosity checks that a changed -v reaches loggers derived before the change, and that
+// --vmodule rules keep their own levels.
+func TestSetVerbosity(t *testing.T) {
+	tests := []struct {
+		name    string
+		from    int
+		to      int
+		vmodule []string
+		level   slog.Level
+		want    bool
+	}{
+		{name: "raised: a deeper record is written", from: 0, to: 4, level: V(4), want: true},
+		{name: "raised: deeper still is not", from: 0, to: 4, level: V(5), want: false},
+		{name: "lowered: a record once written is not", from: 4, to: 1, level: V(2), want: false},
+		{name: "lowered to 0: info still written", from: 4, to: 0, level: V(0), want: true},
+		{name: "negative is 0", from: 2, to: -3, level: V(1), want: false},
+		{name: "a --vmodule rule keeps its level", from: 0, to: 5, vmodule: []string{"logging_test=1"}, level: V(3), want: false},
+		{name: "a --vmodule rule still raises", from: 4, to: 0, vmodule: []string{"logging_test=3"}, level: V(3), want: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			h := NewHandler(&buf, "text", tc.from, tc.vmodule...)
+			derived := slog.New(h).With("k", "v").WithGroup("g")
+			h.SetVerbosity(tc.to)
+			if got, want := h.Verbosity(), max(tc.to, 0); got != want {
+				t.Errorf("Verbosity() = %d, want %d", got, want)
+			}
+			derived.Log(context.Background(), tc.level, "hello")
 			if got := buf.Len() > 0; got != tc.want {
 				t.Errorf("written: %v, want %v (%q)", got, tc.want, buf.String())
 			}

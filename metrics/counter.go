@@ -97,3 +97,12 @@ func (v *CounterVec) Lookup(labelValues ...string) (*Counter, error) {
 	}
 	return v.children.get(labelValues)
 }
+
+// Reset drops every series, as a DELETE of kube-scheduler's /metrics/slis
+// does; they reappear, from zero, on their next use. Counters handed out
+// before keep counting, but are no longer exposed.
+func (v *CounterVec) Reset() {
+	if v != nil {
+		v.children.reset()
+	}
+}

@@ -83,6 +83,13 @@ func (v *GaugeVec) Lookup(labelValues ...string) (*Gauge, error) {
 	return v.children.get(labelValues)
 }
 
+// Reset drops every series; see CounterVec.Reset.
+func (v *GaugeVec) Reset() {
+	if v != nil {
+		v.children.reset()
+	}
+}
+
 // GaugeFunc registers a gauge without labels whose value is fn(), called
 // once per scrape, without any registry lock held, possibly from several
 // scrapes at once.

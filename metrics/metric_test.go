@@ -2,8 +2,10 @@ package metrics
 
 import (
 	"io"
+	"maps"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -241,4 +243,34 @@ func TestWithReturnsSameSeries(t *testing.T) {
 	if vec.With("p", "q") != first {
 		t.Error("series moved after the caller reused its label slice")
 	}
+}
+
+func TestReset(t *testing.T) {
+	reg := NewRegistry()
+	c := must(reg.Counter("c_total", "", "a"))(t)
+	g := must(reg.Gauge("g", "", "a"))(t)
+	plain := must(reg.Counter("plain_total", ""))(t)
+	c.With("x").Inc()
+	g.With("y").Set(3)
+	plain.With().Add(2)
+	c.Reset()
+	g.Reset()
+	plain.Reset()
+	var buf strings.Builder
+	if err := reg.WritePrometheus(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := samples(t, buf.String()), map[string]float64{"plain_total": 0}; !maps.Equal(got, want) {
+		t.Errorf("after Reset: %v, want %v", got, want)
+	}
+	c.With("x").Inc()
+	buf.Reset()
+	if err := reg.WritePrometheus(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if got := samples(t, buf.String())[`c_total{a="x"}`]; got != 1 {
+		t.Errorf(`c_total{a="x"} = %v after Reset and one Inc, want 1`, got)
+	}
+	var nilVec *CounterVec
+	nilVec.Reset() // must not panic
 }

@@ -53,6 +53,22 @@ func (r *Registry) RegisterRuntime() error {
 	return nil
 }
 
+// RegisterProcessStartTime registers process_start_time_seconds alone, for
+// registries served apart from the main one (kube-scheduler's /metrics/slis
+// carries it). It does nothing outside Linux, where the process metrics are
+// not read.
+func (r *Registry) RegisterProcessStartTime() error {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	for _, f := range processFamilies() {
+		if f.name == "process_start_time_seconds" {
+			return r.register(f)
+		}
+	}
+	return nil
+}
+
 // valueFamily is a family without labels holding the single value get
 // returns at scrape time.
 func valueFamily(name, help string, k kind, get func(*scrape) (float64, error)) *family {
@@ -86,6 +102,13 @@ var memStatsMetrics = []struct {
 	{"go_memstats_stack_inuse_bytes", "Bytes in stack spans.", kindGauge, func(m *runtime.MemStats) uint64 { return m.StackInuse }},
 	{"go_memstats_stack_sys_bytes", "Bytes of stack memory obtained from the OS.", kindGauge, func(m *runtime.MemStats) uint64 { return m.StackSys }},
 	{"go_memstats_next_gc_bytes", "Heap size the next garbage collection aims at.", kindGauge, func(m *runtime.MemStats) uint64 { return m.NextGC }},
+	{"go_memstats_mspan_inuse_bytes", "Bytes of allocated mspan structures.", kindGauge, func(m *runtime.MemStats) uint64 { return m.MSpanInuse }},
+	{"go_memstats_mspan_sys_bytes", "Bytes of memory obtained from the OS for mspan structures.", kindGauge, func(m *runtime.MemStats) uint64 { return m.MSpanSys }},
+	{"go_memstats_mcache_inuse_bytes", "Bytes of allocated mcache structures.", kindGauge, func(m *runtime.MemStats) uint64 { return m.MCacheInuse }},
+	{"go_memstats_mcache_sys_bytes", "Bytes of memory obtained from the OS for mcache structures.", kindGauge, func(m *runtime.MemStats) uint64 { return m.MCacheSys }},
+	{"go_memstats_buck_hash_sys_bytes", "Bytes of memory in profiling bucket hash tables.", kindGauge, func(m *runtime.MemStats) uint64 { return m.BuckHashSys }},
+	{"go_memstats_gc_sys_bytes", "Bytes of memory in garbage collection metadata.", kindGauge, func(m *runtime.MemStats) uint64 { return m.GCSys }},
+	{"go_memstats_other_sys_bytes", "Bytes of memory in miscellaneous off-heap runtime allocations.", kindGauge, func(m *runtime.MemStats) uint64 { return m.OtherSys }},
 }
 
 // goFamilies returns the go_* families.

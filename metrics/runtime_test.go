@@ -67,6 +67,9 @@ func TestRuntimeMetrics(t *testing.T) {
 		{"go_memstats_heap_alloc_bytes", positive},
 		{"go_memstats_heap_inuse_bytes", positive},
 		{"go_memstats_sys_bytes", positive},
+		{"go_memstats_mspan_sys_bytes", positive},
+		{"go_memstats_gc_sys_bytes", positive},
+		{"go_memstats_other_sys_bytes", nonNegative},
 		{"go_memstats_last_gc_time_seconds", nonNegative},
 	}
 	if runtime.GOOS == "linux" {
@@ -255,5 +258,26 @@ func TestParseLimits(t *testing.T) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRegisterProcessStartTime(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("process metrics are read from /proc")
+	}
+	reg := NewRegistry()
+	if err := reg.RegisterProcessStartTime(); err != nil {
+		t.Fatal(err)
+	}
+	var buf strings.Builder
+	if err := reg.WritePrometheus(&buf); err != nil {
+		t.Fatal(err)
+	}
+	got := samples(t, buf.String())
+	if len(got) != 1 || got["process_start_time_seconds"] <= 0 {
+		t.Errorf("samples = %v, want process_start_time_seconds alone", got)
+	}
+	if err := reg.RegisterRuntime(); err == nil {
+		t.Error("RegisterRuntime after RegisterProcessStartTime: no error for the taken name")
 	}
 }

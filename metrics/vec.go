@@ -85,6 +85,19 @@ func (c *children[M]) insert(h uint64, values []string) (*M, error) {
 	return e.metric, nil
 }
 
+// reset forgets every child of a labelled family; a family without labels
+// gets a fresh zero child. Holders of a child from before keep counting into
+// it, unexposed.
+func (c *children[M]) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := map[uint64][]child[M]{}
+	if len(c.labels.names) == 0 {
+		m[hashValues(nil)] = []child[M]{{metric: c.newM()}}
+	}
+	c.current.Store(&m)
+}
+
 // each calls fn for every child, in no particular order.
 func (c *children[M]) each(fn func(values []string, m *M)) {
 	for _, bucket := range *c.current.Load() {

@@ -299,6 +299,7 @@ func (s *Scheduler) scheduleOne(ctx context.Context, pool *pool, qp *queue.Queue
 			// kube-scheduler records its PreEnqueue points as Success, held or not.
 			cyc.point(pointPreEnqueue, nil, preEnqueue)
 			s.log.Debug("Pod held before scheduling", "pod", klogRef(pod), "plugin", pe.Name(), "reason", why)
+			qp.Message = why
 			s.queue.Hold(qp, interestOf(prof, []string{pe.Name()}))
 			return
 		}
@@ -402,7 +403,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 	if s.log.Enabled(ctx, logging.V(2)) {
 		s.log.Log(ctx, logging.V(2), "Unable to schedule pod; no fit; waiting", "pod", klogRef(pod), "err", msg)
 	}
-	qp.RejectedBy = diag.Plugins
+	qp.RejectedBy, qp.Message = diag.Plugins, msg
 	interest := interestOf(prof, diag.Plugins)
 	if p.cand != nil {
 		s.cache.Nominate(pi, p.cand.Node.Name())
@@ -426,6 +427,7 @@ func (s *Scheduler) schedulingError(ctx context.Context, pool *pool, qp *queue.Q
 	s.m.attempts.With(resultError, profile).Inc()
 	s.m.attemptDuration.With(resultError, profile).Observe(time.Since(start).Seconds())
 	s.log.Info("Error scheduling pod; retrying", "pod", klogRef(qp.Pod), "err", err)
+	qp.Message = err.Error()
 	s.queue.Retry(qp)
 	pod, msg := qp.Pod, err.Error()
 	pool.submit(ctx, func(ctx context.Context) { s.reportUnschedulable(ctx, profile, pod, "SchedulerError", msg, nil) })
@@ -467,6 +469,7 @@ func (s *Scheduler) bind(ctx context.Context, b binding) {
 // the next leader retries).
 func (s *Scheduler) bindFailed(ctx context.Context, b binding, reason, msg string, err error) {
 	s.cache.Forget(b.bound)
+	b.qp.Message = msg
 	s.queue.Retry(b.qp)
 	if ctx.Err() != nil {
 		return

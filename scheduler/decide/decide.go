@@ -42,17 +42,30 @@ type Profile struct {
 }
 
 // Decider runs one profile. It keeps only the rotation point of the node search and the
-// tie-breaking random source between calls; Decide must be called by one goroutine at a time.
+// tie-breaking random source between calls. Decide calls are serialised by the Decider; Explain
+// may run at the same time as Decide (it works on a copy of that state).
 type Decider struct {
 	filters    []FilterPlugin
 	scorers    []WeightedScorer
 	percentage int32
 	workers    int // goroutines per filter or score pass; 1 runs every pass on the caller's
-	nextStart  int
-	rng        *rand.Rand
 
-	// Scratch space reused across calls (Decide is never concurrent with itself). Of the per-node
-	// slices only the first dirty entries can hold values from the last call.
+	mu sync.Mutex // held by Decide for the whole decision; by Explain to copy st
+	st state
+
+	rec Recorder // nil: decisions are not observed (see SetRecorder); never told of dry runs
+}
+
+// state is what one decision reads and changes besides the pod and snapshot: where the node
+// search starts, the tie-breaking source, and scratch space. Decide uses the Decider's own,
+// Explain a copy, so that a dry run changes nothing the next real decision sees.
+type state struct {
+	nextStart int
+	src       *rand.PCG
+	rng       *rand.Rand
+
+	// Scratch space reused across calls. Of the per-node slices only the first dirty entries
+	// can hold values from the last call.
 	verdicts    []snapshot.Verdict
 	rejectedBy  []int16
 	passed      []bool
@@ -65,8 +78,13 @@ type Decider struct {
 	totals      []int64
 	raw         []int64 // per active scorer, one score per feasible node
 	evals       []int   // per filter, scratch of countFilterEvaluations
+}
 
-	rec Recorder // nil: decisions are not observed (see SetRecorder)
+// copyForDryRun returns a state that starts where st does and draws the same tie-breaking
+// numbers, with scratch space of its own.
+func (st *state) copyForDryRun() *state {
+	src := *st.src
+	return &state{nextStart: st.nextStart, src: &src, rng: rand.New(&src)}
 }
 
 // New validates p and returns its Decider.
@@ -86,10 +104,11 @@ func New(p Profile) (*Decider, error) {
 	if par == 0 {
 		par = 16
 	}
+	src := rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15)
 	return &Decider{
 		filters: p.Filters, scorers: p.Scorers, percentage: p.PercentageOfNodesToScore,
 		workers: passWorkers(par, runtime.GOMAXPROCS(0)),
-		rng:     rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15)),
+		st:      state{src: src, rng: rand.New(src)},
 	}, nil
 }
 
@@ -135,16 +154,26 @@ type Result struct {
 // and placed there when it fits; and every node's filters count the pods nominated to it with a
 // priority at least the pod's (see Prepared.Check).
 func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.decide(&d.st, d.rec, pod, snap, nil)
+}
+
+// decide is the decision, shared by Decide and Explain: st is the state it reads and advances,
+// rec (nil: none) observes it for the metrics, and tr, when not nil, records every node's
+// verdict and scores (see Explain); with a trace the search filters every node, while still
+// choosing among the nodes a Decide would have found.
+func (d *Decider) decide(st *state, rec Recorder, pod *snapshot.PodInfo, snap *snapshot.Snapshot, tr *Trace) Result {
 	n := len(snap.Nodes)
 	diag := &Diagnosis{NumNodes: n}
 	if n == 0 {
 		return Result{Diagnosis: diag}
 	}
 	var timer Recorder // set when this decision times every plugin call
-	if d.rec != nil && d.rec.TimePlugins() {
-		timer = d.rec
+	if rec != nil && rec.TimePlugins() {
+		timer = rec
 	}
-	p := d.prepare(pod, snap, timer)
+	p := d.prepare(pod, snap, rec, timer)
 	defer func() { p.timer = nil }() // p outlives the decision (preemption's checks): untimed
 	if err := p.reject.Err(); err != nil {
 		return Result{Err: fmt.Errorf("running PreFilter plugin %q: %w", p.rejectedBy[0], err)}
@@ -156,23 +185,25 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 			diag.PreFilterRejectedBy = p.rejectedBy[0]
 		}
 		diag.Unresolvable = p.reject.Unresolvable
+		tr.rejectAll(snap.Nodes, p.reject, p.rejectedBy[0])
 		return Result{Diagnosis: diag, Prepared: p}
 	}
 	var filterStart int64
-	if d.rec != nil {
-		filterStart = d.rec.Now()
+	if rec != nil {
+		filterStart = rec.Now()
 	}
 	if name := nominatedNode(pod, snap); name != "" {
 		if node := snap.Get(name); node != nil && p.allows(name) {
 			v, i := p.filter(node, nil)
-			if d.rec != nil {
-				d.countNominatedEvaluations(p, i)
+			if rec != nil {
+				countNominatedEvaluations(rec, p, i)
 			}
 			if v.Fits() {
-				d.pointDone(PointFilter, StatusSuccess, filterStart)
+				pointDone(rec, PointFilter, StatusSuccess, filterStart)
+				tr.nominated(p, snap, name)
 				return p.reserve(Result{Node: name, Evaluated: 1, Feasible: 1}, node)
 			} else if v.Failed {
-				d.pointDone(PointFilter, StatusError, filterStart)
+				pointDone(rec, PointFilter, StatusError, filterStart)
 				return Result{Err: fmt.Errorf("running %q filter plugin: %w", p.names[i], v.Err())}
 			}
 		}
@@ -188,20 +219,21 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 		sort.Slice(nodes, func(i, j int) bool { return nodes[i].Node.Name < nodes[j].Node.Name })
 		if absent := n - len(nodes); absent > 0 {
 			diag.addVerdictN(p.notAllowed(), p.restrictedBy[0], absent)
+			tr.rejectOthers(snap.Nodes, p, p.notAllowed(), p.restrictedBy[0])
 		}
 		if len(nodes) == 0 {
-			d.pointDone(PointFilter, StatusSuccess, filterStart)
+			pointDone(rec, PointFilter, StatusSuccess, filterStart)
 			return Result{Diagnosis: diag, Prepared: p}
 		}
 	}
-	feasible, evaluated, err := d.findFeasible(nodes, p, diag)
-	if d.rec != nil {
-		d.countFilterEvaluations(p, evaluated)
+	feasible, evaluated, err := d.findFeasible(st, nodes, p, diag, tr)
+	if rec != nil {
+		st.countFilterEvaluations(rec, p, evaluated)
 		status := StatusSuccess
 		if err != nil {
 			status = StatusError
 		}
-		d.pointDone(PointFilter, status, filterStart)
+		pointDone(rec, PointFilter, status, filterStart)
 	}
 	if err != nil {
 		return Result{Evaluated: evaluated, Err: err}
@@ -211,8 +243,11 @@ func (d *Decider) Decide(pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result 
 	}
 	res := Result{Evaluated: evaluated, Feasible: len(feasible)}
 	chosen := feasible[0]
-	if len(feasible) > 1 {
-		chosen = d.pick(feasible, d.score(pod, snap, feasible, timer))
+	if len(feasible) > 1 || tr != nil {
+		totals := d.score(st, rec, timer, pod, snap, feasible, tr)
+		if len(feasible) > 1 {
+			chosen = st.pick(feasible, totals)
+		}
 	}
 	res.Node = chosen.Node.Name
 	return p.reserve(res, chosen)
@@ -261,28 +296,34 @@ type Prepared struct {
 	timer Recorder
 }
 
-// Prepare runs the profile's PreFilters for pod on snap.
+// Prepare runs the profile's PreFilters for pod on snap, reporting them to the recorder.
 func (d *Decider) Prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *Prepared {
-	return d.prepare(pod, snap, nil)
+	return d.prepare(pod, snap, d.rec, nil)
 }
 
-// prepare is Prepare, reporting to the Decider's recorder; timer, when set, times each plugin
+// DryPrepare is Prepare for dry runs (explain's what-if checks): it reports nothing to the
+// recorder, so the metrics count real scheduling work only.
+func (d *Decider) DryPrepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *Prepared {
+	return d.prepare(pod, snap, nil, nil)
+}
+
+// prepare is Prepare, reporting to rec (nil: to nothing); timer, when set, times each plugin
 // call of the decision (the PreFilters here, the filters in the Prepared it returns).
-func (d *Decider) prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot, timer Recorder) *Prepared {
+func (d *Decider) prepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot, rec, timer Recorder) *Prepared {
 	var start int64
-	if d.rec != nil {
-		start = d.rec.Now()
+	if rec != nil {
+		start = rec.Now()
 	}
-	p := d.runPreFilters(pod, snap, timer)
-	if d.rec != nil {
-		d.rec.Point(PointPreFilter, statusOf(p.reject), start)
+	p := d.runPreFilters(pod, snap, rec, timer)
+	if rec != nil {
+		rec.Point(PointPreFilter, statusOf(p.reject), start)
 	}
 	p.timer = timer
 	return p
 }
 
 // runPreFilters runs the PreFilters in order until one rejects the pod.
-func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, timer Recorder) *Prepared {
+func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, rec, timer Recorder) *Prepared {
 	p := &Prepared{
 		pod: pod, snap: snap, priority: podPriority(pod),
 		checks: make([]NodeFilter, 0, len(d.filters)), names: make([]string, 0, len(d.filters)),
@@ -293,8 +334,8 @@ func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, 
 			start = timer.Now()
 		}
 		nf, v := f.PreFilter(pod, snap)
-		if d.rec != nil {
-			d.rec.Evaluated(f.Name(), PointPreFilter, 1)
+		if rec != nil {
+			rec.Evaluated(f.Name(), PointPreFilter, 1)
 		}
 		if timer != nil {
 			timer.Plugin(f.Name(), PointPreFilter, statusOf(v), start)
@@ -447,11 +488,18 @@ func NumFeasibleNodesToFind(percentage int32, n int) int {
 
 // findFeasible filters nodes starting at the rotation point until enough feasible ones are found
 // (or all were checked). Rejections are recorded in diag.
-func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diagnosis) ([]*snapshot.NodeInfo, int, error) {
+//
+// With a trace every node is filtered (the search does not stop), the verdicts are recorded,
+// and the feasible nodes are still the first ones a search that stops would have found.
+func (d *Decider) findFeasible(st *state, all []*snapshot.NodeInfo, p *Prepared, diag *Diagnosis, tr *Trace) ([]*snapshot.NodeInfo, int, error) {
 	n := len(all)
 	want := NumFeasibleNodesToFind(d.percentage, n)
-	start := d.nextStart % n
-	verdicts, rejectedBy, passed := d.scratch(n) // by offset from start
+	stopAt := want // the search stops once stopAt nodes passed
+	if tr != nil {
+		stopAt = n
+	}
+	start := st.nextStart % n
+	verdicts, rejectedBy, passed := st.scratch(n) // by offset from start
 	check := func(off int) bool {
 		if v, i := p.filter(all[(start+off)%n], nil); !v.Fits() {
 			verdicts[off], rejectedBy[off] = v, int16(i)
@@ -463,41 +511,55 @@ func (d *Decider) findFeasible(all []*snapshot.NodeInfo, p *Prepared, diag *Diag
 	var processed int
 	if n < serialBelow || d.workers == 1 {
 		found := 0
-		for off := 0; off < n && found < want; off++ {
+		for off := 0; off < n && found < stopAt; off++ {
 			if check(off) {
 				found++
 			}
 			processed = off + 1
 		}
 	} else {
-		processed = d.parallelCheck(n, want, check)
+		processed = d.parallelCheck(n, stopAt, check)
 	}
-	d.dirty = processed
-	d.nextStart = (start + processed) % n
-	feasible := d.feasible[:0]
+	st.dirty = processed
+	feasible := st.feasible[:0]
+	searched := processed // how many nodes a search stopping at want nodes would have filtered
 	for off := 0; off < processed; off++ {
 		if passed[off] {
 			if len(feasible) < want {
 				feasible = append(feasible, all[(start+off)%n])
+				if len(feasible) == want && tr != nil {
+					searched = off + 1
+				}
 			}
 			continue
 		}
 		if verdicts[off].Failed { // a plugin broke: no decision (the diagnosis is dropped)
 			return nil, processed, fmt.Errorf("running %q filter plugin: %w", p.names[rejectedBy[off]], verdicts[off].Err())
 		}
-		diag.addVerdict(verdicts[off], p.names[rejectedBy[off]])
+		if off < searched {
+			diag.addVerdict(verdicts[off], p.names[rejectedBy[off]])
+		}
 	}
+	if tr != nil {
+		tr.filtered(all, start, verdicts[:processed], rejectedBy, passed, p)
+		if len(feasible) < want { // the search found fewer: it checked every node
+			searched = processed
+		}
+		tr.Wanted, tr.Searched = want, searched
+		processed = searched
+	}
+	st.nextStart = (start + processed) % n
 	if len(feasible) == 0 { // only a pod that fits nowhere needs to know where preemption might help
-		clear(d.resolvable) // drop the last failure's nodes
-		d.resolvable = d.resolvable[:0]
+		clear(st.resolvable) // drop the last failure's nodes
+		st.resolvable = st.resolvable[:0]
 		for off := 0; off < processed; off++ {
 			if !verdicts[off].Unresolvable {
-				d.resolvable = append(d.resolvable, all[(start+off)%n])
+				st.resolvable = append(st.resolvable, all[(start+off)%n])
 			}
 		}
-		diag.Resolvable = d.resolvable
+		diag.Resolvable = st.resolvable
 	}
-	d.feasible = feasible
+	st.feasible = feasible
 	return feasible, processed, nil
 }
 
@@ -534,38 +596,41 @@ func (d *Decider) parallelCheck(n, want int, check func(off int) bool) int {
 
 // scratch returns cleared per-node slices of length n, reusing the Decider's. Only the entries
 // the last call used are cleared: a search at 5000 nodes usually stops after a few hundred.
-func (d *Decider) scratch(n int) ([]snapshot.Verdict, []int16, []bool) {
-	if len(d.verdicts) < n {
-		d.verdicts, d.rejectedBy, d.passed = make([]snapshot.Verdict, n), make([]int16, n), make([]bool, n)
-		d.dirty = 0
+func (st *state) scratch(n int) ([]snapshot.Verdict, []int16, []bool) {
+	if len(st.verdicts) < n {
+		st.verdicts, st.rejectedBy, st.passed = make([]snapshot.Verdict, n), make([]int16, n), make([]bool, n)
+		st.dirty = 0
 	}
 	// The last call may have used more entries than this one will: clear all it used, or a
 	// later, longer call would find them set.
-	clear(d.verdicts[:d.dirty])
-	clear(d.passed[:d.dirty])
-	d.dirty = 0
-	return d.verdicts[:n], d.rejectedBy[:n], d.passed[:n]
+	clear(st.verdicts[:st.dirty])
+	clear(st.passed[:st.dirty])
+	st.dirty = 0
+	return st.verdicts[:n], st.rejectedBy[:n], st.passed[:n]
 }
 
 // score returns each feasible node's weighted total, in a slice reused by the next call. Every
 // scorer is prepared first, then one pass over the nodes runs them all, so a parallel pass
 // starts and joins its workers once per decision rather than once per scorer.
-func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo, timer Recorder) []int64 {
+//
+// A trace, when not nil, gets each scorer's raw and normalised score of every node.
+// rec and timer observe it as in decide.
+func (d *Decider) score(st *state, rec, timer Recorder, pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible []*snapshot.NodeInfo, tr *Trace) []int64 {
 	n := len(feasible)
 	var start int64
-	if d.rec != nil {
-		start = d.rec.Now()
+	if rec != nil {
+		start = rec.Now()
 	}
-	active, weights, names := d.active[:0], d.weights[:0], d.activeNames[:0]
+	active, weights, names := st.active[:0], st.weights[:0], st.activeNames[:0]
 	for _, ws := range d.scorers {
 		var pstart int64
 		if timer != nil {
 			pstart = timer.Now()
 		}
 		ns := ws.Plugin.PreScore(pod, snap, feasible)
-		if d.rec != nil {
+		if rec != nil {
 			if _, none := ws.Plugin.(NoPreScore); !none {
-				d.rec.Evaluated(ws.Plugin.Name(), PointPreScore, 1)
+				rec.Evaluated(ws.Plugin.Name(), PointPreScore, 1)
 				if timer != nil {
 					timer.Plugin(ws.Plugin.Name(), PointPreScore, StatusSuccess, pstart)
 				}
@@ -575,21 +640,21 @@ func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible
 			active, weights, names = append(active, ns), append(weights, ws.Weight), append(names, ws.Plugin.Name())
 		}
 	}
-	d.active, d.weights, d.activeNames = active, weights, names
-	if d.rec != nil {
-		d.rec.Point(PointPreScore, StatusSuccess, start)
-		start = d.rec.Now()
+	st.active, st.weights, st.activeNames = active, weights, names
+	if rec != nil {
+		rec.Point(PointPreScore, StatusSuccess, start)
+		start = rec.Now()
 		for _, name := range names {
-			d.rec.Evaluated(name, PointScore, n)
+			rec.Evaluated(name, PointScore, n)
 		}
 	}
-	if cap(d.totals) < n {
-		d.totals = make([]int64, n)
+	if cap(st.totals) < n {
+		st.totals = make([]int64, n)
 	}
-	if cap(d.raw) < n*len(active) {
-		d.raw = make([]int64, n*len(active))
+	if cap(st.raw) < n*len(active) {
+		st.raw = make([]int64, n*len(active))
 	}
-	totals, raw := d.totals[:n], d.raw[:n*len(active)]
+	totals, raw := st.totals[:n], st.raw[:n*len(active)]
 	clear(totals)
 	if timer == nil {
 		d.forEach(n, func(i int) {
@@ -606,6 +671,7 @@ func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible
 			}
 		})
 	}
+	tr.rawScores(feasible, names, weights, raw)
 	for s, ns := range active {
 		scores := raw[s*n : (s+1)*n]
 		if norm, ok := ns.(Normalizer); ok {
@@ -622,9 +688,10 @@ func (d *Decider) score(pod *snapshot.PodInfo, snap *snapshot.Snapshot, feasible
 			totals[i] += v * weights[s]
 		}
 	}
+	tr.normalizedScores(feasible, raw, totals)
 	clear(active) // drop the scorers' per-pod state
-	if d.rec != nil {
-		d.rec.Point(PointScore, StatusSuccess, start)
+	if rec != nil {
+		rec.Point(PointScore, StatusSuccess, start)
 	}
 	return totals
 }
@@ -661,7 +728,7 @@ func (d *Decider) forEach(n int, fn func(i int)) {
 }
 
 // pick returns the highest-scored node, choosing uniformly among ties.
-func (d *Decider) pick(feasible []*snapshot.NodeInfo, totals []int64) *snapshot.NodeInfo {
+func (st *state) pick(feasible []*snapshot.NodeInfo, totals []int64) *snapshot.NodeInfo {
 	best, ties := 0, 1
 	for i := 1; i < len(totals); i++ {
 		switch {
@@ -669,7 +736,7 @@ func (d *Decider) pick(feasible []*snapshot.NodeInfo, totals []int64) *snapshot.
 			best, ties = i, 1
 		case totals[i] == totals[best]:
 			ties++
-			if d.rng.IntN(ties) == 0 {
+			if st.rng.IntN(ties) == 0 {
 				best = i
 			}
 		}

@@ -150,8 +150,8 @@ func TestSamplingRotatesAndParallelMatchesSerial(t *testing.T) {
 			if res.Evaluated >= 1000 || res.Evaluated < 420 {
 				t.Errorf("evaluated = %d, want a partial search", res.Evaluated)
 			}
-			if d.nextStart != res.Evaluated%1000 {
-				t.Errorf("next start = %d, want %d", d.nextStart, res.Evaluated)
+			if d.st.nextStart != res.Evaluated%1000 {
+				t.Errorf("next start = %d, want %d", d.st.nextStart, res.Evaluated)
 			}
 			if reject[res.Node].Reasons != nil {
 				t.Errorf("chose rejected node %s", res.Node)
@@ -267,11 +267,11 @@ func TestParallelScoresMatchSerial(t *testing.T) {
 			if res.Node != "n0613" || res.Feasible != 1000 {
 				t.Errorf("decision = %s over %d feasible, want n0613 over 1000", res.Node, res.Feasible)
 			}
-			d.raw = make([]int64, 3*len(snap.Nodes)) // poisoned: every entry must be rewritten
-			for i := range d.raw {
-				d.raw[i] = -1000
+			d.st.raw = make([]int64, 3*len(snap.Nodes)) // poisoned: every entry must be rewritten
+			for i := range d.st.raw {
+				d.st.raw[i] = -1000
 			}
-			got := append([]int64(nil), d.score(pod, snap, snap.Nodes, nil)...)
+			got := append([]int64(nil), d.score(&d.st, nil, nil, pod, snap, snap.Nodes, nil)...)
 			if want == nil {
 				want = got
 				for i, n := range snap.Nodes {

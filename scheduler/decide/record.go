@@ -46,7 +46,7 @@ type NoPreScore interface {
 }
 
 // SetRecorder makes the Decider report its decisions to r (nil: to nothing). It must not be
-// called while Decide runs.
+// called while Decide runs. Dry runs (Explain, DryPrepare) are never reported.
 func (d *Decider) SetRecorder(r Recorder) { d.rec = r }
 
 // statusOf names the status kube-scheduler would give verdict v.
@@ -66,44 +66,44 @@ func statusOf(v snapshot.Verdict) string {
 // countFilterEvaluations reports how often each filter of p ran in the search over the first
 // processed nodes: every filter on a node that passed, the filters up to the rejecting one on the
 // others (filters stop at the first rejection, as kube-scheduler's do).
-func (d *Decider) countFilterEvaluations(p *Prepared, processed int) {
-	stoppedAt := d.evals[:0] // per filter: the nodes it rejected
+func (st *state) countFilterEvaluations(rec Recorder, p *Prepared, processed int) {
+	stoppedAt := st.evals[:0] // per filter: the nodes it rejected
 	for range p.checks {
 		stoppedAt = append(stoppedAt, 0)
 	}
-	d.evals = stoppedAt
+	st.evals = stoppedAt
 	passed := 0
 	for off := range processed {
-		if d.passed[off] {
+		if st.passed[off] {
 			passed++
 		} else {
-			stoppedAt[d.rejectedBy[off]]++
+			stoppedAt[st.rejectedBy[off]]++
 		}
 	}
 	ran := passed
 	for i := len(p.checks) - 1; i >= 0; i-- {
 		ran += stoppedAt[i]
 		if ran > 0 {
-			d.rec.Evaluated(p.names[i], PointFilter, ran)
+			rec.Evaluated(p.names[i], PointFilter, ran)
 		}
 	}
 }
 
 // countNominatedEvaluations reports the filters run on the pod's nominated node: up to
 // rejectedBy, the first rejecting filter's index (-1: every filter, the node passed).
-func (d *Decider) countNominatedEvaluations(p *Prepared, rejectedBy int) {
+func countNominatedEvaluations(rec Recorder, p *Prepared, rejectedBy int) {
 	last := len(p.checks) - 1
 	if rejectedBy >= 0 {
 		last = rejectedBy
 	}
 	for i := 0; i <= last; i++ {
-		d.rec.Evaluated(p.names[i], PointFilter, 1)
+		rec.Evaluated(p.names[i], PointFilter, 1)
 	}
 }
 
-// pointDone records an extension point done, when the Decider has a recorder.
-func (d *Decider) pointDone(point, status string, start int64) {
-	if d.rec != nil {
-		d.rec.Point(point, status, start)
+// pointDone records an extension point done, when there is a recorder.
+func pointDone(rec Recorder, point, status string, start int64) {
+	if rec != nil {
+		rec.Point(point, status, start)
 	}
 }

@@ -178,3 +178,29 @@ func TestRecorderCountsTheSearch(t *testing.T) {
 		t.Errorf("Ports ran %d times, want once per node Fit passed (%d)", ports, passed)
 	}
 }
+
+// TestDryRunsAreNotRecorded: Explain and DryPrepare run the decision without telling the
+// recorder, so the framework metrics count real scheduling only.
+func TestDryRunsAreNotRecorded(t *testing.T) {
+	d, err := New(Profile{
+		Filters: []FilterPlugin{byName{name: "F", reject: map[string]snapshot.Verdict{"b": snapshot.Reject("Insufficient cpu")}}},
+		Scorers: []WeightedScorer{{scoreTable{"a": 1, "c": 2}, 1}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := newTape(true)
+	d.SetRecorder(rec)
+	snap := nodes("a", "b", "c")
+	if res, _ := d.Explain(pod, snap); res.Node != "c" {
+		t.Errorf("explain chose %q, want c", res.Node)
+	}
+	d.DryPrepare(pod, snap)
+	if len(rec.points)+len(rec.plugins)+len(rec.evaluated) != 0 {
+		t.Errorf("dry runs recorded points %v, plugins %v, evaluations %v", rec.points, rec.plugins, rec.evaluated)
+	}
+	d.Decide(pod, snap)
+	if len(rec.points) == 0 {
+		t.Error("Decide recorded nothing")
+	}
+}

@@ -32,6 +32,7 @@ func (q *Queue) Pop(ctx context.Context) (*QueuedPod, error) {
 		if qp != nil {
 			qp.where = inFlight
 			qp.Attempts++
+			qp.lastAttempt = q.clock.Now()
 			qp.poppedAt = q.eventSeq
 			qp.changed = 0
 			qp.latest = nil

@@ -39,7 +39,11 @@ type QueuedPod struct {
 	// RejectedBy names the plugins that rejected the pod in its last attempt. The caller sets it
 	// before passing the pod to Unschedulable; the queue only reports it (UnschedulablePlugins).
 	RejectedBy []string
+	// Message is what the last attempt reported (the FailedScheduling message). The caller sets
+	// it, as RejectedBy, before passing the pod back; the queue only reports it (Status).
+	Message string
 
+	lastAttempt  time.Time // when it was last popped
 	key          string    // namespace/name
 	where        location  // which sub-queue holds it
 	index        int       // position in the heap that holds it (active or backoff)

@@ -36,6 +36,7 @@ type Snapshot struct {
 	index      map[string]int // position in Nodes
 	imageNodes map[string]int
 	topology   topologyIndexes
+	anti       antiIndex
 }
 
 // New builds a snapshot of nodes (entries without a node object are left out) and the namespaces'
@@ -94,6 +95,7 @@ func (s *Snapshot) Update(changed []*NodeInfo) bool {
 	for _, n := range changed {
 		old := s.byName[n.Node.Name]
 		s.topology.replace(old, n)
+		s.anti.replace(old, n)
 		s.Nodes[s.index[n.Node.Name]] = n
 		s.byName[n.Node.Name] = n
 		if len(n.PodsWithScoringTerms) > 0 || len(old.PodsWithScoringTerms) > 0 ||

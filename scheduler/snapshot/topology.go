@@ -28,6 +28,8 @@ type TopologyIndex struct {
 	domains []map[string]int
 	sets    map[LabelsID]*LabelSetCounts
 	unknown int
+	// terminating is set when pods with a deletion timestamp are counted too (see TopologyAll).
+	terminating bool
 }
 
 // LabelSetCounts is where the pods of one label set run.
@@ -50,8 +52,8 @@ func (t *TopologyIndex) LabelSets() iter.Seq[*LabelSetCounts] { return maps.Valu
 // Unknown is how many pods on eligible nodes have no LabelsID.
 func (t *TopologyIndex) Unknown() int { return t.unknown }
 
-func newTopologyIndex(keys []string, nodes []*NodeInfo) *TopologyIndex {
-	t := &TopologyIndex{keys: keys, domains: make([]map[string]int, len(keys)), sets: map[LabelsID]*LabelSetCounts{}}
+func newTopologyIndex(keys []string, terminating bool, nodes []*NodeInfo) *TopologyIndex {
+	t := &TopologyIndex{keys: keys, domains: make([]map[string]int, len(keys)), sets: map[LabelsID]*LabelSetCounts{}, terminating: terminating}
 	for k := range keys {
 		t.domains[k] = map[string]int{}
 	}
@@ -79,7 +81,7 @@ func (t *TopologyIndex) account(n *NodeInfo, delta int) {
 		addCount(t.domains[k], v, delta)
 	}
 	for _, p := range n.Pods {
-		if p.Pod.DeletionTimestamp != nil {
+		if p.Pod.DeletionTimestamp != nil && !t.terminating {
 			continue
 		}
 		if !p.LabelsID.Known() {
@@ -121,7 +123,19 @@ type topologyIndexes struct {
 // Topology returns the index of keys (in this order), building it on first use, or nil when the
 // snapshot already holds its limit of indexes. Safe for concurrent use with other readers.
 func (s *Snapshot) Topology(keys ...string) *TopologyIndex {
+	return s.topologyIndex(false, keys)
+}
+
+// TopologyAll is Topology with terminating pods counted too, as inter-pod affinity counts them.
+func (s *Snapshot) TopologyAll(keys ...string) *TopologyIndex {
+	return s.topologyIndex(true, keys)
+}
+
+func (s *Snapshot) topologyIndex(terminating bool, keys []string) *TopologyIndex {
 	id := strings.Join(keys, "\x00")
+	if terminating {
+		id = "\x01" + id
+	}
 	s.topology.mu.Lock()
 	defer s.topology.mu.Unlock()
 	if t, ok := s.topology.byKey[id]; ok {
@@ -133,7 +147,7 @@ func (s *Snapshot) Topology(keys ...string) *TopologyIndex {
 	if s.topology.byKey == nil {
 		s.topology.byKey = map[string]*TopologyIndex{}
 	}
-	t := newTopologyIndex(append([]string(nil), keys...), s.Nodes)
+	t := newTopologyIndex(append([]string(nil), keys...), terminating, s.Nodes)
 	s.topology.byKey[id] = t
 	return t
 }

@@ -1,6 +1,8 @@
 package interpodaffinity
 
 import (
+	"slices"
+
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 	v1 "k8s.io/api/core/v1"
@@ -46,6 +48,50 @@ type PodFilter struct {
 	antiCounts topologyCounts
 	// existingAntiCounts counts, per domain, existing pods' anti-affinity terms matching the pod.
 	existingAntiCounts topologyCounts
+
+	// The layers add to the counts above: counts borrowed, read-only, from the snapshot's
+	// indexes instead of copied (see countLayer). Only a fresh PodFilter has them; Clone folds
+	// them into its own counts.
+	affinityLayers, antiLayers, existingAntiLayers []countLayer
+}
+
+// countLayer is one index entry's pod counts per value of topology key: a read-only map of the
+// snapshot, valid while the snapshot is (until its owner's next Update).
+type countLayer struct {
+	key    string
+	counts map[string]int
+}
+
+// maxLayers bounds the layers of one count: a Filter call looks a node up in every layer, so
+// beyond a few, copying them into one map once is cheaper.
+const maxLayers = 8
+
+// layerCount is the sum of the layers' counts for key=value.
+func layerCount(layers []countLayer, key, value string) int64 {
+	var n int64
+	for _, l := range layers {
+		if l.key == key {
+			n += int64(l.counts[value])
+		}
+	}
+	return n
+}
+
+// fold adds layers into c and returns no layers.
+func fold(c topologyCounts, layers []countLayer) []countLayer {
+	for _, l := range layers {
+		addDomains(c, l.key, l.counts)
+	}
+	return nil
+}
+
+// addLayer adds a layer, folding them all into c once there are too many.
+func addLayer(c topologyCounts, layers []countLayer, key string, counts map[string]int) []countLayer {
+	layers = append(layers, countLayer{key, counts})
+	if len(layers) > maxLayers {
+		return fold(c, layers)
+	}
+	return layers
 }
 
 // PreFilter precomputes pod's inter-pod checks over snap. It returns a nil NodeFilter when nothing
@@ -72,15 +118,25 @@ func (pl *InterPodAffinity) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snap
 	f.selfMatch = matchesAll(f.affinity, pod.Pod, f.namespaces)
 
 	selects := termMemo{}
-	for _, n := range snap.WithRequiredAntiAffinity {
-		for _, p := range n.PodsWithRequiredAntiAffinity {
-			f.countExistingAnti(p, n.Node, 1, selects)
+	if idx := snap.AntiAffinity(); idx.Unknown() == 0 {
+		for e := range idx.Terms() {
+			if selects.selects(e.Term, pod.Pod, f.nsLabels) {
+				f.existingAntiLayers = addLayer(f.existingAntiCounts, f.existingAntiLayers, e.Term.TopologyKey, e.Counts)
+			}
+		}
+	} else {
+		for _, n := range snap.WithRequiredAntiAffinity {
+			for _, p := range n.PodsWithRequiredAntiAffinity {
+				f.countExistingAnti(p, n.Node, 1, selects)
+			}
 		}
 	}
 	if len(f.affinity) > 0 || len(f.anti) > 0 {
-		f.countAllPods(snap.Nodes)
+		if !f.countIndexed(snap) {
+			f.countAllPods(snap.Nodes)
+		}
 	}
-	if len(f.existingAntiCounts) == 0 && len(f.affinity) == 0 && len(f.anti) == 0 {
+	if len(f.existingAntiCounts) == 0 && len(f.existingAntiLayers) == 0 && len(f.affinity) == 0 && len(f.anti) == 0 {
 		return nil, snapshot.Verdict{}
 	}
 	return f, snapshot.Verdict{}
@@ -120,6 +176,57 @@ func (f *PodFilter) countAllPods(nodes []*snapshot.NodeInfo) {
 	for i := 1; i < k; i++ {
 		f.affinityCounts.merge(affinity[i])
 		f.antiCounts.merge(anti[i])
+	}
+}
+
+// countIndexed counts the existing pods against the pod's own terms from the snapshot's
+// topology indexes (one per topology key of the terms): one match per distinct label set rather
+// than per pod. It returns false, counting nothing, when an index is not available (the
+// snapshot's limit of indexes is reached, or some pods cannot be grouped).
+func (f *PodFilter) countIndexed(snap *snapshot.Snapshot) bool {
+	memo := f.newPodMemo()
+	if memo == nil {
+		return false
+	}
+	var keys []string
+	for _, ts := range [][]podTerm{f.affinity, f.anti} {
+		for i := range ts {
+			if !slices.Contains(keys, ts[i].TopologyKey) {
+				keys = append(keys, ts[i].TopologyKey)
+			}
+		}
+	}
+	indexes := make([]*snapshot.TopologyIndex, len(keys))
+	for i, key := range keys {
+		if indexes[i] = snap.TopologyAll(key); indexes[i] == nil || indexes[i].Unknown() > 0 {
+			return false
+		}
+	}
+	for i, key := range keys {
+		for set := range indexes[i].LabelSets() {
+			bits := memo.selected(set.Pod, f.incomingSelects)
+			if bits == 0 {
+				continue
+			}
+			for j := range f.affinity {
+				if bits&1 != 0 && f.affinity[j].TopologyKey == key {
+					f.affinityLayers = addLayer(f.affinityCounts, f.affinityLayers, key, set.Counts[0])
+				}
+			}
+			for j := range f.anti {
+				if bits&(1<<(j+1)) != 0 && f.anti[j].TopologyKey == key {
+					f.antiLayers = addLayer(f.antiCounts, f.antiLayers, key, set.Counts[0])
+				}
+			}
+		}
+	}
+	return true
+}
+
+// addDomains adds per-domain pod counts of key to c.
+func addDomains(c topologyCounts, key string, counts map[string]int) {
+	for value, n := range counts {
+		c.addValue(key, value, int64(n))
 	}
 }
 
@@ -195,6 +302,11 @@ func (f *PodFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 	if f.existingAntiCounts.anyOnNode(nodeLabels) {
 		return rejectExistingAntiAff
 	}
+	for _, l := range f.existingAntiLayers {
+		if value, ok := nodeLabels[l.key]; ok && l.counts[value] > 0 {
+			return rejectExistingAntiAff
+		}
+	}
 	return snapshot.Verdict{}
 }
 
@@ -208,21 +320,21 @@ func (f *PodFilter) affinityMet(nodeLabels map[string]string) bool {
 		if !ok {
 			return false
 		}
-		if f.affinityCounts[key][value] <= 0 {
+		if f.affinityCounts[key][value]+layerCount(f.affinityLayers, key, value) <= 0 {
 			found = false
 		}
 	}
-	return found || (len(f.affinityCounts) == 0 && f.selfMatch)
+	return found || (len(f.affinityCounts) == 0 && len(f.affinityLayers) == 0 && f.selfMatch)
 }
 
 // antiViolated reports whether a domain of the node holds a pod matching an anti-affinity term.
 func (f *PodFilter) antiViolated(nodeLabels map[string]string) bool {
-	if len(f.antiCounts) == 0 {
+	if len(f.antiCounts) == 0 && len(f.antiLayers) == 0 {
 		return false
 	}
 	for i := range f.anti {
 		key := f.anti[i].TopologyKey
-		if value, ok := nodeLabels[key]; ok && f.antiCounts[key][value] > 0 {
+		if value, ok := nodeLabels[key]; ok && f.antiCounts[key][value]+layerCount(f.antiLayers, key, value) > 0 {
 			return true
 		}
 	}
@@ -239,6 +351,10 @@ func (f *PodFilter) update(p *snapshot.PodInfo, n *snapshot.NodeInfo, delta int6
 	if p == nil || p.Pod == nil || n == nil {
 		return
 	}
+	// Counts that may go down are kept in one map, where a domain reaching zero disappears.
+	f.affinityLayers = fold(f.affinityCounts, f.affinityLayers)
+	f.antiLayers = fold(f.antiCounts, f.antiLayers)
+	f.existingAntiLayers = fold(f.existingAntiCounts, f.existingAntiLayers)
 	f.countExistingAnti(p, n.Node, delta, nil)
 	f.countIncomingInto(f.affinityCounts, f.antiCounts, p, n.Node, delta, nil)
 }
@@ -250,5 +366,8 @@ func (f *PodFilter) Clone() decide.NodeFilter {
 	c.affinityCounts = f.affinityCounts.clone()
 	c.antiCounts = f.antiCounts.clone()
 	c.existingAntiCounts = f.existingAntiCounts.clone()
+	c.affinityLayers = fold(c.affinityCounts, f.affinityLayers)
+	c.antiLayers = fold(c.antiCounts, f.antiLayers)
+	c.existingAntiLayers = fold(c.existingAntiCounts, f.existingAntiLayers)
 	return &c
 }

@@ -212,3 +212,27 @@ type fitScorer struct {
 func (s *fitScorer) Score(n *snapshot.NodeInfo) int64 {
 	return s.scoring.score(s.podRequests, n)
 }
+
+var _ decide.Shortfaller = (*fitFilter)(nil)
+
+// Shortfalls says, for each check Filter fails on n, what the pod requests and what n has free,
+// in Filter's order (explain's "cpu: requests 2, free 0.5").
+func (f *fitFilter) Shortfalls(n *snapshot.NodeInfo) []decide.Shortfall {
+	var out []decide.Shortfall
+	alloc, used := &n.Allocatable, &n.Requested
+	check := func(name v1.ResourceName, want, capacity, inUse int64) {
+		if free := capacity - inUse; want > 0 && want > free {
+			out = append(out, decide.Shortfall{Resource: name, Requested: want, Free: free, ExceedsAllocatable: want > capacity})
+		}
+	}
+	if free := alloc.AllowedPodNumber - int64(len(n.Pods)); free < 1 {
+		out = append(out, decide.Shortfall{Resource: v1.ResourcePods, Requested: 1, Free: free})
+	}
+	check(v1.ResourceCPU, f.cpu, alloc.MilliCPU, used.MilliCPU)
+	check(v1.ResourceMemory, f.memory, alloc.Memory, used.Memory)
+	check(v1.ResourceEphemeralStorage, f.ephemeral, alloc.EphemeralStorage, used.EphemeralStorage)
+	for _, s := range f.scalars {
+		check(s.name, s.quantity, alloc.Scalar[s.name], used.Scalar[s.name])
+	}
+	return out
+}
