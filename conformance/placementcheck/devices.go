@@ -85,8 +85,10 @@ func podClaimName(p *v1.Pod, pc v1.PodResourceClaim) string {
 //   - Every device allocated exists in the newest generation of its pool, in a slice that
 //     reaches the node (spec.nodeName, allNodes, a node selector, or per device), is of the
 //     request's class, satisfies the class's and the request's selectors where they are simple
-//     enough to evaluate here (see evalSelector; others are not judged), and carries no
-//     NoSchedule or NoExecute taint the request does not tolerate.
+//     enough to evaluate here (see evalSelector; others are not judged), carries no NoSchedule
+//     or NoExecute taint the request does not tolerate (taints published in the slice;
+//     DeviceTaintRules are not read), and has admin access exactly when its request asks for
+//     it; the allocation carries the class's opaque configuration for the request.
 //   - Counts: an exact request gets exactly its count (a firstAvailable request the count of
 //     one of its subrequests, all its devices for that one); an All request at least one.
 //   - matchAttribute constraints: the devices of the requests named share the attribute's
@@ -179,6 +181,7 @@ type requestSpec struct {
 	mode        resourcev1.DeviceAllocationMode
 	count       int64
 	tolerations []resourcev1.DeviceToleration
+	admin       bool
 }
 
 // findRequest resolves a result's request name in the claim's spec.
@@ -189,11 +192,11 @@ func findRequest(c *resourcev1.ResourceClaim, name string) (requestSpec, bool) {
 			continue
 		}
 		if e := r.Exactly; e != nil && sub == "" {
-			return requestSpec{e.DeviceClassName, e.Selectors, e.AllocationMode, e.Count, e.Tolerations}, true
+			return requestSpec{e.DeviceClassName, e.Selectors, e.AllocationMode, e.Count, e.Tolerations, e.AdminAccess != nil && *e.AdminAccess}, true
 		}
 		for _, s := range r.FirstAvailable {
 			if s.Name == sub {
-				return requestSpec{s.DeviceClassName, s.Selectors, s.AllocationMode, s.Count, s.Tolerations}, true
+				return requestSpec{s.DeviceClassName, s.Selectors, s.AllocationMode, s.Count, s.Tolerations, false}, true
 			}
 		}
 	}
@@ -223,10 +226,16 @@ func checkAllocation(d *Devices, inv map[deviceKey]published, c *resourcev1.Reso
 			out = append(out, fmt.Sprintf("device %s is allocated for request %s, which the claim does not have", key, r.Request))
 			continue
 		}
+		if got := r.AdminAccess != nil && *r.AdminAccess; got != spec.admin {
+			out = append(out, fmt.Sprintf("device %s is allocated with admin access %v, request %s asks for %v", key, got, r.Request, spec.admin))
+		}
 		class := d.Classes[spec.class]
 		if class == nil {
 			out = append(out, fmt.Sprintf("request %s names device class %s, which does not exist", r.Request, spec.class))
 		} else {
+			if missing := missingClassConfig(c.Status.Allocation, class, r.Request); missing != "" {
+				out = append(out, fmt.Sprintf("request %s: the allocation lacks class %s's configuration for driver %s", r.Request, class.Name, missing))
+			}
 			for i, s := range class.Spec.Selectors {
 				if s.CEL != nil && evalSelector(s.CEL.Expression, r.Driver, p.dev) == selFalse {
 					out = append(out, fmt.Sprintf("device %s fails selector #%d of class %s: %s", key, i, class.Name, s.CEL.Expression))
@@ -267,6 +276,24 @@ func checkAllocation(d *Devices, inv map[deviceKey]published, c *resourcev1.Reso
 		}
 	}
 	return append(out, checkConstraints(inv, c)...)
+}
+
+// missingClassConfig returns the driver of the first opaque configuration of class that the
+// allocation does not carry, from the class, for request; "" when it carries them all.
+func missingClassConfig(a *resourcev1.AllocationResult, class *resourcev1.DeviceClass, request string) string {
+	for _, cc := range class.Spec.Config {
+		if cc.Opaque == nil {
+			continue
+		}
+		if !slices.ContainsFunc(a.Devices.Config, func(ac resourcev1.DeviceAllocationConfiguration) bool {
+			return ac.Source == resourcev1.AllocationConfigSourceClass && ac.Opaque != nil && ac.Opaque.Driver == cc.Opaque.Driver &&
+				string(ac.Opaque.Parameters.Raw) == string(cc.Opaque.Parameters.Raw) &&
+				(len(ac.Requests) == 0 || slices.Contains(ac.Requests, request))
+		}) {
+			return cc.Opaque.Driver
+		}
+	}
+	return ""
 }
 
 // deviceTolerates is the device toleration rule: same effect (any when empty), same key (any when

@@ -8,6 +8,7 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Builders for the device table: driver "gpu.test", a pool per node named after it, claims in
@@ -74,6 +75,16 @@ func devClaims(names ...string) podOpt {
 	}
 }
 
+var gpuConfig = resourcev1.DeviceConfiguration{Opaque: &resourcev1.OpaqueDeviceConfiguration{Driver: gpuDriver,
+	Parameters: runtime.RawExtension{Raw: []byte(`{"mode":"fast"}`)}}}
+
+// withClassConfig adds class gpu's configuration to the claim's allocation, as a scheduler does.
+func withClassConfig(c *resourcev1.ResourceClaim) *resourcev1.ResourceClaim {
+	c.Status.Allocation.Devices.Config = []resourcev1.DeviceAllocationConfiguration{{Source: resourcev1.AllocationConfigSourceClass,
+		Requests: []string{"r"}, DeviceConfiguration: gpuConfig}}
+	return c
+}
+
 // TestCheckDevices shows the checker catches each broken device rule and accepts the legal
 // look-alikes. Nodes n1 and n2 each publish gpu-0 (model a, numa 0) and gpu-1 (model b, numa 1).
 func TestCheckDevices(t *testing.T) {
@@ -104,12 +115,16 @@ func TestCheckDevices(t *testing.T) {
 	}
 	admin := tResult("r", "n1", "gpu-0")
 	admin.AdminAccess = ptrTo(true)
+	adminExact := exact("r", 1)
+	adminExact.Exactly.AdminAccess = ptrTo(true)
 	tests := []struct {
 		name   string
 		slices []*resourcev1.ResourceSlice
 		claims []*resourcev1.ResourceClaim
 		pods   []*v1.Pod
 		want   int // violations
+		// classConfig gives class gpu an opaque configuration.
+		classConfig bool
 	}{
 		{name: "a device of the node", claims: []*resourcev1.ResourceClaim{tDeviceClaim("p", []resourcev1.DeviceRequest{exact("r", 1)}, tResult("r", "n1", "gpu-0"))},
 			pods: []*v1.Pod{tPod("p", "n1", devClaims("p"))}},
@@ -137,7 +152,7 @@ func TestCheckDevices(t *testing.T) {
 			tDeviceClaim("q", []resourcev1.DeviceRequest{exact("r", 1)}, tResult("r", "n1", "gpu-0"))},
 			pods: []*v1.Pod{tPod("p", "n1", devClaims("p")), tPod("q", "n1", devClaims("q"))}, want: 2},
 		{name: "one device, the second claim with admin access", claims: []*resourcev1.ResourceClaim{tDeviceClaim("p", []resourcev1.DeviceRequest{exact("r", 1)}, tResult("r", "n1", "gpu-0")),
-			tDeviceClaim("q", []resourcev1.DeviceRequest{exact("r", 1)}, admin)},
+			tDeviceClaim("q", []resourcev1.DeviceRequest{adminExact}, admin)},
 			pods: []*v1.Pod{tPod("p", "n1", devClaims("p")), tPod("q", "n1", devClaims("q"))}},
 		{name: "matchAttribute broken", claims: []*resourcev1.ResourceClaim{withConstraint(tDeviceClaim("p", []resourcev1.DeviceRequest{exact("r", 2)},
 			tResult("r", "n1", "gpu-0"), tResult("r", "n1", "gpu-1")), matchNUMA)},
@@ -154,12 +169,25 @@ func TestCheckDevices(t *testing.T) {
 		{name: "shared counters overdrawn", slices: []*resourcev1.ResourceSlice{counters("n1", 3)},
 			claims: []*resourcev1.ResourceClaim{tDeviceClaim("p", []resourcev1.DeviceRequest{exact("r", 3)}, tResult("r", "n1", "part-0"), tResult("r", "n1", "part-1"), tResult("r", "n1", "part-2"))},
 			pods:   []*v1.Pod{tPod("p", "n1", devClaims("p"))}, want: 3},
+		{name: "admin access the request did not ask for", claims: []*resourcev1.ResourceClaim{tDeviceClaim("p", []resourcev1.DeviceRequest{exact("r", 1)}, admin)},
+			pods: []*v1.Pod{tPod("p", "n1", devClaims("p"))}, want: 1},
+		{name: "a class's config missing from the allocation", classConfig: true,
+			claims: []*resourcev1.ResourceClaim{tDeviceClaim("p", []resourcev1.DeviceRequest{exact("r", 1)}, tResult("r", "n1", "gpu-0"))},
+			pods:   []*v1.Pod{tPod("p", "n1", devClaims("p"))}, want: 1},
+		{name: "a class's config carried by the allocation", classConfig: true,
+			claims: []*resourcev1.ResourceClaim{withClassConfig(tDeviceClaim("p", []resourcev1.DeviceRequest{exact("r", 1)}, tResult("r", "n1", "gpu-0")))},
+			pods:   []*v1.Pod{tPod("p", "n1", devClaims("p"))}},
 		{name: "not reserved for the pod", claims: []*resourcev1.ResourceClaim{tDeviceClaim("other", []resourcev1.DeviceRequest{exact("r", 1)}, tResult("r", "n1", "gpu-0"))},
 			pods: []*v1.Pod{tPod("p", "n1", devClaims("other"))}, want: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := &Devices{Claims: map[string]*resourcev1.ResourceClaim{}, Slices: tc.slices, Classes: map[string]*resourcev1.DeviceClass{"gpu": class}}
+			cl := class
+			if tc.classConfig {
+				cl = class.DeepCopy()
+				cl.Spec.Config = []resourcev1.DeviceClassConfiguration{{DeviceConfiguration: gpuConfig}}
+			}
+			d := &Devices{Claims: map[string]*resourcev1.ResourceClaim{}, Slices: tc.slices, Classes: map[string]*resourcev1.DeviceClass{"gpu": cl}}
 			if d.Slices == nil {
 				d.Slices = []*resourcev1.ResourceSlice{tSlice("n1", 1, devs()...), tSlice("n2", 1, devs()...)}
 			}

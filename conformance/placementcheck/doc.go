@@ -40,7 +40,8 @@
 // it, its allocation's node selector selects the node, each device allocated is published by the
 // newest generation of its pool in a slice that reaches the node, satisfies its class's and
 // request's selectors where they are simple comparisons (others are not judged), and carries no
-// taint the request does not tolerate; requests get their counts, matchAttribute and
+// taint the request does not tolerate, and has admin access exactly when asked; the class's
+// opaque configuration is carried into the allocation; requests get their counts, matchAttribute and
 // distinctAttribute constraints hold, no device is held by two claims without admin access, and
 // no pool's shared counters are overdrawn (DynamicResources).
 //
