@@ -271,6 +271,18 @@ func TestDynamicResources(t *testing.T) {
 				rClaim("all", testenv.AllRequest("gpus", "gpu"))},
 			pods: []*v1.Pod{draPod("pod", named("all"))}, want: only("pod", "b")},
 
+		{name: "allocation mode All, a tainted device on one node", nodes: abc(), classes: gpuOnly,
+			slices:    []*resourcev1.ResourceSlice{gpuSlice("a", gpuDev("gpu-0", "small", 0, "16Gi"), tainted(gpuDev("gpu-1", "small", 0, "16Gi"))), two("b")},
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.AllRequest("gpus", "gpu"))},
+			pods:      []*v1.Pod{draPod("pod", fromTemplate("t"))}, want: only("pod", "b")},
+		// Devices on one node only: the error names a device, and upstream filters nodes in
+		// parallel.
+		{name: "allocation mode All against a matchAttribute constraint (an error)", nodes: abc(), classes: gpuOnly,
+			slices: []*resourcev1.ResourceSlice{gpuSlice("a", gpuDev("gpu-0", "small", 0, "16Gi"), gpuDev("gpu-1", "small", 1, "16Gi"))},
+			templates: []*resourcev1.ResourceClaimTemplate{withConstraints(rTemplate("t", testenv.AllRequest("gpus", "gpu")),
+				testenv.MatchAttribute(drvGPU+"/numa"))},
+			pods: []*v1.Pod{draPod("pod", fromTemplate("t"))}},
+
 		// firstAvailable.
 		{name: "firstAvailable takes the first alternative that fits somewhere", nodes: abc(), classes: gpuOnly, slices: mixed,
 			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.FirstAvailableRequest("gpu",
@@ -403,6 +415,10 @@ func TestDynamicResources(t *testing.T) {
 			slices:    append(twoSlices("a", 2, 1, named2("x", 2, "small"), named2("y", 2, "small")), two("b")),
 			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.ExactRequest("gpu", "gpu", 3))},
 			pods:      []*v1.Pod{draPod("pod", fromTemplate("t"))}, want: only("pod", "a")},
+		{name: "a pool whose slices repeat a device name is invalid", nodes: abc(), classes: gpuOnly,
+			slices:    twoSlices("a", 2, 1, named2("x", 2, "small"), named2("x", 1, "small")),
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", one)},
+			pods:      []*v1.Pod{draPod("pod", fromTemplate("t"))}},
 		{name: "an incomplete pool is not allocated from", nodes: abc(), classes: gpuOnly,
 			slices:    append(twoSlices("a", 2, 1, named2("x", 2, "small")), gpuSlice("b", gpus(1, "small")...)),
 			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.ExactRequest("gpu", "gpu", 2))},
