@@ -159,7 +159,7 @@ func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, cl
 			MaxBackoff:         time.Duration(*sc.PodMaxBackoffSeconds) * time.Second,
 			MaxInUnschedulable: opts.Deprecated.PodMaxInUnschedulablePodsDuration,
 		},
-		Metrics: reg, Logger: log.With("component", "scheduler"),
+		Metrics: reg, Logger: log, // no component key: upstream's scheduling lines carry none
 		Volumes:        volumeWriter{c},
 		ResourceClaims: claimWriter{c},
 	})
