@@ -6,6 +6,7 @@ package promlint
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +25,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
@@ -48,17 +51,19 @@ func TestExposition(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
-	berth := start(t, berthPath, "lint-berth")
-	upstream := start(t, cp.Binaries.Scheduler, "lint-upstream")
+	berth := start(ctx, t, admin, berthPath, "lint-berth")
+	upstream := start(ctx, t, admin, cp.Binaries.Scheduler, "lint-upstream")
 	schedulePods(ctx, t, admin, "lint-berth", "lint-upstream")
 
+	scrapes := map[string]string{}
 	for _, path := range []string{"/metrics", "/metrics/resources", "/metrics/slis"} {
+		scrapes[path] = scrape(t, berth, path)
 		t.Run(path, func(t *testing.T) {
 			upstreamProblems := lint(t, "upstream", scrape(t, upstream, path))
 			for _, p := range upstreamProblems {
 				t.Logf("upstream kube-scheduler's %s: %s", path, p)
 			}
-			for _, p := range lint(t, "berth", scrape(t, berth, path)) {
+			for _, p := range lint(t, "berth", scrapes[path]) {
 				switch {
 				case sharedProblems[p] == "":
 					t.Errorf("promlint: %s", p)
@@ -68,6 +73,13 @@ func TestExposition(t *testing.T) {
 			}
 		})
 	}
+	t.Run("README", func(t *testing.T) {
+		table, err := metricsTable(scrapes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkREADME(t, table)
+	})
 }
 
 // lint parses text with the reference parser (legacy metric names, as the 0.0.4 text format
@@ -96,10 +108,15 @@ func lint(t *testing.T, who, text string) []string {
 }
 
 // start starts bin as the scheduler identity, with delegated authentication and authorization
-// through its kubeconfig and one profile called profile, without leader election, and waits
-// until /readyz answers; it returns the secure address.
-func start(t *testing.T, bin, profile string) string {
+// through its kubeconfig and one profile called profile, electing itself leader on a lease of its
+// own (the kube-scheduler lease of a namespace made for it: the scheduler's RBAC role may update
+// no lease of another name), and waits until /healthz answers; it returns the secure address.
+func start(ctx context.Context, t *testing.T, admin kubernetes.Interface, bin, profile string) string {
 	t.Helper()
+	leaseNS, err := testenv.CreateNamespace(ctx, admin, profile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	port, err := testenv.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -110,10 +127,11 @@ kind: KubeSchedulerConfiguration
 clientConnection:
   kubeconfig: %q
 leaderElection:
-  leaderElect: false
+  leaderElect: true
+  resourceNamespace: %s
 profiles:
 - schedulerName: %s
-`, cp.SchedulerKubeconfig, profile)), 0o600); err != nil {
+`, cp.SchedulerKubeconfig, leaseNS, profile)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p, err := testenv.StartProcess(bin, "--config", cfg,
@@ -136,7 +154,7 @@ profiles:
 	return addr
 }
 
-// schedulePods gives each scheduler three pods that fit and one that fits nowhere, and waits
+// schedulePods gives each scheduler three pods that fit (one with a limit) and one that fits nowhere, and waits
 // until the first are bound and the last is marked unschedulable, so that the families counting
 // both outcomes (and /metrics/resources' requests) have series.
 func schedulePods(ctx context.Context, t *testing.T, admin kubernetes.Interface, schedulers ...string) {
@@ -158,6 +176,9 @@ func schedulePods(ctx context.Context, t *testing.T, admin kubernetes.Interface,
 			}
 			p := testenv.Pod(ns, fmt.Sprintf("%s-%d", s, i), cpu, "")
 			p.Spec.SchedulerName = s
+			if i == 0 { // a limit, for kube_pod_resource_limit
+				p.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceCPU: resource.MustParse("200m")}
+			}
 			if _, err := admin.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -214,4 +235,91 @@ func unschedulable(conditions []v1.PodCondition) bool {
 	return slices.ContainsFunc(conditions, func(c v1.PodCondition) bool {
 		return c.Type == v1.PodScheduled && c.Status == v1.ConditionFalse
 	})
+}
+
+// The README's metrics table sits between these lines; TestExposition checks it lists what
+// berth's scrape holds, and rewrites it when $BERTH_UPDATE_README is set.
+const (
+	tableStart = "<!-- metrics table: generated from a scrape by upstream/promlint (BERTH_UPDATE_README=1 go test) -->"
+	tableEnd   = "<!-- end of metrics table -->"
+)
+
+// metricsTable renders the families of each path's scrape as a Markdown table of name, type,
+// label names (but le and quantile) and path, sorted by path then name.
+func metricsTable(scrapes map[string]string) (string, error) {
+	var b strings.Builder
+	b.WriteString("| family | type | labels | path |\n| --- | --- | --- | --- |\n")
+	for _, path := range slices.Sorted(maps.Keys(scrapes)) {
+		parser := expfmt.NewTextParser(model.LegacyValidation)
+		mfs, err := parser.TextToMetricFamilies(strings.NewReader(scrapes[path]))
+		if err != nil {
+			return "", fmt.Errorf("parsing %s: %w", path, err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(mfs)) {
+			labels := map[string]bool{}
+			for _, m := range mfs[name].GetMetric() {
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = true
+				}
+			}
+			var ls []string
+			for _, l := range slices.Sorted(maps.Keys(labels)) {
+				ls = append(ls, "`"+l+"`")
+			}
+			typ := strings.ToLower(mfs[name].GetType().String())
+			fmt.Fprintf(&b, "| `%s` | %s | %s | `%s` |\n", name, typ, strings.Join(ls, ", "), path)
+		}
+	}
+	return b.String(), nil
+}
+
+// checkREADME checks that every row of table is in the README's metrics table: a family that
+// has no series yet is not in a scrape (berth, as upstream, writes only families with series), so
+// rows the scrape lacks may stay. With $BERTH_UPDATE_README set it adds table's rows instead,
+// replacing the rows of the same family and path; rows of families berth dropped are removed by hand.
+func checkREADME(t *testing.T, table string) {
+	t.Helper()
+	const readme = "../../README.md"
+	text, err := os.ReadFile(readme)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, rest, ok1 := strings.Cut(string(text), tableStart+"\n")
+	old, after, ok2 := strings.Cut(rest, tableEnd)
+	if !ok1 || !ok2 {
+		t.Fatalf("README.md has no metrics table between %q and %q", tableStart, tableEnd)
+	}
+	key := func(row string) string { // family and path
+		f := strings.Split(row, "|")
+		if len(f) < 5 {
+			return row
+		}
+		return f[1] + f[4]
+	}
+	rows := map[string]string{}
+	for _, row := range strings.Split(strings.TrimSpace(old), "\n")[min(2, strings.Count(old, "\n")):] {
+		rows[key(row)] = row
+	}
+	lines := strings.Split(strings.TrimSpace(table), "\n")
+	header, scraped := lines[:2], lines[2:]
+	if os.Getenv("BERTH_UPDATE_README") != "" {
+		for _, row := range scraped {
+			rows[key(row)] = row
+		}
+		sorted := slices.SortedFunc(maps.Values(rows), func(a, b string) int {
+			fa, fb := strings.Split(a, "|"), strings.Split(b, "|")
+			cell := func(f []string, i int) string { return strings.Trim(f[i], " `") }
+			return cmp.Or(strings.Compare(cell(fa, 4), cell(fb, 4)), strings.Compare(cell(fa, 1), cell(fb, 1)))
+		})
+		table = strings.Join(append(header, sorted...), "\n") + "\n"
+		if err := os.WriteFile(readme, []byte(before+tableStart+"\n"+table+tableEnd+after), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for _, row := range scraped {
+		if rows[key(row)] != row {
+			t.Errorf("README.md's metrics table lacks this row, or has it otherwise (BERTH_UPDATE_README=1 go test ./... in upstream/promlint adds it):\n%s\nREADME: %s", row, rows[key(row)])
+		}
+	}
 }
