@@ -185,7 +185,8 @@ func newElector(sc *config.KubeSchedulerConfiguration, c *kubeclient.Client, eve
 	e, err := election.New(election.Config{
 		Client: c.Leases(le.ResourceNamespace), Namespace: le.ResourceNamespace, Name: le.ResourceName, Identity: id,
 		LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod,
-		Logger: log.With("component", "election"), Events: events,
+		Logger: log, // no component key: upstream's election lines carry none
+		Events: events,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("leader election: %w", err)

@@ -113,8 +113,8 @@ func TestZPages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
-	berth := startScheduler(t, berthPath, "--config", zpageSchedulerConfig(t, "zp-berth"), "-v=2")
-	upstream := startScheduler(t, cp.Binaries.Scheduler, "--config", zpageSchedulerConfig(t, "zp-upstream"), "-v=2")
+	berth := startScheduler(t, berthPath, "--config", zpageSchedulerConfig(ctx, t, admin, "zp-berth"), "-v=2")
+	upstream := startScheduler(t, cp.Binaries.Scheduler, "--config", zpageSchedulerConfig(ctx, t, admin, "zp-upstream"), "-v=2")
 	for _, d := range []*daemon{berth, upstream} {
 		deadline := time.Now().Add(30 * time.Second)
 		for code, _, _ := zget(t, d.addr, http.MethodGet, "/readyz", "", nil); code != http.StatusOK; code, _, _ = zget(t, d.addr, http.MethodGet, "/readyz", "", nil) {
@@ -148,20 +148,27 @@ func TestZPages(t *testing.T) {
 	})
 }
 
-// zpageSchedulerConfig writes a configuration with one profile called name and no leader
-// election, so that both schedulers place their own pods at once.
-func zpageSchedulerConfig(t *testing.T, name string) string {
+// zpageSchedulerConfig writes a configuration with one profile called name, electing itself
+// leader on a lease of its own, so that both schedulers place their own pods at once: the
+// kube-scheduler lease of a namespace made for it (the scheduler's RBAC role may update no lease
+// of another name).
+func zpageSchedulerConfig(ctx context.Context, t *testing.T, admin kubernetes.Interface, name string) string {
 	t.Helper()
+	leaseNS, err := testenv.CreateNamespace(ctx, admin, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), name+".yaml")
 	cfg := fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
   kubeconfig: %q
 leaderElection:
-  leaderElect: false
+  leaderElect: true
+  resourceNamespace: %s
 profiles:
 - schedulerName: %s
-`, cp.SchedulerKubeconfig, name)
+`, cp.SchedulerKubeconfig, leaseNS, name)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -718,11 +725,13 @@ func findLog(t *testing.T, output, msg, key, value string) (logRecord, string) {
 	return logRecord{}, ""
 }
 
-// compareLogs checks that berth and upstream, both at -v=2, logged the bound pod and the pod
-// that fits nowhere with the same message, severity and keys (in the same order), in klog's
-// text format. Values such as node names and counts may differ.
+// compareLogs checks that berth and upstream, both at -v=2, logged the lease acquisition, the
+// bound pod and the pod that fits nowhere with the same message, severity and keys (in the same
+// order), in klog's text format. Values such as node names and counts may differ.
 func compareLogs(t *testing.T, berth, upstream *daemon) {
 	tests := []struct{ msg, key, berthPod, upstreamPod string }{
+		{msg: "Attempting to acquire leader lease...", key: "lock", berthPod: `/kube-scheduler"`, upstreamPod: `/kube-scheduler"`},
+		{msg: "Successfully acquired lease", key: "lock", berthPod: `/kube-scheduler"`, upstreamPod: `/kube-scheduler"`},
 		{msg: "Successfully bound pod to node", key: "pod", berthPod: `/zp-berth-0"`, upstreamPod: `/zp-upstream-0"`},
 		{msg: "Unable to schedule pod; no fit; waiting", key: "pod", berthPod: `/zp-berth-3"`, upstreamPod: `/zp-upstream-3"`},
 	}

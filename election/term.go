@@ -43,14 +43,15 @@ func (e *Elector) campaign(ctx context.Context, st state, kicks <-chan struct{})
 		a := e.step(ctx, st, false)
 		st = a.st
 		if a.won() {
-			e.log.Info("Successfully acquired lease", "lock", e.lock(), "verdict", a.d.verdict, "transitions", a.st.obs.rec.transitions)
+			e.log.Info("Successfully acquired lease", "lock", e.lock()) // upstream's line, keys and all
+			e.log.Debug("lease acquired", "lock", e.lock(), "identity", e.cfg.Identity, "verdict", a.d.verdict, "transitions", a.st.obs.rec.transitions)
 			return st, a.sent, true
 		}
 		switch {
 		case ctx.Err() != nil:
 			return st, time.Time{}, false
 		case apierrors.IsConflict(a.err) || apierrors.IsAlreadyExists(a.err):
-			e.log.Debug("lost a race for the lease; will retry", "err", a.err)
+			e.log.Debug("lost a race for the lease; will retry", "lock", e.lock(), "err", a.err)
 		case a.err != nil:
 			e.log.Error("Failed to update lease", "lock", e.lock(), "err", a.err)
 		default:
