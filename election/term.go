@@ -14,7 +14,8 @@ import (
 // change to the Lease, and at the moment another holder's lease expires. It returns the state after
 // the winning write and the local time that write was sent, or ok=false once ctx is done.
 func (e *Elector) campaign(ctx context.Context, st state, kicks <-chan struct{}) (_ state, won time.Time, ok bool) {
-	e.log.Info("Attempting to acquire leader lease...", "lock", e.lock())
+	// upstream's line, plus the identity: the one place a replica says which Lease holder it is
+	e.log.Info("Attempting to acquire leader lease...", "lock", e.lock(), "identity", e.cfg.Identity)
 	select { // a change seen while we led is stale; the first attempt reads afresh anyway
 	case <-kicks:
 	default:
