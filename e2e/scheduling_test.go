@@ -202,6 +202,13 @@ func TestNodeThatCannotHelpDoesNotRetry(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Only NodeResourcesFit may reject the pod, or other plugins' hints rightly requeue it on
+	// node adds: nodes other tests left behind (tainted, cordoned) would spoil the check.
+	rejected := waitPod(ctx, t, admin, ns, "huge", func(p *v1.Pod) bool { return scheduledFalse(p) != nil })
+	filters, _, _ := strings.Cut(scheduledFalse(rejected).Message, " preemption:")
+	if !strings.HasSuffix(filters, " Insufficient cpu.") || strings.Contains(filters, ",") {
+		t.Fatalf("the pod is rejected for more than cpu (%q): nodes of other tests are still there", filters)
+	}
 	before := attempts()
 	for i := range 2 {
 		addNode(fmt.Sprintf("%s-small-%d", ns, i), "2")
