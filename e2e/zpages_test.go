@@ -427,34 +427,16 @@ func compareStatusz(t *testing.T, berth, upstream string) {
 	if missing, extra := keyDiff(gf, wf); len(missing)+len(extra) > 0 {
 		t.Errorf("lines only upstream has: %v; only berth has: %v\nberth:\n%s\nupstream:\n%s", missing, extra, gb, wb)
 	}
-	if gf["Emulation version"] != wf["Emulation version"] {
-		t.Errorf("Emulation version: berth %q, upstream %q", gf["Emulation version"], wf["Emulation version"])
-	}
-	if got := withoutBerthPaths(strings.Fields(gf["Paths"])); !slices.Equal(got, strings.Fields(wf["Paths"])) {
-		t.Errorf("Paths: berth %q, upstream %q (berth's own paths %v aside)", gf["Paths"], wf["Paths"], slices.Collect(maps.Keys(berthOnlyPaths)))
+	for _, same := range []string{"Paths", "Emulation version"} {
+		if gf[same] != wf[same] {
+			t.Errorf("%s: berth %q, upstream %q", same, gf[same], wf[same])
+		}
 	}
 	accept := "application/json;as=Statusz;v=v1beta1;g=config.k8s.io"
 	g, w := compareJSONShape(t, berth, upstream, "/statusz", accept)
-	var gp, wp []string
-	for _, p := range g["paths"].([]any) {
-		gp = append(gp, fmt.Sprint(p))
+	if fmt.Sprint(g["paths"]) != fmt.Sprint(w["paths"]) {
+		t.Errorf("paths: berth %v, upstream %v", g["paths"], w["paths"])
 	}
-	for _, p := range w["paths"].([]any) {
-		wp = append(wp, fmt.Sprint(p))
-	}
-	if !slices.Equal(withoutBerthPaths(gp), wp) {
-		t.Errorf("paths: berth %v, upstream %v (berth's own paths aside)", gp, wp)
-	}
-}
-
-// berthOnlyPaths are the paths berth's /statusz lists that upstream's does not, with the reason.
-var berthOnlyPaths = map[string]string{
-	"/debug": "berth's /debug/explain and /debug/pending (upstream's /debug holds only pprof and /debug/flags, both unlisted)",
-}
-
-// withoutBerthPaths returns paths without berthOnlyPaths.
-func withoutBerthPaths(paths []string) []string {
-	return slices.DeleteFunc(slices.Clone(paths), func(p string) bool { return berthOnlyPaths[p] != "" })
 }
 
 // compareJSONShape fetches path as JSON from both and checks they have the same keys, at the
