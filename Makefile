@@ -34,12 +34,15 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 
 # test: vet, then every unit, integration and end-to-end test with the race detector. -count=1:
-# the integration tests run real binaries, which go test's result cache cannot see. The last line
-# runs upstream/celoracle, a module of its own (it needs cel-go, which berth does not): the
-# differential test of devicecel against upstream's CEL.
+# the integration tests run real binaries, which go test's result cache cannot see. The last lines
+# run modules of their own, which need libraries berth does not: upstream/celoracle (cel-go), the
+# differential test of devicecel against upstream's CEL; upstream/promlint (the Prometheus
+# reference parser and promlint), which parses and lints berth's /metrics, /metrics/resources and
+# /metrics/slis against a real control plane.
 test: upstream vet
 	$(GO) test -race -count=1 -p $(TEST_PARALLEL) -timeout 40m ./...
 	cd upstream/celoracle && $(GO) test -race -count=1 ./...
+	cd upstream/promlint && $(GO) test -race -count=1 ./...
 
 # chaos: the long variants of the chaos tests (chaos/): kube-apiserver SIGKILLed and restarted
 # under 2000 pods on 200 nodes (also across an etcd compaction), five leader kills among three
