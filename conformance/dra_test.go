@@ -517,36 +517,9 @@ func createClaim(ctx context.Context, cl *resourcev1.ResourceClaim) error {
 // draProbe creates a probe pod for the copy's scheduler with the barrier claim, pinned to node,
 // waits until it is bound and deletes it.
 func draProbe(ctx context.Context, c *draCopy, node string) error {
-	zero := int64(0)
-	p := newPod(c.ns, "probe", map[string]string{labelScenario: c.id, labelKind: "probe"})
-	p.Spec.SchedulerName = c.scheduler
-	p.Spec.NodeSelector = map[string]string{labelHostname: node}
-	p.Spec.Tolerations = []v1.Toleration{{Operator: v1.TolerationOpExists}}
-	p.Spec.Containers = []v1.Container{container("probe", nil)}
-	testenv.WithResourceClaims(p, testenv.ExistingClaim("barrier", c.barrierClaim.Name))
-	if _, err := admin.CoreV1().Pods(c.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
-		return fmt.Errorf("creating probe pod: %w", err)
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got, err := admin.CoreV1().Pods(c.ns).Get(ctx, p.Name, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("reading probe pod %s/%s: %w", c.ns, p.Name, err)
-		}
-		if got.Spec.NodeName != "" {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s's probe pod %s/%s not bound to %s after 30s; conditions %v", c.scheduler, c.ns, p.Name, node, got.Status.Conditions)
-		}
-		if err := sleep(ctx, 20*time.Millisecond); err != nil {
-			return err
-		}
-	}
-	if err := admin.CoreV1().Pods(c.ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
-		return fmt.Errorf("deleting probe pod: %w", err)
-	}
-	return waitGone(ctx, c.ns, metav1.ListOptions{LabelSelector: labelKind + "=probe," + labelScenario + "=" + c.id})
+	return probeScheduler(ctx, c.ns, c.scheduler, c.id, node, func(p *v1.Pod) {
+		testenv.WithResourceClaims(p, testenv.ExistingClaim("barrier", c.barrierClaim.Name))
+	})
 }
 
 // runDRAPhase creates the copy's incoming pods, waits until they settle, reads them and the
