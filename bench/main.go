@@ -88,7 +88,13 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	profileFor := fs.Duration("cpuprofile-for", 5*time.Second, "how long each CPU profile records, from the first create")
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
 	js := fs.String("json", "", "JSON report path (empty: none)")
+	mode := fs.String("mode", modeThroughput, "what to measure: "+modesHelp)
+	var mo modeOptions
+	mo.addFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if err := applyModePreset(fs, *mode, &mo); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
@@ -113,7 +119,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 		size: size, workloads: ws, limits: ls, rounds: *pairs, ceilingRuns: *ceilingRuns, berthOnly: *berthOnly, clients: *clients,
 		ceilingEvents: *ceilingEvents, ceilingBinders: *ceilingBinders, berthBin: *berth, upstreamBin: *upstream, stall: *stall,
 		profileDir: *profileDir, profileFor: *profileFor,
-		progress: stderr, args: args,
+		progress: stderr, args: args, mode: *mode, modeOptions: mo,
 	}}
 	return o, o.cfg.validate()
 }

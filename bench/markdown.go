@@ -10,6 +10,12 @@ import (
 
 // writeMarkdown renders the report as BENCHMARKS.md.
 func (r *Report) writeMarkdown(w io.Writer) error {
+	switch r.Settings.Mode {
+	case modeLatency:
+		return r.writeLatencyMarkdown(w)
+	case modeStartup:
+		return r.writeStartupMarkdown(w)
+	}
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	s, m, v := r.Settings, r.Machine, r.Versions

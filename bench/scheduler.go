@@ -31,15 +31,16 @@ type schedulerProc struct {
 
 // startScheduler starts the scheduler of kind against the control plane behind kubeconfig at the
 // client limit, writing any config file into dir, and waits until its /readyz answers 200
-// (informers synced). With profiling its /debug/pprof/ handlers are open to anonymous requests.
-func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, profiling bool) (*schedulerProc, error) {
+// (informers synced). With open its /debug/pprof/ handlers and /metrics are open to anonymous
+// requests.
+func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, open bool) (*schedulerProc, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	common := []string{"--leader-elect=false", "--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1"}
-	if profiling {
-		common = append(common, "--authorization-always-allow-paths=/healthz,/readyz,/livez,/debug/pprof/*")
+	if open {
+		common = append(common, "--authorization-always-allow-paths="+openPaths)
 	}
 	var args []string
 	switch kind {
@@ -66,6 +67,9 @@ func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limi
 	}
 	return s, nil
 }
+
+// openPaths are the paths a scheduler started open serves to anonymous requests.
+const openPaths = "/healthz,/readyz,/livez,/metrics,/debug/pprof/*"
 
 // upstreamConfig is kube-scheduler's configuration: the client limit berth gets by flag (no
 // qps or burst line for defaultFlags), and no leader election.
