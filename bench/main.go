@@ -27,6 +27,17 @@
 //	go run ./bench -nodes 20 -pods 600 -workloads firstpass -client-limits default -pairs 1 -md /tmp/f.md
 //	go run ./bench -nodes 100 -pods 200 -workloads preemption -pairs 1 -md /tmp/p.md
 //	go run ./bench -nodes 20 -pods 40 -workloads volumes -client-limits 5000 -pairs 1 -md /tmp/v.md
+//
+// Besides throughput (the default mode), -mode selects (see modes.go): latency, pods created open
+// loop at -rate for -arrival with the create-to-bind percentiles and each scheduler's SLI p99
+// (latency.go); xl, throughput at 15,000 nodes with every run cut off at -timebox (xl.go); and
+// startup, each scheduler's cold start on a cluster of -bound-pods bound pods and a leader
+// failover between two berth replicas (startup.go). Each mode presets its sizes, workloads and
+// rounds; flags given explicitly win.
+//
+//	go run ./bench -mode latency -nodes 1000 -rate 50 -arrival 30s -md /tmp/l.md
+//	go run ./bench -mode xl -timebox 10m -md /tmp/x.md
+//	go run ./bench -mode startup -nodes 1000 -bound-pods 10000 -lease 4s -md /tmp/s.md
 package main
 
 import (
