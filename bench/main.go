@@ -75,6 +75,8 @@ type options struct {
 	cfg      config
 	mdPath   string
 	jsonPath string
+	// fromJSON, when set, names a JSON report to rewrite the markdown report from, running nothing.
+	fromJSON string
 }
 
 func parseArgs(args []string, stderr io.Writer) (options, error) {
@@ -100,6 +102,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
 	js := fs.String("json", "", "JSON report path (empty: none)")
 	mode := fs.String("mode", modeThroughput, "what to measure: "+modesHelp)
+	fromJSON := fs.String("from-json", "", "run nothing: rewrite the -md report from this JSON report (of any mode)")
 	var mo modeOptions
 	mo.addFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -126,7 +129,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if *ceilingRuns < 0 {
 		*ceilingRuns = *pairs
 	}
-	o := options{mdPath: *md, jsonPath: *js, cfg: config{
+	o := options{mdPath: *md, jsonPath: *js, fromJSON: *fromJSON, cfg: config{
 		size: size, workloads: ws, limits: ls, rounds: *pairs, ceilingRuns: *ceilingRuns, berthOnly: *berthOnly, clients: *clients,
 		ceilingEvents: *ceilingEvents, ceilingBinders: *ceilingBinders, berthBin: *berth, upstreamBin: *upstream, stall: *stall,
 		profileDir: *profileDir, profileFor: *profileFor,
@@ -143,6 +146,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
+	}
+	if o.fromJSON != "" {
+		if err := rewriteMarkdown(o.fromJSON, o.mdPath); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		return 0
 	}
 	rep, err := runAll(ctx, o.cfg)
 	if rep != nil {
@@ -177,6 +187,19 @@ func (o options) write(rep *Report) error {
 		}
 	}
 	return nil
+}
+
+// rewriteMarkdown writes the markdown report mdPath from the JSON report jsonPath.
+func rewriteMarkdown(jsonPath, mdPath string) error {
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return fmt.Errorf("reading the JSON report: %w", err)
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("parsing the JSON report %s: %w", jsonPath, err)
+	}
+	return writeFile(mdPath, rep.writeMarkdown)
 }
 
 // writeFile writes path through a temporary file renamed into place.

@@ -13,7 +13,8 @@ import (
 )
 
 // runModeSmoke runs cfg end to end into a temporary markdown and JSON report and returns the
-// report, the markdown and the JSON read back.
+// report, the markdown and the JSON read back (from which -from-json must rewrite the same
+// markdown).
 func runModeSmoke(t *testing.T, cfg config) (*Report, string, Report) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -41,6 +42,13 @@ func runModeSmoke(t *testing.T, cfg config) (*Report, string, Report) {
 	}
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatalf("JSON report: %v", err)
+	}
+	again := filepath.Join(dir, "again.md")
+	if err := rewriteMarkdown(o.jsonPath, again); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(again); err != nil || string(b) != string(md) {
+		t.Errorf("the markdown rewritten from the JSON report differs (err %v):\n%s", err, b)
 	}
 	return rep, string(md), back
 }
