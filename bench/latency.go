@@ -350,7 +350,7 @@ func (r *Report) writeLatencyMarkdown(w io.Writer) error {
 		"the API writes a scheduler must make, with no watch delay and no decision.\n")
 	p("\n## Latency\n\nCreate-to-bind latency of the bound pods in milliseconds: from the create returning to the binding seen by the harness's watch. "+
 		"*SLI p99* is the p99 of each scheduler's own `%s` (queue entry to binding), read from its /metrics at the end of the run and interpolated in its buckets "+
-		"as `histogram_quantile` does. Goals per workload: berth p99 ≤ ceiling p99 + %.0f ms, and ≤ %.2f × upstream p99.\n\n",
+		"as `histogram_quantile` does (both schedulers' buckets double from 10 ms, so above a second the interpolated figure is coarse: it can be off by up to half the bucket it falls in). Goals per workload: berth p99 ≤ ceiling p99 + %.0f ms, and ≤ %.2f × upstream p99.\n\n",
 		sliMetric, goalLatencyOverCeiling, goalLatencyOfUpstream)
 	p("| workload | ceiling p50 / p99 / p99.9 | upstream p50 / p99 / p99.9 | berth p50 / p99 / p99.9 | upstream SLI p99 | berth SLI p99 | berth p99 ≤ ceiling + %.0f ms | berth p99 ≤ upstream/4 |\n"+
 		"|---|---:|---:|---:|---:|---:|:---:|:---:|\n", goalLatencyOverCeiling)
