@@ -34,12 +34,15 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 
 # test: vet, then every unit, integration and end-to-end test with the race detector. -count=1:
-# the integration tests run real binaries, which go test's result cache cannot see. The last line
-# runs upstream/celoracle, a module of its own (it needs cel-go, which berth does not): the
-# differential test of devicecel against upstream's CEL.
+# the integration tests run real binaries, which go test's result cache cannot see. The last lines
+# run modules of their own, which need libraries berth does not: upstream/celoracle (cel-go), the
+# differential test of devicecel against upstream's CEL; upstream/promlint (the Prometheus
+# reference parser and promlint), which parses and lints berth's /metrics, /metrics/resources and
+# /metrics/slis against a real control plane.
 test: upstream vet
 	$(GO) test -race -count=1 -p $(TEST_PARALLEL) -timeout 40m ./...
 	cd upstream/celoracle && $(GO) test -race -count=1 ./...
+	cd upstream/promlint && $(GO) test -race -count=1 ./...
 
 # chaos: the long variants of the chaos tests (chaos/): kube-apiserver SIGKILLed and restarted
 # under 2000 pods on 200 nodes (also across an etcd compaction), five leader kills among three
@@ -77,8 +80,12 @@ chaos: upstream
 # bench-startup: 5000 nodes and 50000 pods created bound (not measured), then each scheduler's cold
 # start (exec -> /readyz -> first bind, peak RSS) and a leader failover between two berth replicas
 # (4 s lease); writes BENCHMARKS-startup.md and bench/results-startup.json (~10 min).
+# bench-devices: 500 nodes each publishing 8 devices (one ResourceSlice), 1000 pods each with its own
+# pre-created one-device ResourceClaim (DeviceClass selecting the driver by CEL; none of the setup
+# measured, no controller running); both client limits; writes BENCHMARKS-devices.md and
+# bench/results-devices.json (~8 min).
 BENCH_FLAGS ?=
-.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-volumes bench-latency bench-xl bench-startup bench-smoke
+.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-volumes bench-devices bench-latency bench-xl bench-startup bench-smoke
 bench: upstream
 	$(GO) run ./bench -md BENCHMARKS.md -json bench/results.json $(BENCH_FLAGS)
 
@@ -100,6 +107,9 @@ bench-preemption: upstream
 bench-volumes: upstream
 	$(GO) run ./bench -nodes 500 -pods 1000 -workloads volumes -client-limits 5000,default -pairs 1 -md BENCHMARKS-volumes.md -json bench/results-volumes.json $(BENCH_FLAGS)
 
+bench-devices: upstream
+	$(GO) run ./bench -nodes 500 -pods 1000 -workloads devices -client-limits 5000,default -pairs 1 -md BENCHMARKS-devices.md -json bench/results-devices.json $(BENCH_FLAGS)
+
 bench-latency: upstream
 	$(GO) run ./bench -mode latency -md BENCHMARKS-latency.md -json bench/results-latency.json $(BENCH_FLAGS)
 
@@ -110,7 +120,8 @@ bench-startup: upstream
 	$(GO) run ./bench -mode startup -md BENCHMARKS-startup.md -json bench/results-startup.json $(BENCH_FLAGS)
 
 # bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round at
-# both client limits; preemption on 8 full nodes and volumes with 16 claims, at QPS/burst 5000; the
-# latency, xl and startup modes on 20 to 100 nodes); it also runs within `make test`.
+# both client limits; preemption on 8 full nodes, volumes with 16 claims and devices with 16 claims
+# on 8 nodes of 8 devices, at QPS/burst 5000; the latency, xl and startup modes on 20 to 100 nodes);
+# it also runs within `make test`.
 bench-smoke: upstream
 	$(GO) test -count=1 -run TestSmoke -v ./bench

@@ -159,7 +159,7 @@ func newScheduler(opts *flags.Options, sc *config.KubeSchedulerConfiguration, cl
 			MaxBackoff:         time.Duration(*sc.PodMaxBackoffSeconds) * time.Second,
 			MaxInUnschedulable: opts.Deprecated.PodMaxInUnschedulablePodsDuration,
 		},
-		Metrics: reg, Logger: log.With("component", "scheduler"),
+		Metrics: reg, Logger: log, // no component key: upstream's scheduling lines carry none
 		Volumes:        volumeWriter{c},
 		ResourceClaims: claimWriter{c},
 	})
@@ -185,7 +185,8 @@ func newElector(sc *config.KubeSchedulerConfiguration, c *kubeclient.Client, eve
 	e, err := election.New(election.Config{
 		Client: c.Leases(le.ResourceNamespace), Namespace: le.ResourceNamespace, Name: le.ResourceName, Identity: id,
 		LeaseDuration: le.LeaseDuration, RenewDeadline: le.RenewDeadline, RetryPeriod: le.RetryPeriod,
-		Logger: log.With("component", "election"), Events: events,
+		Logger: log, // no component key: upstream's election lines carry none
+		Events: events,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("leader election: %w", err)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	v1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 )
 
 // The checker judges a finished run from the API's final state, independently of any scheduler's
@@ -13,7 +14,9 @@ import (
 // and required node affinity, NoSchedule taints, required inter-pod (anti-)affinity, hard
 // topology spread, gates), checks that no pod of the run was deleted (a preempting scheduler may
 // delete only the victims a preemption run starts with), checks on a volumes run that each bound
-// pod's claim is bound to a volume of its own reachable from the pod's node, and lists each one
+// pod's claim is bound to a volume of its own reachable from the pod's node, on a devices run that
+// each bound pod's ResourceClaim holds one device of the pod's node, given to no other claim and
+// reserved for the pod, and lists each one
 // broken. It supports
 // the operators the workloads use; anything else is reported as a violation rather than silently
 // passed.
@@ -34,11 +37,17 @@ type placement struct {
 	// run, whose pods' volumes are then checked (see checkVolumes); nil otherwise.
 	claims  map[string]*v1.PersistentVolumeClaim
 	volumes map[string]*v1.PersistentVolume
+	// resourceClaims (by namespace/name) and slices are the final ResourceClaims and
+	// ResourceSlices of a devices run, whose pods' device claims are then checked (see
+	// checkDevices); nil otherwise.
+	resourceClaims map[string]*resourcev1.ResourceClaim
+	slices         []*resourcev1.ResourceSlice
 }
 
 // check returns the violations in p, sorted. With constraints false only the pending/bound
-// expectations, the deletions and the volumes are checked (the ceiling binds round-robin and
-// ignores constraints by design, but must leave each pod's volume on its node).
+// expectations, the deletions, the volumes and the devices are checked (the ceiling binds
+// round-robin and ignores constraints by design, but must leave each pod's volume and device on
+// its node).
 func check(p placement, constraints bool) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
@@ -71,6 +80,9 @@ func check(p placement, constraints bool) []string {
 	}
 	if p.claims != nil {
 		out = append(out, checkVolumes(p, bound)...)
+	}
+	if p.resourceClaims != nil {
+		out = append(out, checkDevices(p, bound)...)
 	}
 	if constraints {
 		out = append(out, checkCapacity(p.nodes, bound)...)

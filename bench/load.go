@@ -189,7 +189,9 @@ func (c *creator) createTimes() map[string]time.Time {
 // for a pod: for one that fits, the binding (round-robin over the nodes) and the Scheduled event;
 // for a preemptor, first the deletion of a victim and its Preempted event, then the binding to the
 // victim's node; for a pod with WaitForFirstConsumer claims, first the claims' selected-node
-// annotation, then, once the PV binder has bound them, the binding; for one that fits nowhere, the
+// annotation, then, once the PV binder has bound them, the binding; for a pod with device claims,
+// first each claim's allocation and reservation (one status write each, a device of the node
+// chosen round-robin), then the binding; for one that fits nowhere, the
 // FailedScheduling event and the PodScheduled=False condition; for a gated one, nothing.
 type ceilingWriter struct {
 	sched  kubernetes.Interface
@@ -203,7 +205,11 @@ type ceilingWriter struct {
 	// claims, set on a volumes run, tells when a claim is bound. A pod with claims then gets its
 	// claims' selected-node annotation, and is bound (with its event) once the PV binder has bound
 	// them all, on a goroutine of its own (see begin), as a scheduler's binding cycle waits.
-	claims  *claimWatch
+	claims *claimWatch
+	// devices, set on a devices run, makes the ceiling allocate pod i, bound to node i mod N of
+	// the N nodes, device (i div N) mod DevicesPerNode of that node for each of its ResourceClaims:
+	// no device twice as long as there are no more pods than devices.
+	devices bool
 	waiting errgroup.Group
 	// waitCtx bounds the waits; cancel ends them (see begin).
 	waitCtx context.Context
@@ -267,6 +273,14 @@ func (w *ceilingWriter) write(ctx context.Context, pod *v1.Pod, pending bool, i 
 		node = w.evict[i].node
 		if err := w.preempt(ctx, pod, w.evict[i].victim, node); err != nil {
 			return err
+		}
+	}
+	if w.devices {
+		d := (i / len(w.nodes)) % benchdata.DevicesPerNode
+		for _, c := range podResourceClaims(pod) {
+			if err := allocateDevice(ctx, w.sched, pod, c, node, d); err != nil {
+				return err
+			}
 		}
 	}
 	if claims := podClaims(pod); w.claims != nil && len(claims) > 0 {

@@ -15,7 +15,10 @@
 // also counts the victims evicted. A volumes workload (volumes, run only when named) gives each pod
 // its own WaitForFirstConsumer claim, created before the run with kube-controller-manager's PV
 // binder and a test provisioner running: a pod is bound only once its claim has a volume on the
-// pod's node, bound to it. Every placement is checked against the pods' hard constraints (and their
+// pod's node, bound to it. A devices workload (devices, run only when named) gives each node 8
+// devices in one ResourceSlice and each pod its own ResourceClaim for one of them, created before
+// the run: a pod is bound only once its claim is allocated a device of the pod's node and reserved
+// for it. Every placement is checked against the pods' hard constraints (and their
 // volumes);
 // a violation fails the benchmark. A run with no progress for -stall (or whose scheduler died) is
 // reported as incomplete, with how far it came; the benchmark goes on and fails at its end.
@@ -27,6 +30,7 @@
 //	go run ./bench -nodes 20 -pods 600 -workloads firstpass -client-limits default -pairs 1 -md /tmp/f.md
 //	go run ./bench -nodes 100 -pods 200 -workloads preemption -pairs 1 -md /tmp/p.md
 //	go run ./bench -nodes 20 -pods 40 -workloads volumes -client-limits 5000 -pairs 1 -md /tmp/v.md
+//	go run ./bench -nodes 20 -pods 80 -workloads devices -client-limits 5000 -pairs 1 -md /tmp/d.md
 //
 // Besides throughput (the default mode), -mode selects (see modes.go): latency, pods created open
 // loop at -rate for -arrival with the create-to-bind percentiles and each scheduler's SLI p99

@@ -27,7 +27,8 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		"`make bench-defaults` at 200 nodes / 2000 pods with the schedulers' default client limits only; "+
 		"`make bench-firstpass` the first pass over 20000 pods that fit nowhere, at the default client limits; "+
 		"`make bench-preemption` 1000 high-priority pods on 1000 nodes full of low-priority ones, at both client limits; "+
-		"`make bench-volumes` 1000 pods each with its own WaitForFirstConsumer claim on 500 nodes, at both client limits.\n\n",
+		"`make bench-volumes` 1000 pods each with its own WaitForFirstConsumer claim on 500 nodes, at both client limits; "+
+		"`make bench-devices` 1000 pods each with its own one-device ResourceClaim on 500 nodes of 8 devices, at both client limits.\n\n",
 		strings.Join(s.Args, " "), r.Started.Format("2006-01-02 15:04 MST"), r.Duration)
 	p("- **Machine:** %d cores (%s), %.1f GiB memory, %s; 1-minute load average %.2f at the start, %.2f at the end. "+
 		"etcd, kube-apiserver, the scheduler and the harness share these cores.\n",
@@ -61,6 +62,9 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	if rows := r.volumesRows(); len(rows) > 0 {
 		writeVolumesTable(p, rows)
 	}
+	if rows := r.devicesRows(); len(rows) > 0 {
+		writeDevicesTable(p, rows)
+	}
 
 	p("\n## Goals\n\n| goal | target | measured | status |\n|---|---|---|---|\n")
 	for _, g := range r.Goals {
@@ -77,6 +81,8 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		"anti-affinity, topology spread, pods that must stay pending), and no pod of a run may be deleted (only a preemption run's victims); " +
 		"in a volumes run, for every run including the ceiling's, each bound pod's claim must be Bound to a PV bound back to it whose node affinity selects the pod's node, " +
 		"and no claim or PV may serve twice; " +
+		"in a devices run, for every run including the ceiling's, each bound pod's ResourceClaim must be allocated exactly one device that a slice of the pod's node publishes, " +
+		"with reservedFor naming the pod alone, and no device may be allocated twice; " +
 		"a violation fails the benchmark. A run in which no pod was bound (nor marked unschedulable) for the stall time, or whose scheduler died, " +
 		"is reported as incomplete with how far it came, and the benchmark goes on.\n\n")
 	p("The **ceiling** runs no scheduler: ")
@@ -88,11 +94,13 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	if s.CeilingEvents {
 		p("bind it round-robin and write its Scheduled event (a FailedScheduling event and status for pods that fit nowhere; nothing for gated ones; " +
 			"for a preemptor, first the deletion of one victim on the node and its Preempted event; " +
-			"for a pod with a claim, first the claim's selected-node annotation, the binding waiting until the PV binder has bound the claim). ")
+			"for a pod with a claim, first the claim's selected-node annotation, the binding waiting until the PV binder has bound the claim; " +
+			"for a pod with a ResourceClaim, first the claim's status.allocation and status.reservedFor in one status write, a device of the node taken in turn). ")
 	} else {
 		p("bind it round-robin (without the Scheduled event a scheduler writes; status for pods that fit nowhere; nothing for gated ones; " +
 			"for a preemptor, first the deletion of one victim on the node; " +
-			"for a pod with a claim, first the claim's selected-node annotation, the binding waiting until the PV binder has bound the claim). ")
+			"for a pod with a claim, first the claim's selected-node annotation, the binding waiting until the PV binder has bound the claim; " +
+			"for a pod with a ResourceClaim, first the claim's status.allocation and status.reservedFor in one status write, a device of the node taken in turn). ")
 	}
 	p("Those are the API writes a scheduler must make, with no watch delay and no decision, so no scheduler should beat it on this machine.\n")
 
@@ -214,6 +222,38 @@ func writeVolumesTable(p func(format string, args ...any), rows []WorkloadSummar
 			ws.Ceiling.num(ws.Ceiling.PodsPerSecond, 1), ws.Upstream.num(ws.Upstream.PodsPerSecond, 1), ws.Berth.num(ws.Berth.PodsPerSecond, 1),
 			fmtRatio(ws.BerthOverUpstream), ws.Upstream.num(ws.Upstream.CPUMsPerPod, 2), ws.Berth.num(ws.Berth.CPUMsPerPod, 2), fmtRatio(ws.CPUBerthOverUpstream),
 			ws.Ceiling.num(ws.Ceiling.ControllerManagerCPU, 1), ws.Upstream.num(ws.Upstream.ControllerManagerCPU, 1), ws.Berth.num(ws.Berth.ControllerManagerCPU, 1))
+	}
+}
+
+// devicesRows returns the summaries of the devices workloads.
+func (r *Report) devicesRows() []WorkloadSummary {
+	var out []WorkloadSummary
+	for _, w := range r.Workloads {
+		if wl, ok := benchdata.Get(w.Workload); ok && wl.Devices {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// writeDevicesTable writes the devices rows: throughput, latency, CPU per pod and peak RSS again,
+// side by side, for issue 17's goal.
+func writeDevicesTable(p func(format string, args ...any), rows []WorkloadSummary) {
+	p("\n## Devices\n\nEach node publishes one ResourceSlice of %d devices of driver `%s`; a DeviceClass `%s` selects them by CEL (`device.driver == %q`). "+
+		"Each pod names in spec.resourceClaims its own ResourceClaim for exactly one device of that class, created unallocated before the run, outside every figure "+
+		"(pre-created claims, not templates: no kube-controller-manager runs, so nothing but the scheduler writes during the run). "+
+		"Binding a pod takes the scheduler's allocation of a device on the node chosen, written with the reservation for the pod into the claim's status, and then the binding: "+
+		"pods/s covers both. The ceiling makes those same writes with no decision. Scheduler CPU per bound pod and peak RSS as above.\n\n",
+		benchdata.DevicesPerNode, benchdata.Driver, benchdata.DeviceClass, benchdata.Driver)
+	p("| workload | ceiling pods/s | upstream pods/s | berth pods/s | berth/upstream | upstream p50/p99 ms | berth p50/p99 ms | upstream CPU ms/pod | berth CPU ms/pod | berth/upstream CPU | upstream RSS MiB | berth RSS MiB |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, ws := range rows {
+		p("| %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s | %s | %s | %s |\n", ws.label(),
+			ws.Ceiling.num(ws.Ceiling.PodsPerSecond, 1), ws.Upstream.num(ws.Upstream.PodsPerSecond, 1), ws.Berth.num(ws.Berth.PodsPerSecond, 1),
+			fmtRatio(ws.BerthOverUpstream), ws.Upstream.num(ws.Upstream.P50Ms, 0), ws.Upstream.num(ws.Upstream.P99Ms, 0),
+			ws.Berth.num(ws.Berth.P50Ms, 0), ws.Berth.num(ws.Berth.P99Ms, 0),
+			ws.Upstream.num(ws.Upstream.CPUMsPerPod, 2), ws.Berth.num(ws.Berth.CPUMsPerPod, 2), fmtRatio(ws.CPUBerthOverUpstream),
+			ws.Upstream.num(ws.Upstream.PeakRSSMiB, 0), ws.Berth.num(ws.Berth.PeakRSSMiB, 0))
 	}
 }
 

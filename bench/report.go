@@ -204,6 +204,7 @@ func (r *Report) finish() {
 	}
 	r.Goals = append(goals(r.Workloads, r.Settings.Nodes), firstPassGoal(r.FirstPass), preemptionGoal(r.Workloads))
 	r.Goals = append(r.Goals, volumesGoals(r.Workloads)...)
+	r.Goals = append(r.Goals, devicesGoals(r.Workloads)...)
 	switch r.Settings.Mode {
 	case modeLatency:
 		r.finishLatency()
@@ -330,8 +331,8 @@ const (
 	// goalPreemption is berth's throughput over upstream's on a preemption workload, at the tuned
 	// client limits (at the default flags both are bound by the same 50 requests a second).
 	goalPreemption = 3.0
-	// goalVolumes is berth's throughput over upstream's on a volumes workload, and goalCPUShare
-	// bounds its CPU per pod over upstream's there too, at every client limit.
+	// goalVolumes is berth's throughput over upstream's on a volumes or devices workload, and
+	// goalCPUShare bounds its CPU per pod over upstream's there too, at every client limit.
 	goalVolumes = 1.0
 )
 
@@ -430,11 +431,24 @@ func preemptionGoal(ws []WorkloadSummary) Goal {
 // (the issue's goal for the workload: not slower than upstream, with at most a third of its CPU
 // per pod), naming the worst row; a row berth never completed misses both.
 func volumesGoals(ws []WorkloadSummary) []Goal {
-	tput := Goal{Goal: "volumes: berth throughput vs upstream, every client limit", Target: fmt.Sprintf("≥ %.2f", goalVolumes), Status: "not measured"}
-	cpu := Goal{Goal: "volumes: berth CPU per pod vs upstream, every client limit", Target: fmt.Sprintf("≤ %.2f", goalCPUShare), Status: "not measured"}
+	return claimGoals(ws, "volumes", func(w benchdata.Workload) bool { return w.Volumes })
+}
+
+// devicesGoals judges berth against upstream over the devices rows of ws as volumesGoals does
+// the volumes rows (issue 17's goal: not slower than upstream, at most a third of its CPU per pod).
+func devicesGoals(ws []WorkloadSummary) []Goal {
+	return claimGoals(ws, "devices", func(w benchdata.Workload) bool { return w.Devices })
+}
+
+// claimGoals judges berth against upstream over the rows of ws whose workload is of kind (named
+// in the goals), at every client limit: throughput at least upstream's and CPU per pod at most
+// goalCPUShare of it, naming the worst row; a row berth never completed misses both.
+func claimGoals(ws []WorkloadSummary, kind string, of func(benchdata.Workload) bool) []Goal {
+	tput := Goal{Goal: kind + ": berth throughput vs upstream, every client limit", Target: fmt.Sprintf("≥ %.2f", goalVolumes), Status: "not measured"}
+	cpu := Goal{Goal: kind + ": berth CPU per pod vs upstream, every client limit", Target: fmt.Sprintf("≤ %.2f", goalCPUShare), Status: "not measured"}
 	var rows []WorkloadSummary
 	for _, w := range ws {
-		if wl, ok := benchdata.Get(w.Workload); ok && wl.Volumes {
+		if wl, ok := benchdata.Get(w.Workload); ok && of(wl) {
 			rows = append(rows, w)
 		}
 	}

@@ -301,8 +301,8 @@ func TestGoals(t *testing.T) {
 			for _, g := range rep.Goals {
 				got[g.Goal] = g.Status + ", " + g.Measured
 			}
-			if len(rep.Goals) != 9 {
-				t.Errorf("%d goals, want 9", len(rep.Goals))
+			if len(rep.Goals) != 11 {
+				t.Errorf("%d goals, want 11", len(rep.Goals))
 			}
 			for goal, want := range tc.want {
 				if got[goal] != want {

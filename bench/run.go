@@ -189,6 +189,10 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 	if e.volumes, err = setUpVolumes(ctx, e.cp, e.admin, spec.workload, spec.size, spec.clients); err != nil {
 		return e, err
 	}
+	// A devices run has its class, slices and claims before any pod.
+	if err := setUpDevices(ctx, e.admin, spec.workload, spec.size, nodes, spec.clients); err != nil {
+		return e, err
+	}
 	e.pods = spec.workload.Pods(benchNamespace, spec.size)
 	if spec.workload.FirstPass {
 		e.toMark = map[string]bool{}
@@ -213,7 +217,7 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 			return e, err
 		}
 		e.ceiling = &ceilingWriter{sched: sc, nodes: nodes, events: spec.ceilingEvents, binders: spec.ceilingBinders,
-			evict: evictions(spec.workload, spec.size, victims)}
+			evict: evictions(spec.workload, spec.size, victims), devices: spec.workload.Devices}
 		if spec.workload.Volumes {
 			if e.claims, err = watchClaims(ctx, e.admin, benchNamespace); err != nil {
 				return e, err
@@ -313,7 +317,7 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 
 	// Give a wrong binding of a must-stay-pending pod a moment to show, then judge the API state.
 	time.Sleep(300 * time.Millisecond)
-	final, err := listPlacement(ctx, e.admin, e.mustPend, spec.workload.Volumes)
+	final, err := listPlacement(ctx, e.admin, e.mustPend, spec.workload)
 	if err != nil {
 		return res, err
 	}
@@ -398,9 +402,10 @@ func client(cfg *rest.Config, qps float32, burst int) (kubernetes.Interface, err
 	return cs, nil
 }
 
-// listPlacement reads the final nodes and benchmark pods from the API server, and with volumes
-// the claims of the benchmark namespace and every PV.
-func listPlacement(ctx context.Context, c kubernetes.Interface, mustPend map[string]bool, volumes bool) (placement, error) {
+// listPlacement reads the final nodes and benchmark pods from the API server; for a volumes
+// workload w also the claims of the benchmark namespace and every PV, for a devices workload the
+// ResourceClaims of the namespace and every ResourceSlice.
+func listPlacement(ctx context.Context, c kubernetes.Interface, mustPend map[string]bool, w benchdata.Workload) (placement, error) {
 	nl, err := c.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return placement{}, fmt.Errorf("listing nodes: %w", err)
@@ -416,7 +421,12 @@ func listPlacement(ctx context.Context, c kubernetes.Interface, mustPend map[str
 	for i := range pl.Items {
 		p.pods = append(p.pods, &pl.Items[i])
 	}
-	if !volumes {
+	if w.Devices {
+		if err := listDevices(ctx, c, &p); err != nil {
+			return placement{}, err
+		}
+	}
+	if !w.Volumes {
 		return p, nil
 	}
 	cl, err := c.CoreV1().PersistentVolumeClaims(benchNamespace).List(ctx, metav1.ListOptions{})

@@ -202,3 +202,49 @@ func TestSmokeVolumes(t *testing.T) {
 		}
 	}
 }
+
+// TestSmokeDevices runs the devices workload end to end at a tiny size (8 nodes of 8 devices, 16
+// pods each with its own one-device ResourceClaim), one round of the ceiling, berth and upstream at
+// QPS/burst 5000, and checks that every run bound every pod with its claim allocated a device of
+// the pod's node and reserved for it (the checker's device checks), and that the report has the
+// devices table and goals. No controller runs: it adds about 20 s to the tests.
+func TestSmokeDevices(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ws, err := benchdata.Select("devices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	o := options{mdPath: filepath.Join(dir, "BENCHMARKS.md"), cfg: config{
+		size: benchdata.Size{Nodes: 8, Pods: 16}, workloads: ws, limits: []clientLimit{tunedLimit}, rounds: 1, ceilingRuns: 1, clients: 16,
+		ceilingEvents: true, ceilingBinders: 4, stall: 20 * time.Second, progress: testLog{t}, args: []string{"(smoke test)"},
+	}}
+	rep, err := runAll(ctx, o.cfg)
+	if rep != nil {
+		if werr := o.write(rep); werr != nil {
+			t.Fatal(werr)
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 3 {
+		t.Fatalf("%d runs, want 3 (ceiling, berth, upstream)", len(rep.Runs))
+	}
+	for _, r := range rep.Runs {
+		if r.Incomplete != "" || r.Bound != 16 || r.Bindable != 16 || len(r.Violations) > 0 || r.PodsPerSecond <= 0 {
+			t.Errorf("%s: %s; bound %d of %d, %.1f pods/s, violations %v", r.Scheduler, r.Incomplete, r.Bound, r.Bindable, r.PodsPerSecond, r.Violations)
+		}
+	}
+	md, err := os.ReadFile(o.mdPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"## Devices", "| devices | ", "| devices: berth throughput vs upstream, every client limit |",
+		"| devices: berth CPU per pod vs upstream, every client limit |"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("BENCHMARKS.md lacks %q", want)
+		}
+	}
+}

@@ -175,6 +175,40 @@
 //
 //	go test ./conformance -run 'TestVolumeGenerated$' -conformance.seed=N -v
 //
+// # The DRA scenarios (TestDynamicResources, TestDRAGenerated)
+//
+// A DRA case is a small cluster with devices: DeviceClasses (selectors, config), ResourceSlices
+// the test publishes as a DRA driver would (a pool per node, network slices for nodes by selector
+// or for all nodes, pools of several slices, stale generations, shared counters and partitions,
+// tainted devices), ResourceClaims created beforehand (some already allocated), claim templates,
+// and incoming pods. The first DRA test starts kube-controller-manager with the resourceclaim
+// controller, which makes a pod's claims from its templates. Allocation consumes devices, so a
+// case is created twice at once, a copy per scheduler, as for volumes: own namespace, nodes,
+// pools, classes and even drivers prefixed (a copy's classes never select the other copy's
+// devices). A barrier per copy (a class, a slice on the newest node and a claim, created last,
+// and a probe pod using them) proves its scheduler has seen the case. A pod that a PreEnqueue
+// check holds (its claim or template missing) gets no condition at all: one still without a
+// PodScheduled condition after 3s counts as held, under both schedulers alike.
+//
+// TestDynamicResources' directed cases cover claims from templates and pre-created ones, missing
+// claims, templates and classes, shared and already allocated claims, exact counts and
+// allocationMode All, firstAvailable, matchAttribute, CEL selectors on every attribute type,
+// capacity and the driver (and a runtime error), class selectors and config, admin access,
+// device taints and tolerations, partitionable devices, network-attached slices, pools of
+// several slices, incomplete pools and generations. The comparison: the same pods stay pending
+// with the same message (generated claims' random names normalised), placements land where the
+// case wants, and placementcheck accepts every allocation. Accepted divergences are named in
+// their case: upstream's PostFilter deallocating a claim that fits nowhere, and a selector berth
+// does not evaluate (berth's "selector uses X, which berth does not evaluate"; only berth's
+// refusal is checked). Devices that allow multiple allocations and extended resources backed by
+// DeviceClasses are not exercised (berth passes over the first and refuses the second).
+//
+// TestDRAGenerated draws scenarios from a seed (see its doc): groups of pods whose devices are
+// their group's own, so whether a pod fits never depends on another group, compared per group.
+// -conformance.dra sets how many run (default 24, at most 6 with -short):
+//
+//	go test ./conformance -run 'TestDRAGenerated$' -conformance.seed=N -v
+//
 // # The independent checker
 //
 // Besides comparing with upstream, every placement of both schedulers is checked against every
@@ -185,9 +219,12 @@
 // topology spreading, exactly for skews decided by pre-existing pods and, for sets of identical
 // pods, by the invariant that a spread that started within maxSkew stays within it; in the
 // volume scenarios also the pods' volumes (claims bound to PVs whose node affinity selects the
-// node, PV zones, ReadWriteOncePod claims and inline disks, CSI volume limits). Upstream's
-// placements must pass it too, which is how the checker itself is validated; its TestCheck and
-// TestCheckVolumes show it rejects each broken rule.
+// node, PV zones, ReadWriteOncePod claims and inline disks, CSI volume limits), and in the DRA
+// scenarios the pods' ResourceClaims (allocated and reserved for the pod, devices of the newest
+// pool generation reaching the node, simple selectors, taints, counts, constraints, no device
+// held twice, shared counters). Upstream's placements must pass it too, which is how the checker
+// itself is validated; its TestCheck, TestCheckVolumes and TestCheckDevices show it rejects each
+// broken rule.
 //
 // # Directed tests
 //

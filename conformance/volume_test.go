@@ -709,39 +709,46 @@ func waitStorage(ctx context.Context, c *volCopy, pvs []*v1.PersistentVolume, cl
 // volumeProbe creates a probe pod for the copy's scheduler mounting the barrier claim, pinned to
 // node, waits until it is bound and deletes it.
 func volumeProbe(ctx context.Context, c *volCopy, node string) error {
+	return probeScheduler(ctx, c.ns, c.scheduler, c.id, node, withClaims(barrierClaim))
+}
+
+// probeScheduler creates a probe pod of scenario id for scheduler in ns, pinned to node (and
+// changed by with), waits until it is bound and deletes it: the scheduler has then seen
+// everything created before the probe's own objects.
+func probeScheduler(ctx context.Context, ns, scheduler, id, node string, with func(*v1.Pod)) error {
 	zero := int64(0)
-	p := newPod(c.ns, "probe", map[string]string{labelScenario: c.id, labelKind: "probe"})
-	p.Spec.SchedulerName = c.scheduler
+	p := newPod(ns, "probe", map[string]string{labelScenario: id, labelKind: "probe"})
+	p.Spec.SchedulerName = scheduler
 	p.Spec.NodeSelector = map[string]string{labelHostname: node}
 	p.Spec.Tolerations = []v1.Toleration{{Operator: v1.TolerationOpExists}}
 	p.Spec.Containers = []v1.Container{container("probe", nil)}
-	withClaims(barrierClaim)(p)
-	if _, err := admin.CoreV1().Pods(c.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+	with(p)
+	if _, err := admin.CoreV1().Pods(ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
 		return fmt.Errorf("creating probe pod: %w", err)
 	}
 	defer func() {
-		_ = admin.CoreV1().Pods(c.ns).Delete(context.Background(), p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		_ = admin.CoreV1().Pods(ns).Delete(context.Background(), p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got, err := admin.CoreV1().Pods(c.ns).Get(ctx, p.Name, metav1.GetOptions{})
+		got, err := admin.CoreV1().Pods(ns).Get(ctx, p.Name, metav1.GetOptions{})
 		if err != nil {
-			return fmt.Errorf("reading probe pod %s/%s: %w", c.ns, p.Name, err)
+			return fmt.Errorf("reading probe pod %s/%s: %w", ns, p.Name, err)
 		}
 		if got.Spec.NodeName != "" {
 			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s's probe pod %s/%s not bound to %s after 30s; conditions %v", c.scheduler, c.ns, p.Name, node, got.Status.Conditions)
+			return fmt.Errorf("%s's probe pod %s/%s not bound to %s after 30s; conditions %v", scheduler, ns, p.Name, node, got.Status.Conditions)
 		}
 		if err := sleep(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
 	}
-	if err := admin.CoreV1().Pods(c.ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
+	if err := admin.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero}); err != nil {
 		return fmt.Errorf("deleting probe pod: %w", err)
 	}
-	return waitGone(ctx, c.ns, metav1.ListOptions{LabelSelector: labelKind + "=probe," + labelScenario + "=" + c.id})
+	return waitGone(ctx, ns, metav1.ListOptions{LabelSelector: labelKind + "=probe," + labelScenario + "=" + id})
 }
 
 // runVolumePhase creates the copy's incoming pods, waits until they settle, reads them and the

@@ -42,6 +42,9 @@ func TestExplain(t *testing.T) {
 		if _, err := testenv.CreateNode(ctx, admin, s); err != nil {
 			t.Fatal(err)
 		}
+		// Nodes are cluster-wide: a tainted or cordoned one left behind would reject, and so
+		// requeue on node events, other tests' pods.
+		t.Cleanup(func() { _ = admin.CoreV1().Nodes().Delete(context.Background(), s.Name, metav1.DeleteOptions{}) })
 	}
 	leader := startBerth(t)
 	create := func(p *v1.Pod) {

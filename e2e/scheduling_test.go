@@ -72,24 +72,14 @@ func TestDaemonSchedules(t *testing.T) {
 		t.Errorf("condition message %q, want kube-scheduler's shape with Insufficient cpu", msg)
 	}
 
-	evs, err := admin.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	scheduled, failed := 0, 0
-	for _, e := range evs.Items {
-		switch e.Reason {
-		case "Scheduled":
-			if !strings.HasPrefix(e.Note, "Successfully assigned "+ns+"/") || e.ReportingController != "default-scheduler" {
-				t.Errorf("Scheduled event note %q by %q", e.Note, e.ReportingController)
-			}
-			scheduled++
-		case "FailedScheduling":
-			if e.Regarding.Name != "too-big" || e.Type != v1.EventTypeWarning {
-				t.Errorf("FailedScheduling event about %s of type %s", e.Regarding.Name, e.Type)
-			}
-			failed++
+	// Events are written off the binding path: wait for them, up to a few seconds.
+	var scheduled, failed int
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		scheduled, failed = countEvents(ctx, t, admin, ns)
+		if (scheduled == len(names) && failed > 0) || time.Now().After(deadline) {
+			break
 		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	if scheduled != len(names) || failed == 0 {
 		t.Errorf("%d Scheduled and %d FailedScheduling events, want %d and at least 1", scheduled, failed, len(names))
@@ -202,6 +192,13 @@ func TestNodeThatCannotHelpDoesNotRetry(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Only NodeResourcesFit may reject the pod, or other plugins' hints rightly requeue it on
+	// node adds: nodes other tests left behind (tainted, cordoned) would spoil the check.
+	rejected := waitPod(ctx, t, admin, ns, "huge", func(p *v1.Pod) bool { return scheduledFalse(p) != nil })
+	filters, _, _ := strings.Cut(scheduledFalse(rejected).Message, " preemption:")
+	if !strings.HasSuffix(filters, " Insufficient cpu.") || strings.Contains(filters, ",") {
+		t.Fatalf("the pod is rejected for more than cpu (%q): nodes of other tests are still there", filters)
+	}
 	before := attempts()
 	for i := range 2 {
 		addNode(fmt.Sprintf("%s-small-%d", ns, i), "2")
@@ -216,4 +213,28 @@ func TestNodeThatCannotHelpDoesNotRetry(t *testing.T) {
 	if pod.Spec.NodeName != big {
 		t.Errorf("pod bound to %s, want %s", pod.Spec.NodeName, big)
 	}
+}
+
+// countEvents counts the Scheduled and FailedScheduling events in ns, checking their shape.
+func countEvents(ctx context.Context, t *testing.T, admin kubernetes.Interface, ns string) (scheduled, failed int) {
+	t.Helper()
+	evs, err := admin.EventsV1().Events(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs.Items {
+		switch e.Reason {
+		case "Scheduled":
+			if !strings.HasPrefix(e.Note, "Successfully assigned "+ns+"/") || e.ReportingController != "default-scheduler" {
+				t.Errorf("Scheduled event note %q by %q", e.Note, e.ReportingController)
+			}
+			scheduled++
+		case "FailedScheduling":
+			if e.Regarding.Name != "too-big" || e.Type != v1.EventTypeWarning {
+				t.Errorf("FailedScheduling event about %s of type %s", e.Regarding.Name, e.Type)
+			}
+			failed++
+		}
+	}
+	return scheduled, failed
 }

@@ -113,8 +113,8 @@ func TestZPages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
-	berth := startScheduler(t, berthPath, "--config", zpageSchedulerConfig(t, "zp-berth"))
-	upstream := startScheduler(t, cp.Binaries.Scheduler, "--config", zpageSchedulerConfig(t, "zp-upstream"))
+	berth := startScheduler(t, berthPath, "--config", zpageSchedulerConfig(ctx, t, admin, "zp-berth"), "-v=2")
+	upstream := startScheduler(t, cp.Binaries.Scheduler, "--config", zpageSchedulerConfig(ctx, t, admin, "zp-upstream"), "-v=2")
 	for _, d := range []*daemon{berth, upstream} {
 		deadline := time.Now().Add(30 * time.Second)
 		for code, _, _ := zget(t, d.addr, http.MethodGet, "/readyz", "", nil); code != http.StatusOK; code, _, _ = zget(t, d.addr, http.MethodGet, "/readyz", "", nil) {
@@ -133,6 +133,10 @@ func TestZPages(t *testing.T) {
 	t.Run("metrics families", func(t *testing.T) {
 		compareFamilies(t, scrape(t, berth.addr, "/metrics"), scrape(t, upstream.addr, "/metrics"), upstreamOnlyFamilies)
 	})
+	t.Run("metrics labels", func(t *testing.T) {
+		compareLabels(t, scrape(t, berth.addr, "/metrics"), scrape(t, upstream.addr, "/metrics"), labelExceptions)
+	})
+	t.Run("logs", func(t *testing.T) { compareLogs(t, berth, upstream) })
 	t.Run("slis families", func(t *testing.T) {
 		b, u := scrape(t, berth.addr, "/metrics/slis"), scrape(t, upstream.addr, "/metrics/slis")
 		compareFamilies(t, b, u, nil)
@@ -144,20 +148,27 @@ func TestZPages(t *testing.T) {
 	})
 }
 
-// zpageSchedulerConfig writes a configuration with one profile called name and no leader
-// election, so that both schedulers place their own pods at once.
-func zpageSchedulerConfig(t *testing.T, name string) string {
+// zpageSchedulerConfig writes a configuration with one profile called name, electing itself
+// leader on a lease of its own, so that both schedulers place their own pods at once: the
+// kube-scheduler lease of a namespace made for it (the scheduler's RBAC role may update no lease
+// of another name).
+func zpageSchedulerConfig(ctx context.Context, t *testing.T, admin kubernetes.Interface, name string) string {
 	t.Helper()
+	leaseNS, err := testenv.CreateNamespace(ctx, admin, name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := filepath.Join(t.TempDir(), name+".yaml")
 	cfg := fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
   kubeconfig: %q
 leaderElection:
-  leaderElect: false
+  leaderElect: true
+  resourceNamespace: %s
 profiles:
 - schedulerName: %s
-`, cp.SchedulerKubeconfig, name)
+`, cp.SchedulerKubeconfig, leaseNS, name)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -514,5 +525,225 @@ func compareFamilies(t *testing.T, berth, upstream string, allowed map[string]st
 		if _, ok := got[name]; ok {
 			t.Errorf("%s is in the allowlist (%s) but berth exposes it now: remove it from the list", name, allowed[name])
 		}
+	}
+}
+
+// labelExceptions are label names upstream kube-scheduler v1.37 puts on a family that berth's
+// family of the same name does not have, keyed "family/label", each with the reason.
+var labelExceptions = map[string]string{}
+
+// sampleLabels reads the sample lines of a Prometheus text exposition and returns, by family
+// (as named by the "# TYPE" lines), the label names its samples carry, but le and quantile: the
+// bucket and quantile labels every histogram and summary has.
+func sampleLabels(t *testing.T, text string) map[string]map[string]bool {
+	t.Helper()
+	types := families(text)
+	out := map[string]map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(text))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, labels, err := parseSample(line)
+		if err != nil {
+			t.Errorf("sample %q: %v", line, err)
+			continue
+		}
+		fam := name
+		if _, ok := types[fam]; !ok {
+			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
+				if base, ok := strings.CutSuffix(name, suffix); ok && types[base] != "" {
+					fam = base
+					break
+				}
+			}
+		}
+		if out[fam] == nil {
+			out[fam] = map[string]bool{}
+		}
+		for _, l := range labels {
+			if l != "le" && l != "quantile" {
+				out[fam][l] = true
+			}
+		}
+	}
+	return out
+}
+
+// parseSample splits one sample line, `name{a="x",b="y"} value`, into its metric name and
+// label names.
+func parseSample(line string) (name string, labels []string, err error) {
+	i := strings.IndexAny(line, "{ ")
+	if i < 0 {
+		return "", nil, fmt.Errorf("no value")
+	}
+	name, rest := line[:i], line[i:]
+	if rest[0] != '{' {
+		return name, nil, nil
+	}
+	rest = rest[1:]
+	for {
+		if strings.HasPrefix(rest, "}") {
+			return name, labels, nil
+		}
+		eq := strings.Index(rest, `="`)
+		if eq < 0 {
+			return "", nil, fmt.Errorf("label without a value at %q", rest)
+		}
+		labels = append(labels, strings.TrimSpace(rest[:eq]))
+		rest = rest[eq+2:]
+		end := 0
+		for end < len(rest) && rest[end] != '"' {
+			if rest[end] == '\\' {
+				end++
+			}
+			end++
+		}
+		if end >= len(rest) {
+			return "", nil, fmt.Errorf("unterminated label value")
+		}
+		rest = strings.TrimPrefix(rest[end+1:], ",")
+	}
+}
+
+// compareLabels checks that for every family both expose, berth's samples carry every label
+// name upstream's do, but for those in allowed ("family/label"); and that allowed names no pair
+// berth has now or upstream lacks, so the list shrinks as labels are added.
+func compareLabels(t *testing.T, berth, upstream string, allowed map[string]string) {
+	t.Helper()
+	got, want := sampleLabels(t, berth), sampleLabels(t, upstream)
+	if l := want["scheduler_schedule_attempts_total"]; !l["profile"] || !l["result"] {
+		t.Fatalf("upstream's scheduler_schedule_attempts_total parsed with labels %v, not profile and result", l)
+	}
+	var missing []string
+	for _, fam := range slices.Sorted(maps.Keys(want)) {
+		g, ok := got[fam]
+		if !ok {
+			continue // compareFamilies judges absent families
+		}
+		for _, l := range slices.Sorted(maps.Keys(want[fam])) {
+			if !g[l] && allowed[fam+"/"+l] == "" {
+				missing = append(missing, fmt.Sprintf("%s/%s (berth: %v)", fam, l, slices.Sorted(maps.Keys(g))))
+			}
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("berth lacks %d of upstream's labels (add them, or to labelExceptions with a reason):\n%s", len(missing), strings.Join(missing, "\n"))
+	}
+	for _, k := range slices.Sorted(maps.Keys(allowed)) {
+		fam, l, _ := strings.Cut(k, "/")
+		if got[fam][l] || !want[fam][l] {
+			t.Errorf("%s is in labelExceptions (%s) but berth has the label now, or upstream has not: remove it from the list", k, allowed[k])
+		}
+	}
+}
+
+// klogLine is klog's text header and the quoted message: severity, date, time, pid, file:line.
+var klogLine = regexp.MustCompile(`^([IWEF])(\d{4}) (\d{2}:\d{2}:\d{2}\.\d{6}) +(\d+) ([^ :]+\.go):(\d+)\] "((?:[^"\\]|\\.)*)"(.*)$`)
+
+// logRecord is one klog text line: its message and its keys, in order.
+type logRecord struct {
+	severity, msg string
+	keys          []string
+	values        map[string]string
+}
+
+// parseKlog parses one klog text line, or returns false if it does not have klog's shape.
+func parseKlog(line string) (logRecord, bool) {
+	m := klogLine.FindStringSubmatch(line)
+	if m == nil {
+		return logRecord{}, false
+	}
+	r := logRecord{severity: m[1], msg: m[7], values: map[string]string{}}
+	rest := m[8]
+	for rest = strings.TrimLeft(rest, " "); rest != ""; rest = strings.TrimLeft(rest, " ") {
+		k, v, ok := strings.Cut(rest, "=")
+		if !ok || strings.ContainsAny(k, ` "`) {
+			return logRecord{}, false
+		}
+		end := strings.IndexByte(v, ' ')
+		if strings.HasPrefix(v, `"`) {
+			end = 1
+			for end < len(v) && v[end] != '"' {
+				if v[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(v) {
+				return logRecord{}, false
+			}
+			end++
+		}
+		if end < 0 {
+			end = len(v)
+		}
+		r.keys = append(r.keys, k)
+		r.values[k] = v[:end]
+		rest = v[end:]
+	}
+	return r, true
+}
+
+// findLog returns the first line of output with message msg and the key=value given, parsed.
+func findLog(t *testing.T, output, msg, key, value string) (logRecord, string) {
+	t.Helper()
+	for line := range strings.Lines(output) {
+		line = strings.TrimRight(line, "\n")
+		if !strings.Contains(line, `"`+msg+`"`) {
+			continue
+		}
+		r, ok := parseKlog(line)
+		if !ok {
+			t.Errorf("line is not in klog's text format: %s", line)
+			continue
+		}
+		if r.msg == msg && strings.HasSuffix(r.values[key], value) {
+			return r, line
+		}
+	}
+	return logRecord{}, ""
+}
+
+// berthOnlyLogKeys are keys berth's lines carry beyond upstream's, keyed "message/key", with the
+// reason.
+var berthOnlyLogKeys = map[string]string{
+	"Attempting to acquire leader lease.../identity": "the replica's Lease holder identity, logged once (the failover and chaos tests read it there); upstream's line has the lock only",
+}
+
+// compareLogs checks that berth and upstream, both at -v=2, logged the lease acquisition, the
+// bound pod and the pod that fits nowhere with the same message, severity and keys (in the same
+// order), in klog's text format. Values such as node names and counts may differ.
+func compareLogs(t *testing.T, berth, upstream *daemon) {
+	tests := []struct{ msg, key, berthPod, upstreamPod string }{
+		{msg: "Attempting to acquire leader lease...", key: "lock", berthPod: `/kube-scheduler"`, upstreamPod: `/kube-scheduler"`},
+		{msg: "Successfully acquired lease", key: "lock", berthPod: `/kube-scheduler"`, upstreamPod: `/kube-scheduler"`},
+		{msg: "Successfully bound pod to node", key: "pod", berthPod: `/zp-berth-0"`, upstreamPod: `/zp-upstream-0"`},
+		{msg: "Unable to schedule pod; no fit; waiting", key: "pod", berthPod: `/zp-berth-3"`, upstreamPod: `/zp-upstream-3"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.msg, func(t *testing.T) {
+			g, gl := findLog(t, berth.Output(), tc.msg, tc.key, tc.berthPod)
+			w, wl := findLog(t, upstream.Output(), tc.msg, tc.key, tc.upstreamPod)
+			if wl == "" {
+				t.Fatalf("upstream kube-scheduler logged no %q for pod ...%s", tc.msg, tc.upstreamPod)
+			}
+			if gl == "" {
+				t.Fatalf("berth logged no %q for pod ...%s; upstream:\n%s", tc.msg, tc.berthPod, wl)
+			}
+			keys := slices.DeleteFunc(slices.Clone(g.keys), func(k string) bool { return berthOnlyLogKeys[tc.msg+"/"+k] != "" })
+			if g.severity != w.severity || !slices.Equal(keys, w.keys) {
+				t.Errorf("berth's line and upstream's differ in severity or keys:\nberth:    %s\nupstream: %s", gl, wl)
+			}
+			if g.values["err"] != w.values["err"] && w.values["err"] != "" {
+				gm := strings.ReplaceAll(g.values["err"], "zp-berth", "")
+				wm := strings.ReplaceAll(w.values["err"], "zp-upstream", "")
+				if gm != wm {
+					t.Errorf("err: berth %s, upstream %s", g.values["err"], w.values["err"])
+				}
+			}
+		})
 	}
 }

@@ -126,7 +126,7 @@ func New(cfg Config) (*Elector, error) {
 		cfg:         cfg,
 		leases:      cfg.Client,
 		clock:       cfg.Clock,
-		log:         cfg.Logger.With("lease", cfg.Namespace+"/"+cfg.Name, "identity", cfg.Identity),
+		log:         cfg.Logger, // lines name the lease as upstream's do ("lock"), without more context
 		durationSec: leaseSeconds(cfg.LeaseDuration),
 		callTimeout: max(time.Second, cfg.RenewDeadline/2),
 	}, nil
@@ -275,10 +275,10 @@ func (e *Elector) Run(ctx context.Context, lead func(ctx context.Context) error)
 // giveUp releases the lease and logs the outcome; a failed release only delays the next leader.
 func (e *Elector) giveUp(ctx context.Context, st state) {
 	if err := e.release(ctx, st); err != nil {
-		e.log.Error("releasing the lease failed; candidates will take over when it expires", "err", err)
+		e.log.Error("releasing the lease failed; candidates will take over when it expires", "lock", e.lock(), "err", err)
 		return
 	}
-	e.log.Info("released the lease")
+	e.log.Info("released the lease", "lock", e.lock())
 }
 
 // lock describes the Lease as client-go's elector does in its log lines: "namespace/name".

@@ -52,7 +52,7 @@ func (e *Elector) step(ctx context.Context, st state, renewing bool) attempt {
 		if err == nil {
 			return e.wrote(written, decision{verdict: verdictRenew}, sent)
 		}
-		e.log.Debug("optimistic renewal failed; re-reading the lease", "err", err)
+		e.log.Debug("optimistic renewal failed; re-reading the lease", "lock", e.lock(), "err", err)
 	}
 
 	lease, err := e.get(ctx)

@@ -14,7 +14,8 @@ import (
 // change to the Lease, and at the moment another holder's lease expires. It returns the state after
 // the winning write and the local time that write was sent, or ok=false once ctx is done.
 func (e *Elector) campaign(ctx context.Context, st state, kicks <-chan struct{}) (_ state, won time.Time, ok bool) {
-	e.log.Info("Attempting to acquire leader lease...", "lock", e.lock())
+	// upstream's line, plus the identity: the one place a replica says which Lease holder it is
+	e.log.Info("Attempting to acquire leader lease...", "lock", e.lock(), "identity", e.cfg.Identity)
 	select { // a change seen while we led is stale; the first attempt reads afresh anyway
 	case <-kicks:
 	default:
@@ -43,14 +44,15 @@ func (e *Elector) campaign(ctx context.Context, st state, kicks <-chan struct{})
 		a := e.step(ctx, st, false)
 		st = a.st
 		if a.won() {
-			e.log.Info("Successfully acquired lease", "lock", e.lock(), "verdict", a.d.verdict, "transitions", a.st.obs.rec.transitions)
+			e.log.Info("Successfully acquired lease", "lock", e.lock()) // upstream's line, keys and all
+			e.log.Debug("lease acquired", "lock", e.lock(), "identity", e.cfg.Identity, "verdict", a.d.verdict, "transitions", a.st.obs.rec.transitions)
 			return st, a.sent, true
 		}
 		switch {
 		case ctx.Err() != nil:
 			return st, time.Time{}, false
 		case apierrors.IsConflict(a.err) || apierrors.IsAlreadyExists(a.err):
-			e.log.Debug("lost a race for the lease; will retry", "err", a.err)
+			e.log.Debug("lost a race for the lease; will retry", "lock", e.lock(), "err", a.err)
 		case a.err != nil:
 			e.log.Error("Failed to update lease", "lock", e.lock(), "err", a.err)
 		default:

@@ -32,7 +32,7 @@ func (e *Elector) watch(ctx context.Context, kicks chan<- struct{}) {
 			return
 		}
 		if err != nil {
-			e.log.Debug("watching the lease failed; polling meanwhile", "err", err, "retryIn", backoff)
+			e.log.Debug("watching the lease failed; polling meanwhile", "lock", e.lock(), "err", err, "retryIn", backoff)
 		}
 		if events > 0 {
 			backoff = watchBackoffMin

@@ -113,7 +113,7 @@ func TestLeaderCutOffFromAPIServer(t *testing.T) {
 	healedAt := time.Now()
 	px.restore()
 	deadline := time.Now().Add(10 * time.Second)
-	for !seenAfter(a, `] "lease held by another candidate"`, healedAt) {
+	for !seenAfter(a, `] "Lease is held and has not yet expired"`, healedAt) {
 		if time.Now().After(deadline) || !a.Alive() {
 			t.Fatalf("berth-a did not read the lease as a candidate within 10s of the heal (alive: %v)", a.Alive())
 		}

@@ -182,9 +182,14 @@ func (s *Server) ShutdownCheck(*http.Request) error {
 
 // Handle mounts an extra endpoint behind the same authentication and authorization; a path
 // ending in "/" also serves everything below it. It fails if the path is taken. May be called
-// while serving.
+// while serving. Paths under /debug/ are not listed in /statusz, as upstream lists none of its
+// debugging handlers.
 func (s *Server) Handle(path string, h http.Handler) error {
-	if err := s.mux.handle(path, h, strings.HasSuffix(path, "/")); err != nil {
+	mount := s.mux.handle
+	if strings.HasPrefix(path, "/debug/") {
+		mount = s.mux.handleUnlisted
+	}
+	if err := mount(path, h, strings.HasSuffix(path, "/")); err != nil {
 		return fmt.Errorf("mounting %s: %w", path, err)
 	}
 	return nil

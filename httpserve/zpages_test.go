@@ -40,8 +40,12 @@ func zpageServer(t *testing.T) (*Server, time.Time) {
 		SetVerbosity: func(int) error { return nil },
 		clock:        func() time.Time { return start.Add(90*time.Minute + 5*time.Second) },
 	})
-	if err := s.Handle("/metrics/resources", http.NotFoundHandler()); err != nil {
-		t.Fatal(err)
+	// Mounted later, as main mounts them: /metrics/resources is listed in /statusz (under
+	// /metrics), berth's own debugging endpoints are not.
+	for _, p := range []string{"/metrics/resources", "/debug/explain/", "/debug/pending"} {
+		if err := s.Handle(p, http.NotFoundHandler()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return s, start
 }

@@ -27,6 +27,9 @@ type World struct {
 	// Storage, when not nil, is the cluster's storage at the end of the phase: the incoming
 	// pods' volumes are then judged too. Nil leaves volumes unjudged.
 	Storage *Storage
+	// Devices, when not nil, is the cluster's dynamic resources at the end of the phase: the
+	// incoming pods' ResourceClaims are then judged too. Nil leaves them unjudged.
+	Devices *Devices
 }
 
 // Violation is one broken hard constraint.
@@ -92,6 +95,7 @@ func Check(w *World) []Violation {
 	out = append(out, checkInterPod(w, all)...)
 	out = append(out, checkSpread(w, all)...)
 	out = append(out, checkVolumes(w, all)...)
+	out = append(out, checkDevices(w, all)...)
 	return out
 }
 

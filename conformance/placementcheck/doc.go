@@ -35,6 +35,16 @@
 // prevents scheduling where it is missing is listed by the node's CSINode (NodeVolumeLimits:
 // CSI PVs only; VolumeAttachments and in-tree volumes migrating to CSI are not counted).
 //
+// Devices, when the World carries the cluster's dynamic resources (ResourceClaims, ResourceSlices,
+// DeviceClasses as they ended): every ResourceClaim of a bound pod is allocated and reserved for
+// it, its allocation's node selector selects the node, each device allocated is published by the
+// newest generation of its pool in a slice that reaches the node, satisfies its class's and
+// request's selectors where they are simple comparisons (others are not judged), and carries no
+// taint the request does not tolerate, and has admin access exactly when asked; the class's
+// opaque configuration is carried into the allocation; requests get their counts, matchAttribute and
+// distinctAttribute constraints hold, no device is held by two claims without admin access, and
+// no pool's shared counters are overdrawn (DynamicResources).
+//
 // It judges the final state, so where several incoming pods interact it can only bound what
 // each placement saw: required affinity allows the first pod of a series that matches its own
 // terms, and spreading is exact for skews decided by pre-existing pods and, for sets of

@@ -76,6 +76,9 @@ const (
 	// WithVolume is a basic pod mounting its own claim of the WaitForFirstConsumer StorageClass
 	// (see Workload.Claims), which exists before the pod, unbound.
 	WithVolume Shape = "volume"
+	// WithDevice is a basic pod with its own ResourceClaim for one device of DeviceClass (see
+	// Workload.ResourceClaims), which exists before the pod, unallocated.
+	WithDevice Shape = "device"
 )
 
 // Workload is a named cluster and pod mix. Pods cycle through Shapes in order.
@@ -94,6 +97,10 @@ type Workload struct {
 	// Volumes gives each pod its own claim of a WaitForFirstConsumer class, created before the
 	// run (see Claims): binding a pod takes a volume provisioned on its node and bound first.
 	Volumes bool
+	// Devices gives each node DevicesPerNode devices (one ResourceSlice) and each pod its own
+	// claim for one of them, created before the run (see ResourceClaims): binding a pod takes the
+	// claim's allocation and reservation first.
+	Devices bool
 	Shapes  []Shape
 }
 
@@ -120,6 +127,9 @@ var optIn = []Workload{
 	{Name: "volumes", Summary: fmt.Sprintf("each pod (100m/500Mi) mounts its own claim (%s) of a WaitForFirstConsumer StorageClass, created unbound before the run "+
 		"as a StatefulSet's; binding a pod takes its claim's selected-node annotation, a volume provisioned on that node and "+
 		"bound to the claim by kube-controller-manager's PV binder, then the pod's binding", ClaimSize), Volumes: true, Shapes: []Shape{WithVolume}},
+	{Name: "devices", Summary: fmt.Sprintf("each node has %d devices of driver %s (one ResourceSlice); each pod (100m/500Mi) has its own ResourceClaim "+
+		"for exactly one device of DeviceClass %s (CEL: device.driver), created unallocated before the run; binding a pod takes the claim's "+
+		"allocation and reservedFor first", DevicesPerNode, Driver, DeviceClass), Devices: true, Shapes: []Shape{WithDevice}},
 }
 
 // All returns every workload that "all" selects, in report order (not the opt-in ones).
@@ -172,12 +182,18 @@ func (w Workload) Validate(s Size) error {
 		if (sh == WithVolume) != w.Volumes {
 			return fmt.Errorf("workload %s: shape %s in a workload with Volumes %v: a volumes workload has pods with volumes alone", w.Name, sh, w.Volumes)
 		}
+		if (sh == WithDevice) != w.Devices {
+			return fmt.Errorf("workload %s: shape %s in a workload with Devices %v: a devices workload has pods with device claims alone", w.Name, sh, w.Devices)
+		}
 	}
 	// A sufficient condition: every bindable pod fits even if all crowd onto the smallest set of
 	// nodes some shape is allowed on (in a preemption workload, if each takes a victim's place).
 	room := podsPerNode * w.minEligible(s.Nodes)
 	if w.Preemption {
 		room = VictimsPerNode * s.Nodes
+	}
+	if w.Devices {
+		room = min(room, DevicesPerNode*s.Nodes)
 	}
 	if bindable := w.Bindable(s.Pods); bindable > room {
 		return fmt.Errorf("workload %s: %d pods need room for %d on %d nodes: too many pods for the nodes", w.Name, bindable, room, s.Nodes)
@@ -321,6 +337,8 @@ func (w Workload) Pods(ns string, s Size) []Pod {
 			p.Spec.PriorityClassName = HighPriorityClass
 		case WithVolume:
 			addClaimVolume(p)
+		case WithDevice:
+			addDeviceClaim(p)
 		}
 		pods[i] = Pod{Pod: p, MustStayPending: shape == TooBig || shape == Gated}
 	}

@@ -3,6 +3,7 @@ package dynamicresources
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
@@ -412,7 +413,7 @@ func (a *allocation) matches(ci int, r *request, c *candidate) (bool, error) {
 	for i, sel := range r.classSel {
 		ok, err := sel.Match(c.slice.Spec.Driver, c.dev)
 		if err != nil {
-			return false, fmt.Errorf("class %s: selector #%d on device %s: CEL runtime error: %w", r.class.Name, i, c.id(), err)
+			return false, fmt.Errorf("class %s: selector #%d on device %s: CEL runtime error: %w", r.class.Name, i, c.id(), withKeyHint(err))
 		}
 		if !ok {
 			return false, nil
@@ -422,7 +423,7 @@ func (a *allocation) matches(ci int, r *request, c *candidate) (bool, error) {
 		ok, err := sel.Match(c.slice.Spec.Driver, c.dev)
 		if err != nil {
 			cl := a.claims[ci].claim
-			return false, fmt.Errorf("claim %s/%s: selector #%d on device %s: CEL runtime error: %w", cl.Namespace, cl.Name, i, c.id(), err)
+			return false, fmt.Errorf("claim %s/%s: selector #%d on device %s: CEL runtime error: %w", cl.Namespace, cl.Name, i, c.id(), withKeyHint(err))
 		}
 		if !ok {
 			return false, nil
@@ -432,6 +433,18 @@ func (a *allocation) matches(ci int, r *request, c *candidate) (bool, error) {
 		return a.nodeSels.nodeMatches(a.node, c.dev.NodeName, c.dev.AllNodes, c.dev.NodeSelector), nil
 	}
 	return true, nil
+}
+
+// keyHint is what upstream appends to a selector's "no such key" error (a device without the
+// attribute or capacity the expression reads), in the pod's message too.
+const keyHint = ". consider using CEL optional chaining (.? followed by orValue()) or guarding the check with has() for optional fields"
+
+// withKeyHint returns err with keyHint appended when it is a missing key error, else err.
+func withKeyHint(err error) error {
+	if strings.Contains(err.Error(), "no such key:") {
+		return fmt.Errorf("%w%s", err, keyHint)
+	}
+	return err
 }
 
 // capacityFits is upstream's capacity check for a device that does not allow multiple

@@ -1,6 +1,7 @@
 package dynamicresources
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
@@ -349,13 +350,13 @@ func TestAllocator(t *testing.T) {
 			name:   "a CEL runtime error fails the attempt",
 			objs:   []any{class("broken", "boom"), claim("c", exact("r", "broken", 1)), slice("s1", "n0", "p1", dev("d0"))},
 			claims: []string{"c"},
-			fail:   "class broken: selector #0 on device gpu.example.com/p1/d0: CEL runtime error: no such key: healthy",
+			fail:   "class broken: selector #0 on device gpu.example.com/p1/d0: CEL runtime error: no such key: healthy" + keyHint,
 		},
 		{
 			name:   "a CEL runtime error in a request selector",
 			objs:   []any{gpu, claim("c", exact("r", "gpu", 1, "boom")), slice("s1", "n0", "p1", dev("d0"))},
 			claims: []string{"c"},
-			fail:   "claim ns/c: selector #0 on device gpu.example.com/p1/d0: CEL runtime error: no such key: healthy",
+			fail:   "claim ns/c: selector #0 on device gpu.example.com/p1/d0: CEL runtime error: no such key: healthy" + keyHint,
 		},
 		{
 			name: "a device in use is passed over before its selectors run",
@@ -476,5 +477,18 @@ func TestAllocator(t *testing.T) {
 				t.Errorf("allocated %v\nwant      %v", gotDevices, tt.want)
 			}
 		})
+	}
+}
+
+// TestKeyHint: upstream's hint follows a missing key error (the conformance test found berth's
+// message without it), and only that error.
+func TestKeyHint(t *testing.T) {
+	for _, tc := range []struct{ err, want string }{
+		{"no such key: rack", "no such key: rack" + keyHint},
+		{"division by zero", "division by zero"},
+	} {
+		if got := withKeyHint(errors.New(tc.err)).Error(); got != tc.want {
+			t.Errorf("withKeyHint(%q) = %q, want %q", tc.err, got, tc.want)
+		}
 	}
 }
