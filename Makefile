@@ -71,12 +71,21 @@ chaos: upstream
 # bench-volumes: 500 nodes, 1000 pods each mounting its own WaitForFirstConsumer claim (claims created
 # before the run, kube-controller-manager's PV binder and a test provisioner running, none of it
 # measured); both client limits; writes BENCHMARKS-volumes.md and bench/results-volumes.json (~5 min).
+# bench-latency: open-loop arrival, 100 pods/s for 60 s on 5000 nodes, basic and mixed, the ceiling,
+# berth and upstream once each: create-to-bind p50/p99/p99.9 and each scheduler's SLI p99; writes
+# BENCHMARKS-latency.md and bench/results-latency.json (~15 min).
+# bench-xl: 15000 nodes, 30000 pods, basic and spread, once each, every run cut off after 20 min
+# (-timebox) and then reported with how far it came; writes BENCHMARKS-xl.md and
+# bench/results-xl.json (up to ~2 h).
+# bench-startup: 5000 nodes and 50000 pods created bound (not measured), then each scheduler's cold
+# start (exec -> /readyz -> first bind, peak RSS) and a leader failover between two berth replicas
+# (4 s lease); writes BENCHMARKS-startup.md and bench/results-startup.json (~10 min).
 # bench-devices: 500 nodes each publishing 8 devices (one ResourceSlice), 1000 pods each with its own
 # pre-created one-device ResourceClaim (DeviceClass selecting the driver by CEL; none of the setup
 # measured, no controller running); both client limits; writes BENCHMARKS-devices.md and
 # bench/results-devices.json (~8 min).
 BENCH_FLAGS ?=
-.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-volumes bench-devices bench-smoke
+.PHONY: bench bench-large bench-large-basic bench-defaults bench-firstpass bench-preemption bench-volumes bench-devices bench-latency bench-xl bench-startup bench-smoke
 bench: upstream
 	$(GO) run ./bench -md BENCHMARKS.md -json bench/results.json $(BENCH_FLAGS)
 
@@ -101,9 +110,18 @@ bench-volumes: upstream
 bench-devices: upstream
 	$(GO) run ./bench -nodes 500 -pods 1000 -workloads devices -client-limits 5000,default -pairs 1 -md BENCHMARKS-devices.md -json bench/results-devices.json $(BENCH_FLAGS)
 
+bench-latency: upstream
+	$(GO) run ./bench -mode latency -md BENCHMARKS-latency.md -json bench/results-latency.json $(BENCH_FLAGS)
+
+bench-xl: upstream
+	$(GO) run ./bench -mode xl -md BENCHMARKS-xl.md -json bench/results-xl.json $(BENCH_FLAGS)
+
+bench-startup: upstream
+	$(GO) run ./bench -mode startup -md BENCHMARKS-startup.md -json bench/results-startup.json $(BENCH_FLAGS)
+
 # bench-smoke: the benchmark end to end at a tiny size (20 nodes, 60 pods, 2 workloads, 1 round at
 # both client limits; preemption on 8 full nodes, volumes with 16 claims and devices with 16 claims
-# on 8 nodes of 8 devices, at QPS/burst 5000);
+# on 8 nodes of 8 devices, at QPS/burst 5000; the latency, xl and startup modes on 20 to 100 nodes);
 # it also runs within `make test`.
 bench-smoke: upstream
 	$(GO) test -count=1 -run TestSmoke -v ./bench

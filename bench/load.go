@@ -101,6 +101,10 @@ type creator struct {
 	workers int
 	// ceiling, when set, makes each client also do the writes a scheduler would for the pod.
 	ceiling *ceilingWriter
+	// rate, when positive, creates the pods open loop at that many a second instead (see
+	// createPaced); lag is then how late the latest create started behind its schedule.
+	rate float64
+	lag  time.Duration
 
 	mu        sync.Mutex
 	createdAt map[string]time.Time
@@ -119,6 +123,9 @@ func (c *creator) run(ctx context.Context) error {
 
 // create creates the pods (see run).
 func (c *creator) create(ctx context.Context) error {
+	if c.rate > 0 {
+		return c.createPaced(ctx)
+	}
 	if c.ceiling == nil || c.ceiling.binders == 0 {
 		return parallel(ctx, len(c.pods), c.workers, func(ctx context.Context, i int) error {
 			created, err := c.createPod(ctx, i)

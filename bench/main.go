@@ -32,6 +32,17 @@
 //	go run ./bench -nodes 20 -pods 40 -workloads volumes -client-limits 5000 -pairs 1 -md /tmp/v.md
 //	go run ./bench -nodes 20 -pods 80 -workloads devices -client-limits 5000 -pairs 1 -md /tmp/d.md
 //	go run ./bench -workloads basic -berth-only -ceiling-runs 0 -explain-rps 50 -md /tmp/e.md
+//
+// Besides throughput (the default mode), -mode selects (see modes.go): latency, pods created open
+// loop at -rate for -arrival with the create-to-bind percentiles and each scheduler's SLI p99
+// (latency.go); xl, throughput at 15,000 nodes with every run cut off at -timebox (xl.go); and
+// startup, each scheduler's cold start on a cluster of -bound-pods bound pods and a leader
+// failover between two berth replicas (startup.go). Each mode presets its sizes, workloads and
+// rounds; flags given explicitly win.
+//
+//	go run ./bench -mode latency -nodes 1000 -rate 50 -arrival 30s -md /tmp/l.md
+//	go run ./bench -mode xl -timebox 10m -md /tmp/x.md
+//	go run ./bench -mode startup -nodes 1000 -bound-pods 10000 -lease 4s -md /tmp/s.md
 package main
 
 import (
@@ -69,6 +80,8 @@ type options struct {
 	cfg      config
 	mdPath   string
 	jsonPath string
+	// fromJSON, when set, names a JSON report to rewrite the markdown report from, running nothing.
+	fromJSON string
 }
 
 func parseArgs(args []string, stderr io.Writer) (options, error) {
@@ -94,7 +107,14 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
 	js := fs.String("json", "", "JSON report path (empty: none)")
 	explainRPS := fs.Int("explain-rps", 0, "also run berth, after each berth run, with this many GET /debug/explain requests per second during the run (0: no such runs); the report compares the two")
+	mode := fs.String("mode", modeThroughput, "what to measure: "+modesHelp)
+	fromJSON := fs.String("from-json", "", "run nothing: rewrite the -md report from this JSON report (of any mode)")
+	var mo modeOptions
+	mo.addFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if err := applyModePreset(fs, *mode, &mo); err != nil {
 		return options{}, err
 	}
 	if fs.NArg() > 0 {
@@ -115,11 +135,11 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	if *ceilingRuns < 0 {
 		*ceilingRuns = *pairs
 	}
-	o := options{mdPath: *md, jsonPath: *js, cfg: config{
+	o := options{mdPath: *md, jsonPath: *js, fromJSON: *fromJSON, cfg: config{
 		size: size, workloads: ws, limits: ls, rounds: *pairs, ceilingRuns: *ceilingRuns, berthOnly: *berthOnly, clients: *clients,
 		ceilingEvents: *ceilingEvents, ceilingBinders: *ceilingBinders, berthBin: *berth, upstreamBin: *upstream, stall: *stall,
 		profileDir: *profileDir, profileFor: *profileFor, explainRPS: *explainRPS,
-		progress: stderr, args: args,
+		progress: stderr, args: args, mode: *mode, modeOptions: mo,
 	}}
 	return o, o.cfg.validate()
 }
@@ -132,6 +152,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
+	}
+	if o.fromJSON != "" {
+		if err := rewriteMarkdown(o.fromJSON, o.mdPath); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		return 0
 	}
 	rep, err := runAll(ctx, o.cfg)
 	if rep != nil {
@@ -166,6 +193,19 @@ func (o options) write(rep *Report) error {
 		}
 	}
 	return nil
+}
+
+// rewriteMarkdown writes the markdown report mdPath from the JSON report jsonPath.
+func rewriteMarkdown(jsonPath, mdPath string) error {
+	b, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return fmt.Errorf("reading the JSON report: %w", err)
+	}
+	var rep Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("parsing the JSON report %s: %w", jsonPath, err)
+	}
+	return writeFile(mdPath, rep.writeMarkdown)
 }
 
 // writeFile writes path through a temporary file renamed into place.

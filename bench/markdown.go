@@ -4,12 +4,19 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/berth-scheduler/berth/scheduler/benchdata"
 )
 
 // writeMarkdown renders the report as BENCHMARKS.md.
 func (r *Report) writeMarkdown(w io.Writer) error {
+	switch r.Settings.Mode {
+	case modeLatency:
+		return r.writeLatencyMarkdown(w)
+	case modeStartup:
+		return r.writeStartupMarkdown(w)
+	}
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	s, m, v := r.Settings, r.Machine, r.Versions
@@ -32,7 +39,11 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 	if s.CeilingRuns > 0 {
 		p(" (the first %d preceded by the ceiling, whose figures serve every limit)", s.CeilingRuns)
 	}
-	p("; every run on a fresh etcd + kube-apiserver. Figures are medians over the rounds")
+	p("; every run on a fresh etcd + kube-apiserver")
+	if s.TimeboxSeconds > 0 {
+		p("; each run cut off after a time box of %s, reported incomplete with how far it came", time.Duration(s.TimeboxSeconds*float64(time.Second)))
+	}
+	p(". Figures are medians over the rounds")
 	if r.hasIncomplete() {
 		p(" of the runs that completed (see *Incomplete runs*)")
 	}

@@ -45,6 +45,10 @@ type config struct {
 	progress io.Writer
 	// args is the command line, recorded in the report.
 	args []string
+	// mode is what is measured (see modes.go): modeThroughput (the default, also ""),
+	// modeLatency, modeXL or modeStartup; modeOptions are the settings of the other modes.
+	mode string
+	modeOptions
 }
 
 func (c config) validate() error {
@@ -80,7 +84,7 @@ func (c config) validate() error {
 	if c.stall <= 0 {
 		return fmt.Errorf("-stall %s: must be positive", c.stall)
 	}
-	return nil
+	return c.validateMode()
 }
 
 // plannedRun is one entry of the run order.
@@ -164,6 +168,9 @@ func runAll(ctx context.Context, cfg config) (*Report, error) {
 		}
 	}
 	rep.Versions = readVersions(ctx, berth, upstream, cfg.upstreamBin == "")
+	if cfg.mode == modeStartup {
+		return runStartup(ctx, cfg, rep, berth, upstream)
+	}
 
 	// Each run tears down in the background while the next one sets up; the next measurement
 	// starts only once the previous control plane is gone.
@@ -222,9 +229,12 @@ func progressLine(i, n int, r plannedRun, res RunResult) string {
 func runOne(ctx context.Context, cfg config, r plannedRun, berth, upstream string, tornDown *chan struct{}) (RunResult, error) {
 	spec := runSpec{workload: r.workload, kind: r.kind, limit: r.limit, round: r.round, size: cfg.size, clients: cfg.clients,
 		ceilingEvents: cfg.ceilingEvents, ceilingBinders: cfg.ceilingBinders, stall: cfg.stall, progress: cfg.progress,
-		profileDir: cfg.profileDir, profileFor: cfg.profileFor}
+		profileDir: cfg.profileDir, profileFor: cfg.profileFor, timebox: cfg.timebox}
 	if r.explain {
 		spec.explainRPS = cfg.explainRPS
+	}
+	if cfg.mode == modeLatency {
+		spec.rate = cfg.rate
 	}
 	switch r.kind {
 	case kindBerth:

@@ -27,6 +27,10 @@ type Report struct {
 	// client limit that had such runs.
 	Explain []ExplainSummary `json:"explain,omitempty"`
 	Runs    []RunResult      `json:"runs"`
+	// Latency summarises the latency mode's runs (see latency.go); Startup is the startup
+	// mode's whole outcome (see startup.go), which has no Runs.
+	Latency []LatencySummary `json:"latency,omitempty"`
+	Startup *StartupReport   `json:"startup,omitempty"`
 }
 
 // ExplainSummary is berth's throughput without and with explain load, from the same rounds.
@@ -61,6 +65,14 @@ type Settings struct {
 	ClientLimits []string `json:"clientLimits"`
 	Workloads    []string `json:"workloads"`
 	Args         []string `json:"args"`
+	// Mode is the -mode (empty for throughput), and the settings of the other modes: the
+	// latency mode's arrival, any time box, the startup mode's bound pods and failover lease.
+	Mode           string  `json:"mode,omitempty"`
+	RatePerSecond  float64 `json:"ratePerSecond,omitempty"`
+	ArrivalSeconds float64 `json:"arrivalSeconds,omitempty"`
+	TimeboxSeconds float64 `json:"timeboxSeconds,omitempty"`
+	BoundPods      int     `json:"boundPods,omitempty"`
+	LeaseSeconds   float64 `json:"leaseSeconds,omitempty"`
 }
 
 func settingsOf(c config) Settings {
@@ -71,6 +83,19 @@ func settingsOf(c config) Settings {
 	}
 	for _, l := range c.limits {
 		s.ClientLimits = append(s.ClientLimits, l.String())
+	}
+	if c.mode != "" && c.mode != modeThroughput {
+		s.Mode = c.mode
+	}
+	s.TimeboxSeconds = c.timebox.Seconds()
+	switch c.mode {
+	case modeLatency:
+		s.RatePerSecond, s.ArrivalSeconds = c.rate, c.arrival.Seconds()
+	case modeStartup:
+		s.BoundPods = c.boundPods
+		if c.failover {
+			s.LeaseSeconds = c.lease.Seconds()
+		}
 	}
 	return s
 }
@@ -171,6 +196,10 @@ func (w WorkloadSummary) label() string { return limitLabel(w.Workload, w.Client
 func (r *Report) finish() {
 	r.Machine.LoadEnd = loadAverage()
 	r.Duration = time.Since(r.Started).Round(time.Second).String()
+	if r.Settings.Mode == modeStartup {
+		r.finishStartup()
+		return
+	}
 	r.Workloads, r.FirstPass = []WorkloadSummary{}, nil // an empty list, not null, in the JSON
 	r.Explain = explainSummaries(r.Runs)
 	for _, name := range r.Settings.Workloads {
@@ -198,6 +227,12 @@ func (r *Report) finish() {
 	r.Goals = append(goals(r.Workloads, r.Settings.Nodes), firstPassGoal(r.FirstPass), preemptionGoal(r.Workloads))
 	r.Goals = append(r.Goals, volumesGoals(r.Workloads)...)
 	r.Goals = append(r.Goals, devicesGoals(r.Workloads)...)
+	switch r.Settings.Mode {
+	case modeLatency:
+		r.finishLatency()
+	case modeXL:
+		r.Goals = append(xlGoals(r.Workloads, r.Runs), r.Goals...)
+	}
 }
 
 // firstPassSummaries returns the rows of a first-pass workload, one per client limit in the

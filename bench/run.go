@@ -74,6 +74,8 @@ type RunResult struct {
 	// Explain is set on berth runs under explain load (-explain-rps); such runs stay out of the
 	// berth medians and are compared with them in Report.Explain.
 	Explain *ExplainLoad `json:"explain,omitempty"`
+	// Latency is set on runs of the latency mode (open-loop arrival; see latency.go).
+	Latency *LatencyResult `json:"latency,omitempty"`
 }
 
 // PreemptionResult is what a preemption run evicted: the run's pods can only be bound once
@@ -127,6 +129,11 @@ type runSpec struct {
 	// explainRPS, when positive, sends that many /debug/explain requests per second to berth
 	// during the measurement (see ExplainLoad).
 	explainRPS int
+	// rate, when positive, creates the pods open loop at that many a second (the latency mode)
+	// and adds the run's latency figures; timebox, when positive, ends the run as incomplete
+	// once it has measured that long (see xl.go).
+	rate    float64
+	timebox time.Duration
 }
 
 // errViolations marks a run whose placements broke a hard constraint.
@@ -223,7 +230,7 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 			}
 			e.ceiling.claims = e.claims
 		}
-	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != "", spec.explainRPS > 0); err != nil {
+	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != "" || spec.rate > 0, spec.explainRPS > 0); err != nil {
 		return e, err
 	}
 	e.setup = time.Since(began)
@@ -255,7 +262,7 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	if spec.kind != kindCeiling {
 		res.ClientLimit = spec.limit.String()
 	}
-	cr := &creator{admin: e.admin, pods: e.pods, workers: spec.clients, ceiling: e.ceiling}
+	cr := &creator{admin: e.admin, pods: e.pods, workers: spec.clients, ceiling: e.ceiling, rate: spec.rate}
 	profiled := e.profile(ctx)
 	cpu := newCPUMeter(e.sched)
 	start := time.Now()
@@ -273,14 +280,16 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	} else {
 		close(loadDone)
 	}
-	err := cr.run(ctx)
+	boxed, unbox := timeBoxed(ctx, spec.timebox)
+	err := cr.run(boxed)
 	if err == nil {
 		var dead func() bool
 		if e.sched != nil {
 			dead = e.sched.exited
 		}
-		err = e.obs.wait(ctx, spec.stall, dead)
+		err = e.obs.wait(boxed, spec.stall, dead)
 	}
+	err = unbox(err, e.obs.progress())
 	done := e.obs.progress()
 	window := cpu.stop()
 	stopLoad()
@@ -325,6 +334,9 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	}
 	created := cr.createTimes()
 	res.P50Ms, res.P99Ms = latencies(created, bindTimes, e.bindable)
+	if spec.rate > 0 {
+		res.Latency = e.latencyOf(ctx, cr, bindTimes)
+	}
 	for _, t := range created {
 		res.CreateSeconds = max(res.CreateSeconds, t.Sub(start).Seconds())
 	}
@@ -337,7 +349,9 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 	}
 	final.runPods, final.incomplete = map[string]bool{}, incomplete
 	for _, p := range e.pods {
-		final.runPods[p.Pod.Name] = true
+		if _, ok := created[p.Pod.Name]; ok || !incomplete { // a time box may end the run before every create
+			final.runPods[p.Pod.Name] = true
+		}
 	}
 	if spec.workload.Preemption {
 		res.Preemption = preemptionOf(final, e.victims, res.Bound)

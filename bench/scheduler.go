@@ -31,26 +31,27 @@ type schedulerProc struct {
 
 // startScheduler starts the scheduler of kind against the control plane behind kubeconfig at the
 // client limit, writing any config file into dir, and waits until its /readyz answers 200
-// (informers synced). With profiling its /debug/pprof/ handlers are open to anonymous requests.
+// (informers synced). With open its /debug/pprof/ handlers and /metrics are open to anonymous
+// requests.
 //
 // With explain, /debug/explain is open to anonymous requests too (the load's requests do not
 // authenticate; in production a SubjectAccessReview answer is cached for 10 s per user and path,
 // so authorization adds little to a steady load).
-func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, profiling, explain bool) (*schedulerProc, error) {
+func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, open, explain bool) (*schedulerProc, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	common := []string{"--leader-elect=false", "--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1"}
-	if profiling || explain {
-		open := "/healthz,/readyz,/livez"
-		if profiling {
-			open += ",/debug/pprof/*"
+	if open || explain {
+		paths := "/healthz,/readyz,/livez"
+		if open {
+			paths = openPaths
 		}
 		if explain {
-			open += ",/debug/explain/*"
+			paths += ",/debug/explain/*"
 		}
-		common = append(common, "--authorization-always-allow-paths="+open)
+		common = append(common, "--authorization-always-allow-paths="+paths)
 	}
 	var args []string
 	switch kind {
@@ -77,6 +78,9 @@ func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limi
 	}
 	return s, nil
 }
+
+// openPaths are the paths a scheduler started open serves to anonymous requests.
+const openPaths = "/healthz,/readyz,/livez,/metrics,/debug/pprof/*"
 
 // upstreamConfig is kube-scheduler's configuration: the client limit berth gets by flag (no
 // qps or burst line for defaultFlags), and no leader election.
