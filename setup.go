@@ -388,18 +388,24 @@ func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c
 
 // addZPages configures kube-scheduler's z-pages and debugging endpoints: /flagz (every flag as
 // parsed), /statusz, /metrics/slis (its own registry, under the same --disabled-metrics and
-// --allow-metric-labels as /metrics) and PUT /debug/flags/v.
+// --allow-metric-labels as /metrics) and PUT /debug/flags/v. As kube-scheduler, /flagz is
+// served only under the ComponentFlagz feature gate and /statusz under ComponentStatusz (both on
+// by default).
 func addZPages(cfg *httpserve.Config, opts *flags.Options, setVerbosity func(int) error) error {
-	flagValues := make(map[string]string, len(opts.Values))
-	for _, v := range opts.Values {
-		flagValues[v.Name] = v.Value
+	if opts.GateEnabled("ComponentFlagz") {
+		flagValues := make(map[string]string, len(opts.Values))
+		for _, v := range opts.Values {
+			flagValues[v.Name] = v.Value
+		}
+		cfg.Flags = func() map[string]string { return flagValues }
 	}
-	cfg.Flags = func() map[string]string { return flagValues }
-	cfg.Status = httpserve.StatusInfo{
-		StartTime: processStart,
-		// As kubernetes_build_info's git_version, without the "v" upstream leaves out here.
-		BinaryVersion:    flags.KubeVersion + ".0+berth." + version,
-		EmulationVersion: flags.KubeVersion,
+	if opts.GateEnabled("ComponentStatusz") {
+		cfg.Status = httpserve.StatusInfo{
+			StartTime: processStart,
+			// As kubernetes_build_info's git_version, without the "v" upstream leaves out here.
+			BinaryVersion:    flags.KubeVersion + ".0+berth." + version,
+			EmulationVersion: flags.KubeVersion,
+		}
 	}
 	allowed, err := metricLabelAllowLists(opts.Metrics)
 	if err != nil {

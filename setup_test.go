@@ -10,6 +10,7 @@ import (
 
 	"github.com/berth-scheduler/berth/config"
 	"github.com/berth-scheduler/berth/flags"
+	"github.com/berth-scheduler/berth/httpserve"
 	"github.com/berth-scheduler/berth/metrics"
 )
 
@@ -93,5 +94,44 @@ func TestMetricLabelAllowLists(t *testing.T) {
 		if _, err := metricLabelAllowLists(flags.Metrics{AllowMetricLabelsManifest: path}); err == nil || !strings.Contains(err.Error(), "--allow-metric-labels-manifest") {
 			t.Errorf("%s: err = %v, want one naming --allow-metric-labels-manifest", path, err)
 		}
+	}
+}
+
+// TestZPagesFollowFeatureGates checks /flagz and /statusz are configured only while their
+// feature gates (ComponentFlagz, ComponentStatusz) are on, as kube-scheduler installs them.
+func TestZPagesFollowFeatureGates(t *testing.T) {
+	cases := []struct {
+		name                 string
+		gates                string
+		wantFlagz, wantStats bool
+	}{
+		{"defaults", "", true, true},
+		{"flagz off", "ComponentFlagz=false", false, true},
+		{"statusz off", "ComponentStatusz=false", true, false},
+		{"all beta off", "AllBeta=false", false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := []string{"--v=2"}
+			if c.gates != "" {
+				args = append(args, "--feature-gates="+c.gates)
+			}
+			opts, err := flags.Parse(args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg httpserve.Config
+			if err := addZPages(&cfg, opts, func(int) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.Flags != nil; got != c.wantFlagz {
+				t.Errorf("/flagz configured = %t, want %t", got, c.wantFlagz)
+			} else if got && cfg.Flags()["v"] != "2" {
+				t.Errorf("/flagz v = %q, want 2", cfg.Flags()["v"])
+			}
+			if got := !cfg.Status.StartTime.IsZero(); got != c.wantStats {
+				t.Errorf("/statusz configured = %t, want %t", got, c.wantStats)
+			}
+		})
 	}
 }

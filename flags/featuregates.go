@@ -55,6 +55,25 @@ func gatesEnabled(set map[string]bool) map[string]bool {
 	return enabled
 }
 
+// honouredGates are the gates berth acts on; --feature-gates setting any other is accepted (as
+// kube-scheduler accepts it) and named in Warnings, since berth ships v1.37's default behaviour.
+var honouredGates = map[string]bool{
+	"ComponentFlagz":   true, // /flagz is served only while it is on
+	"ComponentStatusz": true, // /statusz is served only while it is on
+}
+
+// GateEnabled reports whether the named kube-scheduler feature gate is on once --feature-gates
+// (with AllAlpha and AllBeta) is applied to v1.37's defaults. An unknown name is off.
+func (o *Options) GateEnabled(name string) bool {
+	if _, ok := kubeGates[name]; !ok {
+		return false
+	}
+	if v, ok := o.FeatureGates[name]; ok {
+		return v
+	}
+	return gatesEnabled(o.FeatureGates)[name]
+}
+
 // validateGates checks the gates as a whole, as kube-scheduler does once its flags are parsed:
 // every enabled gate needs the gates it depends on enabled. The problems are reported together,
 // ordered by gate name.

@@ -65,8 +65,8 @@ type Options struct {
 	LeaderElection LeaderElection
 
 	// FeatureGates is --feature-gates, gate name to value ("kube:" prefixes removed). It is
-	// nil when the flag was not given. Berth ships one behaviour, so gates have no effect
-	// and Warnings lists each one.
+	// nil when the flag was not given. Berth ships one behaviour, so most gates have no
+	// effect and Warnings lists each one; GateEnabled answers for the few berth acts on.
 	FeatureGates map[string]bool
 
 	Metrics Metrics

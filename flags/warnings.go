@@ -21,12 +21,15 @@ var configOverriddenFlags = []string{
 }
 
 // Warnings lists, one line each and in a stable order, what was accepted but will have no
-// effect, for main to log at startup: each feature gate, each no-op flag that was given,
+// effect, for main to log at startup: each feature gate berth does not act on, each no-op flag that was given,
 // deprecated flags overridden by --config, and request-header lists missing the standard
 // header (as kube-scheduler warns). It returns nil when there is nothing to say.
 func (o *Options) Warnings() []string {
 	var w []string
 	for _, name := range sortedKeys(o.FeatureGates) {
+		if honouredGates[name] {
+			continue
+		}
 		w = append(w, fmt.Sprintf("--feature-gates: %s=%t has no effect: berth implements kube-scheduler v%s's default behaviour only",
 			name, o.FeatureGates[name], KubeVersion))
 	}

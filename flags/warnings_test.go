@@ -17,6 +17,7 @@ func TestWarnings(t *testing.T) {
 			"--feature-gates: GenericWorkload=true has no effect: berth implements kube-scheduler v1.37's default behaviour only",
 			"--feature-gates: SchedulerAsyncAPICalls=false has no effect: berth implements kube-scheduler v1.37's default behaviour only",
 		}},
+		{"honoured gates are silent", []string{"--feature-gates=ComponentFlagz=false,ComponentStatusz=false"}, nil},
 		{"no-op flags", []string{"--vmodule=a=1", "--log-flush-frequency=1s", "--disabled-metrics=x", "--min-compatibility-version=1.37"}, []string{
 			"--log-flush-frequency is accepted for compatibility but has no effect in berth",
 			"--min-compatibility-version is accepted for compatibility but has no effect in berth",
@@ -36,6 +37,31 @@ func TestWarnings(t *testing.T) {
 			got := mustParse(t, c.args...).Warnings()
 			if !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Warnings() for %q =\n  %q\nwant\n  %q", c.args, got, c.want)
+			}
+		})
+	}
+}
+
+func TestGateEnabled(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		gate string
+		want bool
+	}{
+		{"default on", nil, "ComponentFlagz", true},
+		{"default off", nil, "SchedulerAsyncAPICalls", false},
+		{"set off", []string{"--feature-gates=ComponentFlagz=false"}, "ComponentFlagz", false},
+		{"other gate set", []string{"--feature-gates=ComponentStatusz=false"}, "ComponentFlagz", true},
+		{"AllBeta=false turns beta gates off", []string{"--feature-gates=AllBeta=false"}, "ComponentStatusz", false},
+		{"explicit beats AllBeta", []string{"--feature-gates=AllBeta=false,ComponentStatusz=true"}, "ComponentStatusz", true},
+		{"AllAlpha leaves beta gates", []string{"--feature-gates=AllAlpha=false"}, "ComponentFlagz", true},
+		{"unknown name is off", nil, "NoSuchGate", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := mustParse(t, c.args...).GateEnabled(c.gate); got != c.want {
+				t.Errorf("GateEnabled(%q) with %q = %t, want %t", c.gate, c.args, got, c.want)
 			}
 		})
 	}
