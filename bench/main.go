@@ -103,7 +103,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	upstream := fs.String("kube-scheduler", "", "kube-scheduler binary (default: the test control plane's v1.37.2)")
 	stall := fs.Duration("stall", 60*time.Second, "end a run as incomplete when no pod was bound (nor, in a first pass, marked unschedulable) for this long")
 	profileDir := fs.String("cpuprofile", "", "directory for CPU profiles of each scheduler run (costs a few percent of throughput) and heap profiles taken at its end")
-	profileFor := fs.Duration("cpuprofile-for", 5*time.Second, "how long each CPU profile records, from the first create")
+	profileFor := fs.Duration("cpuprofile-for", 5*time.Second, "how long each CPU profile records, from the first create (-mode startup: from the exec, with a heap profile at the first bind)")
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
 	js := fs.String("json", "", "JSON report path (empty: none)")
 	explainRPS := fs.Int("explain-rps", 0, "also run berth, after each berth run, with this many GET /debug/explain requests per second during the run (0: no such runs); the report compares the two")

@@ -48,7 +48,7 @@ func smokeBerth(t *testing.T) string {
 // markdown).
 func runModeSmoke(t *testing.T, cfg config) (*Report, string, Report) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	dir := t.TempDir()
 	cfg.progress, cfg.args = testLog{t}, []string{"(smoke test)"}

@@ -230,7 +230,7 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 			}
 			e.ceiling.claims = e.claims
 		}
-	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != "" || spec.rate > 0, spec.explainRPS > 0); err != nil {
+	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != "" || spec.rate > 0, spec.explainRPS > 0, nil); err != nil {
 		return e, err
 	}
 	e.setup = time.Since(began)

@@ -37,7 +37,10 @@ type schedulerProc struct {
 // With explain, /debug/explain is open to anonymous requests too (the load's requests do not
 // authenticate; in production a SubjectAccessReview answer is cached for 10 s per user and path,
 // so authorization adds little to a steady load).
-func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, open, explain bool) (*schedulerProc, error) {
+//
+// started, when not nil, is called with the process right after exec, before it is ready (to
+// profile its start).
+func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, open, explain bool, started func(*schedulerProc)) (*schedulerProc, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
@@ -72,6 +75,9 @@ func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limi
 		return nil, err
 	}
 	s := &schedulerProc{kind: kind, proc: p, addr: "127.0.0.1:" + strconv.Itoa(port)}
+	if started != nil {
+		started(s)
+	}
 	if err := s.waitReady(ctx, 90*time.Second); err != nil {
 		s.stop()
 		return nil, err

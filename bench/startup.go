@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -254,7 +255,16 @@ func coldStart(ctx context.Context, cfg config, cl *startupCluster, kind, bin st
 		limit = cfg.limits[0]
 	}
 	began := time.Now()
-	s, err := startScheduler(ctx, kind, bin, cl.cp.SchedulerKubeconfig, cl.cp.Dir, limit, true, false)
+	var profiled chan error // with -cpuprofile: the CPU profile of the start, from exec on
+	profileName := filepath.Join(cfg.profileDir, fmt.Sprintf("startup-%s-round%d", kind, round))
+	started := func(s *schedulerProc) {
+		if cfg.profileDir == "" {
+			return
+		}
+		profiled = make(chan error, 1)
+		go func() { profiled <- profileFromStart(ctx, s, cfg.profileFor, profileName+".pprof") }()
+	}
+	s, err := startScheduler(ctx, kind, bin, cl.cp.SchedulerKubeconfig, cl.cp.Dir, limit, true, false, started)
 	if err != nil {
 		if ctx.Err() != nil {
 			return res, err
@@ -284,7 +294,30 @@ func coldStart(ctx context.Context, cfg config, cl *startupCluster, kind, bin st
 			return res, err
 		}
 	}
+	if profiled != nil {
+		if !s.exited() {
+			// The heap at the first bind: in use, and allocated since exec (alloc_space).
+			if err := s.fetch(ctx, "/debug/pprof/heap", 30*time.Second, profileName+".heap"); err != nil {
+				return res, err
+			}
+		}
+		if err := <-profiled; err != nil {
+			return res, err
+		}
+	}
 	return res, nil
+}
+
+// profileFromStart records s's CPU profile for d into path, starting as soon as its secure port
+// answers (a scheduler serves it before its informers are synced).
+func profileFromStart(ctx context.Context, s *schedulerProc, d time.Duration, path string) error {
+	for {
+		err := s.cpuProfile(ctx, d, path)
+		if err == nil || s.exited() || ctx.Err() != nil || !strings.Contains(err.Error(), "connection refused") {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // createAndAwait creates the probe pod name and waits until the watch sees it bound, returning

@@ -3,17 +3,12 @@ package decide_test
 import (
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/rest"
 
 	"github.com/berth-scheduler/berth/kubeclient"
 	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/scheduler/benchdata"
-	"github.com/berth-scheduler/berth/scheduler/cache"
 	"github.com/berth-scheduler/berth/scheduler/decide"
-	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
 // The decision micro-benchmarks run berth's default profile on the workloads of the end-to-end
@@ -34,11 +29,11 @@ func BenchmarkDecide(b *testing.B) {
 	for _, w := range benchdata.All() {
 		b.Run(w.Name, func(b *testing.B) {
 			c := newBenchCluster(b, w)
-			snap := c.cache.UpdateSnapshot(nil)
+			snap := c.Cache.UpdateSnapshot(nil)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				sink = c.decider.Decide(c.pending[i%len(c.pending)], snap)
+				sink = c.decider.Decide(c.Pending[i%len(c.Pending)], snap)
 				i++
 			}
 		})
@@ -51,20 +46,22 @@ func BenchmarkScheduleOne(b *testing.B) {
 	for _, w := range benchdata.All() {
 		b.Run(w.Name, func(b *testing.B) {
 			c := newBenchCluster(b, w)
-			snap := c.cache.UpdateSnapshot(nil)
+			snap := c.Cache.UpdateSnapshot(nil)
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if i == len(c.pending) { // every pending pod placed: start again from the half-full cluster
+				if i == len(c.Pending) { // every pending pod placed: start again from the half-full cluster
 					b.StopTimer()
 					c = newBenchCluster(b, w)
-					snap, i = c.cache.UpdateSnapshot(nil), 0
+					snap, i = c.Cache.UpdateSnapshot(nil), 0
 					b.StartTimer()
 				}
-				snap = c.cache.UpdateSnapshot(snap)
-				pi := c.pending[i]
+				snap = c.Cache.UpdateSnapshot(snap)
+				pi := c.Pending[i]
 				if res := c.decider.Decide(pi, snap); res.Node != "" {
-					c.assume(b, pi, res.Node)
+					if err := c.Assume(pi, res.Node); err != nil {
+						b.Fatal(err)
+					}
 				}
 				i++
 			}
@@ -72,58 +69,20 @@ func BenchmarkScheduleOne(b *testing.B) {
 	}
 }
 
-// benchCluster is a cache holding a workload's nodes and its first pods, the default profile's
-// decider, and the pods still to decide.
+// benchCluster is a workload's half-full cluster (benchdata.Cluster) and the default
+// profile's decider.
 type benchCluster struct {
-	cache   *cache.Cache
+	*benchdata.Cluster
 	decider scheduler.Decider
-	pending []*snapshot.PodInfo
 }
 
 func newBenchCluster(b *testing.B, w benchdata.Workload) *benchCluster {
 	b.Helper()
-	const ns = "bench"
-	size := benchdata.Size{Nodes: benchNodes, Pods: benchPods}
-	if err := w.Validate(size); err != nil {
+	c, err := w.NewCluster("bench", benchdata.Size{Nodes: benchNodes, Pods: benchPods}, scheduler.DefaultSchedulerName)
+	if err != nil {
 		b.Fatal(err)
 	}
-	c := &benchCluster{cache: cache.New(), decider: defaultDecider(b)}
-	c.cache.SetNamespace(&v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-	nodes := w.Nodes(benchNodes)
-	for _, n := range nodes {
-		c.cache.AddNode(n)
-	}
-	pods := w.Pods(ns, size)
-	half := len(pods) / 2
-	for i, node := range w.Place(size, half) {
-		if node >= 0 {
-			bound := podInfo(pods[i].Pod).Pod
-			bound.Spec.NodeName = nodes[node].Name
-			c.cache.AddPod(bound)
-		}
-	}
-	for _, p := range pods[half:] {
-		if len(p.Pod.Spec.SchedulingGates) == 0 { // the queue never hands gated pods to a decision
-			c.pending = append(c.pending, podInfo(p.Pod))
-		}
-	}
-	return c
-}
-
-// assume places pi on node in the cache, as the loop does.
-func (c *benchCluster) assume(b *testing.B, pi *snapshot.PodInfo, node string) {
-	bound := pi.Pod.DeepCopy()
-	bound.Spec.NodeName = node
-	if err := c.cache.Assume(snapshot.NewPodInfo(bound), node); err != nil {
-		b.Fatal(err)
-	}
-}
-
-func podInfo(p *v1.Pod) *snapshot.PodInfo {
-	p = p.DeepCopy()
-	p.UID = types.UID(p.Namespace + "/" + p.Name)
-	p.Spec.SchedulerName = scheduler.DefaultSchedulerName
-	return snapshot.NewPodInfo(p)
+	return &benchCluster{Cluster: c, decider: defaultDecider(b)}
 }
 
 // defaultDecider builds the default profile. Its informers are never started: the

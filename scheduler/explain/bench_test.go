@@ -6,13 +6,8 @@ import (
 	"io"
 	"testing"
 
-	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-
 	"github.com/berth-scheduler/berth/scheduler"
 	"github.com/berth-scheduler/berth/scheduler/benchdata"
-	"github.com/berth-scheduler/berth/scheduler/cache"
 	"github.com/berth-scheduler/berth/scheduler/explain"
 )
 
@@ -32,26 +27,14 @@ func BenchmarkExplain(b *testing.B) {
 			if !ok {
 				b.Skipf("no workload %s", tc.name)
 			}
-			nodes, pods := tc.nodes, 2*tc.nodes
-			size := benchdata.Size{Nodes: nodes, Pods: pods}
-			c := cache.New()
-			c.SetNamespace(&v1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}})
-			ns := w.Nodes(nodes)
-			for _, n := range ns {
-				c.AddNode(n)
+			nodes := tc.nodes
+			cl, err := w.NewCluster("bench", benchdata.Size{Nodes: nodes, Pods: 2 * nodes}, scheduler.DefaultSchedulerName)
+			if err != nil {
+				b.Fatal(err)
 			}
-			all := w.Pods("bench", size)
-			for i, at := range w.Place(size, pods/2) {
-				if at >= 0 {
-					p := all[i].Pod.DeepCopy()
-					p.UID = types.UID(p.Name)
-					p.Spec.NodeName = ns[at].Name
-					c.AddPod(p)
-				}
-			}
+			c := cl.Cache
 			c.UpdateSnapshot(nil) // as the scheduling loop does: dry runs share its clones
-			p := all[pods-1].Pod.DeepCopy()
-			p.UID, p.Spec.SchedulerName = "pending", scheduler.DefaultSchedulerName
+			p := cl.Pending[len(cl.Pending)-1].Pod
 			d := newDecider(b)
 			b.Run("explain", func(b *testing.B) {
 				for b.Loop() {
