@@ -80,11 +80,16 @@ type state struct {
 	evals       []int   // per filter, scratch of countFilterEvaluations
 }
 
-// copyForDryRun returns a state that starts where st does and draws the same tie-breaking
-// numbers, with scratch space of its own.
-func (st *state) copyForDryRun() *state {
-	src := *st.src
-	return &state{nextStart: st.nextStart, src: &src, rng: rand.New(&src)}
+// dryRunFrom readies dry, a state of its own for dry runs (nil: a new one), to start where st
+// does and draw the same tie-breaking numbers; dry keeps its scratch space. The caller holds the
+// lock that guards st.
+func (st *state) dryRunFrom(dry *state) *state {
+	if dry == nil {
+		src := *st.src
+		return &state{nextStart: st.nextStart, src: &src, rng: rand.New(&src)}
+	}
+	*dry.src, dry.nextStart = *st.src, st.nextStart
+	return dry
 }
 
 // New validates p and returns its Decider.
@@ -194,7 +199,7 @@ func (d *Decider) decide(st *state, rec Recorder, pod *snapshot.PodInfo, snap *s
 	}
 	if name := nominatedNode(pod, snap); name != "" {
 		if node := snap.Get(name); node != nil && p.allows(name) {
-			v, i := p.filter(node, nil)
+			v, i := p.filter(node, nil, p.timer)
 			if rec != nil {
 				countNominatedEvaluations(rec, p, i)
 			}
@@ -388,39 +393,40 @@ func (p *Prepared) Check(node *snapshot.NodeInfo, removed []*snapshot.PodInfo) s
 	if !p.allows(node.Name()) {
 		return p.notAllowed()
 	}
-	v, _ := p.filter(node, removed)
+	v, _ := p.filter(node, removed, p.timer)
 	return v
 }
 
 // filter runs the filters on node (see Check) and returns the first rejection with the index of
-// its filter.
-func (p *Prepared) filter(node *snapshot.NodeInfo, removed []*snapshot.PodInfo) (snapshot.Verdict, int) {
+// its filter. timer, when set, times each filter call.
+func (p *Prepared) filter(node *snapshot.NodeInfo, removed []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
 	if nominated := p.nominatedOn(node.Name()); len(nominated) > 0 {
 		with := node.Clone()
 		for _, np := range nominated {
 			with.AddPod(np)
 		}
-		if v, i := p.run(with, removed, nominated); !v.Fits() {
+		if v, i := p.run(with, removed, nominated, timer); !v.Fits() {
 			return v, i
 		}
 	}
-	return p.run(node, removed, nil)
+	return p.run(node, removed, nil, timer)
 }
 
-// run runs every filter on node, telling the PodChangers which pods count as removed and added.
-func (p *Prepared) run(node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo) (snapshot.Verdict, int) {
+// run runs every filter on node, telling the PodChangers which pods count as removed and added;
+// timer, when set, times each call.
+func (p *Prepared) run(node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
 	changed := len(removed)+len(added) > 0
 	for i, c := range p.checks {
 		if changed {
 			c = withPods(c, node, removed, added)
 		}
 		var start int64
-		if p.timer != nil {
-			start = p.timer.Now()
+		if timer != nil {
+			start = timer.Now()
 		}
 		v := c.Filter(node)
-		if p.timer != nil {
-			p.timer.Plugin(p.names[i], PointFilter, statusOf(v), start)
+		if timer != nil {
+			timer.Plugin(p.names[i], PointFilter, statusOf(v), start)
 		}
 		if !v.Fits() {
 			return v, i
@@ -501,7 +507,11 @@ func (d *Decider) findFeasible(st *state, all []*snapshot.NodeInfo, p *Prepared,
 	start := st.nextStart % n
 	verdicts, rejectedBy, passed := st.scratch(n) // by offset from start
 	check := func(off int) bool {
-		if v, i := p.filter(all[(start+off)%n], nil); !v.Fits() {
+		var timer Recorder
+		if off%TimedNodeEvery == 0 {
+			timer = p.timer
+		}
+		if v, i := p.filter(all[(start+off)%n], nil, timer); !v.Fits() {
 			verdicts[off], rejectedBy[off] = v, int16(i)
 			return false
 		}
@@ -664,6 +674,12 @@ func (d *Decider) score(st *state, rec, timer Recorder, pod *snapshot.PodInfo, s
 		})
 	} else {
 		d.forEach(n, func(i int) {
+			if i%TimedNodeEvery != 0 {
+				for s, ns := range active {
+					raw[s*n+i] = ns.Score(feasible[i])
+				}
+				return
+			}
 			for s, ns := range active {
 				t := timer.Now()
 				raw[s*n+i] = ns.Score(feasible[i])

@@ -40,8 +40,9 @@ type Trace struct {
 	// Searched is how many nodes a decision that stops at Wanted feasible nodes filters.
 	Searched int
 
-	index  map[string]int // node name to its index in Nodes
-	ranked []int          // index in Nodes of each ranked node, in the decision's order
+	snap   *snapshot.Snapshot // the snapshot explained: its node positions are Nodes' indexes
+	ranked []int              // index in Nodes of each ranked node, in the decision's order
+	dry    *state             // the dry run's decision state, its scratch space kept for the next
 }
 
 // ScorerWeight names one score plugin and its weight.
@@ -72,10 +73,34 @@ func (n *NodeTrace) Feasible() bool { return n.Verdict.Fits() }
 
 // Node returns the trace of the named node, nil when the snapshot has none.
 func (t *Trace) Node(name string) *NodeTrace {
-	if i, ok := t.index[name]; ok {
+	if t.snap == nil {
+		return nil
+	}
+	if i, ok := t.snap.Position(name); ok {
 		return &t.Nodes[i]
 	}
 	return nil
+}
+
+// pos is the index in Nodes of a node of the snapshot explained.
+func (t *Trace) pos(name string) int {
+	i, _ := t.snap.Position(name)
+	return i
+}
+
+// reset readies t to record a dry run on snap, reusing its memory.
+func (t *Trace) reset(snap *snapshot.Snapshot) {
+	nodes := t.Nodes
+	if cap(nodes) < len(snap.Nodes) {
+		nodes = make([]NodeTrace, len(snap.Nodes))
+	} else {
+		nodes = nodes[:len(snap.Nodes)]
+		clear(nodes)
+	}
+	for i, n := range snap.Nodes {
+		nodes[i].Node = n
+	}
+	*t = Trace{Nodes: nodes, Scorers: t.Scorers[:0], snap: snap, ranked: t.ranked[:0], dry: t.dry}
 }
 
 // Explain is a dry run of Decide: it returns the decision Decide would make now for pod on snap
@@ -84,16 +109,19 @@ func (t *Trace) Node(name string) *NodeTrace {
 // and chooses within that sample as Decide does. It changes nothing a later Decide sees, and may
 // run at the same time as Decide. The result's Diagnosis and Prepared are its own.
 func (d *Decider) Explain(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (Result, *Trace) {
+	tr := &Trace{}
+	return d.ExplainInto(tr, pod, snap), tr
+}
+
+// ExplainInto is Explain recording into tr, which it empties first. It reuses tr's memory, so
+// that a caller explaining one pod after another can keep one Trace for all of them; what the
+// trace held before is gone (copy out what must outlive the next call).
+func (d *Decider) ExplainInto(tr *Trace, pod *snapshot.PodInfo, snap *snapshot.Snapshot) Result {
 	d.mu.Lock()
-	st := d.st.copyForDryRun()
+	tr.dry = d.st.dryRunFrom(tr.dry)
 	d.mu.Unlock()
-	tr := &Trace{Nodes: make([]NodeTrace, len(snap.Nodes)), index: make(map[string]int, len(snap.Nodes))}
-	for i, n := range snap.Nodes {
-		tr.Nodes[i].Node = n
-		tr.index[n.Name()] = i
-	}
-	res := d.decide(st, nil, pod, snap, tr)
-	return res, tr
+	tr.reset(snap)
+	return d.decide(tr.dry, nil, pod, snap, tr)
 }
 
 // rejectAll records one verdict for every node (a PreFilter rejected the pod outright).
@@ -114,7 +142,7 @@ func (t *Trace) rejectOthers(nodes []*snapshot.NodeInfo, p *Prepared, v snapshot
 	}
 	for _, n := range nodes {
 		if !p.allows(n.Name()) {
-			nt := &t.Nodes[t.index[n.Name()]]
+			nt := &t.Nodes[t.pos(n.Name())]
 			nt.Verdict, nt.RejectedBy = v, plugin
 		}
 	}
@@ -132,7 +160,7 @@ func (t *Trace) nominated(p *Prepared, snap *snapshot.Snapshot, name string) {
 			t.Nodes[i].Verdict, t.Nodes[i].RejectedBy = p.notAllowed(), p.restrictedBy[0]
 			continue
 		}
-		v, f := p.filter(n, nil)
+		v, f := p.filter(n, nil, nil)
 		if !v.Fits() {
 			t.reject(i, n, v, p, f)
 		}
@@ -150,11 +178,11 @@ func (t *Trace) reject(i int, n *snapshot.NodeInfo, v snapshot.Verdict, p *Prepa
 // filtered records the verdicts of a search over all from start (verdicts by offset).
 func (t *Trace) filtered(all []*snapshot.NodeInfo, start int, verdicts []snapshot.Verdict, rejectedBy []int16, passed []bool, p *Prepared) {
 	n := len(all)
-	t.Start = t.index[all[start].Name()]
+	t.Start = t.pos(all[start].Name())
 	for off := range verdicts {
 		node := all[(start+off)%n]
 		if !passed[off] {
-			t.reject(t.index[node.Name()], node, verdicts[off], p, int(rejectedBy[off]))
+			t.reject(t.pos(node.Name()), node, verdicts[off], p, int(rejectedBy[off]))
 		}
 	}
 }
@@ -171,7 +199,7 @@ func (t *Trace) rawScores(feasible []*snapshot.NodeInfo, names []string, weights
 	}
 	t.ranked = t.ranked[:0]
 	for _, node := range feasible {
-		t.ranked = append(t.ranked, t.index[node.Name()])
+		t.ranked = append(t.ranked, t.pos(node.Name()))
 	}
 	t.scores(raw, func(nt *NodeTrace) *[]int64 { return &nt.Raw })
 }

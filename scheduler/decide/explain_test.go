@@ -95,3 +95,30 @@ func defaultProfileDecider(t *testing.T, seed uint64) *decide.Decider {
 	}
 	return prof.Decider.(*decide.Decider)
 }
+
+// TestExplainIntoReusesTrace runs every fuzz seed's scenario through one Trace, one after
+// another, and requires each to record exactly what a fresh Explain records: nothing of an
+// earlier, larger or smaller, dry run may show through.
+func TestExplainIntoReusesTrace(t *testing.T) {
+	var reused decide.Trace
+	for i, seed := range decideSeeds {
+		s := decode(seed.script)
+		snap, _ := s.build()
+		pi := snapshot.NewPodInfo(s.pod)
+		d1, d2 := defaultProfileDecider(t, s.seed), defaultProfileDecider(t, s.seed)
+		fresh, ftr := d1.Explain(pi, snap)
+		got := d2.ExplainInto(&reused, pi, snap)
+		if got.Node != fresh.Node || (got.Err == nil) != (fresh.Err == nil) {
+			t.Fatalf("seed %d: reused trace chose %q (err %v), fresh %q (err %v)", i, got.Node, got.Err, fresh.Node, fresh.Err)
+		}
+		if want, have := fmt.Sprintf("%+v %+v %d %d %d %q", ftr.Nodes, ftr.Scorers, ftr.Wanted, ftr.Start, ftr.Searched, ftr.Nominated),
+			fmt.Sprintf("%+v %+v %d %d %d %q", reused.Nodes, reused.Scorers, reused.Wanted, reused.Start, reused.Searched, reused.Nominated); want != have {
+			t.Errorf("seed %d: the reused trace differs from a fresh one:\nfresh  %s\nreused %s", i, want, have)
+		}
+		for _, nt := range ftr.Nodes {
+			if r := reused.Node(nt.Node.Name()); r == nil || r.Node != nt.Node {
+				t.Errorf("seed %d: reused trace finds %v for node %s", i, r, nt.Node.Name())
+			}
+		}
+	}
+}

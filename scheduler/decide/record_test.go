@@ -88,18 +88,21 @@ func TestRecorder(t *testing.T) {
 			},
 		},
 		{
-			name: "timed decision: every call timed, with its status",
-			snap: nodes("a", "b", "c"),
+			// 17 nodes, all searched: the filter calls on n0000, n0008 and n0016 are timed, and
+			// the score calls on the 1st and 9th of the 15 feasible nodes.
+			name: "timed decision: the calls on one node in TimedNodeEvery timed, with their status",
+			snap: manyNodes(2*TimedNodeEvery + 1),
 			filters: []FilterPlugin{
-				byName{name: "Fit", reject: map[string]snapshot.Verdict{"a": cpu, "b": taint}},
+				byName{name: "Fit", reject: map[string]snapshot.Verdict{"n0000": cpu, "n0008": taint}},
 			},
 			scorers:     []WeightedScorer{{scoreTable{}, 1}},
 			timePlugins: true,
-			wantPoints:  []string{"PreFilter Success", "Filter Success"}, // one feasible node: no scoring
-			wantEvals:   map[string]int{"Fit PreFilter": 1, "Fit Filter": 3},
+			wantPoints:  []string{"PreFilter Success", "Filter Success", "PreScore Success", "Score Success"},
+			wantEvals:   map[string]int{"Fit PreFilter": 1, "Fit Filter": 17, "table PreScore": 1, "table Score": 15},
 			wantTimed: map[string]int{
 				"Fit PreFilter Success": 1, "Fit Filter Unschedulable": 1,
 				"Fit Filter UnschedulableAndUnresolvable": 1, "Fit Filter Success": 1,
+				"table PreScore Success": 1, "table Score Success": 2,
 			},
 		},
 		{
@@ -171,11 +174,16 @@ func TestRecorderCountsTheSearch(t *testing.T) {
 	if fit == 0 || fit >= 3*2000 {
 		t.Fatalf("Fit filtered %d nodes in 3 searches that stop early", fit)
 	}
-	if timed := rec.plugins["Fit Filter Success"] + rec.plugins["Fit Filter Unschedulable"]; timed != fit {
-		t.Errorf("Fit: %d calls timed, %d counted", timed, fit)
+	// Each search times the calls on its nodes at offsets 0, TimedNodeEvery, ...: of the n it
+	// filtered, ceil(n/TimedNodeEvery).
+	if timed := rec.plugins["Fit Filter Success"] + rec.plugins["Fit Filter Unschedulable"]; timed < fit/TimedNodeEvery || timed > fit/TimedNodeEvery+3 {
+		t.Errorf("Fit: %d calls timed, %d counted over 3 searches: want one in %d", timed, fit, TimedNodeEvery)
 	}
-	if passed := rec.plugins["Fit Filter Success"]; ports != passed {
-		t.Errorf("Ports ran %d times, want once per node Fit passed (%d)", ports, passed)
+	if passed, timedPorts := rec.plugins["Fit Filter Success"], rec.plugins["Ports Filter Success"]; timedPorts != passed || passed == 0 {
+		t.Errorf("Ports timed %d times, want once per timed node Fit passed (%d)", timedPorts, passed)
+	}
+	if want := fit - (fit+2)/3; ports < want-3 || ports > want+3 { // Fit rejects every third node
+		t.Errorf("Ports ran %d times over %d nodes filtered, want about %d", ports, fit, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -17,12 +18,16 @@ import (
 // when the caller names no nodes.
 const ListLimit = 10
 
-// Decider is the pod's profile's decision (a decide.Decider): Explain is the dry run,
+// Decider is the pod's profile's decision (a decide.Decider): ExplainInto is the dry run,
 // DryPrepare checks the hints. Neither reports to the decider's metrics recorder.
 type Decider interface {
-	Explain(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.Result, *decide.Trace)
+	ExplainInto(tr *decide.Trace, pod *snapshot.PodInfo, snap *snapshot.Snapshot) decide.Result
 	DryPrepare(pod *snapshot.PodInfo, snap *snapshot.Snapshot) *decide.Prepared
 }
+
+// traces are dry-run traces to reuse: one entry per node, they are most of what an explain
+// would otherwise allocate.
+var traces = sync.Pool{New: func() any { return new(decide.Trace) }}
 
 // Input is what Build explains.
 type Input struct {
@@ -62,7 +67,9 @@ func Build(in Input) *Report {
 		pod.Spec.NodeName = ""
 	}
 	pi := snapshot.NewPodInfo(pod)
-	res, tr := in.Decider.Explain(pi, in.Snapshot)
+	tr := traces.Get().(*decide.Trace)
+	defer traces.Put(tr) // the report keeps nothing of it
+	res := in.Decider.ExplainInto(tr, pi, in.Snapshot)
 	r.Decision = Decision{Node: res.Node, Nominated: tr.Nominated != "", Nodes: len(tr.Nodes), Sample: tr.Wanted}
 	for _, s := range tr.Scorers {
 		r.Decision.Scorers = append(r.Decision.Scorers, Scorer(s))

@@ -32,7 +32,6 @@ type Snapshot struct {
 
 	nominatedNode map[types.UID]string
 
-	byName     map[string]*NodeInfo
 	index      map[string]int // position in Nodes
 	imageNodes map[string]int
 	topology   topologyIndexes
@@ -47,7 +46,6 @@ func New(nodes []*NodeInfo, namespaceLabels map[string]labels.Set) *Snapshot {
 		NamespaceLabels: namespaceLabels,
 		Storage:         NewStorage(),
 		Devices:         NewDevices(),
-		byName:          make(map[string]*NodeInfo, len(nodes)),
 		index:           make(map[string]int, len(nodes)),
 		imageNodes:      map[string]int{},
 	}
@@ -57,7 +55,6 @@ func New(nodes []*NodeInfo, namespaceLabels map[string]labels.Set) *Snapshot {
 		}
 		s.index[n.Node.Name] = len(s.Nodes)
 		s.Nodes = append(s.Nodes, n)
-		s.byName[n.Node.Name] = n
 		for img := range n.Images {
 			s.imageNodes[img]++
 		}
@@ -93,11 +90,11 @@ func (s *Snapshot) Update(changed []*NodeInfo) bool {
 	}
 	rebuild, images := false, false
 	for _, n := range changed {
-		old := s.byName[n.Node.Name]
+		at := s.index[n.Node.Name]
+		old := s.Nodes[at]
 		s.topology.replace(old, n)
 		s.anti.replace(old, n)
-		s.Nodes[s.index[n.Node.Name]] = n
-		s.byName[n.Node.Name] = n
+		s.Nodes[at] = n
 		if len(n.PodsWithScoringTerms) > 0 || len(old.PodsWithScoringTerms) > 0 ||
 			len(n.PodsWithRequiredAntiAffinity) > 0 || len(old.PodsWithRequiredAntiAffinity) > 0 {
 			rebuild = true // list membership or the listed pointer changed
@@ -133,7 +130,18 @@ func sameImages(a, b map[string]int64) bool {
 }
 
 // Get returns the node named name, or nil.
-func (s *Snapshot) Get(name string) *NodeInfo { return s.byName[name] }
+func (s *Snapshot) Get(name string) *NodeInfo {
+	if i, ok := s.index[name]; ok {
+		return s.Nodes[i]
+	}
+	return nil
+}
+
+// Position returns where the node named name is in Nodes; false when s has no such node.
+func (s *Snapshot) Position(name string) (int, bool) {
+	i, ok := s.index[name]
+	return i, ok
+}
 
 // SetNominated replaces the nominated pods (see Nominated). Like Update, only the snapshot's
 // owner may call it, while no decision is reading s.
