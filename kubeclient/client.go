@@ -79,7 +79,7 @@ func New(cfg *rest.Config) (*Client, error) {
 		}
 		base.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(base.QPS, base.Burst)
 	}
-	serializer := rest.CodecFactoryForGeneratedClient(s.scheme, s.codecs).WithoutConversion()
+	serializer := lowCopy(rest.CodecFactoryForGeneratedClient(s.scheme, s.codecs).WithoutConversion(), s.scheme)
 	forGroup := func(gv schema.GroupVersion, apiPath string) (*rest.RESTClient, error) {
 		c := base
 		c.GroupVersion = &gv
