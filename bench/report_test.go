@@ -260,6 +260,7 @@ func TestGoals(t *testing.T) {
 	}{
 		{name: "both limits", report: twoLimits, want: map[string]string{
 			"basic: berth throughput vs the ceiling":                            "met, 0.90",
+			"every workload at 5000 nodes: berth throughput vs the ceiling":     "not measured, lowest 0.90 (basic) at 1000 nodes",
 			"no workload where berth is slower than upstream":                   "missed, lowest 0.75 (spread)",
 			"berth CPU per scheduled pod vs upstream":                           "missed, highest 1.28 (basic)",
 			"berth peak RSS vs upstream at 5000 nodes":                          "not measured, highest 1.28 (basic) at 1000 nodes",
@@ -268,6 +269,15 @@ func TestGoals(t *testing.T) {
 			"preemption: berth throughput vs upstream, tuned client limits":     "not measured, ",
 			"volumes: berth throughput vs upstream, every client limit":         "not measured, ",
 			"volumes: berth CPU per pod vs upstream, every client limit":        "not measured, ",
+		}},
+		{name: "every workload judged at 5000 nodes", report: func() *Report {
+			r := twoLimits()
+			r.Settings.Nodes = 5000
+			r.Runs = append(r.Runs, runs("spread", kindCeiling, "", 200, 200, 200)...)
+			return r
+		}, want: map[string]string{
+			"every workload at 5000 nodes: berth throughput vs the ceiling": "missed, lowest 0.75 (spread)",
+			"basic: berth throughput vs the ceiling":                        "met, 0.90",
 		}},
 		{name: "tuned alone", report: func() *Report {
 			r := twoLimits()
@@ -308,8 +318,8 @@ func TestGoals(t *testing.T) {
 			for _, g := range rep.Goals {
 				got[g.Goal] = g.Status + ", " + g.Measured
 			}
-			if len(rep.Goals) != 11 {
-				t.Errorf("%d goals, want 11", len(rep.Goals))
+			if len(rep.Goals) != 12 {
+				t.Errorf("%d goals, want 12", len(rep.Goals))
 			}
 			for goal, want := range tc.want {
 				if got[goal] != want {
