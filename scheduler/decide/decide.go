@@ -400,6 +400,9 @@ func (p *Prepared) Check(node *snapshot.NodeInfo, removed []*snapshot.PodInfo) s
 // filter runs the filters on node (see Check) and returns the first rejection with the index of
 // its filter. timer, when set, times each filter call.
 func (p *Prepared) filter(node *snapshot.NodeInfo, removed []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
+	if len(p.snap.Nominated) == 0 {
+		return p.run(node, removed, nil, timer)
+	}
 	if nominated := p.nominatedOn(node.Name()); len(nominated) > 0 {
 		with := node.Clone()
 		for _, np := range nominated {
