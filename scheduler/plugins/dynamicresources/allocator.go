@@ -148,6 +148,7 @@ func (a *allocation) release() {
 	for _, r := range a.results {
 		clear(r[:cap(r)])
 	}
+	clear(a.shares)
 	a.scratch.reset()
 	allocations.Put(a)
 }
