@@ -295,6 +295,21 @@ func TestConsumableCapacity(t *testing.T) {
 			reason: ReasonCannotAllocate,
 		},
 		{
+			name: "All and an exact request of one claim share a device",
+			objs: []any{gpu, claim("c", asking(exact("one", "gpu", 1), "mem", "1"), asking(exact("all", "gpu", 0), "mem", "1")),
+				slice("s", "n0", "p1", multi(capDev("s0", "mem", "2")), multi(capDev("s1", "mem", "1")))},
+			claims: []string{"c"},
+			want:   map[string][]string{"c": {"one:p1/s0 share=1 mem=1", "all:p1/s0 share=2 mem=1", "all:p1/s1 share=3 mem=1"}},
+		},
+		{
+			name: "a default of zero: shares consume nothing, and say so",
+			objs: []any{gpu, claim("c1", exact("r", "gpu", 1)), claim("c2", exact("r", "gpu", 1)),
+				slice("s", "n0", "p1", withPolicy(multi(capDev("s0", "mem", "1")), "mem", resourcev1.CapacityRequestPolicy{
+					Default: q("0"), ValidValues: []resource.Quantity{quantity("0"), quantity("1")}}))},
+			claims: []string{"c1", "c2"},
+			want:   map[string][]string{"c1": {"r:p1/s0 share=1 mem=0"}, "c2": {"r:p1/s0 share=2 mem=0"}},
+		},
+		{
 			name:   "All: devices too small by themselves are left out",
 			objs:   []any{gpu, claim("c", asking(exact("r", "gpu", 0), "mem", "30Gi")), slice("s", "n0", "p1", shared, multi(capDev("s1", "mem", "20Gi")))},
 			claims: []string{"c"},
