@@ -344,6 +344,26 @@ func TestConsumableCapacity(t *testing.T) {
 			want:   map[string][]string{"c1": {"r:p1/s0 share=1 mem=1Gi"}, "c2": {"r:p1/s0 share=2 mem=1Gi"}},
 		},
 		{
+			name: "backtracking off a shared partition gives its counters back",
+			objs: []any{gpu, claim("c", exact("a", "gpu", 1, "model=shared"), exact("b", "gpu", 1, "model=counters")),
+				func() *resourcev1.ResourceSlice {
+					consuming := func(d resourcev1.Device) resourcev1.Device {
+						d.ConsumesCounters = []resourcev1.DeviceCounterConsumption{{CounterSet: "set", Counters: map[string]resourcev1.Counter{"c": {Value: quantity("1")}}}}
+						return d
+					}
+					s := slice("s", "n0", "p1", consuming(multi(dev("s0", "model", "shared"))), dev("d1", "model", "shared"), consuming(dev("d2", "model", "counters")))
+					s.Spec.Pool.ResourceSliceCount = 2
+					return s
+				}(), func() *resourcev1.ResourceSlice {
+					s := slice("counters", "n0", "p1")
+					s.Spec.Pool.ResourceSliceCount = 2
+					s.Spec.SharedCounters = []resourcev1.CounterSet{{Name: "set", Counters: map[string]resourcev1.Counter{"c": {Value: quantity("1")}}}}
+					return s
+				}()},
+			claims: []string{"c"},
+			want:   map[string][]string{"c": {"a:p1/d1", "b:p1/d2"}},
+		},
+		{
 			name:   "a request beyond int64 with a step fails the attempt",
 			objs:   []any{gpu, claim("c", asking(exact("r", "gpu", 1), "mem", "10E")), slice("s", "n0", "p1", ranged)},
 			claims: []string{"c"},
