@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/testenv"
 )
@@ -66,6 +67,41 @@ func allocatedOn(c *resourcev1.ResourceClaim, node string, results ...[2]string)
 	return c
 }
 
+// sharedGPU is a GPU that allows multiple allocations, with memory capacity under policy (nil:
+// none).
+func sharedGPU(name, memory string, policy *resourcev1.CapacityRequestPolicy) resourcev1.Device {
+	d := gpuDev(name, "shared", 0, memory)
+	d.AllowMultipleAllocations = ptrTo(true)
+	c := d.Capacity["memory"]
+	c.RequestPolicy = policy
+	d.Capacity["memory"] = c
+	return d
+}
+
+// asking makes an exact request, or every subrequest of a firstAvailable one, ask for amount of
+// the capacity name.
+func asking(r resourcev1.DeviceRequest, name, amount string) resourcev1.DeviceRequest {
+	r = *r.DeepCopy() // requests are shared between cases
+	req := &resourcev1.CapacityRequirements{Requests: map[resourcev1.QualifiedName]resource.Quantity{resourcev1.QualifiedName(name): resource.MustParse(amount)}}
+	if r.Exactly != nil {
+		r.Exactly.Capacity = req
+	}
+	for i := range r.FirstAvailable {
+		r.FirstAvailable[i].Capacity = req
+	}
+	return r
+}
+
+// sharedOn marks claim allocated on node a share (shareID) of device of node's drvGPU pool for
+// request "gpu", consuming memory.
+func sharedOn(c *resourcev1.ResourceClaim, node, device, shareID, memory string) *resourcev1.ResourceClaim {
+	c = allocatedOn(c, node, [2]string{"gpu", device})
+	r := &c.Status.Allocation.Devices.Results[0]
+	r.ShareID = ptrTo(types.UID(shareID))
+	r.ConsumedCapacity = map[resourcev1.QualifiedName]resource.Quantity{"memory": resource.MustParse(memory)}
+	return c
+}
+
 // taintRule taints drvGPU's device in node's pool (every device of the pool when device is "")
 // with example.com/broken=rule:NoSchedule.
 func taintRule(name, node, device string) *resourcev1.DeviceTaintRule {
@@ -119,8 +155,7 @@ func runDRACases(t *testing.T, prefix string, cases []draCase) {
 // allocation.
 //
 // Accepted divergences, not covered: upstream's PostFilter deallocating an allocated claim that
-// is unavailable on every node (berth does not), devices with allowMultipleAllocations and
-// consumable capacity (berth passes them over), extended resources backed by a DeviceClass
+// is unavailable on every node (berth does not), extended resources backed by a DeviceClass
 // (berth keeps such pods pending), and selectors berth does not evaluate (the case "a CEL
 // function berth does not evaluate" only checks berth's refusal).
 func TestDynamicResources(t *testing.T) {
@@ -195,6 +230,29 @@ func TestDynamicResources(t *testing.T) {
 		testenv.MatchAttribute(drvGPU+"/numa", "x", "y"))
 	adminReq := testenv.ExactRequest("gpu", "gpu", 1)
 	adminReq.Exactly.AdminAccess = ptrTo(true)
+	// Consumable capacity: one GPU of 40Gi that allows multiple allocations, on node b, with or
+	// without a request policy; claims from a template asking for some of its memory.
+	q := func(s string) *resource.Quantity { return ptrTo(resource.MustParse(s)) }
+	sharedOnB := func(policy *resourcev1.CapacityRequestPolicy) []*resourcev1.ResourceSlice {
+		return []*resourcev1.ResourceSlice{gpuSlice("b", sharedGPU("gpu-0", "40Gi", policy))}
+	}
+	memory := func(amount string) []*resourcev1.ResourceClaimTemplate {
+		return []*resourcev1.ResourceClaimTemplate{rTemplate("t", asking(testenv.ExactRequest("gpu", "gpu", 1), "memory", amount))}
+	}
+	fromT := func(names ...string) []*v1.Pod {
+		var out []*v1.Pod
+		for _, n := range names {
+			out = append(out, draPod(n, fromTemplate("t")))
+		}
+		return out
+	}
+	subAsking := func(name, memory string) resourcev1.DeviceSubRequest {
+		r := testenv.SubRequest(name, "gpu", 1)
+		r.Capacity = &resourcev1.CapacityRequirements{Requests: map[resourcev1.QualifiedName]resource.Quantity{"memory": resource.MustParse(memory)}}
+		return r
+	}
+	stepped := &resourcev1.CapacityRequestPolicy{Default: q("4Gi"), ValidRange: &resourcev1.CapacityRequestPolicyRange{Min: q("4Gi"), Step: q("4Gi"), Max: q("32Gi")}}
+	valued := &resourcev1.CapacityRequestPolicy{Default: q("8Gi"), ValidValues: []resource.Quantity{resource.MustParse("8Gi"), resource.MustParse("20Gi"), resource.MustParse("40Gi")}}
 	configured := gpuClass("configured")
 	configured.Spec.Config = []resourcev1.DeviceClassConfiguration{{DeviceConfiguration: resourcev1.DeviceConfiguration{
 		Opaque: &resourcev1.OpaqueDeviceConfiguration{Driver: drvGPU, Parameters: runtime.RawExtension{Raw: []byte(`{"mode":"fast"}`)}}}}}
@@ -387,6 +445,41 @@ func TestDynamicResources(t *testing.T) {
 			claims: []*resourcev1.ResourceClaim{allocatedOn(rClaim("held", one), "a", [2]string{"gpu", "half-1"}),
 				rClaim("whole", testenv.ExactRequest("gpu", "gpu", 1, attr("model")+` == "whole"`))},
 			pods: []*v1.Pod{draPod("pod", named("whole"))}, want: only("pod", "b")},
+
+		// Consumable capacity (DRAConsumableCapacity): shared devices, request policies.
+		{name: "consumable capacity: two pods' claims share one device", nodes: abc(), classes: gpuOnly, slices: sharedOnB(nil),
+			templates: memory("16Gi"), pods: fromT("p0", "p1"), want: map[string][]string{"p0": {"b"}, "p1": {"b"}}},
+		{name: "consumable capacity: exhausted, the third pod stays pending", nodes: abc(), classes: gpuOnly, slices: sharedOnB(nil),
+			templates: memory("16Gi"), pods: fromT("p0", "p1", "p2"), loose: true, placed: 2},
+		{name: "consumable capacity: nothing asked, a share takes the whole capacity", nodes: abc(), classes: gpuOnly, slices: sharedOnB(nil),
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", one)}, pods: fromT("p0", "p1"), loose: true, placed: 1},
+		{name: "consumable capacity: shares allocated before leave too little", nodes: abc(), classes: gpuOnly, slices: sharedOnB(nil),
+			claims: []*resourcev1.ResourceClaim{sharedOn(rClaim("held", asking(one, "memory", "28Gi")), "b", "gpu-0", "6f1c2a4e-5b7d-4c3e-9a1f-0d2e3c4b5a61", "28Gi"),
+				rClaim("big", asking(one, "memory", "16Gi")), rClaim("small", asking(one, "memory", "8Gi"))},
+			pods: []*v1.Pod{draPod("big", named("big")), draPod("small", named("small"))}, want: only("small", "b")},
+		{name: "consumable capacity: validRange rounds each request up to a step", nodes: abc(), classes: gpuOnly, slices: sharedOnB(stepped),
+			templates: memory("13Gi"), pods: fromT("p0", "p1", "p2"), loose: true, placed: 2},
+		{name: "consumable capacity: a request above validRange's max", nodes: abc(), classes: gpuOnly, slices: sharedOnB(stepped),
+			templates: memory("36Gi"), pods: fromT("p0")},
+		{name: "consumable capacity: validValues round up to the next value", nodes: abc(), classes: gpuOnly, slices: sharedOnB(valued),
+			templates: memory("11Gi"), pods: fromT("p0", "p1", "p2"), loose: true, placed: 2},
+		{name: "consumable capacity: a fractional validRange", nodes: abc(), classes: gpuOnly,
+			slices: []*resourcev1.ResourceSlice{gpuSlice("b", func() resourcev1.Device {
+				d := testenv.NewDevice("cpu-0", nil, map[string]string{"cores": "4"})
+				d.AllowMultipleAllocations = ptrTo(true)
+				d.Capacity["cores"] = resourcev1.DeviceCapacity{Value: resource.MustParse("4"), RequestPolicy: &resourcev1.CapacityRequestPolicy{
+					Default: q("500m"), ValidRange: &resourcev1.CapacityRequestPolicyRange{Min: q("500m"), Step: q("500m"), Max: q("4")}}}
+				return d
+			}())},
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", asking(testenv.ExactRequest("gpu", "gpu", 1), "cores", "1100m"))},
+			pods:      fromT("p0", "p1", "p2"), loose: true, placed: 2},
+		{name: "consumable capacity: firstAvailable takes the alternative whose capacity fits", nodes: abc(), classes: gpuOnly,
+			slices: []*resourcev1.ResourceSlice{gpuSlice("a", sharedGPU("gpu-0", "40Gi", nil))},
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.FirstAvailableRequest("gpu",
+				subAsking("big", "48Gi"), subAsking("small", "8Gi")))},
+			pods: fromT("pod"), want: only("pod", "a")},
+		{name: "consumable capacity: an exclusive device with enough capacity", nodes: abc(), classes: gpuOnly, slices: mixed,
+			templates: memory("48Gi"), pods: fromT("pod"), want: only("pod", "b")},
 
 		// Network-attached devices and pools.
 		{name: "a network slice for nodes by selector", nodes: abc(), classes: []*resourcev1.DeviceClass{nicClass},

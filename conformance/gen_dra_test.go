@@ -4,11 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/berth-scheduler/berth/testenv"
 )
@@ -29,9 +31,11 @@ var flagDRA = flag.Int("conformance.dra", 24, "how many generated scenarios Test
 // whatever the order: the sum over nodes of what each can hold. Kinds of groups: 1-3 pods
 // asking for 1-3 devices with a selector (model, NUMA node, ECC, firmware, memory), with a claim
 // template or a claim each, with or without a toleration of the taints; 1-2 pods asking for two
-// devices on one NUMA node; and single pods with an All request, a firstAvailable request, a
-// claim shared by two pods (allocated once, both on its node), and a missing claim, template or
-// class.
+// devices on one NUMA node; 2-4 pods each asking for part of the memory of one device, the
+// group's devices allowing multiple allocations (consumable capacity, with no request policy, a
+// validRange with steps or validValues: each pod takes one share, so how many fit is the sum of
+// what each device holds); and single pods with an All request, a firstAvailable request, a claim
+// shared by two pods (allocated once, both on its node), and a missing claim, template or class.
 //
 // -conformance.dra sets how many scenarios run; -conformance.seed, -conformance.base and
 // -conformance.show work as for TestConformance:
@@ -152,6 +156,34 @@ func (g *dgen) devicesFor(grp string, networked bool) bool {
 	return shared
 }
 
+// genAsked are the memory amounts a consumable-capacity group asks for.
+var genAsked = []string{"3Gi", "10Gi", "16Gi", "24Gi"}
+
+// shareDevices lets group grp's devices be allocated several times, with one request policy
+// for their memory: none, steps of 4Gi from 4Gi, or 8Gi and 16Gi.
+func (g *dgen) shareDevices(grp string) {
+	q := func(s string) *resource.Quantity { return ptrTo(resource.MustParse(s)) }
+	var policy *resourcev1.CapacityRequestPolicy
+	switch g.r.IntN(3) {
+	case 1:
+		policy = &resourcev1.CapacityRequestPolicy{Default: q("4Gi"), ValidRange: &resourcev1.CapacityRequestPolicyRange{Min: q("4Gi"), Step: q("4Gi")}}
+	case 2:
+		policy = &resourcev1.CapacityRequestPolicy{Default: q("8Gi"), ValidValues: []resource.Quantity{resource.MustParse("8Gi"), resource.MustParse("16Gi")}}
+	}
+	for _, list := range append(slices.Clone(g.devices), g.network) {
+		for i := range list {
+			d := &list[i]
+			if a := d.Attributes["grp"]; a.StringValue == nil || *a.StringValue != grp {
+				continue
+			}
+			d.AllowMultipleAllocations = ptrTo(true)
+			c := d.Capacity["memory"]
+			c.RequestPolicy = policy
+			d.Capacity["memory"] = c
+		}
+	}
+}
+
 // selector returns a group's selectors: its own devices, and maybe one more condition.
 func (g *dgen) selector(grp string) []string {
 	out := []string{attr("grp") + fmt.Sprintf(" == %q", grp)}
@@ -205,9 +237,13 @@ func (g *dgen) group(name string, networked bool) {
 	case x < 0.8:
 		spec, size = []resourcev1.DeviceRequest{testenv.FirstAvailableRequest("gpu",
 			testenv.SubRequest("many", class, 3, sel...), testenv.SubRequest("one", class, 1, sel...))}, 1
-	case x < 0.88:
+	case x < 0.86:
+		req.Exactly.Count = 1
+		spec, size = []resourcev1.DeviceRequest{asking(req, "memory", dpick(g, genAsked))}, 2+g.r.IntN(3)
+		g.shareDevices(name)
+	case x < 0.9:
 		spec, kind, size = []resourcev1.DeviceRequest{req}, "shared", 2
-	case x < 0.92:
+	case x < 0.93:
 		kind, size = "missing-claim", 1
 	case x < 0.96:
 		kind, size = "missing-template", 1

@@ -93,9 +93,14 @@ func podClaimName(p *v1.Pod, pc v1.PodResourceClaim) string {
 //     one of its subrequests, all its devices for that one); an All request at least one.
 //   - matchAttribute constraints: the devices of the requests named share the attribute's
 //     value; distinctAttribute: no two share it.
-//   - No device is allocated to two claims unless one of them has admin access, and the
-//     devices allocated without admin access consume no more of a pool's shared counters than
-//     its counter sets hold.
+//   - Capacity (see capacity.go): what a request asks for, rounded up by each capacity's
+//     requestPolicy, is allowed by the policy and fits in the device's capacity; a device that
+//     allows multiple allocations is held in shares, each result with a shareID and the
+//     consumedCapacity the request implies, and one that does not is held whole.
+//   - No device is allocated whole to two claims, or whole and shared, unless with admin
+//     access; the shares of a device consume no more than its capacity; and the devices
+//     allocated without admin access (a shared one once) consume no more of a pool's shared
+//     counters than its counter sets hold.
 func checkDevices(w *World, all []placed) []Violation {
 	d := w.Devices
 	if d == nil {
@@ -182,6 +187,7 @@ type requestSpec struct {
 	count       int64
 	tolerations []resourcev1.DeviceToleration
 	admin       bool
+	capacity    *resourcev1.CapacityRequirements
 }
 
 // findRequest resolves a result's request name in the claim's spec.
@@ -192,11 +198,11 @@ func findRequest(c *resourcev1.ResourceClaim, name string) (requestSpec, bool) {
 			continue
 		}
 		if e := r.Exactly; e != nil && sub == "" {
-			return requestSpec{e.DeviceClassName, e.Selectors, e.AllocationMode, e.Count, e.Tolerations, e.AdminAccess != nil && *e.AdminAccess}, true
+			return requestSpec{e.DeviceClassName, e.Selectors, e.AllocationMode, e.Count, e.Tolerations, e.AdminAccess != nil && *e.AdminAccess, e.Capacity}, true
 		}
 		for _, s := range r.FirstAvailable {
 			if s.Name == sub {
-				return requestSpec{s.DeviceClassName, s.Selectors, s.AllocationMode, s.Count, s.Tolerations, false}, true
+				return requestSpec{s.DeviceClassName, s.Selectors, s.AllocationMode, s.Count, s.Tolerations, false, s.Capacity}, true
 			}
 		}
 	}
@@ -229,6 +235,7 @@ func checkAllocation(d *Devices, inv map[deviceKey]published, c *resourcev1.Reso
 		if got := r.AdminAccess != nil && *r.AdminAccess; got != spec.admin {
 			out = append(out, fmt.Sprintf("device %s is allocated with admin access %v, request %s asks for %v", key, got, r.Request, spec.admin))
 		}
+		out = append(out, checkCapacity(key, p.dev, r, spec.capacity)...)
 		class := d.Classes[spec.class]
 		if class == nil {
 			out = append(out, fmt.Sprintf("request %s names device class %s, which does not exist", r.Request, spec.class))
@@ -387,10 +394,10 @@ func attributeValue(d *resourcev1.Device, driver, name string) (string, bool) {
 	return "", false
 }
 
-// checkDeviceSharing reports devices allocated to two claims (neither with admin access) and
-// pools whose shared counters are overdrawn, against the incoming pods whose claims hold them.
+// checkDeviceSharing reports devices held wrongly (see deviceUse.problems) and pools whose shared
+// counters are overdrawn, against the incoming pods whose claims hold them.
 func checkDeviceSharing(d *Devices, inv map[deviceKey]published, all []placed) []Violation {
-	holders := map[deviceKey][]string{} // claims holding the device without admin access
+	holders := map[deviceKey]*deviceUse{} // how the device is held without admin access
 	var keys []string
 	for k := range d.Claims {
 		keys = append(keys, k)
@@ -406,9 +413,17 @@ func checkDeviceSharing(d *Devices, inv map[deviceKey]published, all []placed) [
 				continue
 			}
 			key := deviceKey{r.Driver, r.Pool, r.Device}
-			if !slices.Contains(holders[key], k) {
-				holders[key] = append(holders[key], k)
+			if holders[key] == nil {
+				holders[key] = &deviceUse{}
 			}
+			holders[key].add(k, r)
+		}
+	}
+	wrong := map[deviceKey][]string{}
+	for key, u := range holders {
+		p, ok := inv[key]
+		if msgs := u.problems(p, ok); len(msgs) > 0 {
+			wrong[key] = msgs
 		}
 	}
 	// used counters per pool and counter set.
@@ -461,11 +476,14 @@ func checkDeviceSharing(d *Devices, inv map[deviceKey]published, all []placed) [
 			if c == nil || c.Status.Allocation == nil {
 				continue
 			}
+			reported := map[deviceKey]bool{}
 			for _, r := range c.Status.Allocation.Devices.Results {
 				key := deviceKey{r.Driver, r.Pool, r.Device}
-				if h := holders[key]; len(h) > 1 && slices.Contains(h, k) {
-					out = append(out, Violation{podName(pl.pod), pl.node.Name, "DynamicResources",
-						fmt.Sprintf("device %s is allocated to claims %v", key, h)})
+				if msgs := wrong[key]; len(msgs) > 0 && !reported[key] && (r.AdminAccess == nil || !*r.AdminAccess) {
+					reported[key] = true
+					for _, msg := range msgs {
+						out = append(out, Violation{podName(pl.pod), pl.node.Name, "DynamicResources", fmt.Sprintf("device %s %s", key, msg)})
+					}
 				}
 				if why, ok := overdrawn[[2]string{r.Driver, r.Pool}]; ok && (r.AdminAccess == nil || !*r.AdminAccess) {
 					out = append(out, Violation{podName(pl.pod), pl.node.Name, "DynamicResources",

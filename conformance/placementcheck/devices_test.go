@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Builders for the device table: driver "gpu.test", a pool per node named after it, claims in
@@ -239,5 +240,100 @@ func TestEvalSelector(t *testing.T) {
 		if got := evalSelector(tc.expr, gpuDriver, &dev); got != tc.want {
 			t.Errorf("%s: %d, want %d", tc.expr, got, tc.want)
 		}
+	}
+}
+
+// TestCheckCapacity shows the checker catches broken consumable capacity and accepts the legal
+// look-alikes. Node n1 publishes "shared" (allows multiple allocations; mem 40Gi, requests
+// rounded up to 4Gi and steps of 2Gi, at most 16Gi; bw 10 without a policy) and "whole" (mem
+// 40Gi with the same policy, exclusive).
+func TestCheckCapacity(t *testing.T) {
+	q := func(s string) *resource.Quantity { v := resource.MustParse(s); return &v }
+	policy := &resourcev1.CapacityRequestPolicy{Default: q("4Gi"),
+		ValidRange: &resourcev1.CapacityRequestPolicyRange{Min: q("4Gi"), Step: q("2Gi"), Max: q("16Gi")}}
+	shared := tDevice("shared", nil, func(d *resourcev1.Device) {
+		d.AllowMultipleAllocations = ptrTo(true)
+		d.Capacity = map[resourcev1.QualifiedName]resourcev1.DeviceCapacity{
+			"mem": {Value: resource.MustParse("40Gi"), RequestPolicy: policy}, "bw": {Value: resource.MustParse("10")}}
+	})
+	whole := tDevice("whole", nil, func(d *resourcev1.Device) {
+		d.Capacity = map[resourcev1.QualifiedName]resourcev1.DeviceCapacity{"mem": {Value: resource.MustParse("40Gi"), RequestPolicy: policy}}
+	})
+	// asking asks for mem and, on the shared device, for 1 of bw.
+	asking := func(mem string) []resourcev1.DeviceRequest {
+		r := exact("r", 1)
+		r.Exactly.Capacity = &resourcev1.CapacityRequirements{Requests: map[resourcev1.QualifiedName]resource.Quantity{"mem": resource.MustParse(mem), "bw": resource.MustParse("1")}}
+		return []resourcev1.DeviceRequest{r}
+	}
+	askingWhole := func(mem string) []resourcev1.DeviceRequest {
+		r := asking(mem)
+		delete(r[0].Exactly.Capacity.Requests, "bw")
+		return r
+	}
+	share := func(dev, id, mem, bw string) resourcev1.DeviceRequestAllocationResult {
+		r := tResult("r", "n1", dev)
+		if id != "" {
+			r.ShareID = ptrTo(types.UID("00000000-0000-4000-8000-00000000000" + id))
+		}
+		if mem != "" {
+			r.ConsumedCapacity = map[resourcev1.QualifiedName]resource.Quantity{"mem": resource.MustParse(mem), "bw": resource.MustParse(bw)}
+		}
+		return r
+	}
+	pods := func(names ...string) []*v1.Pod {
+		var out []*v1.Pod
+		for _, n := range names {
+			out = append(out, tPod(n, "n1", devClaims(n)))
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		claims []*resourcev1.ResourceClaim
+		want   int // violations
+	}{
+		{name: "two shares within the capacity, rounded up", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", asking("5Gi"), share("shared", "1", "6Gi", "1")), tDeviceClaim("q", asking("16Gi"), share("shared", "2", "16Gi", "1"))}},
+		{name: "shares beyond the capacity", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", asking("16Gi"), share("shared", "1", "16Gi", "1")), tDeviceClaim("q", asking("16Gi"), share("shared", "2", "16Gi", "1")),
+			tDeviceClaim("x", asking("16Gi"), share("shared", "3", "16Gi", "1"))}, want: 3},
+		{name: "a share not rounded up by the policy", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", asking("5Gi"), share("shared", "1", "5Gi", "1"))}, want: 1},
+		{name: "a request above the policy's max", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", asking("17Gi"), share("shared", "1", "18Gi", "1"))}, want: 1},
+		{name: "a share without shareID", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", asking("4Gi"), share("shared", "", "4Gi", "1"))}, want: 1},
+		{name: "a share without consumedCapacity", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", asking("4Gi"), share("shared", "1", "", ""))}, want: 2},
+		{name: "two shares with one shareID", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", asking("4Gi"), share("shared", "1", "4Gi", "1")), tDeviceClaim("q", asking("4Gi"), share("shared", "1", "4Gi", "1"))}, want: 2},
+		{name: "an exclusive device within its policy", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", askingWhole("5Gi"), tResult("r", "n1", "whole"))}},
+		{name: "an exclusive device with a shareID", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", nil, share("whole", "1", "", ""))}, want: 1},
+		{name: "an exclusive device asked for more than its policy allows", claims: []*resourcev1.ResourceClaim{
+			tDeviceClaim("p", askingWhole("20Gi"), tResult("r", "n1", "whole"))}, want: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := &Devices{Claims: map[string]*resourcev1.ResourceClaim{}, Slices: []*resourcev1.ResourceSlice{tSlice("n1", 1, shared, whole)},
+				Classes: map[string]*resourcev1.DeviceClass{"gpu": {ObjectMeta: metav1.ObjectMeta{Name: "gpu"}}}}
+			var names []string
+			for _, c := range tc.claims {
+				if c.Spec.Devices.Requests == nil {
+					c.Spec.Devices.Requests = []resourcev1.DeviceRequest{exact("r", 1)}
+				}
+				d.Claims[c.Namespace+"/"+c.Name] = c
+				names = append(names, c.Name)
+			}
+			vs := Check(&World{Nodes: map[string]*v1.Node{"n1": tNode("n1", "a")}, Incoming: pods(names...), Devices: d})
+			if len(vs) != tc.want {
+				var lines []string
+				for _, v := range vs {
+					lines = append(lines, v.String())
+				}
+				t.Errorf("%d violations, want %d:\n%s", len(vs), tc.want, strings.Join(lines, "\n"))
+			}
+		})
 	}
 }

@@ -42,8 +42,10 @@
 // request's selectors where they are simple comparisons (others are not judged), and carries no
 // taint the request does not tolerate, and has admin access exactly when asked; the class's
 // opaque configuration is carried into the allocation; requests get their counts, matchAttribute and
-// distinctAttribute constraints hold, no device is held by two claims without admin access, and
-// no pool's shared counters are overdrawn (DynamicResources).
+// distinctAttribute constraints hold, capacity requests are rounded by their request policies and
+// fit, a device that allows multiple allocations is held in shares (each with a shareID and its
+// consumedCapacity) whose consumption stays within its capacity, no other device is held by two
+// claims without admin access, and no pool's shared counters are overdrawn (DynamicResources).
 //
 // It judges the final state, so where several incoming pods interact it can only bound what
 // each placement saw: required affinity allows the first pod of a series that matches its own

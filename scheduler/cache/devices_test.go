@@ -5,7 +5,9 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
@@ -108,5 +110,48 @@ func TestDeviceObjects(t *testing.T) {
 	s = c.UpdateSnapshot(s)
 	if s.Devices.Class("gpu") != nil || len(s.Devices.NodeSlices("node-a")) != 0 || s.Devices.HasTaintRules() {
 		t.Errorf("after removal: class %v, node-a slices %d, taint rules %v: want none", s.Devices.Class("gpu"), len(s.Devices.NodeSlices("node-a")), s.Devices.HasTaintRules())
+	}
+}
+
+// TestAssumedSharedCapacity checks that the capacity a share of a device consumes counts while
+// the claim holding it is assumed, adds up with the shares the informer delivered, and is given
+// back when the assumption is restored.
+func TestAssumedSharedCapacity(t *testing.T) {
+	share := func(name, rv, mem string) *resourcev1.ResourceClaim {
+		c := resourceClaim(name, rv, "gpu-0")
+		r := &c.Status.Allocation.Devices.Results[0]
+		r.ShareID = new(types.UID("0b9c5a4e-4d33-4bb8-9a39-6a1c2a1f6e3" + name[len(name)-1:]))
+		r.ConsumedCapacity = map[resourcev1.QualifiedName]resource.Quantity{"memory": resource.MustParse(mem)}
+		return c
+	}
+	memory := func(s *snapshot.Snapshot) string {
+		q, ok := s.Devices.Consumed(gpu("gpu-0"))["memory"]
+		if !ok {
+			return "none"
+		}
+		return q.String()
+	}
+	c := New()
+	c.AddNode(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-a"}})
+	c.SetResourceClaim(share("c1", "3", "4Gi"))
+	c.SetResourceClaim(resourceClaim("c2", "5", ""))
+	s := c.UpdateSnapshot(nil)
+	if got := memory(s); got != "4Gi" {
+		t.Fatalf("informer's share: memory %s, want 4Gi", got)
+	}
+	c.AssumeResourceClaim(share("c2", "5", "2Gi"))
+	s = c.UpdateSnapshot(s)
+	if got := memory(s); got != "6Gi" || !s.Devices.Shared(gpu("gpu-0")) || s.Devices.Allocated(gpu("gpu-0")) {
+		t.Fatalf("assumed share: memory %s, shared %v, dedicated %v; want 6Gi, true, false", got, s.Devices.Shared(gpu("gpu-0")), s.Devices.Allocated(gpu("gpu-0")))
+	}
+	c.RestoreResourceClaim("ns", "c2")
+	s = c.UpdateSnapshot(s)
+	if got := memory(s); got != "4Gi" {
+		t.Errorf("restored: memory %s, want 4Gi", got)
+	}
+	c.RemoveResourceClaim(share("c1", "3", "4Gi"))
+	s = c.UpdateSnapshot(s)
+	if got := memory(s); got != "none" || s.Devices.Shared(gpu("gpu-0")) {
+		t.Errorf("every share gone: memory %s, shared %v; want none, false", got, s.Devices.Shared(gpu("gpu-0")))
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -15,7 +16,8 @@ import (
 // DeviceTaintRules, with the indexes the DynamicResources plugin reads instead of scanning:
 //
 //   - the devices allocated by some claim, cluster-wide (admin-access results excluded, as
-//     they do not consume the device), split into dedicated and shared (shareID) allocations;
+//     they do not consume the device), split into dedicated and shared (shareID) allocations,
+//     and, for shared ones, the capacity they consume, summed per device;
 //   - the slices published for each node (spec.nodeName), the slices that select nodes in
 //     another way (nodeSelector, allNodes, perDeviceNodeSelection), and the slices of each
 //     resource pool (for pool completeness and shared counters);
@@ -35,6 +37,10 @@ type Devices struct {
 	// claims holding a share of it (a result with a shareID).
 	dedicated map[DeviceID]int
 	shared    map[DeviceID]int
+	// consumed sums, per device, the consumedCapacity of the shared results; an entry exists
+	// only while some shared result of the device names a capacity. Its maps are replaced,
+	// never changed, so a map Consumed returned stays as it was.
+	consumed map[DeviceID]map[resourcev1.QualifiedName]resource.Quantity
 	// nodeSlices are the slices by spec.nodeName, selecting the slices without one; poolSlices
 	// the slices of each pool, whatever their generation. All sorted by name.
 	nodeSlices map[string][]*resourcev1.ResourceSlice
@@ -66,6 +72,7 @@ func NewDevices() *Devices {
 		rules:         map[string]*resourcev1.DeviceTaintRule{},
 		dedicated:     map[DeviceID]int{},
 		shared:        map[DeviceID]int{},
+		consumed:      map[DeviceID]map[resourcev1.QualifiedName]resource.Quantity{},
 		nodeSlices:    map[string][]*resourcev1.ResourceSlice{},
 		poolSlices:    map[PoolID][]*resourcev1.ResourceSlice{},
 		rulesByDriver: map[string][]*resourcev1.DeviceTaintRule{},
@@ -107,6 +114,13 @@ func (d *Devices) Allocated(id DeviceID) bool { return d.dedicated[id] > 0 }
 // Shared reports whether some claim's allocation holds a share of the device (a result with a
 // shareID, for a device that allows multiple allocations).
 func (d *Devices) Shared(id DeviceID) bool { return d.shared[id] > 0 }
+
+// Consumed returns what the shared allocations of the device consume of its capacities, summed
+// over every claim holding a share (status.allocation.devices.results[].consumedCapacity); nil
+// when no share names a capacity. The map must not be modified.
+func (d *Devices) Consumed(id DeviceID) map[resourcev1.QualifiedName]resource.Quantity {
+	return d.consumed[id]
+}
 
 // NodeSlices returns the slices whose spec.nodeName is node, by name. The slice must not be
 // modified.
@@ -184,6 +198,7 @@ func (d *Devices) countAllocation(c *resourcev1.ResourceClaim, delta int) {
 		m := d.dedicated
 		if r.ShareID != nil {
 			m = d.shared
+			d.addConsumed(id, r.ConsumedCapacity, delta)
 		}
 		if n := m[id] + delta; n > 0 {
 			m[id] = n
@@ -191,6 +206,40 @@ func (d *Devices) countAllocation(c *resourcev1.ResourceClaim, delta int) {
 			delete(m, id)
 		}
 	}
+}
+
+// addConsumed adds delta times capacity to what the device's shares consume. The device's map is
+// replaced, not changed (see Devices.consumed); it is dropped once every value is back to zero.
+func (d *Devices) addConsumed(id DeviceID, capacity map[resourcev1.QualifiedName]resource.Quantity, delta int) {
+	if len(capacity) == 0 {
+		return
+	}
+	old := d.consumed[id]
+	next := make(map[resourcev1.QualifiedName]resource.Quantity, len(old)+len(capacity))
+	for name, q := range old {
+		next[name] = q.DeepCopy()
+	}
+	for name, q := range capacity {
+		sum, ok := next[name]
+		if !ok {
+			sum = resource.Quantity{Format: q.Format}
+		}
+		for range max(delta, -delta) {
+			if delta > 0 {
+				sum.Add(q)
+			} else {
+				sum.Sub(q)
+			}
+		}
+		next[name] = sum
+	}
+	for _, q := range next {
+		if !q.IsZero() {
+			d.consumed[id] = next
+			return
+		}
+	}
+	delete(d.consumed, id)
 }
 
 // SetClass adds or replaces a DeviceClass.

@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
@@ -49,6 +50,14 @@ func devClaim(name, pool string, devices ...string) *resourcev1.ResourceClaim {
 	return c
 }
 
+// sharing is a claim holding a share of device d of pool p1 that consumes the named capacity.
+func sharing(name, device, capacity, value string) *resourcev1.ResourceClaim {
+	c := devClaim(name, "p1", "share:"+device)
+	c.Status.Allocation.Devices.Results[0].ConsumedCapacity = map[resourcev1.QualifiedName]resource.Quantity{
+		resourcev1.QualifiedName(capacity): resource.MustParse(value)}
+	return c
+}
+
 func cutPrefix(s, p string) (string, bool) {
 	if len(s) > len(p) && s[:len(p)] == p {
 		return s[len(p):], true
@@ -84,6 +93,11 @@ func indexes(d *Devices) map[string][]string {
 	for id, n := range d.shared {
 		add("shared", fmt.Sprintf("%s=%d", id, n))
 	}
+	for id, m := range d.consumed {
+		for name, q := range m {
+			add("consumed", fmt.Sprintf("%s/%s=%s", id, name, q.String()))
+		}
+	}
 	for node, list := range d.nodeSlices {
 		for _, s := range list {
 			add("node/"+node, s.Name)
@@ -106,7 +120,7 @@ func indexes(d *Devices) map[string][]string {
 		add("extended", fmt.Sprintf("%s=%d", n, c))
 	}
 	// Map-built lists are sorted; the others must already be in name order.
-	for _, k := range []string{"dedicated", "shared", "extended"} {
+	for _, k := range []string{"dedicated", "shared", "consumed", "extended"} {
 		sort.Strings(out[k])
 	}
 	return out
@@ -181,6 +195,35 @@ func TestDevicesIndexes(t *testing.T) {
 				}
 				if !d.Shared(DeviceID{"gpu.example.com", "p1", "d2"}) {
 					t.Errorf("Shared(d2) = false")
+				}
+			},
+		},
+		{
+			name: "shares' consumed capacity is summed per device and given back when they go",
+			steps: func(d *Devices) {
+				d.SetClaim(sharing("c1", "d0", "mem", "4Gi"))
+				d.SetClaim(sharing("c2", "d0", "mem", "2Gi"))
+				d.SetClaim(sharing("c3", "d1", "mem", "1Gi"))
+				d.SetClaim(sharing("c3", "d1", "mem", "3Gi")) // replaced: the old share goes
+				d.SetClaim(sharing("c4", "d2", "mem", "8Gi"))
+				d.DeleteClaim("ns", "c4")
+				d.SetClaim(devClaim("c5", "p1", "share:d3")) // a share naming no capacity
+			},
+			want: map[string][]string{
+				"shared":   {"gpu.example.com/p1/d0=2", "gpu.example.com/p1/d1=1", "gpu.example.com/p1/d3=1"},
+				"consumed": {"gpu.example.com/p1/d0/mem=6Gi", "gpu.example.com/p1/d1/mem=3Gi"},
+			},
+			checks: func(t *testing.T, d *Devices) {
+				before := d.Consumed(DeviceID{"gpu.example.com", "p1", "d0"})
+				d.DeleteClaim("ns", "c1")
+				if q := before["mem"]; q.String() != "6Gi" {
+					t.Errorf("a map Consumed returned changed to %s", q.String())
+				}
+				if q := d.Consumed(DeviceID{"gpu.example.com", "p1", "d0"})["mem"]; q.String() != "2Gi" {
+					t.Errorf("after c1 went: mem %s, want 2Gi", q.String())
+				}
+				if got := d.Consumed(DeviceID{"gpu.example.com", "p1", "d3"}); got != nil {
+					t.Errorf("Consumed(d3) = %v, want nil", got)
 				}
 			},
 		},

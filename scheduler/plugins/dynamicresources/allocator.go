@@ -17,7 +17,9 @@ import (
 // claims as upstream's (v1.37, the "incubating" implementation for its default features) does:
 // claims, then requests, then devices in pool, slice and device order, the first complete
 // solution wins, and a later request backtracks into an earlier one's choices. Within a request
-// only combinations are tried (devices in ascending order), never permutations.
+// only combinations are tried (devices in ascending order), never permutations. A device picked
+// whole is in use for every later request; a device that allows multiple allocations is shared
+// instead, and only its capacity limits how many requests get it (capacity.go).
 
 // The outcome of a search that found nothing, besides a solution or an error.
 const (
@@ -44,16 +46,19 @@ func (c *candidate) id() snapshot.DeviceID {
 	return snapshot.DeviceID{Driver: c.slice.Spec.Driver, Pool: c.slice.Spec.Pool.Name, Device: c.dev.Name}
 }
 
-// pick is a device picked for claim ci.
+// pick is a device picked whole for claim ci (shares are in allocation.shares).
 type pick struct {
 	c  *candidate
 	ci int
 }
 
-// chosen is a device picked for a request.
+// chosen is a device picked for a request. A share of a device that allows multiple
+// allocations has shared set and what it consumes of the device's capacities in consumed.
 type chosen struct {
-	req *request
-	c   *candidate
+	req      *request
+	c        *candidate
+	shared   bool
+	consumed capacities
 }
 
 // allocation is the search for one node. It is used by one goroutine.
@@ -68,20 +73,17 @@ type allocation struct {
 	// match); memo is their storage.
 	selectable [][]int8
 	memo       []int8
-	// all holds the devices of each All-mode request (nil entry: not an All request);
-	// allBlocked marks All requests with a matching device berth does not allocate.
-	all        [][]*candidate
-	allBlocked []bool
-	// picked are the devices picked so far, with the claims (indexes) they were picked for.
+	// all holds the devices of each All-mode request (nil entry: not an All request).
+	all [][]*candidate
+	// picked are the devices picked whole so far, with the claims (indexes) they were picked
+	// for; shares holds what the shares picked so far consume, per device (see capacity.go).
 	picked    []pick
+	shares    map[*candidate]*shareUse
 	results   [][]chosen
 	subChosen [][]int // per claim and request, the firstAvailable alternative picked
 	cons      [][]constraintState
 	counters  map[int]*poolCounters
-	// skipped is set when a device was passed over because it needs a feature berth does not
-	// allocate yet (see unsupported).
-	skipped bool
-	scratch poolScratch
+	scratch   poolScratch
 }
 
 // allocations recycles the search state (and its buffers) between Filter calls: a search
@@ -91,7 +93,7 @@ var allocations = sync.Pool{New: func() any { return new(allocation) }}
 // newAllocation prepares a search for claims on node; release it when done with its results.
 func newAllocation(devs *snapshot.Devices, node *v1.Node, nodeSels *nodeSelectorCache, claims []*pending, numRequests int) *allocation {
 	a := allocations.Get().(*allocation)
-	a.devs, a.node, a.nodeSels, a.claims, a.skipped = devs, node, nodeSels, claims, false
+	a.devs, a.node, a.nodeSels, a.claims = devs, node, nodeSels, claims
 	a.pools = gatherPools(devs, node, nodeSels, &a.scratch)
 	rules := devs.HasTaintRules()
 	a.cands = a.cands[:0]
@@ -119,8 +121,8 @@ func newAllocation(devs *snapshot.Devices, node *v1.Node, nodeSels *nodeSelector
 		a.selectable[i] = a.memo[i*nc : (i+1)*nc : (i+1)*nc]
 	}
 	a.all = resizeKeep(a.all, numRequests)
-	a.allBlocked = resize(a.allBlocked, numRequests)
 	a.picked = a.picked[:0]
+	clear(a.shares)
 	a.results = resizeKeep(a.results, len(claims))
 	a.subChosen = resizeKeep(a.subChosen, len(claims))
 	a.cons = resizeKeep(a.cons, len(claims))
@@ -146,6 +148,7 @@ func (a *allocation) release() {
 	for _, r := range a.results {
 		clear(r[:cap(r)])
 	}
+	clear(a.shares)
 	a.scratch.reset()
 	allocations.Put(a)
 }
@@ -205,14 +208,22 @@ func (a *allocation) prepareAll() error {
 					}
 					list := a.all[r.id][:0]
 					for k := range a.cands {
-						m, err := a.selectState(ci, r, k)
+						ok, err := a.isSelectable(ci, r, k)
 						if err != nil {
 							return err
 						}
-						switch {
-						case m == matchUnsupported:
-							a.allBlocked[r.id] = true // "all" without this device would be wrong
-						case m == match && capacityFits(r, a.cands[k].dev):
+						if !ok {
+							continue
+						}
+						// The device's capacity alone: what other allocations consume is
+						// checked when it is taken, so that a matching device without room
+						// makes the request fail rather than shrink.
+						d := a.cands[k].dev
+						_, fits, err := capacityFits(r, d, nil, nil)
+						if err != nil {
+							return fmt.Errorf("claim %s, request %s: checking capacity for device %s: %w", key(), r.name, d.Name, err)
+						}
+						if fits {
 							list = append(list, &a.cands[k])
 						}
 					}
@@ -284,7 +295,7 @@ func (a *allocation) search(ci, ri, si, di int, inSub bool, start int) (bool, er
 	r := ra.alts[si]
 	need := r.count
 	if r.all {
-		if len(a.all[r.id]) == 0 || a.allBlocked[r.id] {
+		if len(a.all[r.id]) == 0 {
 			return false, nil
 		}
 		need = len(a.all[r.id])
@@ -320,7 +331,15 @@ func (a *allocation) search(ci, ri, si, di int, inSub bool, start int) (bool, er
 		if err != nil {
 			return false, err
 		}
-		if !ok || !capacityFits(r, c.dev) {
+		if !ok {
+			continue
+		}
+		_, fits, err := a.capacityLeft(r, c)
+		if err != nil {
+			cl := a.claims[ci].claim
+			return false, fmt.Errorf("claim %s/%s, request %s: checking capacity for device %s: %w", cl.Namespace, cl.Name, r.name, c.id(), err)
+		}
+		if !fits {
 			continue
 		}
 		ok, undo, err := a.take(ci, r, c, false)
@@ -342,7 +361,8 @@ func (a *allocation) search(ci, ri, si, di int, inSub bool, start int) (bool, er
 	return false, nil
 }
 
-// inUse reports whether a device is allocated cluster-wide or picked for any claim of the pod.
+// inUse reports whether a device is allocated whole cluster-wide or picked whole for any claim of
+// the pod. Shares do not make a device in use: its capacity decides (see capacityLeft).
 func (a *allocation) inUse(c *candidate) bool {
 	for _, p := range a.picked {
 		if p.c == c {
@@ -352,7 +372,7 @@ func (a *allocation) inUse(c *candidate) bool {
 	return a.devs.Allocated(c.id())
 }
 
-// pickedFor reports whether the device was picked for claim ci already.
+// pickedFor reports whether the device was picked whole for claim ci already.
 func (a *allocation) pickedFor(c *candidate, ci int) bool {
 	for _, p := range a.picked {
 		if p.c == c && p.ci == ci {
@@ -367,46 +387,24 @@ const (
 	unknown int8 = iota
 	match
 	noMatch
-	// matchUnsupported: the device matches, but berth does not allocate it (see unsupported).
-	matchUnsupported
 )
 
-// isSelectable reports whether candidate k satisfies request r (see selectState).
+// isSelectable judges candidate k for request r: its class's selectors, its own, and, for a slice
+// with per-device node selection, the device's node selection.
 func (a *allocation) isSelectable(ci int, r *request, k int) (bool, error) {
-	m, err := a.selectState(ci, r, k)
-	return m == match, err
-}
-
-// selectState judges candidate k for request r: its class's selectors, its own, and, for a slice
-// with per-device node selection, the device's node selection. A device berth does not allocate
-// is matchUnsupported, and marks the search as having skipped a device.
-func (a *allocation) selectState(ci int, r *request, k int) (int8, error) {
 	memo := a.selectable[r.id]
 	if memo[k] != unknown {
-		return memo[k], nil
+		return memo[k] == match, nil
 	}
 	ok, err := a.matches(ci, r, &a.cands[k])
 	if err != nil {
-		return unknown, err
+		return false, err
 	}
-	// Berth's own check comes last, so that runtime errors surface as upstream's do.
-	m := noMatch
-	switch {
-	case ok && unsupported(a.cands[k].dev):
-		a.skipped = true
-		m = matchUnsupported
-	case ok:
-		m = match
+	memo[k] = noMatch
+	if ok {
+		memo[k] = match
 	}
-	memo[k] = m
-	return m, nil
-}
-
-// unsupported reports whether berth passes over a device because allocating it needs a feature
-// berth does not implement yet: a device that allows multiple allocations (DRAConsumableCapacity
-// shares it between claims and tracks its consumed capacity).
-func unsupported(d *resourcev1.Device) bool {
-	return d.AllowMultipleAllocations != nil && *d.AllowMultipleAllocations
+	return ok, nil
 }
 
 func (a *allocation) matches(ci int, r *request, c *candidate) (bool, error) {
@@ -447,20 +445,13 @@ func withKeyHint(err error) error {
 	return err
 }
 
-// capacityFits is upstream's capacity check for a device that does not allow multiple
-// allocations: each capacity the request asks for must exist on the device and be at most its
-// value.
-func capacityFits(r *request, d *resourcev1.Device) bool {
-	if r.capacity == nil {
-		return true
+// capacityLeft checks request r against what is still free of c's capacities after the
+// allocations cluster-wide and the shares picked in this search (see capacityFits).
+func (a *allocation) capacityLeft(r *request, c *candidate) (capacities, bool, error) {
+	if len(c.dev.Capacity) == 0 && r.capacity == nil {
+		return nil, true, nil
 	}
-	for name, q := range r.capacity.Requests {
-		c, ok := d.Capacity[name]
-		if !ok || q.Cmp(c.Value) > 0 {
-			return false
-		}
-	}
-	return true
+	return capacityFits(r, c.dev, a.devs.Consumed(c.id()), a.picking(c))
 }
 
 // taken records what take did, for undo.
@@ -471,23 +462,27 @@ type taken struct {
 	sub     string
 	added   int // constraints the device was added to
 	counted bool
+	share   capacities // what a share consumes; nil when the device was picked whole
+	shared  bool
 }
 
 // take picks candidate c for request r of claim ci if nothing forbids it (in use, counters,
-// taints, constraints) and returns how to undo it. must (All mode) makes a violated constraint
-// an error, as upstream does.
+// taints, constraints, capacity) and returns how to undo it. A device that allows multiple
+// allocations is not picked whole but shared: only its capacity limits how often. must (All
+// mode) makes a violated constraint an error, as upstream does.
 func (a *allocation) take(ci int, r *request, c *candidate, must bool) (bool, taken, error) {
-	t := taken{ci: ci, c: c, base: r.name}
+	t := taken{ci: ci, c: c, base: r.name, shared: allowsMultiple(c.dev)}
 	if r.parent != "" {
 		t.base, t.sub = r.parent, r.name
 	}
-	if r.admin && a.pickedFor(c, ci) {
+	if !t.shared && r.admin && a.pickedFor(c, ci) {
 		return false, t, nil
 	}
 	if !r.admin && a.inUse(c) {
 		return false, t, nil
 	}
-	if len(c.dev.ConsumesCounters) > 0 {
+	// A shared device's counters are consumed once, by its first share.
+	if len(c.dev.ConsumesCounters) > 0 && !(t.shared && a.shareInUse(c)) {
 		if !a.reserveCounters(c) {
 			return false, t, nil
 		}
@@ -508,15 +503,38 @@ func (a *allocation) take(ci int, r *request, c *candidate, must bool) (bool, ta
 		}
 		t.added++
 	}
-	a.picked = append(a.picked, pick{c: c, ci: ci})
-	a.results[ci] = append(a.results[ci], chosen{req: r, c: c})
+	need, fits, err := a.capacityLeft(r, c)
+	if err != nil || !fits {
+		a.undoConstraintsAndCounters(t)
+		if err != nil {
+			cl := a.claims[ci].claim
+			return false, t, fmt.Errorf("claim %s/%s, request %s: rechecking capacity for device %s: %w", cl.Namespace, cl.Name, r.name, c.id(), err)
+		}
+		return false, t, nil
+	}
+	ch := chosen{req: r, c: c}
+	if t.shared {
+		if need == nil {
+			need = capacities{} // a device without capacities: the share consumes nothing
+		}
+		a.addShare(c, need)
+		t.share = need
+		ch.shared, ch.consumed = true, need
+	} else {
+		a.picked = append(a.picked, pick{c: c, ci: ci})
+	}
+	a.results[ci] = append(a.results[ci], ch)
 	return true, t, nil
 }
 
 // undo reverses a successful take (the last one not yet undone).
 func (a *allocation) undo(t taken) {
 	a.results[t.ci] = a.results[t.ci][:len(a.results[t.ci])-1]
-	a.picked = a.picked[:len(a.picked)-1]
+	if t.shared {
+		a.removeShare(t.c, t.share)
+	} else {
+		a.picked = a.picked[:len(a.picked)-1]
+	}
 	a.undoConstraintsAndCounters(t)
 }
 

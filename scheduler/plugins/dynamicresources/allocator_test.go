@@ -366,26 +366,6 @@ func TestAllocator(t *testing.T) {
 			reason: ReasonCannotAllocate,
 		},
 		{
-			name: "devices that allow multiple allocations are passed over, and the reason says so",
-			objs: []any{gpu, claim("c", exact("r", "gpu", 1)), slice("s1", "n0", "p1", func() resourcev1.Device {
-				d := dev("shared")
-				d.AllowMultipleAllocations = ptr(true)
-				return d
-			}())},
-			claims: []string{"c"},
-			reason: ReasonSkippedDevices,
-		},
-		{
-			name: "All refuses when a matching device allows multiple allocations",
-			objs: []any{gpu, claim("c", exact("r", "gpu", 0)), slice("s1", "n0", "p1", dev("d0"), func() resourcev1.Device {
-				d := dev("shared")
-				d.AllowMultipleAllocations = ptr(true)
-				return d
-			}())},
-			claims: []string{"c"},
-			reason: ReasonSkippedDevices,
-		},
-		{
 			name: "partitionable devices: shared counters limit what fits",
 			objs: []any{gpu, claim("c", exact("r", "gpu", 2)), func() *resourcev1.ResourceSlice {
 				s := slice("s1", "n0", "p1", withCount(dev("whole"), "gpu0", "40Gi"), withCount(dev("half0"), "gpu0", "20Gi"), withCount(dev("half1"), "gpu0", "20Gi"))

@@ -16,9 +16,7 @@
 // The plugin reads only the snapshot (snapshot.Devices). Device selectors are CEL expressions,
 // compiled by the Compiler the constructor is given and cached across pods. A pod that requests
 // an extended resource a DeviceClass provides (DRAExtendedResource) is refused: the scheduler
-// would have to create a claim for it, which berth does not do yet. Devices that need a feature
-// berth does not allocate yet (see unsupported) are passed over, never allocated wrongly; when
-// that is why nothing fits, the reason says so.
+// would have to create a claim for it, which berth does not do yet.
 //
 // Preemption cannot free devices here: as upstream (no PreFilter extensions), removing pods from
 // a node does not deallocate their claims, so the filter is not a decide.PodChanger.
@@ -28,11 +26,11 @@
 // (does not consume the device; the namespace label is the API server's check, not the
 // scheduler's), device taints from slices and DeviceTaintRules against the request's
 // tolerations, class selectors and class config copied into the result, pool completeness and
-// generations, per-device node selection, partitionable devices (shared counters), capacity
-// requests against a device's capacity, and devices with binding conditions (tried last; the
-// Plan says to wait). Passed over, never allocated: devices with allowMultipleAllocations
-// (DRAConsumableCapacity's shared allocations); when that is why nothing fits the reason is
-// ReasonSkippedDevices, and an All request that matches such a device never fits.
+// generations, per-device node selection, partitionable devices (shared counters), consumable
+// capacity (capacity requests against each capacity's requestPolicy and what other allocations
+// left free, and devices with allowMultipleAllocations shared between requests and claims, each
+// share with its shareID and consumedCapacity; see capacity.go), and devices with binding
+// conditions (tried last; the Plan says to wait).
 //
 // DynamicResourcesArgs.filterTimeout bounds upstream's allocation attempt on one node (an Error
 // after it, so the pod backs off). The decision has no clock: berth's search is not cut short, and
@@ -49,6 +47,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
@@ -64,16 +63,12 @@ const (
 	ReasonCannotAllocate = "cannot allocate all claims"
 	ReasonNotAvailable   = "resourceclaim not available on the node"
 	ReasonInvalidPools   = "invalid resource pools were encountered"
-	// ReasonSkippedDevices is given instead of ReasonCannotAllocate when berth passed over a
-	// matching device because allocating it needs a feature berth does not implement yet.
-	ReasonSkippedDevices = ReasonCannotAllocate + " (berth passed over matching devices that allow multiple allocations, which it does not allocate yet)"
 )
 
 var (
 	cannotAllocate = snapshot.RejectUnresolvable(ReasonCannotAllocate)
 	notAvailable   = snapshot.RejectUnresolvable(ReasonNotAvailable)
 	invalidPoolsV  = snapshot.RejectUnresolvable(ReasonInvalidPools)
-	skippedDevices = snapshot.RejectUnresolvable(ReasonSkippedDevices)
 )
 
 // Args are the plugin's arguments (kube-scheduler's DynamicResourcesArgs).
@@ -97,6 +92,9 @@ type DynamicResources struct {
 	args      Args
 	selectors *selectorCache
 	nodeSels  *nodeSelectorCache
+	// newShareID names each share of a device that allows multiple allocations (random UUIDs;
+	// tests replace it). It must be safe for concurrent calls.
+	newShareID func() types.UID
 }
 
 var (
@@ -116,7 +114,7 @@ func New(args Args, compile Compiler) (*DynamicResources, error) {
 	if compile == nil {
 		return nil, fmt.Errorf("dynamicresources: a selector compiler is required")
 	}
-	return &DynamicResources{args: args, selectors: newSelectorCache(compile), nodeSels: &nodeSelectorCache{}}, nil
+	return &DynamicResources{args: args, selectors: newSelectorCache(compile), nodeSels: &nodeSelectorCache{}, newShareID: newShareID}, nil
 }
 
 // Name returns "DynamicResources".
@@ -329,8 +327,6 @@ func (p *prepared) search(node *v1.Node) (*allocation, snapshot.Verdict) {
 		return nil, snapshot.Fail(err)
 	case why == invalidPools:
 		return nil, invalidPoolsV
-	case a.skipped:
-		return nil, skippedDevices
 	}
 	return nil, cannotAllocate
 }
@@ -345,7 +341,7 @@ func (p *prepared) allocate(node *v1.Node) ([]resourcev1.AllocationResult, snaps
 	defer a.release()
 	out := make([]resourcev1.AllocationResult, len(p.pending))
 	for ci := range p.pending {
-		res, err := a.allocationResult(ci, node.Name)
+		res, err := a.allocationResult(ci, node.Name, p.pl.newShareID)
 		if err != nil {
 			return nil, snapshot.Fail(err)
 		}

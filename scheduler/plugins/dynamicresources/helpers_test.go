@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -55,6 +56,8 @@ func newPlugin(t testing.TB) *DynamicResources {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var n atomic.Int64 // share IDs in the order results are made
+	pl.newShareID = func() types.UID { return types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", n.Add(1))) }
 	return pl
 }
 

@@ -7,12 +7,16 @@ import (
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // allocationResult is the status.allocation upstream writes for claim ci of a solution on node:
 // the devices, the class configs (each class's once, naming every request that used the class),
-// then the claim's configs that apply, and the node selector.
-func (a *allocation) allocationResult(ci int, node string) (resourcev1.AllocationResult, error) {
+// then the claim's configs that apply, and the node selector. Each share of a device that allows
+// multiple allocations gets a shareID from newShareID and, when the device has capacities, what
+// it consumes of each (the amount asked for, rounded up by the policy, else the policy's default,
+// else the whole capacity).
+func (a *allocation) allocationResult(ci int, node string, newShareID func() types.UID) (resourcev1.AllocationResult, error) {
 	p := a.claims[ci]
 	var out resourcev1.AllocationResult
 	out.Devices.Results = make([]resourcev1.DeviceRequestAllocationResult, len(a.results[ci]))
@@ -26,6 +30,16 @@ func (a *allocation) allocationResult(ci int, node string) (resourcev1.Allocatio
 		if ch.req.admin {
 			t := true
 			res.AdminAccess = &t
+		}
+		if ch.shared {
+			id := newShareID()
+			res.ShareID = &id
+			if len(ch.consumed) > 0 {
+				res.ConsumedCapacity = make(capacities, len(ch.consumed))
+				for name, q := range ch.consumed {
+					res.ConsumedCapacity[name] = q.DeepCopy()
+				}
+			}
 		}
 		out.Devices.Results[i] = res
 	}
