@@ -1,11 +1,12 @@
 package dynamicresources
 
 import (
-	"crypto/rand"
+	"crypto/sha1"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 
 	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -236,12 +237,15 @@ func (a *allocation) shareInUse(c *candidate) bool {
 	return a.devs.Shared(id) || a.devs.Consumed(id) != nil
 }
 
-// newShareID returns a random (version 4) UUID in the lower-case form the API requires, as
-// upstream generates a shareID for each share it allocates.
-func newShareID() types.UID {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
+// newShareID returns the shareID of result i of claim's allocation: a UUID (version 5 form,
+// lower case, as the API requires) derived from the claim's UID and i. Upstream draws a random
+// one; deriving it keeps the decision a function of (pod, snapshot). It is unique where the API
+// needs it: among the shares of one device, which belong to different claims or to different
+// results of one claim (a claim allocated again after being deallocated has no old shares left).
+func newShareID(claim types.UID, i int) types.UID {
+	sum := sha1.Sum([]byte("berth.share/" + string(claim) + "/" + strconv.Itoa(i)))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x50
 	b[8] = b[8]&0x3f | 0x80
 	return types.UID(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
 }

@@ -1,6 +1,7 @@
 package dynamicresources
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -442,19 +443,27 @@ func TestRequestPolicy(t *testing.T) {
 	}
 }
 
-// TestShareIDs checks that share IDs are random UUIDs in the form the API accepts.
+// TestShareIDs checks that share IDs are UUIDs in the form the API accepts, the same for the same
+// claim and result (the decision stays a function of its input), and different otherwise.
 func TestShareIDs(t *testing.T) {
-	seen := map[types.UID]bool{}
-	for range 100 {
-		id := newShareID()
-		s := string(id)
-		if len(s) != 36 || s != strings.ToLower(s) || s[14] != '4' || !strings.ContainsRune("89ab", rune(s[19])) ||
-			strings.Count(s, "-") != 4 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-			t.Fatalf("share ID %q is not a lower-case version 4 UUID", s)
+	seen := map[types.UID]string{}
+	for c := range 20 {
+		claim := types.UID(fmt.Sprintf("claim-uid-%d", c))
+		for i := range 5 {
+			id := newShareID(claim, i)
+			s := string(id)
+			if len(s) != 36 || s != strings.ToLower(s) || s[14] != '5' || !strings.ContainsRune("89ab", rune(s[19])) ||
+				strings.Count(s, "-") != 4 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+				t.Fatalf("share ID %q is not a lower-case version 5 UUID", s)
+			}
+			what := fmt.Sprintf("%s/%d", claim, i)
+			if other, dup := seen[id]; dup {
+				t.Fatalf("share ID %q for %s and %s", s, other, what)
+			}
+			seen[id] = what
+			if again := newShareID(claim, i); again != id {
+				t.Fatalf("share ID for %s: %q, then %q", what, id, again)
+			}
 		}
-		if seen[id] {
-			t.Fatalf("share ID %q twice", s)
-		}
-		seen[id] = true
 	}
 }

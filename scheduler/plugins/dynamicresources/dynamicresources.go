@@ -92,9 +92,9 @@ type DynamicResources struct {
 	args      Args
 	selectors *selectorCache
 	nodeSels  *nodeSelectorCache
-	// newShareID names each share of a device that allows multiple allocations (random UUIDs;
-	// tests replace it). It must be safe for concurrent calls.
-	newShareID func() types.UID
+	// newShareID names each share of a device that allows multiple allocations (UUIDs derived
+	// from the claim and result; tests replace it). It must be safe for concurrent calls.
+	newShareID func(claim types.UID, i int) types.UID
 }
 
 var (

@@ -16,7 +16,7 @@ import (
 // multiple allocations gets a shareID from newShareID and, when the device has capacities, what
 // it consumes of each (the amount asked for, rounded up by the policy, else the policy's default,
 // else the whole capacity).
-func (a *allocation) allocationResult(ci int, node string, newShareID func() types.UID) (resourcev1.AllocationResult, error) {
+func (a *allocation) allocationResult(ci int, node string, newShareID func(claim types.UID, i int) types.UID) (resourcev1.AllocationResult, error) {
 	p := a.claims[ci]
 	var out resourcev1.AllocationResult
 	out.Devices.Results = make([]resourcev1.DeviceRequestAllocationResult, len(a.results[ci]))
@@ -32,7 +32,7 @@ func (a *allocation) allocationResult(ci int, node string, newShareID func() typ
 			res.AdminAccess = &t
 		}
 		if ch.shared {
-			id := newShareID()
+			id := newShareID(p.claim.UID, i)
 			res.ShareID = &id
 			if len(ch.consumed) > 0 {
 				res.ConsumedCapacity = make(capacities, len(ch.consumed))
