@@ -57,7 +57,9 @@ func newPlugin(t testing.TB) *DynamicResources {
 		t.Fatal(err)
 	}
 	var n atomic.Int64 // share IDs in the order results are made
-	pl.newShareID = func(types.UID, int) types.UID { return types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", n.Add(1))) }
+	pl.newShareID = func(types.UID, int) types.UID {
+		return types.UID(fmt.Sprintf("00000000-0000-4000-8000-%012d", n.Add(1)))
+	}
 	return pl
 }
 
