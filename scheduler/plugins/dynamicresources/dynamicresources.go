@@ -312,8 +312,7 @@ func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 		a.release()
 	}
 	for _, a := range p.allocated {
-		if a.bindingFailed || !a.nodeSel.Matches(n.Node) ||
-			(a.skipsNodeOperations && !slices.Contains(n.Node.Status.DeclaredFeatures, optionalNodeOperations)) {
+		if !a.availableOn(n.Node) {
 			return notAvailable
 		}
 	}
