@@ -1,6 +1,10 @@
 // Package decide makes the scheduling decision: given a pod and a snapshot of the cluster it runs
 // the filter plugins, scores the nodes that pass and picks one. It is a pure function of its inputs:
-// no API calls, no clock, no goroutines that outlive a call.
+// no API calls, no clock, no goroutines that outlive a call. (One plugin reads a clock: a
+// DynamicResources device search that outlasts filterTimeout fails the decision, as upstream's
+// does; a decision that completes does not depend on the time.) For a pod that fits nowhere, the
+// filters' PostFilter proposals (see PostFilterer) are data in the result, carried out by the
+// caller.
 package decide
 
 import "github.com/berth-scheduler/berth/scheduler/snapshot"
