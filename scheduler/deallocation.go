@@ -15,9 +15,9 @@ import (
 // the pool writes the claim's status without allocation, reservations or device statuses, makes
 // the written claim the one the cache shows (until the informer delivers it, as kube-scheduler's
 // assume cache would), and only then reports the attempt and parks the pod. The pod stays in
-// flight meanwhile; the claim's change, seen while it was in flight or delivered later, sends it
-// back to the queue (with its backoff), and its next attempt may allocate the claim anew, on
-// another node.
+// flight meanwhile, so its report is written before it can be attempted again. The claim's
+// change, seen while the pod was in flight or delivered later, sends it back to the queue (with
+// its backoff), and its next attempt may allocate the claim anew, on another node.
 //
 // The write is upstream's: one UpdateStatus carrying the resourceVersion of the claim as the
 // decision saw it, not retried. A conflict means the claim changed meanwhile (another pod
@@ -81,10 +81,10 @@ func (s *Scheduler) deallocateAsync(ctx context.Context, qp *queue.QueuedPod, pr
 		if p.cand != nil {
 			s.cache.Unnominate(pod.UID)
 		}
-		s.queue.Unschedulable(qp, interest)
 		if ctx.Err() == nil {
 			s.reportUnschedulable(ctx, prof.SchedulerName, pod, "Unschedulable", filterMsg+" "+err.Error(), nil)
 		}
+		s.queue.Unschedulable(qp, interest)
 		return
 	}
 	if p.cand != nil {
@@ -94,6 +94,8 @@ func (s *Scheduler) deallocateAsync(ctx context.Context, qp *queue.QueuedPod, pr
 	if p.nominate != nil && *p.nominate == "" {
 		s.cache.Unnominate(pod.UID)
 	}
-	s.queue.Unschedulable(qp, interest)
+	// Reported before the pod is parked: the claim's change requeues it at once, and the next
+	// attempt's report must not be overtaken by this one.
 	s.reportUnschedulable(ctx, prof.SchedulerName, pod, "Unschedulable", msg, p.nominate)
+	s.queue.Unschedulable(qp, interest)
 }
