@@ -191,15 +191,15 @@
 // PodScheduled condition after 3s counts as held, under both schedulers alike.
 //
 // TestDynamicResources' directed cases cover claims from templates and pre-created ones, missing
-// claims, templates and classes, shared and already allocated claims, exact counts and
-// allocationMode All, firstAvailable, matchAttribute, CEL selectors on every attribute type,
-// capacity and the driver (and a runtime error), class selectors and config, admin access,
+// claims, templates and classes, shared and already allocated claims (among them PostFilter's
+// deallocation of a claim allocated for a node the pod cannot use, then allocated again), exact
+// counts and allocationMode All, firstAvailable, matchAttribute, CEL selectors on every attribute
+// type, capacity and the driver (and a runtime error), class selectors and config, admin access,
 // device taints and tolerations, partitionable devices, network-attached slices, pools of
 // several slices, incomplete pools and generations. The comparison: the same pods stay pending
 // with the same message (generated claims' random names normalised), placements land where the
-// case wants, and placementcheck accepts every allocation. Accepted divergences are named in
-// their case: upstream's PostFilter deallocating a claim that fits nowhere, and a selector berth
-// does not evaluate (berth's "selector uses X, which berth does not evaluate"; only berth's
+// case wants, and placementcheck accepts every allocation. One case is berth's own: a selector
+// berth does not evaluate (berth's "selector uses X, which berth does not evaluate"; only berth's
 // refusal is checked). Devices that allow multiple allocations and extended resources backed by
 // DeviceClasses are not exercised (berth passes over the first and refuses the second).
 //

@@ -154,8 +154,7 @@ func runDRACases(t *testing.T, prefix string, cases []draCase) {
 // under both), placements land where the case wants, and placementcheck accepts every
 // allocation.
 //
-// Accepted divergences, not covered: upstream's PostFilter deallocating an allocated claim that
-// is unavailable on every node (berth does not), extended resources backed by a DeviceClass
+// Not covered, as berth does not do what upstream does: extended resources backed by a DeviceClass
 // (berth keeps such pods pending), and selectors berth does not evaluate (the case "a CEL
 // function berth does not evaluate" only checks berth's refusal).
 func TestDynamicResources(t *testing.T) {
@@ -172,6 +171,14 @@ func TestDynamicResources(t *testing.T) {
 		return draCase{name: name, nodes: abc(), classes: gpuOnly, slices: mixed,
 			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.ExactRequest("gpu", "gpu", 1, expr))},
 			pods:      []*v1.Pod{draPod("pod", fromTemplate("t"))}, want: only("pod", want...)}
+	}
+	// Nodes a and c in rack r1, b in r2; inRack1 makes a pod select r1.
+	racks := func() []testenv.NodeSpec {
+		return []testenv.NodeSpec{{Name: "a", Labels: map[string]string{"rack": "r1"}}, {Name: "b", Labels: map[string]string{"rack": "r2"}},
+			{Name: "c", Labels: map[string]string{"rack": "r1"}}}
+	}
+	inRack1 := func(p *v1.Pod) *v1.Pod {
+		return with(p, func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"rack": "r1"} })
 	}
 	nic := testenv.NewDevice("nic-0", map[string]any{"speed": 100}, nil)
 	rack := func(nodes ...string) *v1.NodeSelector {
@@ -295,11 +302,17 @@ func TestDynamicResources(t *testing.T) {
 		{name: "a shared claim allocated on b restricts the pod to b", nodes: abc(), classes: gpuOnly, slices: everywhere,
 			claims: []*resourcev1.ResourceClaim{allocatedOn(rClaim("shared", one), "b", [2]string{"gpu", "gpu-0"})},
 			pods:   []*v1.Pod{draPod("pod", named("shared"))}, want: only("pod", "b")},
-		{name: "a shared claim allocated on b, the pod's node selector excludes b", nodes: []testenv.NodeSpec{{Name: "a", Labels: map[string]string{"rack": "r1"}},
-			{Name: "b", Labels: map[string]string{"rack": "r2"}}, {Name: "c", Labels: map[string]string{"rack": "r1"}}}, classes: gpuOnly, slices: everywhere,
-			claims:     []*resourcev1.ResourceClaim{allocatedOn(rClaim("shared", one), "b", [2]string{"gpu", "gpu-0"})},
-			pods:       []*v1.Pod{with(draPod("pod", named("shared")), func(p *v1.Pod) { p.Spec.NodeSelector = map[string]string{"rack": "r1"} })},
-			divergence: "upstream's PostFilter deallocates a claim reserved for no pod that is unavailable everywhere, then allocates it again; berth does not deallocate"},
+		// PostFilter: the claim, reserved for no pod, is deallocated; the next attempt allocates
+		// it again where the pod may go.
+		{name: "a shared claim allocated on b, the pod's node selector excludes b", nodes: racks(), classes: gpuOnly, slices: everywhere,
+			claims: []*resourcev1.ResourceClaim{allocatedOn(rClaim("shared", one), "b", [2]string{"gpu", "gpu-0"})},
+			pods:   []*v1.Pod{inRack1(draPod("pod", named("shared")))}, want: only("pod", "a", "c")},
+		{name: "a claim allocated on b, the pod excludes b, no devices elsewhere", nodes: racks(), classes: gpuOnly, slices: []*resourcev1.ResourceSlice{two("b")},
+			claims: []*resourcev1.ResourceClaim{allocatedOn(rClaim("shared", one), "b", [2]string{"gpu", "gpu-0"})},
+			pods:   []*v1.Pod{inRack1(draPod("pod", named("shared")))}},
+		{name: "two claims, one allocated on b, the pod excludes b", nodes: racks(), classes: gpuOnly, slices: everywhere,
+			claims: []*resourcev1.ResourceClaim{allocatedOn(rClaim("held", one), "b", [2]string{"gpu", "gpu-1"}), rClaim("fresh", one)},
+			pods:   []*v1.Pod{inRack1(draPod("pod", named("fresh"), named("held")))}, want: only("pod", "a", "c")},
 		{name: "one unallocated claim shared by two pods", nodes: abc(), classes: gpuOnly, slices: everywhere,
 			claims: []*resourcev1.ResourceClaim{rClaim("shared", one)},
 			pods:   []*v1.Pod{draPod("p0", named("shared")), draPod("p1", named("shared"))}, loose: true, placed: 2},

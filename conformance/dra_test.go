@@ -91,9 +91,6 @@ type draCase struct {
 	// message containing it (a selector berth does not evaluate), whatever upstream does; only
 	// the checker judges upstream's placements.
 	berthRefuses string
-	// divergence, when set, is an accepted divergence: the outcomes are not compared (the reason
-	// is logged), only the checker judges both schedulers' placements.
-	divergence string
 	// adminNS labels the namespaces so that claims there may ask for admin access.
 	adminNS bool
 }
@@ -705,13 +702,6 @@ func compareDRA(t *testing.T, dc *draCase, up, be *draPhase) {
 				problems = append(problems, "berth placement breaks a hard constraint: "+v.String())
 			}
 		}
-	}
-	if dc.divergence != "" {
-		t.Logf("outcomes not compared, an accepted divergence: %s\n%s\n%s", dc.divergence, up, be)
-		if len(problems) > 0 {
-			t.Errorf("%d problem(s):\n  - %s\n\n%s\n%s\n%s", len(problems), strings.Join(problems, "\n  - "), describeDRACase(dc), up, be)
-		}
-		return
 	}
 	if dc.berthRefuses != "" {
 		for _, p := range be.pods {

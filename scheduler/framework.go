@@ -135,8 +135,10 @@ func errStatus(err error) string {
 	return decide.StatusSuccess
 }
 
-// postFilterDone records the PostFilter point (DefaultPreemption, berth's only PostFilter):
-// Success when preemption found a node, Unschedulable when it could not help.
+// postFilterDone records the PostFilter point, timed by DefaultPreemption's search: Success when
+// preemption found a node, Unschedulable when it could not help. DynamicResources' PostFilter is
+// part of the decision (decide.Result.PostFilter) and its write happens in the pool: neither is
+// recorded as a plugin call here.
 func (c cycleRecorder) postFilterDone(found bool, start int64) {
 	if c.r == nil {
 		return

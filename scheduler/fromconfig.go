@@ -78,9 +78,10 @@ func ProfilesFromConfig(cfg *config.KubeSchedulerConfiguration, f *kubeclient.In
 				pre = append(pre, pe)
 			}
 		}
+		dealloc, preemptFirst := claimPostFilter(cp)
 		profiles = append(profiles, Profile{SchedulerName: cp.Name(), Decider: d, Interest: profileInterest,
 			Preemption: preemptionArgs(cp), PostFilterFailsAfter: postFilterFailsAfter(cp), PreEnqueue: pre,
-			NodeJudges: nodeJudges(dp.Filters)})
+			NodeJudges: nodeJudges(dp.Filters), DeallocateClaims: dealloc, PreemptFirst: preemptFirst})
 	}
 	return profiles, nil
 }
@@ -101,6 +102,16 @@ func preemptionArgs(cp *config.Profile) *preempt.Args {
 		}
 	}
 	return &a
+}
+
+// claimPostFilter tells whether DynamicResources is a postFilter plugin of profile cp, and whether
+// DefaultPreemption comes before it there (kube-scheduler's default order puts DynamicResources
+// first: better deallocate an idle claim than evict a pod).
+func claimPostFilter(cp *config.Profile) (deallocate, preemptFirst bool) {
+	post := cp.Enabled(config.PostFilter)
+	dra := slices.IndexFunc(post, func(p config.Plugin) bool { return p.Name == dynamicResources })
+	preemption := slices.IndexFunc(post, func(p config.Plugin) bool { return p.Name == defaultPreemption })
+	return dra >= 0, dra >= 0 && preemption >= 0 && preemption < dra
 }
 
 // postFilterFailsAfter returns the plugins whose PreFilter rejection makes kube-scheduler v1.37's

@@ -435,3 +435,26 @@ func TestPreEnqueuers(t *testing.T) {
 		t.Errorf("PreEnqueue of a pod without claims = %q, want none", why)
 	}
 }
+
+func TestClaimPostFilter(t *testing.T) {
+	tests := []struct {
+		name, body               string
+		deallocate, preemptFirst bool
+	}{
+		{"default: DynamicResources before DefaultPreemption", "", true, false},
+		{"DynamicResources disabled at postFilter", "profiles:\n- plugins:\n    postFilter:\n      disabled: [{name: DynamicResources}]\n", false, false},
+		{"DefaultPreemption first", "profiles:\n- plugins:\n    postFilter:\n      disabled: [{name: '*'}]\n      enabled: [{name: DefaultPreemption}, {name: DynamicResources}]\n", true, true},
+		{"without DefaultPreemption", "profiles:\n- plugins:\n    postFilter:\n      disabled: [{name: DefaultPreemption}]\n", true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			profiles, err := ProfilesFromConfig(loadConfig(t, tc.body), nil, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p := profiles[0]; p.DeallocateClaims != tc.deallocate || p.PreemptFirst != tc.preemptFirst {
+				t.Errorf("DeallocateClaims %v, PreemptFirst %v; want %v, %v", p.DeallocateClaims, p.PreemptFirst, tc.deallocate, tc.preemptFirst)
+			}
+		})
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler/cache"
 	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
 	"github.com/berth-scheduler/berth/scheduler/preempt"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
@@ -53,6 +54,12 @@ type Profile struct {
 	// PostFilterFailsAfter names the plugins whose PreFilter rejection makes kube-scheduler's
 	// PostFilter phase fail in this profile (see postFilterFailsAfter).
 	PostFilterFailsAfter map[string]bool
+	// DeallocateClaims is set when DynamicResources is a PostFilter plugin of the profile: for a
+	// pod that fits nowhere, the claim its PostFilter proposes is deallocated (see
+	// deallocation.go). PreemptFirst: DefaultPreemption runs before it (not kube-scheduler's
+	// default order), so a preemption that finds a node leaves the claims alone.
+	DeallocateClaims bool
+	PreemptFirst     bool
 	// PreEnqueue are the profile's plugins that may hold a pod back before any attempt (see
 	// PreEnqueuer).
 	PreEnqueue []PreEnqueuer
@@ -377,13 +384,16 @@ type binding struct {
 }
 
 // unschedulable handles a pod that fits no node: it tries preemption when the profile preempts,
-// records the attempt, and parks the pod (at once, or once a preemption's API writes are done).
+// records the attempt, and parks the pod (at once, or once the API writes of a preemption or of
+// a claim's deallocation are done).
 func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.QueuedPod, prof *Profile, pi *snapshot.PodInfo, res decide.Result, start time.Time, cyc cycleRecorder) {
 	pod, profile, diag := qp.Pod, prof.SchedulerName, res.Diagnosis
-	msg := diag.Message()
+	filterMsg := diag.Message()
+	msg := filterMsg
 	var p preemption
+	failsAfter := prof.PostFilterFailsAfter[diag.PreFilterRejectedBy]
 	switch {
-	case prof.PostFilterFailsAfter[diag.PreFilterRejectedBy]:
+	case failsAfter:
 		// kube-scheduler's DynamicResources PostFilter finds no state from its own PreFilter,
 		// which this rejection kept from running: the PostFilter phase fails with "not found",
 		// no preemption is tried and the nomination stays.
@@ -397,6 +407,12 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 		none := ""
 		p.nominate = &none // without preemption a pod keeps no nomination
 	}
+	var dealloc *dynamicresources.Deallocation
+	if prof.DeallocateClaims && !failsAfter && !(prof.PreemptFirst && p.cand != nil) {
+		if dealloc = deallocation(res.PostFilter); dealloc != nil {
+			msg = filterMsg + " " + postFilterMessage(prof, p.msg, p.cand != nil)
+		}
+	}
 	s.m.algorithm.With().Observe(time.Since(start).Seconds()) // as upstream, preemption's search included
 	s.m.attempts.With(resultUnschedulable, profile).Inc()
 	s.m.attemptDuration.With(resultUnschedulable, profile).Observe(time.Since(start).Seconds())
@@ -408,6 +424,12 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 	if p.cand != nil {
 		s.cache.Nominate(pi, p.cand.Node.Name())
 		s.m.victims.With().Observe(float64(len(p.cand.Victims)))
+	}
+	if dealloc != nil {
+		pool.submit(ctx, func(ctx context.Context) { s.deallocateAsync(ctx, qp, prof, dealloc, p, msg, filterMsg, interest) })
+		return
+	}
+	if p.cand != nil {
 		pool.submit(ctx, func(ctx context.Context) { s.preemptAsync(ctx, qp, prof, p, msg, interest) })
 		return
 	}

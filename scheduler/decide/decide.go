@@ -150,6 +150,9 @@ type Result struct {
 	// Plans are what the chosen node's filters have to reserve for the pod there (see Reserver),
 	// in filter order; empty when none has anything.
 	Plans []Plan
+	// PostFilter are the filters' proposals for a pod that fits no node after its nodes were
+	// filtered (see PostFilterer), in filter order; empty when none has one.
+	PostFilter []Plan
 }
 
 // Decide picks a node for pod in snap. It starts and joins its own goroutines and calls nothing
@@ -244,7 +247,7 @@ func (d *Decider) decide(st *state, rec Recorder, pod *snapshot.PodInfo, snap *s
 		return Result{Evaluated: evaluated, Err: err}
 	}
 	if len(feasible) == 0 {
-		return Result{Evaluated: evaluated, Diagnosis: diag, Prepared: p}
+		return Result{Evaluated: evaluated, Diagnosis: diag, Prepared: p, PostFilter: diag.postFilter}
 	}
 	res := Result{Evaluated: evaluated, Feasible: len(feasible)}
 	chosen := feasible[0]
@@ -571,9 +574,33 @@ func (d *Decider) findFeasible(st *state, all []*snapshot.NodeInfo, p *Prepared,
 			}
 		}
 		diag.Resolvable = st.resolvable
+		diag.postFilter = p.postFilter(all, start, verdicts[:processed], rejectedBy, passed)
 	}
 	st.feasible = feasible
 	return feasible, processed, nil
+}
+
+// postFilter asks each filter that is a PostFilterer for its proposal, given the nodes it
+// rejected among those a search from offset start filtered (verdicts, rejectedBy and passed are by
+// offset).
+func (p *Prepared) postFilter(all []*snapshot.NodeInfo, start int, verdicts []snapshot.Verdict, rejectedBy []int16, passed []bool) []Plan {
+	var plans []Plan
+	for i, c := range p.checks {
+		pf, ok := c.(PostFilterer)
+		if !ok {
+			continue
+		}
+		var rejected []Rejection
+		for off, v := range verdicts {
+			if !passed[off] && int(rejectedBy[off]) == i {
+				rejected = append(rejected, Rejection{Node: all[(start+off)%len(all)], Verdict: v})
+			}
+		}
+		if plan := pf.PostFilter(rejected); plan != nil {
+			plans = append(plans, plan)
+		}
+	}
+	return plans
 }
 
 // parallelCheck runs check over offsets 0..n-1 on up to d.workers goroutines, in chunks, and
@@ -794,6 +821,8 @@ type Diagnosis struct {
 	// were filtered: where preemption might help. Valid until the Decider's next call.
 	Resolvable []*snapshot.NodeInfo
 	resolvable bool
+	// postFilter is the filters' proposals (Result.PostFilter).
+	postFilter []Plan
 }
 
 func (g *Diagnosis) addPlugin(name string) {

@@ -1,6 +1,10 @@
 // Package decide makes the scheduling decision: given a pod and a snapshot of the cluster it runs
 // the filter plugins, scores the nodes that pass and picks one. It is a pure function of its inputs:
-// no API calls, no clock, no goroutines that outlive a call.
+// no API calls, no clock, no goroutines that outlive a call. (One plugin reads a clock: a
+// DynamicResources device search that outlasts filterTimeout fails the decision, as upstream's
+// does; a decision that completes does not depend on the time.) For a pod that fits nowhere, the
+// filters' PostFilter proposals (see PostFilterer) are data in the result, carried out by the
+// caller.
 package decide
 
 import "github.com/berth-scheduler/berth/scheduler/snapshot"
@@ -78,8 +82,26 @@ type Reserver interface {
 	Reserve(n *snapshot.NodeInfo) Plan
 }
 
-// Plan is one plugin's reservation for a pod on its chosen node (see Reserver). Its concrete
-// type belongs to the plugin; the scheduler knows the ones it acts on.
+// PostFilterer is implemented by a NodeFilter that has something to propose when the pod fits no
+// node, as kube-scheduler's PostFilter plugins other than preemption do (DynamicResources: to
+// deallocate a claim). After a search that found no node, the decision calls PostFilter once with
+// the nodes this filter rejected and its verdicts, in the order they were filtered (none when an
+// earlier filter rejected every node). It returns a plan for the scheduler to carry out, or nil;
+// like Reserve, it reads only the prepared state and the nodes.
+type PostFilterer interface {
+	NodeFilter
+	PostFilter(rejected []Rejection) Plan
+}
+
+// Rejection is a node a filter rejected, with the filter's verdict.
+type Rejection struct {
+	Node    *snapshot.NodeInfo
+	Verdict snapshot.Verdict
+}
+
+// Plan is one plugin's reservation for a pod on its chosen node (see Reserver), or its proposal
+// for a pod that fits nowhere (see PostFilterer). Its concrete type belongs to the plugin; the
+// scheduler knows the ones it acts on.
 type Plan interface {
 	// PluginName names the plugin that made the plan.
 	PluginName() string

@@ -84,6 +84,8 @@ type allocation struct {
 	cons      [][]constraintState
 	counters  map[int]*poolCounters
 	scratch   poolScratch
+	// limit bounds the search in time (filterTimeout, see timeout.go).
+	limit deadline
 }
 
 // allocations recycles the search state (and its buffers) between Filter calls: a search
@@ -141,6 +143,7 @@ func newAllocation(devs *snapshot.Devices, node *v1.Node, nodeSels *nodeSelector
 // release returns the allocation for reuse; neither it nor its results may be used afterwards.
 func (a *allocation) release() {
 	a.devs, a.node, a.nodeSels, a.claims, a.pools = nil, nil, nil, nil, nil
+	a.limit = deadline{}
 	clear(a.cands)
 	for _, l := range a.all {
 		clear(l[:cap(l)])
@@ -320,6 +323,9 @@ func (a *allocation) search(ci, ri, si, di int, inSub bool, start int) (bool, er
 		return true, nil
 	}
 	for k := start; k < len(a.cands); k++ {
+		if a.limit.passed() {
+			return false, errTimedOut
+		}
 		c := &a.cands[k]
 		if r.admin && a.pickedFor(c, ci) {
 			continue

@@ -32,14 +32,19 @@
 // share with its shareID and consumedCapacity; see capacity.go), and devices with binding
 // conditions (tried last; the Plan says to wait).
 //
-// DynamicResourcesArgs.filterTimeout bounds upstream's allocation attempt on one node (an Error
-// after it, so the pod backs off). The decision has no clock: berth's search is not cut short, and
-// the timeout is only carried in the Plan. Upstream's PostFilter (deallocating a claim that is
-// unavailable on every node) and the in-flight allocations of other pods' Reserve (berth assumes
-// them in its cache instead) are not part of this package.
+// DynamicResourcesArgs.filterTimeout bounds the device search on one node, as upstream's does:
+// past it, Filter fails with "node N: timed out trying to allocate devices" (an error, so the pod
+// backs off and is retried). This is the one clock read of the decision (see timeout.go).
+//
+// PostFilter, for a pod that fits no node, proposes to deallocate one of its allocated claims
+// that was unavailable on a node where the pod otherwise could have gone, when no other pod has it
+// reserved (see Deallocation in postfilter.go); the scheduler writes it. The in-flight
+// allocations of other pods' Reserve (berth assumes them in its cache instead) are not part of
+// this package.
 package dynamicresources
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -73,9 +78,7 @@ var (
 
 // Args are the plugin's arguments (kube-scheduler's DynamicResourcesArgs).
 type Args struct {
-	// FilterTimeout bounds upstream's allocation attempt for one node (0: no bound). The
-	// decision core has no clock, so berth keeps it for the caller (see Plan and the package
-	// README); the search itself is not cut short.
+	// FilterTimeout bounds the device search on one node (0: no bound); see timeout.go.
 	FilterTimeout time.Duration
 	// BindingTimeout bounds how long the binding cycle waits for devices' binding conditions.
 	BindingTimeout time.Duration
@@ -95,6 +98,8 @@ type DynamicResources struct {
 	// newShareID names each share of a device that allows multiple allocations (UUIDs derived
 	// from the claim and result; tests replace it). It must be safe for concurrent calls.
 	newShareID func(claim types.UID, i int) types.UID
+	// now is the clock of FilterTimeout: time.Now, or a test's.
+	now func() time.Time
 }
 
 var (
@@ -114,7 +119,7 @@ func New(args Args, compile Compiler) (*DynamicResources, error) {
 	if compile == nil {
 		return nil, fmt.Errorf("dynamicresources: a selector compiler is required")
 	}
-	return &DynamicResources{args: args, selectors: newSelectorCache(compile), nodeSels: &nodeSelectorCache{}, newShareID: newShareID}, nil
+	return &DynamicResources{args: args, selectors: newSelectorCache(compile), nodeSels: &nodeSelectorCache{}, newShareID: newShareID, now: time.Now}, nil
 }
 
 // Name returns "DynamicResources".
@@ -305,8 +310,7 @@ func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 		a.release()
 	}
 	for _, a := range p.allocated {
-		if a.bindingFailed || !a.nodeSel.Matches(n.Node) ||
-			(a.skipsNodeOperations && !slices.Contains(n.Node.Status.DeclaredFeatures, optionalNodeOperations)) {
+		if !a.availableOn(n.Node) {
 			return notAvailable
 		}
 	}
@@ -317,12 +321,15 @@ func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 // allocation.results; the caller releases it), or the verdict when there is none.
 func (p *prepared) search(node *v1.Node) (*allocation, snapshot.Verdict) {
 	a := newAllocation(p.devs, node, p.pl.nodeSels, p.pending, p.numRequests)
+	a.limit.set(p.pl.now, p.pl.args.FilterTimeout)
 	ok, why, err := a.run()
 	if ok {
 		return a, snapshot.Verdict{}
 	}
 	defer a.release()
 	switch {
+	case errors.Is(err, errTimedOut):
+		return nil, snapshot.Fail(fmt.Errorf("node %s: %w", node.Name, err))
 	case err != nil:
 		return nil, snapshot.Fail(err)
 	case why == invalidPools:

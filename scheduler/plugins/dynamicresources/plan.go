@@ -32,9 +32,6 @@ type Plan struct {
 	// BindingTimeout.
 	WaitForBindingConditions bool
 	BindingTimeout           time.Duration
-	// FilterTimeout is DynamicResourcesArgs.filterTimeout, for the caller's records: upstream
-	// bounds each node's allocation attempt by it; berth's decision has no clock and does not.
-	FilterTimeout time.Duration
 	// Err is set when the reservation could not be computed on Node (it should not happen: the
 	// node passed Filter); the binding cycle must then fail the attempt with it.
 	Err error
@@ -119,7 +116,7 @@ func claimReady(c *resourcev1.ResourceClaim) (bool, error) {
 // Reserve returns the plan for node n: the claims to allocate there and those to reserve for
 // the pod. It is nil when every claim is already reserved for the pod.
 func (p *prepared) Reserve(n *snapshot.NodeInfo) decide.Plan {
-	plan := &Plan{Pod: p.pod, Node: n.Name(), BindingTimeout: p.pl.args.BindingTimeout, FilterTimeout: p.pl.args.FilterTimeout}
+	plan := &Plan{Pod: p.pod, Node: n.Name(), BindingTimeout: p.pl.args.BindingTimeout}
 	var results []resourcev1.AllocationResult
 	if len(p.pending) > 0 {
 		var v snapshot.Verdict

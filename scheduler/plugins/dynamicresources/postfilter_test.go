@@ -1,0 +1,119 @@
+package dynamicresources
+
+import (
+	"slices"
+	"testing"
+
+	resourcev1 "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/berth-scheduler/berth/scheduler/decide"
+	"github.com/berth-scheduler/berth/scheduler/snapshot"
+)
+
+// TestPostFilter runs PreFilter and Filter on nodes n0..n2 (the nodes in skip count as rejected by
+// an earlier filter, so Filter does not see them), then PostFilter with the nodes Filter
+// rejected, and checks which claim, if any, it proposes to deallocate.
+func TestPostFilter(t *testing.T) {
+	nodes := []*snapshot.NodeInfo{node("n0"), node("n1"), node("n2")}
+	gpu := class("gpu")
+	free := slice("s0", "n0", "pool-n0", dev("gpu-0"))
+	on := func(name, node string) *resourcev1.ResourceClaim {
+		return allocated(claim(name, exact("r", "gpu", 1)), nodeNameSelector(node), "pool-"+node+"/gpu-0")
+	}
+	reserved := func(c *resourcev1.ResourceClaim, uids ...types.UID) *resourcev1.ResourceClaim {
+		for _, u := range uids {
+			c.Status.ReservedFor = append(c.Status.ReservedFor, resourcev1.ResourceClaimConsumerReference{Resource: "pods", Name: string(u), UID: u})
+		}
+		return c
+	}
+	bindingFailed := func(c *resourcev1.ResourceClaim) *resourcev1.ResourceClaim {
+		r := &c.Status.Allocation.Devices.Results[0]
+		r.BindingConditions, r.BindingFailureConditions = []string{"Attached"}, []string{"AttachFailed"}
+		c.Status.Devices = []resourcev1.AllocatedDeviceStatus{{Driver: driver, Pool: r.Pool, Device: r.Device,
+			Conditions: []metav1.Condition{{Type: "AttachFailed", Status: metav1.ConditionTrue}}}}
+		return c
+	}
+	tests := []struct {
+		name   string
+		claims []string // the pod's, in order
+		objs   []any
+		skip   []string
+		want   string // the claim to deallocate, "" for none
+	}{
+		{name: "allocated for a node the pod cannot use, reserved for no pod", claims: []string{"c"},
+			objs: []any{gpu, on("c", "n2")}, skip: []string{"n2"}, want: "c"},
+		{name: "reserved for another pod: kept", claims: []string{"c"},
+			objs: []any{gpu, reserved(on("c", "n2"), "other")}, skip: []string{"n2"}},
+		{name: "reserved for this pod alone", claims: []string{"c"},
+			objs: []any{gpu, reserved(on("c", "n2"), "pod-uid")}, skip: []string{"n2"}, want: "c"},
+		{name: "reserved for this pod and another: kept", claims: []string{"c"},
+			objs: []any{gpu, reserved(on("c", "n2"), "pod-uid", "other")}, skip: []string{"n2"}},
+		{name: "an earlier filter rejected every node: nothing to judge", claims: []string{"c"},
+			objs: []any{gpu, on("c", "n2")}, skip: []string{"n0", "n1", "n2"}},
+		{name: "unavailable only where the pod's other claim cannot be allocated: kept", claims: []string{"c", "new"},
+			objs: []any{gpu, on("c", "n2"), claim("new", exact("r", "gpu", 2)), free}, skip: []string{"n2"}},
+		{name: "unavailable where the pod's other claim can be allocated", claims: []string{"c", "new"},
+			objs: []any{gpu, on("c", "n2"), claim("new", exact("r", "gpu", 1)), free}, skip: []string{"n2"}, want: "c"},
+		{name: "binding failed, available everywhere otherwise", claims: []string{"c"},
+			objs: []any{gpu, bindingFailed(allocated(claim("c", exact("r", "gpu", 1)), nil, "pool-n1/gpu-0"))}, want: "c"},
+		{name: "two unavailable claims: the first of the pod's", claims: []string{"b", "a"},
+			objs: []any{gpu, on("a", "n2"), on("b", "n2")}, skip: []string{"n2"}, want: "b"},
+		{name: "the first unavailable is reserved for another pod: the next", claims: []string{"b", "a"},
+			objs: []any{gpu, on("a", "n2"), reserved(on("b", "n2"), "other")}, skip: []string{"n2"}, want: "a"},
+		{name: "available everywhere, another claim allocatable nowhere: kept", claims: []string{"c", "new"},
+			objs: []any{gpu, allocated(claim("c", exact("r", "gpu", 1)), nil, "pool-n1/gpu-0"), claim("new", exact("r", "gpu", 1))}},
+		{name: "no allocated claim", claims: []string{"new"},
+			objs: []any{gpu, claim("new", exact("r", "gpu", 1))}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := snap(nodes, tt.objs...)
+			nf, v := newPlugin(t).PreFilter(snapshot.NewPodInfo(podWithClaims(tt.claims...)), s)
+			if !v.Fits() {
+				t.Fatalf("PreFilter: %v", v)
+			}
+			var rejected []decide.Rejection
+			for _, n := range s.Nodes {
+				if slices.Contains(tt.skip, n.Name()) {
+					continue
+				}
+				if v := nf.Filter(n); !v.Fits() {
+					rejected = append(rejected, decide.Rejection{Node: n, Verdict: v})
+				}
+			}
+			plan := nf.(decide.PostFilterer).PostFilter(rejected)
+			var got string
+			if plan != nil {
+				d := plan.(*Deallocation)
+				got = d.Claim.Name
+				if d.Pod.UID != "pod-uid" {
+					t.Errorf("the plan's pod is %s", d.Pod.UID)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("PostFilter deallocates %q, want %q (rejected: %d nodes)", got, tt.want, len(rejected))
+			}
+		})
+	}
+}
+
+// TestDeallocated checks what a deallocation writes: no allocation, reservations or device
+// statuses, the rest (resourceVersion, finalizers, spec) as the snapshot had it, and the
+// snapshot's claim unchanged.
+func TestDeallocated(t *testing.T) {
+	c := allocated(claim("c", exact("r", "gpu", 1)), nodeNameSelector("n1"), "pool/gpu-0")
+	c.ResourceVersion, c.Finalizers = "42", []string{resourcev1.Finalizer}
+	c.Status.ReservedFor = []resourcev1.ResourceClaimConsumerReference{{Resource: "pods", Name: "p", UID: "pod-uid"}}
+	c.Status.Devices = []resourcev1.AllocatedDeviceStatus{{Driver: driver, Pool: "pool", Device: "gpu-0"}}
+	got := (&Deallocation{Claim: c}).Deallocated()
+	switch {
+	case got.Status.Allocation != nil || got.Status.ReservedFor != nil || got.Status.Devices != nil:
+		t.Errorf("status %+v, want it empty", got.Status)
+	case got.ResourceVersion != "42" || len(got.Finalizers) != 1 || len(got.Spec.Devices.Requests) != 1:
+		t.Errorf("metadata or spec changed: %+v", got.ObjectMeta)
+	case c.Status.Allocation == nil || len(c.Status.ReservedFor) != 1 || len(c.Status.Devices) != 1:
+		t.Errorf("the snapshot's claim was changed")
+	}
+}
