@@ -15,6 +15,37 @@ import (
 
 // allocate runs the plugin for a pod using claims on node n0 of s and returns the allocation of
 // each claim (by name), or the verdict when the pod does not fit.
+// expectAllocation allocates claims on s and checks the verdict: a failure with the reason fail,
+// else an unresolvable rejection with the reason reason, else a fit where each claim got the
+// devices want lists, as show renders an allocation.
+func expectAllocation(t *testing.T, s *snapshot.Snapshot, claims []string, fail, reason string, want map[string][]string,
+	show func(*resourcev1.AllocationResult) []string) {
+	t.Helper()
+	got, v := allocate(t, s, claims...)
+	switch {
+	case fail != "":
+		if !v.Failed || v.Reasons[0] != fail {
+			t.Fatalf("verdict %+v, want failure %q", v, fail)
+		}
+		return
+	case reason != "":
+		if v.Fits() || v.Failed || v.Reasons[0] != reason || !v.Unresolvable {
+			t.Fatalf("verdict %+v, want unresolvable %q", v, reason)
+		}
+		return
+	}
+	if !v.Fits() {
+		t.Fatalf("verdict %+v, want a fit", v)
+	}
+	gotDevices := map[string][]string{}
+	for name, a := range got {
+		gotDevices[name] = show(a)
+	}
+	if !reflect.DeepEqual(gotDevices, want) {
+		t.Errorf("allocated %v\nwant      %v", gotDevices, want)
+	}
+}
+
 func allocate(t *testing.T, s *snapshot.Snapshot, claims ...string) (map[string]*resourcev1.AllocationResult, snapshot.Verdict) {
 	t.Helper()
 	pl := newPlugin(t)
@@ -433,29 +464,7 @@ func TestAllocator(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, v := allocate(t, snap(n0, tt.objs...), tt.claims...)
-			switch {
-			case tt.fail != "":
-				if !v.Failed || v.Reasons[0] != tt.fail {
-					t.Fatalf("verdict %+v, want failure %q", v, tt.fail)
-				}
-				return
-			case tt.reason != "":
-				if v.Fits() || v.Failed || v.Reasons[0] != tt.reason || !v.Unresolvable {
-					t.Fatalf("verdict %+v, want unresolvable %q", v, tt.reason)
-				}
-				return
-			}
-			if !v.Fits() {
-				t.Fatalf("verdict %+v, want a fit", v)
-			}
-			gotDevices := map[string][]string{}
-			for name, a := range got {
-				gotDevices[name] = devicesOf(a)
-			}
-			if !reflect.DeepEqual(gotDevices, tt.want) {
-				t.Errorf("allocated %v\nwant      %v", gotDevices, tt.want)
-			}
+			expectAllocation(t, snap(n0, tt.objs...), tt.claims, tt.fail, tt.reason, tt.want, devicesOf)
 		})
 	}
 }

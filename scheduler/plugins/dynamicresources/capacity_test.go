@@ -2,7 +2,6 @@ package dynamicresources
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -374,29 +373,7 @@ func TestConsumableCapacity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, v := allocate(t, snap(n0, tt.objs...), tt.claims...)
-			switch {
-			case tt.fail != "":
-				if !v.Failed || v.Reasons[0] != tt.fail {
-					t.Fatalf("verdict %+v, want failure %q", v, tt.fail)
-				}
-				return
-			case tt.reason != "":
-				if v.Fits() || v.Failed || v.Reasons[0] != tt.reason || !v.Unresolvable {
-					t.Fatalf("verdict %+v, want unresolvable %q", v, tt.reason)
-				}
-				return
-			}
-			if !v.Fits() {
-				t.Fatalf("verdict %+v, want a fit", v)
-			}
-			gotDevices := map[string][]string{}
-			for name, a := range got {
-				gotDevices[name] = describe(a)
-			}
-			if !reflect.DeepEqual(gotDevices, tt.want) {
-				t.Errorf("allocated %v\nwant      %v", gotDevices, tt.want)
-			}
+			expectAllocation(t, snap(n0, tt.objs...), tt.claims, tt.fail, tt.reason, tt.want, describe)
 		})
 	}
 }
