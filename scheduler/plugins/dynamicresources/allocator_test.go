@@ -402,12 +402,7 @@ func TestAllocator(t *testing.T) {
 				s := slice("s1", "n0", "p1", withCount(dev("whole"), "gpu0", "40Gi"), withCount(dev("half0"), "gpu0", "20Gi"), withCount(dev("half1"), "gpu0", "20Gi"))
 				s.Spec.Pool.ResourceSliceCount = 2
 				return s
-			}(), func() *resourcev1.ResourceSlice {
-				s := slice("counters", "n0", "p1")
-				s.Spec.Pool.ResourceSliceCount = 2
-				s.Spec.SharedCounters = []resourcev1.CounterSet{{Name: "gpu0", Counters: map[string]resourcev1.Counter{"mem": {Value: quantity("40Gi")}}}}
-				return s
-			}()},
+			}(), counterSlice("n0", "gpu0", "mem", "40Gi")},
 			claims: []string{"c"},
 			want:   map[string][]string{"c": {"r:p1/half0", "r:p1/half1"}},
 		},
@@ -418,10 +413,8 @@ func TestAllocator(t *testing.T) {
 				s.Spec.Pool.ResourceSliceCount = 2
 				return s
 			}(), func() *resourcev1.ResourceSlice {
-				s := slice("counters", "", "p1")
+				s := counterSlice("", "gpu0", "mem", "40Gi")
 				s.Spec.AllNodes = nil // a counter slice that selects no node: found through the pool
-				s.Spec.Pool.ResourceSliceCount = 2
-				s.Spec.SharedCounters = []resourcev1.CounterSet{{Name: "gpu0", Counters: map[string]resourcev1.Counter{"mem": {Value: quantity("40Gi")}}}}
 				return s
 			}(), allocated(claim("other"), nil, "p1/half0")},
 			claims: []string{"c"},

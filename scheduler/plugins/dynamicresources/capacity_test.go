@@ -334,12 +334,7 @@ func TestConsumableCapacity(t *testing.T) {
 					s := slice("s", "n0", "p1", d)
 					s.Spec.Pool.ResourceSliceCount = 2
 					return s
-				}(), func() *resourcev1.ResourceSlice {
-					s := slice("counters", "n0", "p1")
-					s.Spec.Pool.ResourceSliceCount = 2
-					s.Spec.SharedCounters = []resourcev1.CounterSet{{Name: "gpu0", Counters: map[string]resourcev1.Counter{"mem": {Value: quantity("40Gi")}}}}
-					return s
-				}(), shareOf(claim("x1"), "p1/s0", "mem", "1Gi")},
+				}(), counterSlice("n0", "gpu0", "mem", "40Gi"), shareOf(claim("x1"), "p1/s0", "mem", "1Gi")},
 			claims: []string{"c1", "c2"},
 			want:   map[string][]string{"c1": {"r:p1/s0 share=1 mem=1Gi"}, "c2": {"r:p1/s0 share=2 mem=1Gi"}},
 		},
@@ -354,12 +349,7 @@ func TestConsumableCapacity(t *testing.T) {
 					s := slice("s", "n0", "p1", consuming(multi(dev("s0", "model", "shared"))), dev("d1", "model", "shared"), consuming(dev("d2", "model", "counters")))
 					s.Spec.Pool.ResourceSliceCount = 2
 					return s
-				}(), func() *resourcev1.ResourceSlice {
-					s := slice("counters", "n0", "p1")
-					s.Spec.Pool.ResourceSliceCount = 2
-					s.Spec.SharedCounters = []resourcev1.CounterSet{{Name: "set", Counters: map[string]resourcev1.Counter{"c": {Value: quantity("1")}}}}
-					return s
-				}()},
+				}(), counterSlice("n0", "set", "c", "1")},
 			claims: []string{"c"},
 			want:   map[string][]string{"c": {"a:p1/d1", "b:p1/d2"}},
 		},

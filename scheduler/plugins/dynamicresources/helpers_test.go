@@ -181,3 +181,12 @@ func devicesOf(a *resourcev1.AllocationResult) []string {
 }
 
 func quantity(s string) resource.Quantity { return resource.MustParse(s) }
+
+// counterSlice is the second of pool p1's two slices, on node, holding only the counter set set
+// with one counter at value (for the partitionable devices of the pool's other slice).
+func counterSlice(node, set, counter, value string) *resourcev1.ResourceSlice {
+	s := slice("counters", node, "p1")
+	s.Spec.Pool.ResourceSliceCount = 2
+	s.Spec.SharedCounters = []resourcev1.CounterSet{{Name: set, Counters: map[string]resourcev1.Counter{counter: {Value: quantity(value)}}}}
+	return s
+}
