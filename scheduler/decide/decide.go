@@ -461,9 +461,6 @@ func withPods(c NodeFilter, node *snapshot.NodeInfo, removed, added []*snapshot.
 // nominatedOn returns the other pods nominated to the named node whose priority is at least the
 // pod's; nil (without allocating) when there are none.
 func (p *Prepared) nominatedOn(name string) []*snapshot.PodInfo {
-	if len(p.snap.Nominated) == 0 {
-		return nil
-	}
 	var out []*snapshot.PodInfo
 	for _, np := range p.snap.Nominated[name] {
 		if np.Pod.UID != p.pod.Pod.UID && podPriority(np) >= p.priority {
