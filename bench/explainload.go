@@ -115,7 +115,7 @@ func explainSummaries(runs []RunResult) []ExplainSummary {
 	}
 	by := map[key]*pair{}
 	for _, r := range runs {
-		if r.Scheduler != kindBerth || r.Incomplete != "" || len(r.Violations) > 0 || r.Bound == 0 {
+		if r.Scheduler != kindBerth || r.Incomplete != "" || len(r.Violations) > 0 || r.Bound == 0 || r.Bare {
 			continue
 		}
 		k := key{r.Workload, r.ClientLimit}

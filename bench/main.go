@@ -107,6 +107,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	md := fs.String("md", "BENCHMARKS.md", "markdown report path (empty: none)")
 	js := fs.String("json", "", "JSON report path (empty: none)")
 	explainRPS := fs.Int("explain-rps", 0, "also run berth, after each berth run, with this many GET /debug/explain requests per second during the run (0: no such runs); the report compares the two")
+	obsCost := fs.Bool("observability-cost", false, "run berth at -v=2 with all its metrics and, after each such run, once more at -v=0 with the metric families counted per request or per plugin call disabled; the report compares their CPU per pod")
 	mode := fs.String("mode", modeThroughput, "what to measure: "+modesHelp)
 	fromJSON := fs.String("from-json", "", "run nothing: rewrite the -md report from this JSON report (of any mode)")
 	var mo modeOptions
@@ -138,7 +139,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	o := options{mdPath: *md, jsonPath: *js, fromJSON: *fromJSON, cfg: config{
 		size: size, workloads: ws, limits: ls, rounds: *pairs, ceilingRuns: *ceilingRuns, berthOnly: *berthOnly, clients: *clients,
 		ceilingEvents: *ceilingEvents, ceilingBinders: *ceilingBinders, berthBin: *berth, upstreamBin: *upstream, stall: *stall,
-		profileDir: *profileDir, profileFor: *profileFor, explainRPS: *explainRPS,
+		profileDir: *profileDir, profileFor: *profileFor, explainRPS: *explainRPS, observabilityCost: *obsCost,
 		progress: stderr, args: args, mode: *mode, modeOptions: mo,
 	}}
 	return o, o.cfg.validate()

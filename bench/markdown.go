@@ -66,6 +66,7 @@ func (r *Report) writeMarkdown(w io.Writer) error {
 		writeDevicesTable(p, rows)
 	}
 	r.writeExplainTable(p)
+	r.writeObservabilityTable(p)
 
 	p("\n## Goals\n\n| goal | target | measured | status |\n|---|---|---|---|\n")
 	for _, g := range r.Goals {

@@ -41,6 +41,9 @@ type config struct {
 	// explainRPS, when positive, adds after each berth run one more berth run with that many
 	// /debug/explain requests per second (see ExplainLoad).
 	explainRPS int
+	// observabilityCost runs berth at -v=2 with every metric, and adds after each such run one
+	// more at -v=0 with the per-call metric families disabled (see bareArgs).
+	observabilityCost bool
 	// progress receives one line per run (and any upstream build output).
 	progress io.Writer
 	// args is the command line, recorded in the report.
@@ -81,6 +84,9 @@ func (c config) validate() error {
 	if c.explainRPS < 0 || c.explainRPS > 1000 {
 		return fmt.Errorf("-explain-rps %d: must be between 0 and 1000", c.explainRPS)
 	}
+	if c.observabilityCost && c.explainRPS > 0 {
+		return errors.New("-observability-cost and -explain-rps: choose one comparison per benchmark")
+	}
 	if c.stall <= 0 {
 		return fmt.Errorf("-stall %s: must be positive", c.stall)
 	}
@@ -94,6 +100,7 @@ type plannedRun struct {
 	limit    clientLimit // unused for the ceiling
 	round    int
 	explain  bool // berth under explain load (config.explainRPS)
+	bare     bool // berth without metrics and logs (config.observabilityCost)
 }
 
 // String names the run in progress lines and errors, e.g. "basic, upstream at default, round 2".
@@ -104,6 +111,9 @@ func (r plannedRun) String() string {
 	kind := r.kind
 	if r.explain {
 		kind += " under explain load"
+	}
+	if r.bare {
+		kind += " without metrics and logs"
 	}
 	return fmt.Sprintf("%s, %s at %s, round %d", r.workload.Name, kind, r.limit, r.round)
 }
@@ -123,6 +133,9 @@ func (c config) plan() []plannedRun {
 				out = append(out, plannedRun{workload: w, kind: kindBerth, limit: l, round: r})
 				if c.explainRPS > 0 {
 					out = append(out, plannedRun{workload: w, kind: kindBerth, limit: l, round: r, explain: true})
+				}
+				if c.observabilityCost {
+					out = append(out, plannedRun{workload: w, kind: kindBerth, limit: l, round: r, bare: true})
 				}
 				if !c.berthOnly {
 					out = append(out, plannedRun{workload: w, kind: kindUpstream, limit: l, round: r})
@@ -207,6 +220,9 @@ func runAll(ctx context.Context, cfg config) (*Report, error) {
 func progressLine(i, n int, r plannedRun, res RunResult) string {
 	head := fmt.Sprintf("bench: [%d/%d] %-13s %-8s %-7s round %d: ", i, n, r.workload.Name, r.kind, res.ClientLimit, r.round)
 	tail := fmt.Sprintf(", cpu %5.2fs, rss %4.0fMiB; setup %.1fs", res.SchedulerCPUSeconds, float64(res.PeakRSSBytes)/(1<<20), res.SetupSeconds)
+	if res.Bare {
+		head += "[no metrics, -v=0] "
+	}
 	if pr := res.Preemption; pr != nil {
 		tail = fmt.Sprintf(", %d victims evicted (%.2f per pod)", pr.Evicted, pr.EvictedPerPod) + tail
 	}
@@ -232,6 +248,12 @@ func runOne(ctx context.Context, cfg config, r plannedRun, berth, upstream strin
 		profileDir: cfg.profileDir, profileFor: cfg.profileFor, timebox: cfg.timebox}
 	if r.explain {
 		spec.explainRPS = cfg.explainRPS
+	}
+	if cfg.observabilityCost && r.kind == kindBerth {
+		spec.berthArgs, spec.bare = observedArgs, false
+		if r.bare {
+			spec.berthArgs, spec.bare = bareArgs(), true
+		}
 	}
 	if cfg.mode == modeLatency {
 		spec.rate = cfg.rate

@@ -26,7 +26,9 @@ type Report struct {
 	// Explain compares berth with and without explain load (-explain-rps), per workload and
 	// client limit that had such runs.
 	Explain []ExplainSummary `json:"explain,omitempty"`
-	Runs    []RunResult      `json:"runs"`
+	// Observability compares berth with and without metrics and logs (-observability-cost).
+	Observability []ObservabilitySummary `json:"observability,omitempty"`
+	Runs          []RunResult            `json:"runs"`
 	// Latency summarises the latency mode's runs (see latency.go); Startup is the startup
 	// mode's whole outcome (see startup.go), which has no Runs.
 	Latency []LatencySummary `json:"latency,omitempty"`
@@ -202,6 +204,7 @@ func (r *Report) finish() {
 	}
 	r.Workloads, r.FirstPass = []WorkloadSummary{}, nil // an empty list, not null, in the JSON
 	r.Explain = explainSummaries(r.Runs)
+	r.Observability = observabilitySummaries(r.Runs)
 	for _, name := range r.Settings.Workloads {
 		if w, ok := benchdata.Get(name); ok && w.FirstPass {
 			r.FirstPass = append(r.FirstPass, firstPassSummaries(r.Runs, name, r.Settings.ClientLimits)...)
@@ -227,6 +230,9 @@ func (r *Report) finish() {
 	r.Goals = append(goals(r.Workloads, r.Settings.Nodes), firstPassGoal(r.FirstPass), preemptionGoal(r.Workloads))
 	r.Goals = append(r.Goals, volumesGoals(r.Workloads)...)
 	r.Goals = append(r.Goals, devicesGoals(r.Workloads)...)
+	if g := observabilityGoal(r.Observability); g != nil {
+		r.Goals = append(r.Goals, *g)
+	}
 	switch r.Settings.Mode {
 	case modeLatency:
 		r.finishLatency()
@@ -306,7 +312,7 @@ func stats(runs []RunResult, workload, kind, limit string) Stats {
 // violations, split into the complete and the incomplete ones.
 func selectRuns(runs []RunResult, workload, kind, limit string) (complete, incomplete []RunResult) {
 	for _, r := range runs {
-		if r.Workload != workload || r.Scheduler != kind || len(r.Violations) > 0 || r.Explain != nil {
+		if r.Workload != workload || r.Scheduler != kind || len(r.Violations) > 0 || r.Explain != nil || r.Bare {
 			continue
 		}
 		if kind != kindCeiling && r.ClientLimit != limit {

@@ -53,6 +53,7 @@ func TestPlan(t *testing.T) {
 		ceilingRuns int
 		berthOnly   bool
 		explainRPS  int
+		obsCost     bool
 		want        string
 	}{
 		{name: "one limit alternates", workloads: "basic,spread", limits: []clientLimit{5000}, rounds: 3, ceilingRuns: 1,
@@ -67,6 +68,8 @@ func TestPlan(t *testing.T) {
 			want: "basic/berth@5000/1 basic/berth@default/1 spread/berth@5000/1 spread/berth@default/1"},
 		{name: "explain load after each berth run", workloads: "basic", limits: []clientLimit{5000}, rounds: 2, berthOnly: true, explainRPS: 50,
 			want: "basic/berth@5000/1 basic/berth+explain@5000/1 basic/berth@5000/2 basic/berth+explain@5000/2"},
+		{name: "bare run after each berth run", workloads: "basic", limits: []clientLimit{5000}, rounds: 2, obsCost: true,
+			want: "basic/berth@5000/1 basic/berth+bare@5000/1 basic/upstream@5000/1 basic/berth@5000/2 basic/berth+bare@5000/2 basic/upstream@5000/2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,12 +77,16 @@ func TestPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cfg := config{workloads: ws, limits: tc.limits, rounds: tc.rounds, ceilingRuns: tc.ceilingRuns, berthOnly: tc.berthOnly, explainRPS: tc.explainRPS}
+			cfg := config{workloads: ws, limits: tc.limits, rounds: tc.rounds, ceilingRuns: tc.ceilingRuns, berthOnly: tc.berthOnly, explainRPS: tc.explainRPS,
+				observabilityCost: tc.obsCost}
 			var got []string
 			for _, r := range cfg.plan() {
 				kind := r.kind
 				if r.explain {
 					kind += "+explain"
+				}
+				if r.bare {
+					kind += "+bare"
 				}
 				if r.kind != kindCeiling {
 					kind += "@" + r.limit.String()
@@ -565,4 +572,57 @@ func TestExplainSummaries(t *testing.T) {
 	if c, _ := selectRuns(runs, "basic", kindBerth, "5000"); len(c) != 3 {
 		t.Errorf("berth's runs = %d, want the 3 without load", len(c))
 	}
+}
+
+func TestObservabilitySummaries(t *testing.T) {
+	run := func(round int, cpu float64, bare bool) RunResult {
+		return RunResult{Workload: "basic", Scheduler: kindBerth, ClientLimit: "5000", Round: round, Bound: 1000,
+			PodsPerSecond: 300, SchedulerCPUSeconds: cpu, Bare: bare}
+	}
+	tests := []struct {
+		name       string
+		runs       []RunResult
+		wantRounds int
+		wantChange float64
+		wantStatus string
+	}{
+		{name: "median of the rounds' changes",
+			runs:       []RunResult{run(1, 2.09, false), run(1, 2, true), run(2, 2.06, false), run(2, 2, true), run(3, 3, false), run(3, 2, true)},
+			wantRounds: 3, wantChange: 0.045, wantStatus: "met"},
+		{name: "a round without its bare run does not count",
+			runs:       []RunResult{run(1, 2.2, false), run(1, 2, true), run(2, 1, false)},
+			wantRounds: 1, wantChange: 0.1, wantStatus: "missed"},
+		{name: "an incomplete run does not count",
+			runs: []RunResult{run(1, 2.2, false), func() RunResult { r := run(1, 2, true); r.Incomplete = "stalled"; return r }(),
+				run(2, 2.02, false), run(2, 2, true)},
+			wantRounds: 1, wantChange: 0.01, wantStatus: "met"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := observabilitySummaries(tc.runs)
+			if len(got) != 1 {
+				t.Fatalf("summaries = %+v, want one", got)
+			}
+			if got[0].Runs != tc.wantRounds || math.Abs(got[0].CPUChange-tc.wantChange) > 1e-9 {
+				t.Errorf("rounds %d, change %v; want %d, %v", got[0].Runs, got[0].CPUChange, tc.wantRounds, tc.wantChange)
+			}
+			if g := observabilityGoal(got); g == nil || g.Status != tc.wantStatus {
+				t.Errorf("goal = %+v, want status %q", g, tc.wantStatus)
+			}
+			// The bare runs stay out of berth's own medians.
+			for _, r := range selectRunsOnly(tc.runs) {
+				if r.Bare {
+					t.Error("a bare run was counted among berth's runs")
+				}
+			}
+		})
+	}
+	if observabilityGoal(nil) != nil {
+		t.Error("a goal without any comparison")
+	}
+}
+
+func selectRunsOnly(runs []RunResult) []RunResult {
+	c, inc := selectRuns(runs, "basic", kindBerth, "5000")
+	return append(c, inc...)
 }

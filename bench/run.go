@@ -74,6 +74,9 @@ type RunResult struct {
 	// Explain is set on berth runs under explain load (-explain-rps); such runs stay out of the
 	// berth medians and are compared with them in Report.Explain.
 	Explain *ExplainLoad `json:"explain,omitempty"`
+	// Bare is set on berth's runs without metrics and logs (-observability-cost); like the
+	// explain runs they stay out of the berth medians, and Report.Observability compares them.
+	Bare bool `json:"bare,omitempty"`
 	// Latency is set on runs of the latency mode (open-loop arrival; see latency.go).
 	Latency *LatencyResult `json:"latency,omitempty"`
 }
@@ -129,6 +132,10 @@ type runSpec struct {
 	// explainRPS, when positive, sends that many /debug/explain requests per second to berth
 	// during the measurement (see ExplainLoad).
 	explainRPS int
+	// berthArgs are more flags for berth (-observability-cost: its verbosity and metrics).
+	berthArgs []string
+	// bare marks the berth run without metrics and logs (see RunResult.Bare).
+	bare bool
 	// rate, when positive, creates the pods open loop at that many a second (the latency mode)
 	// and adds the run's latency figures; timebox, when positive, ends the run as incomplete
 	// once it has measured that long (see xl.go).
@@ -230,7 +237,7 @@ func setUp(ctx context.Context, spec runSpec) (e *env, err error) {
 			}
 			e.ceiling.claims = e.claims
 		}
-	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != "" || spec.rate > 0, spec.explainRPS > 0, nil); err != nil {
+	} else if e.sched, err = startScheduler(ctx, spec.kind, spec.bin, e.cp.SchedulerKubeconfig, e.cp.Dir, spec.limit, spec.profileDir != "" || spec.rate > 0, spec.explainRPS > 0, spec.berthArgs, nil); err != nil {
 		return e, err
 	}
 	e.setup = time.Since(began)
@@ -298,6 +305,7 @@ func (e *env) measure(ctx context.Context) (RunResult, error) {
 		el := load.result()
 		res.Explain = &el
 	}
+	res.Bare = spec.bare
 	if perr := <-profiled; perr != nil && err == nil {
 		err = perr
 	}
@@ -414,6 +422,9 @@ func (s runSpec) profileName() string {
 	kind := s.kind
 	if s.explainRPS > 0 {
 		kind += "-explain"
+	}
+	if s.bare {
+		kind += "-bare"
 	}
 	return fmt.Sprintf("%s-%s-%s-round%d", s.workload.Name, kind, s.limit, s.round)
 }

@@ -40,7 +40,7 @@ type schedulerProc struct {
 //
 // started, when not nil, is called with the process right after exec, before it is ready (to
 // profile its start).
-func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, open, explain bool, started func(*schedulerProc)) (*schedulerProc, error) {
+func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limit clientLimit, open, explain bool, extra []string, started func(*schedulerProc)) (*schedulerProc, error) {
 	port, err := testenv.FreePort()
 	if err != nil {
 		return nil, err
@@ -61,6 +61,7 @@ func startScheduler(ctx context.Context, kind, bin, kubeconfig, dir string, limi
 	case kindBerth:
 		args = append([]string{"--kubeconfig", kubeconfig, "--authentication-skip-lookup"}, limit.berthArgs()...)
 		args = append(args, common...)
+		args = append(args, extra...)
 	case kindUpstream:
 		cfg := filepath.Join(dir, "kube-scheduler-config.yaml")
 		if err := os.WriteFile(cfg, []byte(upstreamConfig(kubeconfig, limit)), 0o600); err != nil {

@@ -264,7 +264,7 @@ func coldStart(ctx context.Context, cfg config, cl *startupCluster, kind, bin st
 		profiled = make(chan error, 1)
 		go func() { profiled <- profileFromStart(ctx, s, cfg.profileFor, profileName+".pprof") }()
 	}
-	s, err := startScheduler(ctx, kind, bin, cl.cp.SchedulerKubeconfig, cl.cp.Dir, limit, true, false, started)
+	s, err := startScheduler(ctx, kind, bin, cl.cp.SchedulerKubeconfig, cl.cp.Dir, limit, true, false, nil, started)
 	if err != nil {
 		if ctx.Err() != nil {
 			return res, err

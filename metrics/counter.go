@@ -61,8 +61,12 @@ type CounterVec struct {
 // Counter registers a counter family. labelNames are the labels every
 // series carries, in the order With takes their values; with no label
 // names the family has exactly one series, exposed from the start at 0.
-// It fails if name or a label name is invalid or name is already taken.
+// It fails if name or a label name is invalid or name is already taken. A family
+// --disabled-metrics names is not registered: the vector is nil and counts nothing.
 func (r *Registry) Counter(name, help string, labelNames ...string) (*CounterVec, error) {
+	if r.off(name) {
+		return nil, nil
+	}
 	labels, err := r.newLabelSet(name, labelNames, "")
 	if err != nil {
 		return nil, err

@@ -50,6 +50,9 @@ type GaugeVec struct {
 
 // Gauge registers a gauge family; see Counter for labelNames and errors.
 func (r *Registry) Gauge(name, help string, labelNames ...string) (*GaugeVec, error) {
+	if r.off(name) {
+		return nil, nil
+	}
 	labels, err := r.newLabelSet(name, labelNames, "")
 	if err != nil {
 		return nil, err
@@ -94,6 +97,9 @@ func (v *GaugeVec) Reset() {
 // once per scrape, without any registry lock held, possibly from several
 // scrapes at once.
 func (r *Registry) GaugeFunc(name, help string, fn func() float64) error {
+	if r.off(name) {
+		return nil
+	}
 	labels, err := newLabelSet(name, nil, "")
 	if err != nil {
 		return err
@@ -112,6 +118,9 @@ func (r *Registry) GaugeFunc(name, help string, fn func() float64) error {
 // same label values only the first counts. If fn emits nothing the family
 // is not written at all.
 func (r *Registry) GaugeVecFunc(name, help string, labelNames []string, fn func(emit func(value float64, labelValues ...string))) error {
+	if r.off(name) {
+		return nil
+	}
 	labels, err := r.newLabelSet(name, labelNames, "")
 	if err != nil {
 		return err

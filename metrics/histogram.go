@@ -61,6 +61,9 @@ type HistogramVec struct {
 // +Inf may be given and is implied otherwise. See Counter for labelNames;
 // "le" is not allowed as a label name.
 func (r *Registry) Histogram(name, help string, buckets []float64, labelNames ...string) (*HistogramVec, error) {
+	if r.off(name) {
+		return nil, nil
+	}
 	bounds, err := checkBuckets(buckets)
 	if err != nil {
 		return nil, fmt.Errorf("registering metric %q: %w", name, err)

@@ -129,8 +129,8 @@ func (r *Registry) register(fams ...*family) error {
 // Kubernetes' metrics do.
 const UnexpectedLabelValue = "unexpected"
 
-// Configure applies kube-scheduler's metric options: the families named in disabled are not
-// exposed (--disabled-metrics), and allowed (family name -> label name -> admitted values,
+// Configure applies kube-scheduler's metric options: the families named in disabled are neither
+// registered nor counted (--disabled-metrics; see off), and allowed (family name -> label name -> admitted values,
 // from --allow-metric-labels) replaces any other value of such a label with
 // UnexpectedLabelValue. Call it before the metrics are registered: the label allow-lists apply
 // to families registered afterwards.
@@ -169,6 +169,15 @@ func (r *Registry) newLabelSet(metric string, names []string, reserved string) (
 		}
 	}
 	return ls, nil
+}
+
+// off reports whether --disabled-metrics names the family. A disabled family is not registered:
+// its constructor returns a nil vector, whose metrics discard, so it costs nothing to count, as
+// kube-scheduler's disabled metrics do.
+func (r *Registry) off(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.disabled[name]
 }
 
 // sortedFamilies returns the registered families ordered by name, without the disabled ones.

@@ -143,6 +143,21 @@ func TestConfigure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if hidden != nil {
+		t.Error("Counter registered a disabled family; it should hand out a nil vector that counts nothing")
+	}
+	for _, reg := range []func() error{
+		func() error { _, err := r.Histogram("hidden_total", "Hidden.", []float64{1}); return err },
+		func() error { _, err := r.Gauge("hidden_total", "Hidden."); return err },
+		func() error { return r.GaugeFunc("hidden_total", "Hidden.", func() float64 { return 1 }) },
+		func() error {
+			return r.GaugeVecFunc("hidden_total", "Hidden.", []string{"a"}, func(emit func(float64, ...string)) { emit(1, "x") })
+		},
+	} {
+		if err := reg(); err != nil {
+			t.Errorf("registering a disabled family again: %v, want nil (it was never registered)", err)
+		}
+	}
 	other, err := r.Counter("other_total", "Other.", "result")
 	if err != nil {
 		t.Fatal(err)

@@ -62,8 +62,10 @@ type frameworkRecorder struct {
 	timed   bool      // the current cycle times its plugin calls
 }
 
+// newFrameworkRecorder returns nil, which records nothing and reads no clock, when --disabled-metrics
+// turned off all three families.
 func newFrameworkRecorder(m *frameworkMetrics, profile string) *frameworkRecorder {
-	if m == nil {
+	if m == nil || (m.points == nil && m.plugins == nil && m.evals == nil) {
 		return nil
 	}
 	return &frameworkRecorder{m: m, profile: profile, epoch: time.Now()}
@@ -75,7 +77,7 @@ func (r *frameworkRecorder) newCycle() cycleRecorder {
 	if r == nil {
 		return cycleRecorder{}
 	}
-	r.timed = rand.IntN(100) < pluginSamplePercent
+	r.timed = r.m.plugins != nil && rand.IntN(100) < pluginSamplePercent
 	return cycleRecorder{r: r, timed: r.timed}
 }
 

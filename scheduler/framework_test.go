@@ -84,3 +84,46 @@ func TestFrameworkRecorderNil(t *testing.T) {
 	c.plugin(defaultBinder, pointBind, nil, c.start())
 	c.postFilterDone(true, c.start())
 }
+
+// TestFrameworkRecorderDisabled checks --disabled-metrics on the framework families: with all
+// three off there is no recorder (no clock read in the decision), and with the per-plugin
+// family off no cycle times its plugin calls.
+func TestFrameworkRecorderDisabled(t *testing.T) {
+	const (
+		points  = "scheduler_framework_extension_point_duration_seconds"
+		plugins = "scheduler_plugin_execution_duration_seconds"
+		evals   = "scheduler_plugin_evaluation_total"
+	)
+	tests := []struct {
+		name         string
+		disabled     []string
+		wantRecorder bool
+		wantTimed    bool
+	}{
+		{"none disabled", nil, true, true},
+		{"all three disabled", []string{points, plugins, evals}, false, false},
+		{"plugin durations disabled", []string{plugins}, true, false},
+		{"others disabled", []string{points, evals}, true, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := metrics.NewRegistry()
+			reg.Configure(tc.disabled, nil)
+			fm, err := newFrameworkMetrics(reg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := newFrameworkRecorder(fm, "p")
+			if (rec != nil) != tc.wantRecorder {
+				t.Fatalf("recorder = %v, want one: %v", rec, tc.wantRecorder)
+			}
+			timed := false
+			for range 1000 { // 10% sampled: untimed 1000 times by chance with p = 0.9^1000
+				timed = timed || rec.newCycle().timed
+			}
+			if timed != tc.wantTimed {
+				t.Errorf("some cycle timed its plugins: %v, want %v", timed, tc.wantTimed)
+			}
+		})
+	}
+}

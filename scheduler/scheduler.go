@@ -195,7 +195,7 @@ func New(cfg Config) (*Scheduler, error) {
 		}
 		for _, p := range s.profiles {
 			p.rec = newFrameworkRecorder(fm, p.SchedulerName)
-			if d, ok := p.Decider.(recordedDecider); ok {
+			if d, ok := p.Decider.(recordedDecider); ok && p.rec != nil {
 				d.SetRecorder(p.rec)
 			}
 		}
