@@ -44,21 +44,25 @@ func TestHandlers(t *testing.T) {
 		method     string
 		path       string
 		accept     string
+		userAgent  string
 		wantCode   int
 		wantBody   string
 		wantNodes  string
 		wantHeader string // Content-Type prefix
 	}{
-		{name: "explain JSON", path: "/debug/explain/ns/p", wantCode: 200, wantBody: `"name": "p"`, wantHeader: "application/json"},
+		{name: "explain JSON", path: "/debug/explain/ns/p", wantCode: 200, wantBody: `"name":"p"`, wantHeader: "application/json"},
+		{name: "indented for curl", path: "/debug/explain/ns/p", userAgent: "curl/8.5.0", wantCode: 200, wantBody: `"name": "p"`},
+		{name: "indented when asked", path: "/debug/explain/ns/p?pretty=true", wantCode: 200, wantBody: `"name": "p"`},
+		{name: "compact when asked", path: "/debug/explain/ns/p?pretty=0", userAgent: "curl/8.5.0", wantCode: 200, wantBody: `"name":"p"`},
 		{name: "explain text", path: "/debug/explain/ns/p", accept: "text/plain", wantCode: 200, wantBody: "pod ns/p (profile default-scheduler)", wantHeader: "text/plain"},
 		{name: "nodes listed", path: "/debug/explain/ns/p?nodes=a,+b,", wantCode: 200, wantNodes: "[a b]"},
 		{name: "missing pod", path: "/debug/explain/ns/missing", wantCode: 404, wantBody: "pod not found"},
 		{name: "another scheduler's pod", path: "/debug/explain/ns/theirs", wantCode: 404, wantBody: "not scheduled by this scheduler"},
 		{name: "no pod name", path: "/debug/explain/ns", wantCode: 404, wantBody: "NAMESPACE/POD"},
 		{name: "too deep", path: "/debug/explain/ns/p/x", wantCode: 404},
-		{name: "standby", lead: fakeLead{holder: "berth-1"}, path: "/debug/explain/ns/p", wantCode: 503, wantBody: `"leader": "berth-1"`},
+		{name: "standby", lead: fakeLead{holder: "berth-1"}, path: "/debug/explain/ns/p", wantCode: 503, wantBody: `"leader":"berth-1"`},
 		{name: "standby, no holder", lead: fakeLead{}, path: "/debug/pending", accept: "text/plain", wantCode: 503, wantBody: "no holder"},
-		{name: "leader", lead: fakeLead{leader: true, holder: "me"}, path: "/debug/pending", wantCode: 200, wantBody: `"name": "old"`},
+		{name: "leader", lead: fakeLead{leader: true, holder: "me"}, path: "/debug/pending", wantCode: 200, wantBody: `"name":"old"`},
 		{name: "pending text", path: "/debug/pending", accept: "text/plain", wantCode: 200, wantBody: "unschedulable"},
 		{name: "POST refused", method: http.MethodPost, path: "/debug/pending", wantCode: 405},
 	}
@@ -78,6 +82,7 @@ func TestHandlers(t *testing.T) {
 			if tc.accept != "" {
 				req.Header.Set("Accept", tc.accept)
 			}
+			req.Header.Set("User-Agent", tc.userAgent)
 			rec := httptest.NewRecorder()
 			mux.ServeHTTP(rec, req)
 			if rec.Code != tc.wantCode || !strings.Contains(rec.Body.String(), tc.wantBody) {

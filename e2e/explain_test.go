@@ -96,8 +96,8 @@ func TestExplain(t *testing.T) {
 		}
 	}
 	t.Logf("GET /debug/explain/%s/stuck?nodes=... (text/plain):\n%s", ns, text)
-	_, body = getDebug(t, leader.addr, "/debug/explain/"+ns+"/stuck?nodes="+ns+"-n0", adminCert(t), "")
-	t.Logf("GET /debug/explain/%s/stuck?nodes=%s-n0 (JSON):\n%s", ns, ns, body)
+	_, body = getDebug(t, leader.addr, "/debug/explain/"+ns+"/stuck?nodes="+ns+"-n0&pretty=true", adminCert(t), "")
+	t.Logf("GET /debug/explain/%s/stuck?nodes=%s-n0&pretty=true (JSON):\n%s", ns, ns, body)
 
 	// Bound: why there, recomputed without the pod.
 	code, body = getDebug(t, leader.addr, "/debug/explain/"+ns+"/filler", adminCert(t), "")
@@ -137,7 +137,7 @@ func TestExplain(t *testing.T) {
 		{"missing pod", "/debug/explain/" + ns + "/nope", adminCert(t), 404, "pod not found"},
 		{"no credentials", "/debug/pending", nil, 403, ""},
 		{"a user without the role", "/debug/explain/" + ns + "/stuck", userCert(t, "nobody"), 403, ""},
-		{"a user with the ClusterRole", "/debug/explain/" + ns + "/stuck", explainerCert(ctx, t, admin, ns), 200, `"name": "stuck"`},
+		{"a user with the ClusterRole", "/debug/explain/" + ns + "/stuck", explainerCert(ctx, t, admin, ns), 200, `"name":"stuck"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, body := getDebug(t, leader.addr, tc.path, tc.cert, "")

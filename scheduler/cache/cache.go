@@ -45,12 +45,13 @@ type Cache struct {
 
 	// snapshot bookkeeping: which live nodes changed since the last UpdateSnapshot.
 	dirty map[string]struct{}
-	// frozen are the clones the last UpdateSnapshot put in the loop's snapshot, by node name:
-	// immutable, and equal to the live node unless it is dirty. Dry runs share them.
-	frozen map[string]*snapshot.NodeInfo
-	// order is the node names in the order of the loop's last new snapshot (see sortNodes);
-	// valid while nodeSetChange is false.
-	order         []string
+	// frozen are the clones the last UpdateSnapshot put in the loop's snapshot (frozenFor), in
+	// its order, and frozenAt its Positions: immutable clones, each equal to the live node unless
+	// that is dirty. Dry runs share all three. Valid while nodeSetChange is false and frozen is
+	// not nil.
+	frozen        []*snapshot.NodeInfo
+	frozenAt      map[string]int
+	frozenFor     *snapshot.Snapshot
 	nodeSetChange bool // a node was added or removed (or gained/lost its node object)
 	nsChange      bool
 	nomChange     bool
@@ -71,7 +72,6 @@ func New() *Cache {
 		storage:       newStorage(),
 		devices:       newDevices(),
 		dirty:         map[string]struct{}{},
-		frozen:        map[string]*snapshot.NodeInfo{},
 		nodeSetChange: true,
 	}
 }
@@ -334,11 +334,12 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 			}
 		}
 		if s.Update(changed) {
-			for name := range c.dirty {
-				delete(c.frozen, name)
-			}
-			for _, n := range changed {
-				c.frozen[n.Node.Name] = n
+			if s == c.frozenFor && c.frozen != nil {
+				for _, n := range changed {
+					c.frozen[c.frozenAt[n.Node.Name]] = n
+				}
+			} else {
+				c.frozen = nil // another snapshot than the loop's: dry runs copy the live nodes
 			}
 			clear(c.dirty)
 			if ns != nil {
@@ -356,22 +357,16 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 		ns = s.NamespaceLabels
 	}
 	list := make([]*snapshot.NodeInfo, 0, len(c.nodes))
-	clear(c.frozen)
-	for name, n := range c.nodes {
+	for _, n := range c.nodes {
 		if n.Node != nil {
-			clone := n.Clone()
-			list = append(list, clone)
-			c.frozen[name] = clone
+			list = append(list, n.Clone())
 		}
 	}
 	sortNodes(list)
-	c.order = c.order[:0]
-	for _, n := range list {
-		c.order = append(c.order, n.Node.Name)
-	}
 	clear(c.dirty)
 	c.nodeSetChange = false
-	snap := snapshot.New(list, ns)
+	snap := snapshot.New(list, ns) // its Nodes are list's entries, in list's order
+	c.frozen, c.frozenAt, c.frozenFor = list, snap.Positions(), snap
 	snap.SetNominated(c.nominatedByNodeLocked())
 	if s != nil { // the storage and device views carry over: only what changed is copied
 		snap.Storage = s.Storage

@@ -22,13 +22,16 @@ import (
 // held briefly; the snapshot's indexes are built after it is released.
 func (c *Cache) DryRunSnapshot(without types.UID) *snapshot.Snapshot {
 	d := c.dryRun(without)
-	if !d.sorted {
-		sortNodes(d.nodes)
-	}
 	for _, pods := range d.nominated {
 		slices.SortFunc(pods, func(a, b *snapshot.PodInfo) int { return strings.Compare(string(a.Pod.UID), string(b.Pod.UID)) })
 	}
-	snap := snapshot.New(d.nodes, d.namespaces)
+	var snap *snapshot.Snapshot
+	if d.positions != nil {
+		snap = snapshot.NewAt(d.nodes, d.positions, d.namespaces)
+	} else {
+		sortNodes(d.nodes)
+		snap = snapshot.New(d.nodes, d.namespaces)
+	}
 	snap.SetNominated(d.nominated)
 	snap.Storage, snap.Devices = d.storage, d.devices
 	return snap
@@ -41,7 +44,8 @@ type dryRunParts struct {
 	nominated  map[string][]*snapshot.PodInfo
 	storage    *snapshot.Storage
 	devices    *snapshot.Devices
-	sorted     bool // nodes are in the loop's order already
+	// positions, when not nil, are the loop's snapshot's, and nodes are in its order already.
+	positions map[string]int
 }
 
 // dryRun copies, under the lock, what a dry-run snapshot is built from (see DryRunSnapshot).
@@ -54,34 +58,34 @@ func (c *Cache) dryRun(without types.UID) dryRunParts {
 		skip, skipNode = ps.info, ps.node
 	}
 	d := dryRunParts{
-		nodes: make([]*snapshot.NodeInfo, 0, len(c.nodes)), namespaces: maps.Clone(c.namespaces),
-		nominated: map[string][]*snapshot.PodInfo{}, storage: snapshot.NewStorage(), devices: snapshot.NewDevices(),
+		namespaces: maps.Clone(c.namespaces), nominated: map[string][]*snapshot.PodInfo{},
+		storage: snapshot.NewStorage(), devices: snapshot.NewDevices(),
 	}
-	add := func(name string, n *snapshot.NodeInfo) {
-		_, dirty := c.dirty[name]
-		frozen := c.frozen[name]
-		switch {
-		case name == skipNode:
-			clone := n.Clone()
-			clone.RemovePod(skip)
-			d.nodes = append(d.nodes, clone)
-		case frozen != nil && !dirty:
-			d.nodes = append(d.nodes, frozen)
-		default:
-			d.nodes = append(d.nodes, n.Clone())
-		}
-	}
-	if d.sorted = !c.nodeSetChange && len(c.order) > 0; d.sorted {
-		for _, name := range c.order { // the node set is the loop's: keep its order
-			if n := c.nodes[name]; n != nil && n.Node != nil {
-				add(name, n)
+	if !c.nodeSetChange && c.frozen != nil {
+		// The node set is the loop's: share its clones, in its order, and its positions; clone
+		// only the nodes changed since.
+		d.nodes, d.positions = slices.Clone(c.frozen), c.frozenAt
+		for name := range c.dirty {
+			if i, ok := c.frozenAt[name]; ok {
+				d.nodes[i] = c.nodes[name].Clone()
 			}
+		}
+		if i, ok := c.frozenAt[skipNode]; ok && skip != nil {
+			clone := c.nodes[skipNode].Clone()
+			clone.RemovePod(skip)
+			d.nodes[i] = clone
 		}
 	} else {
+		d.nodes = make([]*snapshot.NodeInfo, 0, len(c.nodes))
 		for name, n := range c.nodes {
-			if n.Node != nil {
-				add(name, n)
+			if n.Node == nil {
+				continue
 			}
+			clone := n.Clone()
+			if name == skipNode {
+				clone.RemovePod(skip)
+			}
+			d.nodes = append(d.nodes, clone)
 		}
 	}
 	for uid, n := range c.nominated {

@@ -63,6 +63,27 @@ func New(nodes []*NodeInfo, namespaceLabels map[string]labels.Set) *Snapshot {
 	return s
 }
 
+// NewAt is New for nodes (every one with its node object) whose positions are known: positions
+// is another snapshot's Positions, and nodes[positions[name]] is the node called name, for
+// every node. It takes nodes as its Nodes and shares positions, building no index of its own.
+func NewAt(nodes []*NodeInfo, positions map[string]int, namespaceLabels map[string]labels.Set) *Snapshot {
+	s := &Snapshot{
+		Nodes:           nodes,
+		NamespaceLabels: namespaceLabels,
+		Storage:         NewStorage(),
+		Devices:         NewDevices(),
+		index:           positions,
+		imageNodes:      map[string]int{},
+	}
+	for _, n := range nodes {
+		for img := range n.Images {
+			s.imageNodes[img]++
+		}
+	}
+	s.rebuildAffinityLists()
+	return s
+}
+
 func (s *Snapshot) rebuildAffinityLists() {
 	s.WithScoringTerms, s.WithRequiredAntiAffinity = s.WithScoringTerms[:0], s.WithRequiredAntiAffinity[:0]
 	for _, n := range s.Nodes {
@@ -142,6 +163,11 @@ func (s *Snapshot) Position(name string) (int, bool) {
 	i, ok := s.index[name]
 	return i, ok
 }
+
+// Positions returns where each node is in Nodes, by name. The map is built once, by New, and
+// never changed afterwards, not even by Update (which keeps every node in its place): callers may
+// keep it and share it, read-only, for instance with NewAt.
+func (s *Snapshot) Positions() map[string]int { return s.index }
 
 // SetNominated replaces the nominated pods (see Nominated). Like Update, only the snapshot's
 // owner may call it, while no decision is reading s.
