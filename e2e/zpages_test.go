@@ -37,9 +37,6 @@ var upstreamOnlyFamilies = map[string]string{
 	"scheduler_queue_incoming_entities_total":           "pod-group (workload) entities: berth's queue holds pods only; scheduler_queue_incoming_pods_total is there",
 	"scheduler_queued_entities":                         "pod-group (workload) entities: berth's queue holds pods only; scheduler_pending_pods is there",
 	"scheduler_inflight_events":                         "upstream's queue tracks in-flight events for its queueing hints; berth's queue does not keep them",
-	"scheduler_cache_size":                              "not built yet (nodes, pods and assumed pods in berth's cache)",
-	"scheduler_event_handling_duration_seconds":         "not built yet (informer event handling latency)",
-	"scheduler_pod_scheduled_after_flush_total":         "not built yet (pods bound after the unschedulable pool's periodic flush)",
 
 	// client-go and component-base instrumentation berth's own packages do not offer (yet).
 	"informer_*":                 "client-go's informer metrics: berth's informers are not instrumented yet",
@@ -50,8 +47,6 @@ var upstreamOnlyFamilies = map[string]string{
 	"disabled_metrics_total":     "component-base registry meta-metric: not built yet",
 	"hidden_metrics_total":       "component-base registry meta-metric: berth hides no deprecated metrics",
 	"cardinality_enforcement_unexpected_categorizations_total": "component-base registry meta-metric: not built yet (--allow-metric-labels works)",
-	"process_network_receive_bytes_total":                      "client_golang's process collector reads /proc/net/dev: not built yet",
-	"process_network_transmit_bytes_total":                     "client_golang's process collector reads /proc/net/dev: not built yet",
 
 	// Go runtime/metrics families client_golang's Go collector adds as component-base configures
 	// it; berth exposes the classic go_* and go_memstats_* set.

@@ -71,7 +71,58 @@ func processFamilies() []*family {
 			limit(func(l procLimits) float64 { return l.openFiles })),
 		valueFamily("process_virtual_memory_max_bytes", "Maximum virtual memory size, in bytes (soft limit).", kindGauge,
 			limit(func(l procLimits) float64 { return l.addressSpace })),
+		valueFamily("process_network_receive_bytes_total", "Number of bytes received by the process over the network.", kindCounter,
+			func(s *scrape) (float64, error) { rx, _, err := s.netDev(); return rx, err }),
+		valueFamily("process_network_transmit_bytes_total", "Number of bytes sent by the process over the network.", kindCounter,
+			func(s *scrape) (float64, error) { _, tx, err := s.netDev(); return tx, err }),
 	}
+}
+
+// netDev reads /proc/self/net/dev on first use in this scrape.
+func (s *scrape) netDev() (rx, tx float64, err error) {
+	if !s.netDone {
+		s.rx, s.tx, s.netErr = s.proc.netDev()
+		s.netDone = true
+	}
+	return s.rx, s.tx, s.netErr
+}
+
+// netDev sums the bytes received and sent over every interface of the process's network
+// namespace, as Prometheus' process collector does.
+func (p procReader) netDev() (rx, tx float64, err error) {
+	data, err := os.ReadFile(filepath.Join(p.root, "self", "net", "dev"))
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading network statistics: %w", err)
+	}
+	rx, tx, err = parseNetDev(string(data))
+	if err != nil {
+		return 0, 0, fmt.Errorf("reading network statistics: %w", err)
+	}
+	return rx, tx, nil
+}
+
+// parseNetDev parses /proc/<pid>/net/dev: two header lines, then "iface: " and 16 counters per
+// interface, of which the 1st is the bytes received and the 9th the bytes sent.
+func parseNetDev(text string) (rx, tx float64, err error) {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) < 2 || !strings.Contains(lines[1], "|") {
+		return 0, 0, fmt.Errorf("no header")
+	}
+	for i, line := range lines[2:] {
+		iface, counters, ok := strings.Cut(line, ":")
+		fields := strings.Fields(counters)
+		if !ok || len(fields) < 16 {
+			return 0, 0, fmt.Errorf("line %d (%q): want an interface and 16 counters", i+3, strings.TrimSpace(iface))
+		}
+		r, err1 := strconv.ParseUint(fields[0], 10, 64)
+		t, err2 := strconv.ParseUint(fields[8], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, 0, fmt.Errorf("line %d (%q): bytes are not numbers", i+3, strings.TrimSpace(iface))
+		}
+		rx += float64(r)
+		tx += float64(t)
+	}
+	return rx, tx, nil
 }
 
 // procStat reads /proc/self/stat on first use in this scrape.

@@ -22,6 +22,9 @@ type scrape struct {
 	limitsDone bool
 	limits     procLimits
 	limitsErr  error
+	netDone    bool
+	rx, tx     float64
+	netErr     error
 }
 
 func (r *Registry) newScrape() *scrape {

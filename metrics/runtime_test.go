@@ -126,6 +126,11 @@ Max open files            1024                 1048576              files
 Max address space         unlimited            unlimited            bytes
 `
 	procStatFixture = "cpu  1 2 3 4\nintr 5\nbtime 1700000000\nprocesses 9\n"
+	netDevFixture   = `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo: 1000      10    0    0    0     0          0         0     2000      10    0    0    0     0       0          0
+  eth0: 30000    300    0    0    0     0          0         0     4000      40    0    0    0     0       0          0
+`
 )
 
 func TestProcessMetricsFromFixture(t *testing.T) {
@@ -141,17 +146,27 @@ func TestProcessMetricsFromFixture(t *testing.T) {
 			name: "all files present",
 			files: map[string]string{
 				"self/stat": statFixture, "self/limits": limitsFixture, "stat": procStatFixture,
-				"self/fd/0": "", "self/fd/1": "", "self/fd/7": "",
+				"self/fd/0": "", "self/fd/1": "", "self/fd/7": "", "self/net/dev": netDevFixture,
 			},
 			want: map[string]float64{
-				"process_cpu_seconds_total":        3,
-				"process_resident_memory_bytes":    3 * page,
-				"process_virtual_memory_bytes":     8192000,
-				"process_start_time_seconds":       1700000010,
-				"process_open_fds":                 3,
-				"process_max_fds":                  1024,
-				"process_virtual_memory_max_bytes": unlimited,
+				"process_cpu_seconds_total":            3,
+				"process_resident_memory_bytes":        3 * page,
+				"process_virtual_memory_bytes":         8192000,
+				"process_start_time_seconds":           1700000010,
+				"process_open_fds":                     3,
+				"process_max_fds":                      1024,
+				"process_virtual_memory_max_bytes":     unlimited,
+				"process_network_receive_bytes_total":  31000,
+				"process_network_transmit_bytes_total": 6000,
 			},
+		},
+		{
+			name: "network statistics missing",
+			files: map[string]string{"self/stat": statFixture, "self/limits": limitsFixture, "stat": procStatFixture,
+				"self/fd/0": ""},
+			want:    map[string]float64{"process_cpu_seconds_total": 3},
+			missing: []string{"process_network_receive_bytes_total", "process_network_transmit_bytes_total"},
+			wantErr: "reading network statistics",
 		},
 		{
 			name:    "stat missing: its metrics left out, error reported once",
@@ -279,5 +294,35 @@ func TestRegisterProcessStartTime(t *testing.T) {
 	}
 	if err := reg.RegisterRuntime(); err == nil {
 		t.Error("RegisterRuntime after RegisterProcessStartTime: no error for the taken name")
+	}
+}
+
+func TestParseNetDev(t *testing.T) {
+	header := "Inter-|   Receive  |  Transmit\n face |bytes packets|bytes packets\n"
+	tests := []struct {
+		name           string
+		text           string
+		wantRx, wantTx float64
+		wantErr        string
+	}{
+		{"two interfaces summed", netDevFixture, 31000, 6000, ""},
+		{"no interfaces", header, 0, 0, ""},
+		{"no header", "lo: 1 2 3\n", 0, 0, "no header"},
+		{"short line", header + "  eth0: 1 2 3\n", 0, 0, `line 3 ("eth0")`},
+		{"not a number", header + "  eth0: x 0 0 0 0 0 0 0 5 0 0 0 0 0 0 0\n", 0, 0, "not numbers"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rx, tx, err := parseNetDev(tt.text)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || rx != tt.wantRx || tx != tt.wantTx {
+				t.Errorf("= %v, %v, %v; want %v, %v", rx, tx, err, tt.wantRx, tt.wantTx)
+			}
+		})
 	}
 }

@@ -71,7 +71,7 @@ func TestExplain(t *testing.T) {
 	if got := s.queue.Lens(); got != lens {
 		t.Errorf("explain changed the queue: %+v, was %+v", got, lens)
 	}
-	if _, pods := s.cache.Counts(); pods != 1 {
+	if _, pods, _ := s.cache.Sizes(); pods != 1 {
 		t.Errorf("explain changed the cache: %d pods, want the 1 assumed", pods)
 	}
 	if p := s.Pending(pending.CreationTimestamp.Time); len(p) != 1 || p[0].Name != "pending" || p[0].State != "active" {

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -16,14 +17,14 @@ import (
 // registerHandlers feeds the cache and queue from the pod (non-terminal pods only: finished pods
 // hold no resources, so they are neither scheduled nor counted), node and namespace informers.
 func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
-	if _, err := f.Pods().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	if _, err := f.Pods().AddEventHandler(s.timed(podEventLabel, toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { s.onPodAdd(o) },
 		UpdateFunc: func(o, n any) { s.onPodUpdate(o, n) },
 		DeleteFunc: func(o any) { s.onPodDelete(o) },
-	}); err != nil {
+	})); err != nil {
 		return fmt.Errorf("registering pod handler: %w", err)
 	}
-	if _, err := f.Nodes().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	if _, err := f.Nodes().AddEventHandler(s.timed(kindLabels("Node"), toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) {
 			if n, ok := o.(*v1.Node); ok {
 				s.cache.AddNode(n)
@@ -46,10 +47,10 @@ func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
 				s.cache.RemoveNode(n)
 			}
 		},
-	}); err != nil {
+	})); err != nil {
 		return fmt.Errorf("registering node handler: %w", err)
 	}
-	if _, err := f.Namespaces().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+	if _, err := f.Namespaces().AddEventHandler(s.timed(kindLabels("Namespace"), toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) {
 			if ns, ok := o.(*v1.Namespace); ok {
 				s.cache.SetNamespace(ns)
@@ -69,10 +70,83 @@ func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
 				s.cache.RemoveNamespace(ns)
 			}
 		},
-	}); err != nil {
+	})); err != nil {
 		return fmt.Errorf("registering namespace handler: %w", err)
 	}
 	return s.registerStorageHandlers(f)
+}
+
+// Informer actions, as timed handlers are told them.
+const (
+	actionAdd    = "Add"
+	actionUpdate = "Update"
+	actionDelete = "Delete"
+)
+
+// timed wraps h so that each call is observed in scheduler_event_handling_duration_seconds, under
+// the event label label gives for the action and the (new) object, as kube-scheduler labels its
+// events (resource and action: "NodeAdd", "PersistentVolumeClaimUpdate"; pods by whether they are
+// bound: "AssignedPodAdd", "UnscheduledPodDelete"). With the family disabled h is returned as it
+// is, reading no clock.
+func (s *Scheduler) timed(label func(action string, o any) string, h toolscache.ResourceEventHandlerFuncs) toolscache.ResourceEventHandlerFuncs {
+	m := s.m.eventHandling
+	if m == nil {
+		return h
+	}
+	observe := func(action string, o any, start time.Time) {
+		m.With(label(action, o)).Observe(time.Since(start).Seconds())
+	}
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(o any) {
+			start := time.Now()
+			h.OnAdd(o, false)
+			observe(actionAdd, o, start)
+		},
+		UpdateFunc: func(o, n any) {
+			start := time.Now()
+			h.OnUpdate(o, n)
+			observe(actionUpdate, n, start)
+		},
+		DeleteFunc: func(o any) {
+			start := time.Now()
+			h.OnDelete(o)
+			observe(actionDelete, o, start)
+		},
+	}
+}
+
+// kindLabels labels a kind's events by the kind and action alone.
+func kindLabels(kind string) func(action string, _ any) string {
+	add, update, del := kind+actionAdd, kind+actionUpdate, kind+actionDelete
+	return func(action string, _ any) string {
+		switch action {
+		case actionAdd:
+			return add
+		case actionUpdate:
+			return update
+		}
+		return del
+	}
+}
+
+// podEventLabel labels a pod event by whether the pod is bound, as kube-scheduler's separate
+// handlers for bound and pending pods do.
+func podEventLabel(action string, o any) string {
+	pod, ok := unwrap[*v1.Pod](o)
+	assigned := ok && pod.Spec.NodeName != ""
+	switch {
+	case assigned && action == actionAdd:
+		return "AssignedPodAdd"
+	case assigned && action == actionUpdate:
+		return "AssignedPodUpdate"
+	case assigned:
+		return "AssignedPodDelete"
+	case action == actionAdd:
+		return "UnscheduledPodAdd"
+	case action == actionUpdate:
+		return "UnscheduledPodUpdate"
+	}
+	return "UnscheduledPodDelete"
 }
 
 // responsible reports whether one of our profiles schedules pod.

@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,9 +11,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/metrics"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
+	"github.com/berth-scheduler/berth/testenv"
 )
 
 // newTestScheduler builds a Scheduler whose informers are never started: tests call its
@@ -126,5 +131,58 @@ func TestNodeChangeMatters(t *testing.T) {
 				t.Errorf("nodeChangeMatters = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestTimedHandlers: every informer event is observed in scheduler_event_handling_duration_seconds
+// under kube-scheduler's label for it, and the handler still runs; with the family disabled the
+// handler is not wrapped.
+func TestTimedHandlers(t *testing.T) {
+	reg := metrics.NewRegistry()
+	m, err := newSchedMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Scheduler{m: m}
+	var calls int
+	h := toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { calls++ },
+		UpdateFunc: func(_, _ any) { calls++ },
+		DeleteFunc: func(any) { calls++ },
+	}
+	pending := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}
+	bound := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}, Spec: v1.PodSpec{NodeName: "n1"}}
+	pods, nodes := s.timed(podEventLabel, h), s.timed(kindLabels("Node"), h)
+	pods.OnAdd(pending, false)
+	pods.OnUpdate(pending, pending)
+	pods.OnDelete(toolscache.DeletedFinalStateUnknown{Key: "ns/p", Obj: pending})
+	pods.OnAdd(bound, false)
+	pods.OnUpdate(pending, bound)
+	pods.OnDelete(bound)
+	nodes.OnAdd(&v1.Node{}, false)
+	nodes.OnUpdate(&v1.Node{}, &v1.Node{})
+	nodes.OnDelete(&v1.Node{})
+	if calls != 9 {
+		t.Errorf("the handlers ran %d times, want 9", calls)
+	}
+	var b strings.Builder
+	if err := reg.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, label := range []string{"UnscheduledPodAdd", "UnscheduledPodUpdate", "UnscheduledPodDelete",
+		"AssignedPodAdd", "AssignedPodUpdate", "AssignedPodDelete", "NodeAdd", "NodeUpdate", "NodeDelete"} {
+		got, found, err := testenv.MetricSum(b.String(), "scheduler_event_handling_duration_seconds_count", `event="`+label+`"`)
+		if err != nil || !found || got != 1 {
+			t.Errorf("%s observed %v times (found %v, %v), want 1", label, got, found, err)
+		}
+	}
+
+	off := metrics.NewRegistry()
+	off.Configure([]string{"scheduler_event_handling_duration_seconds"}, nil)
+	if s.m, err = newSchedMetrics(off); err != nil {
+		t.Fatal(err)
+	}
+	if w := s.timed(podEventLabel, h); reflect.ValueOf(w.AddFunc).Pointer() != reflect.ValueOf(h.AddFunc).Pointer() {
+		t.Error("with the family disabled the handler was wrapped anyway")
 	}
 }

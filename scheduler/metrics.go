@@ -26,6 +26,8 @@ type schedMetrics struct {
 	algorithm       *metrics.HistogramVec // no labels: the decision, with preemption's search
 	podAttempts     *metrics.HistogramVec // no labels: attempts of each pod bound
 	binding         *metrics.Gauge        // scheduler_goroutines{operation="binding"}: bindings under way
+	eventHandling   *metrics.HistogramVec // event: informer event handling (see Scheduler.timed)
+	afterFlush      *metrics.CounterVec   // no labels: pods bound after the periodic flush moved them
 }
 
 // newSchedMetrics registers the scheduler's metrics in r. With r nil the metrics are counted
@@ -72,5 +74,11 @@ func newSchedMetrics(r *metrics.Registry) (*schedMetrics, error) {
 	goroutines, err := r.Gauge("scheduler_goroutines", "[BETA] Number of running goroutines split by the work they do such as binding.", "operation")
 	errs = append(errs, err)
 	m.binding = goroutines.With("binding")
+	m.eventHandling, err = r.Histogram("scheduler_event_handling_duration_seconds", "[ALPHA] Event handling latency in seconds.",
+		metrics.ExponentialBuckets(0.0001, 2, 12), "event")
+	errs = append(errs, err)
+	m.afterFlush, err = r.Counter("scheduler_pod_scheduled_after_flush_total",
+		"[ALPHA] Number of pods that were successfully scheduled after being flushed from unschedulableEntities due to timeout. This metric helps detect potential queueing hint misconfigurations or event handling issues.")
+	errs = append(errs, err)
 	return m, errors.Join(errs...)
 }

@@ -235,6 +235,16 @@ func New(cfg Config) (*Scheduler, error) {
 		if err != nil {
 			return nil, fmt.Errorf("registering scheduler_unschedulable_pods: %w", err)
 		}
+		err = cfg.Metrics.GaugeVecFunc("scheduler_cache_size", "[ALPHA] Number of nodes, pods, and assumed (bound) pods in the scheduler cache.",
+			[]string{"type"}, func(emit func(float64, ...string)) {
+				nodes, pods, assumed := s.cache.Sizes()
+				emit(float64(assumed), "assumed_pods")
+				emit(float64(pods), "pods")
+				emit(float64(nodes), "nodes")
+			})
+		if err != nil {
+			return nil, fmt.Errorf("registering scheduler_cache_size: %w", err)
+		}
 	}
 	id := cfg.Identity
 	if id == "" {
@@ -478,6 +488,9 @@ func (s *Scheduler) bind(ctx context.Context, b binding) {
 	s.m.attempts.With(resultScheduled, profile).Inc()
 	s.m.attemptDuration.With(resultScheduled, profile).Observe(time.Since(start).Seconds())
 	s.m.podAttempts.With().Observe(float64(qp.Attempts))
+	if qp.Flushed {
+		s.m.afterFlush.With().Inc()
+	}
 	if !qp.InitialAttempt.IsZero() {
 		s.m.sli.With(attemptsLabel(qp.Attempts)).Observe(time.Since(qp.InitialAttempt).Seconds())
 	}

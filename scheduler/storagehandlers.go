@@ -19,24 +19,24 @@ import (
 func (s *Scheduler) registerStorageHandlers(f *kubeclient.Informers) error {
 	c := s.cache
 	regs := []struct {
-		what string
-		inf  toolscache.SharedIndexInformer
-		h    toolscache.ResourceEventHandler
+		what, kind string
+		inf        toolscache.SharedIndexInformer
+		h          toolscache.ResourceEventHandlerFuncs
 	}{
-		{"persistentvolumeclaim", f.PersistentVolumeClaims(), handler(s, c.SetClaim, c.RemoveClaim, queue.PVCAdd, queue.PVCChange, 0)},
-		{"persistentvolume", f.PersistentVolumes(), handler(s, c.SetVolume, c.RemoveVolume, queue.PVAdd, queue.PVChange, 0)},
-		{"storageclass", f.StorageClasses(), handler(s, c.SetClass, c.RemoveClass, queue.StorageClassAdd, queue.StorageClassChange, 0)},
-		{"csinode", f.CSINodes(), handler(s, c.SetCSINode, c.RemoveCSINode, queue.CSINodeAdd, queue.CSINodeChange, 0)},
-		{"csidriver", f.CSIDrivers(), handler(s, c.SetDriver, c.RemoveDriver, 0, queue.CSIDriverChange, 0)},
-		{"csistoragecapacity", f.CSIStorageCapacities(), handler(s, c.SetCapacity, c.RemoveCapacity, queue.CSIStorageCapacityAdd, queue.CSIStorageCapacityChange, 0)},
-		{"volumeattachment", f.VolumeAttachments(), handler(s, c.SetAttachment, c.RemoveAttachment, 0, 0, queue.VolumeAttachmentDelete)},
-		{"resourceclaim", f.ResourceClaims(), handler(s, c.SetResourceClaim, c.RemoveResourceClaim, queue.ResourceClaimAdd, queue.ResourceClaimChange, queue.ResourceClaimDelete)},
-		{"deviceclass", f.DeviceClasses(), handler(s, c.SetDeviceClass, c.RemoveDeviceClass, queue.DeviceClassAdd, queue.DeviceClassChange, 0)},
-		{"resourceslice", f.ResourceSlices(), handler(s, c.SetResourceSlice, c.RemoveResourceSlice, queue.ResourceSliceAdd, queue.ResourceSliceChange, 0)},
-		{"devicetaintrule", f.DeviceTaintRules(), handler(s, c.SetDeviceTaintRule, c.RemoveDeviceTaintRule, queue.ResourceSliceChange, queue.ResourceSliceChange, queue.ResourceSliceChange)},
+		{"persistentvolumeclaim", "PersistentVolumeClaim", f.PersistentVolumeClaims(), handler(s, c.SetClaim, c.RemoveClaim, queue.PVCAdd, queue.PVCChange, 0)},
+		{"persistentvolume", "PersistentVolume", f.PersistentVolumes(), handler(s, c.SetVolume, c.RemoveVolume, queue.PVAdd, queue.PVChange, 0)},
+		{"storageclass", "StorageClass", f.StorageClasses(), handler(s, c.SetClass, c.RemoveClass, queue.StorageClassAdd, queue.StorageClassChange, 0)},
+		{"csinode", "CSINode", f.CSINodes(), handler(s, c.SetCSINode, c.RemoveCSINode, queue.CSINodeAdd, queue.CSINodeChange, 0)},
+		{"csidriver", "CSIDriver", f.CSIDrivers(), handler(s, c.SetDriver, c.RemoveDriver, 0, queue.CSIDriverChange, 0)},
+		{"csistoragecapacity", "CSIStorageCapacity", f.CSIStorageCapacities(), handler(s, c.SetCapacity, c.RemoveCapacity, queue.CSIStorageCapacityAdd, queue.CSIStorageCapacityChange, 0)},
+		{"volumeattachment", "VolumeAttachment", f.VolumeAttachments(), handler(s, c.SetAttachment, c.RemoveAttachment, 0, 0, queue.VolumeAttachmentDelete)},
+		{"resourceclaim", "ResourceClaim", f.ResourceClaims(), handler(s, c.SetResourceClaim, c.RemoveResourceClaim, queue.ResourceClaimAdd, queue.ResourceClaimChange, queue.ResourceClaimDelete)},
+		{"deviceclass", "DeviceClass", f.DeviceClasses(), handler(s, c.SetDeviceClass, c.RemoveDeviceClass, queue.DeviceClassAdd, queue.DeviceClassChange, 0)},
+		{"resourceslice", "ResourceSlice", f.ResourceSlices(), handler(s, c.SetResourceSlice, c.RemoveResourceSlice, queue.ResourceSliceAdd, queue.ResourceSliceChange, 0)},
+		{"devicetaintrule", "DeviceTaintRule", f.DeviceTaintRules(), handler(s, c.SetDeviceTaintRule, c.RemoveDeviceTaintRule, queue.ResourceSliceChange, queue.ResourceSliceChange, queue.ResourceSliceChange)},
 	}
 	for _, r := range regs {
-		if _, err := r.inf.AddEventHandler(r.h); err != nil {
+		if _, err := r.inf.AddEventHandler(s.timed(kindLabels(r.kind), r.h)); err != nil {
 			return fmt.Errorf("registering %s handler: %w", r.what, err)
 		}
 	}
@@ -52,7 +52,7 @@ type storageObject interface {
 
 // handler records objects of type T with set and remove, and raises add, update and del (0:
 // none) on the queue.
-func handler[T storageObject](s *Scheduler, set, remove func(T), add, update, del queue.Events) toolscache.ResourceEventHandler {
+func handler[T storageObject](s *Scheduler, set, remove func(T), add, update, del queue.Events) toolscache.ResourceEventHandlerFuncs {
 	raise := func(ev queue.Events) {
 		if ev != 0 {
 			s.queue.OnEvent(ev)

@@ -300,8 +300,9 @@ func (c *Cache) RemoveNamespace(ns *v1.Namespace) {
 	c.nsChange = true
 }
 
-// Counts returns the number of nodes (with a node object) and of pods in the cache.
-func (c *Cache) Counts() (nodes, pods int) {
+// Sizes returns the number of nodes (with a node object) and of pods in the cache, and how many
+// of those pods are assumed (placed by this scheduler, their binding not seen yet).
+func (c *Cache) Sizes() (nodes, pods, assumed int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, n := range c.nodes {
@@ -309,7 +310,12 @@ func (c *Cache) Counts() (nodes, pods int) {
 			nodes++
 		}
 	}
-	return nodes, len(c.pods)
+	for _, ps := range c.pods {
+		if ps.assumed {
+			assumed++
+		}
+	}
+	return nodes, len(c.pods), assumed
 }
 
 // UpdateSnapshot brings s up to date with the cache, copying only what changed since the last call,

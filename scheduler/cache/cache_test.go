@@ -113,6 +113,26 @@ func TestAssumeTwiceFails(t *testing.T) {
 	}
 }
 
+// TestSizes: nodes with a node object, every pod, and the assumed ones among them; a binding
+// seen ends the assumption.
+func TestSizes(t *testing.T) {
+	c := New()
+	c.AddNode(node("n1", "z"))
+	c.AddNode(node("n2", "z"))
+	c.AddPod(pod("bound", "n1", "1"))
+	c.AddPod(pod("on-unknown-node", "n9", "1")) // n9 has pods but no node object
+	if err := c.Assume(snapshot.NewPodInfo(pod("a", "", "1")), "n2"); err != nil {
+		t.Fatal(err)
+	}
+	if n, p, a := c.Sizes(); n != 2 || p != 3 || a != 1 {
+		t.Errorf("sizes = %d nodes, %d pods, %d assumed; want 2, 3, 1", n, p, a)
+	}
+	c.AddPod(pod("a", "n2", "1"))
+	if n, p, a := c.Sizes(); n != 2 || p != 3 || a != 0 {
+		t.Errorf("after the binding: %d nodes, %d pods, %d assumed; want 2, 3, 0", n, p, a)
+	}
+}
+
 func TestSortNodesInterleavesZones(t *testing.T) {
 	var list []*snapshot.NodeInfo
 	for _, n := range []*v1.Node{node("a1", "a"), node("a2", "a"), node("a3", "a"), node("b1", "b"), node("c1", "c"), node("c2", "c")} {

@@ -176,6 +176,7 @@ func (q *Queue) landForRequeue(qp *QueuedPod) bool {
 	if !q.land(qp) || qp.discarded {
 		return false
 	}
+	qp.Flushed = false
 	if qp.latest != nil {
 		qp.setPod(qp.latest)
 		qp.latest = nil

@@ -223,6 +223,45 @@ func TestMaxInUnschedulableFlush(t *testing.T) {
 	}
 }
 
+// TestFlushedMark: a pod the periodic flush moved is marked Flushed until its next failure; a
+// pod an event moved is not.
+func TestFlushedMark(t *testing.T) {
+	const maxIn = time.Minute
+	tests := []struct {
+		name        string
+		moveByEvent bool
+		failAgain   bool
+		want        bool
+	}{
+		{name: "flushed", want: true},
+		{name: "moved by an event", moveByEvent: true, want: false},
+		{name: "flushed, then failed again", failAgain: true, want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			q, clock := newTestQueue(t, Config{MaxInUnschedulable: maxIn, InitialBackoff: time.Millisecond, MaxBackoff: time.Millisecond})
+			q.Add(makePod("p"))
+			q.Unschedulable(popNow(t, q), NodeAdd)
+			clock.Step(maxIn + time.Second)
+			if tc.moveByEvent {
+				q.OnEvent(NodeAdd)
+			}
+			q.Flush()
+			qp := popNow(t, q)
+			if tc.failAgain {
+				q.Unschedulable(qp, NodeAdd)
+				q.OnEvent(NodeAdd)
+				clock.Step(time.Second)
+				q.Flush()
+				qp = popNow(t, q)
+			}
+			if qp.Flushed != tc.want {
+				t.Errorf("Flushed = %v, want %v", qp.Flushed, tc.want)
+			}
+		})
+	}
+}
+
 func TestUpdateUnschedulablePod(t *testing.T) {
 	base := makePod("p", withResourceVersion("1"))
 	tests := []struct {

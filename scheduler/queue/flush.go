@@ -74,6 +74,7 @@ func (q *Queue) flushUnschedulable(now time.Time) {
 		delete(q.unschedulable, key)
 		qp.where = nowhere
 		qp.held = false
+		qp.Flushed = true
 		q.requeue(qp, eventTimeout)
 	}
 }

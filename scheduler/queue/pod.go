@@ -42,6 +42,10 @@ type QueuedPod struct {
 	// Message is what the last attempt reported (the FailedScheduling message). The caller sets
 	// it, as RejectedBy, before passing the pod back; the queue only reports it (Status).
 	Message string
+	// Flushed is set when the periodic flush took the pod out of the unschedulable pool (no
+	// event moved it), until its next failure or gating: a pod bound while it is set counts in
+	// scheduler_pod_scheduled_after_flush_total.
+	Flushed bool
 
 	lastAttempt  time.Time // when it was last popped
 	key          string    // namespace/name

@@ -315,6 +315,7 @@ func (q *Queue) toUnschedulable(qp *QueuedPod, interest Events, event string) {
 
 func (q *Queue) toGated(qp *QueuedPod, event string) {
 	qp.where = inGated
+	qp.Flushed = false
 	q.gated[qp.key] = qp
 	q.incoming("unschedulable", event)
 }
