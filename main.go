@@ -137,6 +137,9 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbo
 			return err
 		}
 	}
+	if err := registerFeatureGates(reg, opts); err != nil {
+		return fmt.Errorf("registering kubernetes_feature_enabled: %w", err)
+	}
 	if err := registerBuildInfo(reg); err != nil {
 		return fmt.Errorf("registering kubernetes_build_info: %w", err)
 	}

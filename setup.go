@@ -297,6 +297,22 @@ func registerBuildInfo(reg *metrics.Registry) error {
 	return nil
 }
 
+// registerFeatureGates registers kubernetes_feature_enabled: each v1.37 gate, its stage and
+// whether berth runs with it on (see flags.Options.Gates).
+func registerFeatureGates(reg *metrics.Registry, opts *flags.Options) error {
+	gates := opts.Gates()
+	return reg.GaugeVecFunc("kubernetes_feature_enabled", "[BETA] This metric records the data about the stage and enablement of a k8s feature.",
+		[]string{"name", "stage"}, func(emit func(float64, ...string)) {
+			for _, g := range gates {
+				v := 0.0
+				if g.Enabled {
+					v = 1
+				}
+				emit(v, g.Name, g.Stage)
+			}
+		})
+}
+
 func registerLeaderMetric(reg *metrics.Registry, e *election.Elector) error {
 	return reg.GaugeVecFunc("leader_election_master_status",
 		"[ALPHA] Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",

@@ -74,6 +74,34 @@ func (o *Options) GateEnabled(name string) bool {
 	return gatesEnabled(o.FeatureGates)[name]
 }
 
+// GateState is a kube-scheduler feature gate as berth runs it.
+type GateState struct {
+	Name string
+	// Stage is ALPHA, BETA, DEPRECATED, or empty for GA, as kubernetes_feature_enabled labels it.
+	Stage string
+	// Enabled is what berth does: the gate's value after --feature-gates for the gates berth
+	// honours, v1.37's default for the others (which berth accepts but runs at their default).
+	Enabled bool
+}
+
+// Gates lists every v1.37 gate, sorted by name, as berth runs it (see GateState).
+func (o *Options) Gates() []GateState {
+	set := gatesEnabled(o.FeatureGates)
+	out := make([]GateState, 0, len(kubeGates))
+	for name, spec := range kubeGates {
+		g := GateState{Name: name, Stage: spec.stage, Enabled: spec.def}
+		if g.Stage == "GA" {
+			g.Stage = ""
+		}
+		if honouredGates[name] {
+			g.Enabled = set[name]
+		}
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b GateState) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
 // validateGates checks the gates as a whole, as kube-scheduler does once its flags are parsed:
 // every enabled gate needs the gates it depends on enabled. The problems are reported together,
 // ordered by gate name.

@@ -2,6 +2,8 @@ package flags
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -62,6 +64,36 @@ func TestGateEnabled(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			if got := mustParse(t, c.args...).GateEnabled(c.gate); got != c.want {
 				t.Errorf("GateEnabled(%q) with %q = %t, want %t", c.gate, c.args, got, c.want)
+			}
+		})
+	}
+}
+
+// TestGates: every v1.37 gate is listed, sorted, with kubernetes_feature_enabled's stage (empty for
+// GA); the gates berth honours follow --feature-gates, the others stay at the default berth runs.
+func TestGates(t *testing.T) {
+	cases := []struct {
+		name  string
+		args  []string
+		gate  string
+		stage string
+		want  bool
+	}{
+		{"honoured, default", nil, "ComponentFlagz", "BETA", true},
+		{"honoured, set off", []string{"--feature-gates=ComponentFlagz=false"}, "ComponentFlagz", "BETA", false},
+		{"honoured, off by AllBeta", []string{"--feature-gates=AllBeta=false"}, "ComponentStatusz", "BETA", false},
+		{"not honoured stays at its default", []string{"--feature-gates=SchedulerAsyncAPICalls=true"}, "SchedulerAsyncAPICalls", "BETA", false},
+		{"GA has no stage", nil, "AllowServiceExternalIPs", "", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			gates := mustParse(t, c.args...).Gates()
+			if len(gates) != len(kubeGates) || !slices.IsSortedFunc(gates, func(a, b GateState) int { return strings.Compare(a.Name, b.Name) }) {
+				t.Fatalf("%d gates (want %d), sorted: %v", len(gates), len(kubeGates), slices.IsSortedFunc(gates, func(a, b GateState) int { return strings.Compare(a.Name, b.Name) }))
+			}
+			i := slices.IndexFunc(gates, func(g GateState) bool { return g.Name == c.gate })
+			if i < 0 || gates[i].Stage != c.stage || gates[i].Enabled != c.want {
+				t.Errorf("gate %s = %+v, want stage %q enabled %t", c.gate, gates[max(i, 0)], c.stage, c.want)
 			}
 		})
 	}
