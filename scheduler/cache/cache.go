@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -356,6 +357,7 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 			}
 			c.storage.apply(s.Storage, false)
 			c.devices.apply(s.Devices, false)
+			s.Time = time.Now()
 			return s
 		}
 	}
@@ -380,6 +382,7 @@ func (c *Cache) UpdateSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 	}
 	c.storage.apply(snap.Storage, s == nil)
 	c.devices.apply(snap.Devices, s == nil)
+	snap.Time = time.Now()
 	return snap
 }
 

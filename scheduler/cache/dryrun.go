@@ -4,6 +4,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
@@ -34,6 +35,7 @@ func (c *Cache) DryRunSnapshot(without types.UID) *snapshot.Snapshot {
 	}
 	snap.SetNominated(d.nominated)
 	snap.Storage, snap.Devices = d.storage, d.devices
+	snap.Time = time.Now()
 	return snap
 }
 

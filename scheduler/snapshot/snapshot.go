@@ -3,6 +3,7 @@ package snapshot
 import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"time"
 )
 
 // Snapshot is the cluster as one scheduling decision sees it. It is immutable once built and safe
@@ -29,6 +30,10 @@ type Snapshot struct {
 	// Devices holds the ResourceClaims, DeviceClasses, ResourceSlices and DeviceTaintRules
 	// (never nil; New makes it empty, and the cache carries its own from snapshot to snapshot).
 	Devices *Devices
+	// Time is when the cache took the snapshot (zero when nobody said): what the decision
+	// takes as "now", for instance to see a device binding time out, so that it stays a
+	// function of the pod and the snapshot.
+	Time time.Time
 
 	nominatedNode map[types.UID]string
 

@@ -146,7 +146,7 @@ type prepared struct {
 type allocatedClaim struct {
 	index         int
 	nodeSel       *nodeaffinity.Selector
-	bindingFailed bool
+	bindingFailed bool // a device's binding failed, or timed out (bindingTimedOut)
 	// skipsNodeOperations: a result skips node operations, so the node must declare
 	// DRAOptionalNodeOperations (upstream checks this whatever its feature gate).
 	skipsNodeOperations bool
@@ -175,7 +175,8 @@ func (pl *DynamicResources) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snap
 	p := &prepared{pl: pl, pod: pod.Pod, devs: devs, claims: claims}
 	for i, c := range claims {
 		if a := c.Status.Allocation; a != nil {
-			ac := allocatedClaim{index: i, nodeSel: nodeaffinity.CompileSelector(a.NodeSelector), bindingFailed: bindingFailed(c)}
+			ac := allocatedClaim{index: i, nodeSel: nodeaffinity.CompileSelector(a.NodeSelector),
+				bindingFailed: bindingFailed(c) || bindingTimedOut(c, pl.args.BindingTimeout, snap.Time)}
 			for _, r := range a.Devices.Results {
 				ac.skipsNodeOperations = ac.skipsNodeOperations || len(r.SkipNodeOperations) > 0
 			}
@@ -376,6 +377,20 @@ func bindingFailed(c *resourcev1.ResourceClaim) bool {
 		}
 	}
 	return false
+}
+
+// bindingTimedOut reports whether the allocated claim c waits for binding conditions that have
+// not all held within timeout of its allocationTimestamp, as of now (the snapshot's time):
+// upstream then treats the claim as unavailable, so that PostFilter may deallocate it.
+func bindingTimedOut(c *resourcev1.ResourceClaim, timeout time.Duration, now time.Time) bool {
+	a := c.Status.Allocation
+	if a == nil || a.AllocationTimestamp == nil || !hasBindingConditions(a) || now.IsZero() {
+		return false
+	}
+	if ready, err := claimReady(c); ready || err != nil {
+		return false // ready, or failed (which bindingFailed sees)
+	}
+	return a.AllocationTimestamp.Add(timeout).Before(now)
 }
 
 func deviceStatus(c *resourcev1.ResourceClaim, r *resourcev1.DeviceRequestAllocationResult) *resourcev1.AllocatedDeviceStatus {

@@ -10,7 +10,8 @@ import (
 )
 
 // PostFilter, as upstream's: a pod may fit nowhere only because one of its claims was allocated
-// for another node (or its devices' binding failed). When such a claim is reserved for no pod, or
+// for another node (or its devices' binding failed, or did not complete within bindingTimeout of
+// the allocation, as of the snapshot's time). When such a claim is reserved for no pod, or
 // for this pod alone, deallocating it lets the next attempt allocate it again, on a node where the
 // pod fits. A claim counts when it was unavailable on a node where everything else fitted: every
 // earlier filter passed there, the claims still to allocate were allocatable, and only an

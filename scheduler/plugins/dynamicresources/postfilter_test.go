@@ -3,6 +3,7 @@ package dynamicresources
 import (
 	"slices"
 	"testing"
+	"time"
 
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -35,6 +36,22 @@ func TestPostFilter(t *testing.T) {
 			Conditions: []metav1.Condition{{Type: "AttachFailed", Status: metav1.ConditionTrue}}}}
 		return c
 	}
+	// now is the snapshot's time; waiting allocates c age before it, with a device waiting for
+	// the binding condition Attached, met or not.
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	waiting := func(age time.Duration, met bool) *resourcev1.ResourceClaim {
+		c := allocated(claim("c", exact("r", "gpu", 1)), nil, "pool-n1/gpu-0")
+		c.Status.Allocation.AllocationTimestamp = &metav1.Time{Time: now.Add(-age)}
+		r := &c.Status.Allocation.Devices.Results[0]
+		r.BindingConditions, r.BindingFailureConditions = []string{"Attached"}, []string{"AttachFailed"}
+		st := metav1.ConditionFalse
+		if met {
+			st = metav1.ConditionTrue
+		}
+		c.Status.Devices = []resourcev1.AllocatedDeviceStatus{{Driver: driver, Pool: r.Pool, Device: r.Device,
+			Conditions: []metav1.Condition{{Type: "Attached", Status: st}}}}
+		return c
+	}
 	tests := []struct {
 		name   string
 		claims []string // the pod's, in order
@@ -42,6 +59,12 @@ func TestPostFilter(t *testing.T) {
 		skip   []string
 		want   string // the claim to deallocate, "" for none
 	}{
+		{name: "binding timed out (default 10 minutes)", claims: []string{"c"},
+			objs: []any{gpu, waiting(11*time.Minute, false)}, want: "c"},
+		{name: "binding still within its timeout: kept", claims: []string{"c"},
+			objs: []any{gpu, waiting(9*time.Minute, false)}},
+		{name: "binding conditions met long ago: kept", claims: []string{"c"},
+			objs: []any{gpu, waiting(time.Hour, true)}},
 		{name: "allocated for a node the pod cannot use, reserved for no pod", claims: []string{"c"},
 			objs: []any{gpu, on("c", "n2")}, skip: []string{"n2"}, want: "c"},
 		{name: "reserved for another pod: kept", claims: []string{"c"},
@@ -70,6 +93,7 @@ func TestPostFilter(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := snap(nodes, tt.objs...)
+			s.Time = now
 			nf, v := newPlugin(t).PreFilter(snapshot.NewPodInfo(podWithClaims(tt.claims...)), s)
 			if !v.Fits() {
 				t.Fatalf("PreFilter: %v", v)
