@@ -25,10 +25,8 @@ func TestJSONLogs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
-	// Upstream gives up the renew deadline after the thief's first write; keep it short.
-	timing := []string{"leaseDuration: 6s", "renewDeadline: 4s", "retryPeriod: 1s"}
-	berthCfg, berthLease := zpageSchedulerConfig(ctx, t, admin, "lj-berth", timing...)
-	upstreamCfg, upstreamLease := zpageSchedulerConfig(ctx, t, admin, "lj-upstream", timing...)
+	berthCfg, berthLease := zpageSchedulerConfig(ctx, t, admin, "lj-berth", shortLease...)
+	upstreamCfg, upstreamLease := zpageSchedulerConfig(ctx, t, admin, "lj-upstream", shortLease...)
 	args := []string{"--logging-format=json", "-v=2", "--config"}
 	berth := startScheduler(t, berthPath, append(args, berthCfg)...)
 	upstream := startScheduler(t, cp.Binaries.Scheduler, append(args, upstreamCfg)...)
@@ -39,6 +37,10 @@ func TestJSONLogs(t *testing.T) {
 		compareLeaderLoss(ctx, t, admin, berth, upstream, berthLease, upstreamLease)
 	})
 }
+
+// shortLease is the leader election timing of the schedulers compareLeaderLoss deposes: upstream
+// notices only at its renew deadline after the thief's first write, so keep that short.
+var shortLease = []string{"leaseDuration: 6s", "renewDeadline: 4s", "retryPeriod: 1s"}
 
 // parseLog parses one log line in either of kube-scheduler's formats: klog's text, or a JSON
 // object. It returns false if the line has neither shape.
@@ -51,6 +53,9 @@ func parseLog(line string) (logRecord, bool) {
 
 // klogLine is klog's text header and the quoted message: severity, date, time, pid, file:line.
 var klogLine = regexp.MustCompile(`^([IWEF])(\d{4}) (\d{2}:\d{2}:\d{2}\.\d{6}) +(\d+) ([^ :]+\.go):(\d+)\] "((?:[^"\\]|\\.)*)"(.*)$`)
+
+// klogPlainLine is klog's text header and a message written printf-style (Infof): unquoted, no keys.
+var klogPlainLine = regexp.MustCompile(`^([IWEF])\d{4} \d{2}:\d{2}:\d{2}\.\d{6} +\d+ [^ :]+\.go:\d+\] ([^"].*)$`)
 
 // logRecord is one log line: its message and its keys, in order. In text the keys are those after
 // the message and the values are as written (strings quoted); in JSON the keys are all the
@@ -66,6 +71,9 @@ type logRecord struct {
 func parseKlog(line string) (logRecord, bool) {
 	m := klogLine.FindStringSubmatch(line)
 	if m == nil {
+		if m = klogPlainLine.FindStringSubmatch(line); m != nil {
+			return logRecord{severity: m[1], msg: m[2], values: map[string]string{}}, true
+		}
 		return logRecord{}, false
 	}
 	r := logRecord{severity: m[1], msg: m[7], values: map[string]string{}}

@@ -107,14 +107,15 @@ func allowedReason(allowed map[string]string, name string) string {
 // TestZPages runs berth and upstream kube-scheduler side by side, each with its own profile,
 // gives both some pods to place (and one that fits nowhere), then compares what their secure
 // endpoints answer: status codes by path, method, caller and Accept header; the shape of /flagz
-// and /statusz (text header and lines, structured keys, flag names, listed paths); and that
-// berth's /metrics and /metrics/slis families include upstream's, but for upstreamOnlyFamilies.
+// and /statusz (text header and lines, structured keys, flag names, listed paths); that
+// berth's /metrics and /metrics/slis families include upstream's, but for upstreamOnlyFamilies;
+// and their klog text lines, for the pods and the lease, and when both lose their lease.
 func TestZPages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
-	berthCfg, _ := zpageSchedulerConfig(ctx, t, admin, "zp-berth")
-	upstreamCfg, _ := zpageSchedulerConfig(ctx, t, admin, "zp-upstream")
+	berthCfg, berthLease := zpageSchedulerConfig(ctx, t, admin, "zp-berth", shortLease...)
+	upstreamCfg, upstreamLease := zpageSchedulerConfig(ctx, t, admin, "zp-upstream", shortLease...)
 	berth := startScheduler(t, berthPath, "--config", berthCfg, "-v=2")
 	upstream := startScheduler(t, cp.Binaries.Scheduler, "--config", upstreamCfg, "-v=2")
 	for _, d := range []*daemon{berth, upstream} {
@@ -147,6 +148,10 @@ func TestZPages(t *testing.T) {
 				t.Errorf("berth's /metrics/slis lacks %s:\n%s", s, b)
 			}
 		}
+	})
+	// Last: upstream exits.
+	t.Run("leader loss", func(t *testing.T) {
+		compareLeaderLoss(ctx, t, admin, berth, upstream, berthLease, upstreamLease)
 	})
 }
 
