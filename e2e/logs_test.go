@@ -25,17 +25,10 @@ func TestJSONLogs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
-	berthCfg, berthLease := zpageSchedulerConfig(ctx, t, admin, "lj-berth", shortLease...)
-	upstreamCfg, upstreamLease := zpageSchedulerConfig(ctx, t, admin, "lj-upstream", shortLease...)
-	args := []string{"--logging-format=json", "-v=2", "--config"}
-	berth := startScheduler(t, berthPath, append(args, berthCfg)...)
-	upstream := startScheduler(t, cp.Binaries.Scheduler, append(args, upstreamCfg)...)
-	scheduleSomePods(ctx, t, admin, "lj-berth", "lj-upstream")
-
-	t.Run("lines", func(t *testing.T) { compareLogs(t, berth, upstream, "lj-berth", "lj-upstream") })
-	t.Run("leader loss", func(t *testing.T) {
-		compareLeaderLoss(ctx, t, admin, berth, upstream, berthLease, upstreamLease)
-	})
+	pair := startSideBySide(ctx, t, admin, "lj", "--logging-format=json", "-v=2")
+	scheduleSomePods(ctx, t, admin, pair.berthProfile, pair.upstreamProfile)
+	t.Run("lines", func(t *testing.T) { compareLogs(t, pair) })
+	t.Run("leader loss", func(t *testing.T) { compareLeaderLoss(ctx, t, admin, pair) })
 }
 
 // shortLease is the leader election timing of the schedulers compareLeaderLoss deposes: upstream
@@ -168,9 +161,10 @@ var berthOnlyLogKeys = map[string]string{
 }
 
 // compareLogs checks that berth and upstream, both at -v=2 and in the same format, logged the
-// lease acquisition, the bound pod and the pod that fits nowhere alike (see compareRecords).
-// berthProfile and upstreamProfile are the scheduler names scheduleSomePods named the pods after.
-func compareLogs(t *testing.T, berth, upstream *daemon, berthProfile, upstreamProfile string) {
+// lease acquisition, the bound pod and the pod that fits nowhere (as scheduleSomePods created
+// them) alike (see compareRecords).
+func compareLogs(t *testing.T, p *sideBySide) {
+	berth, upstream, berthProfile, upstreamProfile := p.berth, p.upstream, p.berthProfile, p.upstreamProfile
 	tests := []struct{ msg, key, berth, upstream string }{
 		{msg: "Attempting to acquire leader lease...", key: "lock", berth: "kube-scheduler", upstream: "kube-scheduler"},
 		{msg: "Successfully acquired lease", key: "lock", berth: "kube-scheduler", upstream: "kube-scheduler"},
@@ -287,14 +281,15 @@ var upstreamOnlyLossLines = map[string]string{
 // loses its lease: checked as such, so that the test fails if either side changes.
 const lossExitException = "a berth leader that loses its lease stops scheduling at once and campaigns again as a candidate (README, Leader election); kube-scheduler exits 1 and relies on a restart"
 
-// compareLeaderLoss takes both schedulers' Leases (in namespaces berthLease and upstreamLease)
-// away by writing another holder into them and renewing it, then checks that every line
-// upstream writes from then until it exits, but for upstreamOnlyLossLines, berth writes too, in
-// the same order and alike (compareRecords); that upstream exits 1 after logging
-// "Leaderelection lost"; and that berth, by lossExitException, stays up and campaigns again.
-func compareLeaderLoss(ctx context.Context, t *testing.T, admin kubernetes.Interface, berth, upstream *daemon, berthLease, upstreamLease string) {
+// compareLeaderLoss takes both schedulers' Leases away by writing another holder into them and
+// renewing it, then checks that every line upstream writes from then until it exits, but for
+// upstreamOnlyLossLines, berth writes too, in the same order and alike (compareRecords); that
+// upstream logs "Leaderelection lost" and exits 1; and that berth, by lossExitException, stays up
+// and campaigns again.
+func compareLeaderLoss(ctx context.Context, t *testing.T, admin kubernetes.Interface, p *sideBySide) {
+	berth, upstream := p.berth, p.upstream
 	berthMark, upstreamMark := len(berth.Output()), len(upstream.Output())
-	stop := holdLeases(ctx, t, admin, "lease-thief", berthLease, upstreamLease)
+	stop := holdLeases(ctx, t, admin, "lease-thief", p.berthLease, p.upstreamLease)
 	defer stop()
 
 	code, err := upstream.ExitCode(45 * time.Second)

@@ -114,10 +114,8 @@ func TestZPages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
-	berthCfg, berthLease := zpageSchedulerConfig(ctx, t, admin, "zp-berth", shortLease...)
-	upstreamCfg, upstreamLease := zpageSchedulerConfig(ctx, t, admin, "zp-upstream", shortLease...)
-	berth := startScheduler(t, berthPath, "--config", berthCfg, "-v=2")
-	upstream := startScheduler(t, cp.Binaries.Scheduler, "--config", upstreamCfg, "-v=2")
+	pair := startSideBySide(ctx, t, admin, "zp", "-v=2")
+	berth, upstream := pair.berth, pair.upstream
 	for _, d := range []*daemon{berth, upstream} {
 		deadline := time.Now().Add(30 * time.Second)
 		for code, _, _ := zget(t, d.addr, http.MethodGet, "/readyz", "", nil); code != http.StatusOK; code, _, _ = zget(t, d.addr, http.MethodGet, "/readyz", "", nil) {
@@ -127,7 +125,7 @@ func TestZPages(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	scheduleSomePods(ctx, t, admin, "zp-berth", "zp-upstream")
+	scheduleSomePods(ctx, t, admin, pair.berthProfile, pair.upstreamProfile)
 	monitor := monitoringCert(ctx, t, admin)
 
 	t.Run("status codes", func(t *testing.T) { compareStatusCodes(t, berth.addr, upstream.addr, monitor) })
@@ -139,7 +137,7 @@ func TestZPages(t *testing.T) {
 	t.Run("metrics labels", func(t *testing.T) {
 		compareLabels(t, scrape(t, berth.addr, "/metrics"), scrape(t, upstream.addr, "/metrics"), labelExceptions)
 	})
-	t.Run("logs", func(t *testing.T) { compareLogs(t, berth, upstream, "zp-berth", "zp-upstream") })
+	t.Run("logs", func(t *testing.T) { compareLogs(t, pair) })
 	t.Run("slis families", func(t *testing.T) {
 		b, u := scrape(t, berth.addr, "/metrics/slis"), scrape(t, upstream.addr, "/metrics/slis")
 		compareFamilies(t, b, u, nil)
@@ -151,8 +149,29 @@ func TestZPages(t *testing.T) {
 	})
 	// Last: upstream exits.
 	t.Run("leader loss", func(t *testing.T) {
-		compareLeaderLoss(ctx, t, admin, berth, upstream, berthLease, upstreamLease)
+		compareLeaderLoss(ctx, t, admin, pair)
 	})
+}
+
+// sideBySide is berth and upstream kube-scheduler, started by startSideBySide.
+type sideBySide struct {
+	berth, upstream               *daemon
+	berthProfile, upstreamProfile string // their scheduler names
+	berthLease, upstreamLease     string // the namespaces of their kube-scheduler Leases
+}
+
+// startSideBySide starts berth and upstream kube-scheduler with flags, each with a profile of its
+// own (prefix-berth, prefix-upstream) and electing itself on a Lease of its own, with the
+// shortLease timing.
+func startSideBySide(ctx context.Context, t *testing.T, admin kubernetes.Interface, prefix string, flags ...string) *sideBySide {
+	t.Helper()
+	p := &sideBySide{berthProfile: prefix + "-berth", upstreamProfile: prefix + "-upstream"}
+	berthCfg, berthLease := zpageSchedulerConfig(ctx, t, admin, p.berthProfile, shortLease...)
+	upstreamCfg, upstreamLease := zpageSchedulerConfig(ctx, t, admin, p.upstreamProfile, shortLease...)
+	p.berthLease, p.upstreamLease = berthLease, upstreamLease
+	p.berth = startScheduler(t, berthPath, append([]string{"--config", berthCfg}, flags...)...)
+	p.upstream = startScheduler(t, cp.Binaries.Scheduler, append([]string{"--config", upstreamCfg}, flags...)...)
+	return p
 }
 
 // zpageSchedulerConfig writes a configuration with one profile called name, electing itself
