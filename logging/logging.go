@@ -281,7 +281,8 @@ func appendTextAttrs(b []byte, attrs []slog.Attr) []byte {
 		key        string
 		start, end int // the pair's bytes in b
 	}
-	var written []span
+	var spans [16]span // on the stack for the usual few keys
+	written := spans[:0]
 	for _, a := range attrs {
 		start := len(b)
 		b = append(b, ' ')
