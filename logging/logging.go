@@ -191,6 +191,15 @@ const plainKey = "\x00plain"
 // klog's printf-style calls do (kube-scheduler's "FLAG: --v=\"2\"" lines). It adds no key.
 func Plain() slog.Attr { return slog.Bool(plainKey, true) }
 
+// nameKey carries the name of the logger a record comes from. See Named.
+const nameKey = "\x00logger"
+
+// Named is the attribute that names the logger a record comes from, as klog.LoggerWithName does
+// (kube-scheduler's utilruntime.HandleError lines come from "UnhandledError"). JSON writes it as
+// "logger", after "ts", as zap does; klog's text leaves it out. Give it to the record, not to
+// With.
+func Named(name string) slog.Attr { return slog.String(nameKey, name) }
+
 // Handle writes r, unless --vmodule or a lowered -v leaves out records of its level from its file.
 //
 // The keys come in the order kube-scheduler's loggers write them. In text, as klog: an error
@@ -203,11 +212,14 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 		return nil
 	}
 	var own []slog.Attr
-	plain := false
+	plain, name := false, ""
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == plainKey {
+		switch a.Key {
+		case plainKey:
 			plain = true
-		} else {
+		case nameKey:
+			name = a.Value.String()
+		default:
 			own = append(own, a)
 		}
 		return true
@@ -223,7 +235,7 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	file, line := caller(r.PC)
 	var b []byte
 	if h.json {
-		b = h.appendJSON(nil, r, own, errAttr, file, line)
+		b = h.appendJSON(nil, r, name, own, errAttr, file, line)
 	} else {
 		b = h.appendText(nil, r, slices.Concat(errAttr, h.attrs, own), file, line, plain)
 	}
@@ -344,15 +356,19 @@ func appendTextValue(b []byte, v slog.Value) []byte {
 }
 
 // appendJSON writes one JSON object with the keys of Kubernetes' JSON logs first: ts (epoch
-// milliseconds, written as zap writes a float), caller and msg; then the logger's attributes,
-// "v" (not for errors), own, and errAttr.
-func (h *Handler) appendJSON(b []byte, r slog.Record, own, errAttr []slog.Attr, file string, line int) []byte {
+// milliseconds, written as zap writes a float), logger (name, if any), caller and msg; then the
+// logger's attributes, "v" (not for errors), own, and errAttr.
+func (h *Handler) appendJSON(b []byte, r slog.Record, name string, own, errAttr []slog.Attr, file string, line int) []byte {
 	t := r.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
 	b = append(b, `{"ts":`...)
 	b = strconv.AppendFloat(b, float64(t.UnixNano())/float64(time.Millisecond), 'f', -1, 64)
+	if name != "" {
+		b = append(b, `,"logger":`...)
+		b = appendJSONValue(b, name)
+	}
 	b = append(b, `,"caller":`...)
 	b = appendJSONValue(b, file+":"+strconv.Itoa(line))
 	b = append(b, `,"msg":`...)

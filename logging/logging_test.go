@@ -56,6 +56,9 @@ func TestText(t *testing.T) {
 			r:    record(slog.LevelError, "failed", "pod", KRef("ns", "p"), "err", errors.New("boom")),
 			h:    func(h slog.Handler) slog.Handler { return h.WithAttrs([]slog.Attr{slog.String("component", "c")}) },
 			want: head("E") + `"failed" err="boom" component="c" pod="ns/p"`},
+		{name: "a logger's name is not written, as klog's text",
+			r:    record(slog.LevelError, "Error scheduling pod; retrying", Named("UnhandledError"), "pod", KRef("ns", "p"), "err", errors.New("boom")),
+			want: head("E") + `"Error scheduling pod; retrying" err="boom" pod="ns/p"`},
 		{name: "a key of the logger given again with the same value keeps its place",
 			r: record(V(2), "m", "node", "n1", "pod", KRef("ns", "p")),
 			h: func(h slog.Handler) slog.Handler {
@@ -110,6 +113,9 @@ func TestJSON(t *testing.T) {
 			want: `{"ts":` + ts + `,"caller":"???:0","msg":"Failed to renew lease","v":0,"lock":"ns/l","err":"boom","x":1}`},
 		{name: "durations and Stringers as strings", r: record(V(0), "m", "took", 1500*time.Millisecond, "ip", stringer{"10.0.0.1"}),
 			want: `{"ts":` + ts + `,"caller":"???:0","msg":"m","v":0,"took":"1.5s","ip":"10.0.0.1"}`},
+		{name: "a named logger's record, as utilruntime.HandleError's",
+			r:    record(slog.LevelError, "Error scheduling pod; retrying", Named("UnhandledError"), "pod", KRef("ns", "p"), "err", errors.New("boom")),
+			want: `{"ts":` + ts + `,"logger":"UnhandledError","caller":"???:0","msg":"Error scheduling pod; retrying","pod":{"name":"p","namespace":"ns"},"err":"boom"}`},
 		{name: "a printf-style line adds no key", r: record(V(1), `FLAG: --v="1"`, Plain()),
 			want: `{"ts":` + ts + `,"caller":"???:0","msg":"FLAG: --v=\"1\"","v":1}`},
 	}

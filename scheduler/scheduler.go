@@ -448,7 +448,9 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 func (s *Scheduler) schedulingError(ctx context.Context, pool *pool, qp *queue.QueuedPod, profile string, err error, start time.Time) {
 	s.m.attempts.With(resultError, profile).Inc()
 	s.m.attemptDuration.With(resultError, profile).Observe(time.Since(start).Seconds())
-	s.log.Info("Error scheduling pod; retrying", "pod", klogRef(qp.Pod), "err", err)
+	// kube-scheduler's utilruntime.HandleErrorWithContext line: an error, from its "UnhandledError"
+	// logger, in the cycle's context.
+	s.cycleLog(qp.Pod).Error("Error scheduling pod; retrying", logging.Named("UnhandledError"), "pod", klogRef(qp.Pod), "err", err)
 	qp.Message = err.Error()
 	s.queue.Retry(qp)
 	pod, msg := qp.Pod, err.Error()
