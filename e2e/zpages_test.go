@@ -101,14 +101,15 @@ func allowedReason(allowed map[string]string, name string) string {
 // TestZPages runs berth and upstream kube-scheduler side by side, each with its own profile,
 // gives both some pods to place (and one that fits nowhere), then compares what their secure
 // endpoints answer: status codes by path, method, caller and Accept header; the shape of /flagz
-// and /statusz (text header and lines, structured keys, flag names, listed paths); and that
-// berth's /metrics and /metrics/slis families include upstream's, but for upstreamOnlyFamilies.
+// and /statusz (text header and lines, structured keys, flag names, listed paths); that
+// berth's /metrics and /metrics/slis families include upstream's, but for upstreamOnlyFamilies;
+// and their klog text lines, for the pods and the lease, and when both lose their lease.
 func TestZPages(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	admin := kubernetes.NewForConfigOrDie(cp.Admin)
-	berth := startScheduler(t, berthPath, "--config", zpageSchedulerConfig(ctx, t, admin, "zp-berth"), "-v=2")
-	upstream := startScheduler(t, cp.Binaries.Scheduler, "--config", zpageSchedulerConfig(ctx, t, admin, "zp-upstream"), "-v=2")
+	pair := startSideBySide(ctx, t, admin, "zp", "-v=2")
+	berth, upstream := pair.berth, pair.upstream
 	for _, d := range []*daemon{berth, upstream} {
 		deadline := time.Now().Add(30 * time.Second)
 		for code, _, _ := zget(t, d.addr, http.MethodGet, "/readyz", "", nil); code != http.StatusOK; code, _, _ = zget(t, d.addr, http.MethodGet, "/readyz", "", nil) {
@@ -118,7 +119,7 @@ func TestZPages(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	scheduleSomePods(ctx, t, admin, "zp-berth", "zp-upstream")
+	scheduleSomePods(ctx, t, admin, pair.berthProfile, pair.upstreamProfile)
 	monitor := monitoringCert(ctx, t, admin)
 
 	t.Run("status codes", func(t *testing.T) { compareStatusCodes(t, berth.addr, upstream.addr, monitor) })
@@ -130,7 +131,7 @@ func TestZPages(t *testing.T) {
 	t.Run("metrics labels", func(t *testing.T) {
 		compareLabels(t, scrape(t, berth.addr, "/metrics"), scrape(t, upstream.addr, "/metrics"), labelExceptions)
 	})
-	t.Run("logs", func(t *testing.T) { compareLogs(t, berth, upstream) })
+	t.Run("logs", func(t *testing.T) { compareLogs(t, pair) })
 	t.Run("slis families", func(t *testing.T) {
 		b, u := scrape(t, berth.addr, "/metrics/slis"), scrape(t, upstream.addr, "/metrics/slis")
 		compareFamilies(t, b, u, nil)
@@ -140,19 +141,45 @@ func TestZPages(t *testing.T) {
 			}
 		}
 	})
+	// Last: upstream exits.
+	t.Run("leader loss", func(t *testing.T) {
+		compareLeaderLoss(ctx, t, admin, pair)
+	})
+}
+
+// sideBySide is berth and upstream kube-scheduler, started by startSideBySide.
+type sideBySide struct {
+	berth, upstream               *daemon
+	berthProfile, upstreamProfile string // their scheduler names
+	berthLease, upstreamLease     string // the namespaces of their kube-scheduler Leases
+}
+
+// startSideBySide starts berth and upstream kube-scheduler with flags, each with a profile of its
+// own (prefix-berth, prefix-upstream) and electing itself on a Lease of its own, with the
+// shortLease timing.
+func startSideBySide(ctx context.Context, t *testing.T, admin kubernetes.Interface, prefix string, flags ...string) *sideBySide {
+	t.Helper()
+	p := &sideBySide{berthProfile: prefix + "-berth", upstreamProfile: prefix + "-upstream"}
+	berthCfg, berthLease := zpageSchedulerConfig(ctx, t, admin, p.berthProfile, shortLease...)
+	upstreamCfg, upstreamLease := zpageSchedulerConfig(ctx, t, admin, p.upstreamProfile, shortLease...)
+	p.berthLease, p.upstreamLease = berthLease, upstreamLease
+	p.berth = startScheduler(t, berthPath, append([]string{"--config", berthCfg}, flags...)...)
+	p.upstream = startScheduler(t, cp.Binaries.Scheduler, append([]string{"--config", upstreamCfg}, flags...)...)
+	return p
 }
 
 // zpageSchedulerConfig writes a configuration with one profile called name, electing itself
 // leader on a lease of its own, so that both schedulers place their own pods at once: the
 // kube-scheduler lease of a namespace made for it (the scheduler's RBAC role may update no lease
-// of another name).
-func zpageSchedulerConfig(ctx context.Context, t *testing.T, admin kubernetes.Interface, name string) string {
+// of another name). leaderElection are more lines of that section ("renewDeadline: 4s"). It
+// returns the file's path and the Lease's namespace.
+func zpageSchedulerConfig(ctx context.Context, t *testing.T, admin kubernetes.Interface, name string, leaderElection ...string) (path, leaseNS string) {
 	t.Helper()
 	leaseNS, err := testenv.CreateNamespace(ctx, admin, name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), name+".yaml")
+	path = filepath.Join(t.TempDir(), name+".yaml")
 	cfg := fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
@@ -160,13 +187,15 @@ clientConnection:
 leaderElection:
   leaderElect: true
   resourceNamespace: %s
-profiles:
-- schedulerName: %s
-`, cp.SchedulerKubeconfig, leaseNS, name)
+`, cp.SchedulerKubeconfig, leaseNS)
+	for _, l := range leaderElection {
+		cfg += "  " + l + "\n"
+	}
+	cfg += fmt.Sprintf("profiles:\n- schedulerName: %s\n", name)
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return path
+	return path, leaseNS
 }
 
 // scheduleSomePods gives each scheduler three pods that fit and one that fits nowhere, and
@@ -631,113 +660,5 @@ func compareLabels(t *testing.T, berth, upstream string, allowed map[string]stri
 		if got[fam][l] || !want[fam][l] {
 			t.Errorf("%s is in labelExceptions (%s) but berth has the label now, or upstream has not: remove it from the list", k, allowed[k])
 		}
-	}
-}
-
-// klogLine is klog's text header and the quoted message: severity, date, time, pid, file:line.
-var klogLine = regexp.MustCompile(`^([IWEF])(\d{4}) (\d{2}:\d{2}:\d{2}\.\d{6}) +(\d+) ([^ :]+\.go):(\d+)\] "((?:[^"\\]|\\.)*)"(.*)$`)
-
-// logRecord is one klog text line: its message and its keys, in order.
-type logRecord struct {
-	severity, msg string
-	keys          []string
-	values        map[string]string
-}
-
-// parseKlog parses one klog text line, or returns false if it does not have klog's shape.
-func parseKlog(line string) (logRecord, bool) {
-	m := klogLine.FindStringSubmatch(line)
-	if m == nil {
-		return logRecord{}, false
-	}
-	r := logRecord{severity: m[1], msg: m[7], values: map[string]string{}}
-	rest := m[8]
-	for rest = strings.TrimLeft(rest, " "); rest != ""; rest = strings.TrimLeft(rest, " ") {
-		k, v, ok := strings.Cut(rest, "=")
-		if !ok || strings.ContainsAny(k, ` "`) {
-			return logRecord{}, false
-		}
-		end := strings.IndexByte(v, ' ')
-		if strings.HasPrefix(v, `"`) {
-			end = 1
-			for end < len(v) && v[end] != '"' {
-				if v[end] == '\\' {
-					end++
-				}
-				end++
-			}
-			if end >= len(v) {
-				return logRecord{}, false
-			}
-			end++
-		}
-		if end < 0 {
-			end = len(v)
-		}
-		r.keys = append(r.keys, k)
-		r.values[k] = v[:end]
-		rest = v[end:]
-	}
-	return r, true
-}
-
-// findLog returns the first line of output with message msg and the key=value given, parsed.
-func findLog(t *testing.T, output, msg, key, value string) (logRecord, string) {
-	t.Helper()
-	for line := range strings.Lines(output) {
-		line = strings.TrimRight(line, "\n")
-		if !strings.Contains(line, `"`+msg+`"`) {
-			continue
-		}
-		r, ok := parseKlog(line)
-		if !ok {
-			t.Errorf("line is not in klog's text format: %s", line)
-			continue
-		}
-		if r.msg == msg && strings.HasSuffix(r.values[key], value) {
-			return r, line
-		}
-	}
-	return logRecord{}, ""
-}
-
-// berthOnlyLogKeys are keys berth's lines carry beyond upstream's, keyed "message/key", with the
-// reason.
-var berthOnlyLogKeys = map[string]string{
-	"Attempting to acquire leader lease.../identity": "the replica's Lease holder identity, logged once (the failover and chaos tests read it there); upstream's line has the lock only",
-}
-
-// compareLogs checks that berth and upstream, both at -v=2, logged the lease acquisition, the
-// bound pod and the pod that fits nowhere with the same message, severity and keys (in the same
-// order), in klog's text format. Values such as node names and counts may differ.
-func compareLogs(t *testing.T, berth, upstream *daemon) {
-	tests := []struct{ msg, key, berthPod, upstreamPod string }{
-		{msg: "Attempting to acquire leader lease...", key: "lock", berthPod: `/kube-scheduler"`, upstreamPod: `/kube-scheduler"`},
-		{msg: "Successfully acquired lease", key: "lock", berthPod: `/kube-scheduler"`, upstreamPod: `/kube-scheduler"`},
-		{msg: "Successfully bound pod to node", key: "pod", berthPod: `/zp-berth-0"`, upstreamPod: `/zp-upstream-0"`},
-		{msg: "Unable to schedule pod; no fit; waiting", key: "pod", berthPod: `/zp-berth-3"`, upstreamPod: `/zp-upstream-3"`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.msg, func(t *testing.T) {
-			g, gl := findLog(t, berth.Output(), tc.msg, tc.key, tc.berthPod)
-			w, wl := findLog(t, upstream.Output(), tc.msg, tc.key, tc.upstreamPod)
-			if wl == "" {
-				t.Fatalf("upstream kube-scheduler logged no %q for pod ...%s", tc.msg, tc.upstreamPod)
-			}
-			if gl == "" {
-				t.Fatalf("berth logged no %q for pod ...%s; upstream:\n%s", tc.msg, tc.berthPod, wl)
-			}
-			keys := slices.DeleteFunc(slices.Clone(g.keys), func(k string) bool { return berthOnlyLogKeys[tc.msg+"/"+k] != "" })
-			if g.severity != w.severity || !slices.Equal(keys, w.keys) {
-				t.Errorf("berth's line and upstream's differ in severity or keys:\nberth:    %s\nupstream: %s", gl, wl)
-			}
-			if g.values["err"] != w.values["err"] && w.values["err"] != "" {
-				gm := strings.ReplaceAll(g.values["err"], "zp-berth", "")
-				wm := strings.ReplaceAll(w.values["err"], "zp-upstream", "")
-				if gm != wm {
-					t.Errorf("err: berth %s, upstream %s", g.values["err"], w.values["err"])
-				}
-			}
-		})
 	}
 }

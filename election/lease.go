@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -52,7 +53,8 @@ func (e *Elector) step(ctx context.Context, st state, renewing bool) attempt {
 		if err == nil {
 			return e.wrote(written, decision{verdict: verdictRenew}, sent)
 		}
-		e.log.Debug("optimistic renewal failed; re-reading the lease", "lock", e.lock(), "err", err)
+		// client-go's line at its level, V(2) (slog.Level(-2), as package logging maps klog's levels)
+		e.log.Log(ctx, slog.Level(-2), "Failed to update lease optimistically, falling back to slow path", "lock", e.lock(), "err", err)
 	}
 
 	lease, err := e.get(ctx)

@@ -3,6 +3,7 @@ package election
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -102,9 +103,9 @@ func (e *Elector) term(ctx context.Context, st state, won time.Time, lead func(c
 	retry := e.clock.NewTimer(e.cfg.RetryPeriod)
 	deadline := e.clock.NewTimer(won.Add(e.cfg.RenewDeadline).Sub(e.clock.Now()))
 	defer func() { retry.Stop(); deadline.Stop() }()
-	lose := func(reason string, args ...any) {
-		// kube-scheduler's two lines: client-go's, then its own.
-		e.log.Info("Failed to renew lease", append([]any{"lock", e.lock(), "err", reason}, args...)...)
+	lose := func(reason error) {
+		// kube-scheduler's two lines, keys and all: client-go's, then its own.
+		e.log.Info("Failed to renew lease", "lock", e.lock(), "err", reason)
 		e.log.Error("Leaderelection lost")
 		holding = false
 		e.setLeading(false, time.Time{})
@@ -147,7 +148,7 @@ func (e *Elector) term(ctx context.Context, st state, won time.Time, lead func(c
 				deadline.Stop()
 				deadline = e.clock.NewTimer(r.sent.Add(e.cfg.RenewDeadline).Sub(e.clock.Now()))
 			case errors.Is(r.err, errLost):
-				lose("the lease has another holder", "holder", st.obs.rec.holder)
+				lose(r.err)
 			case leadReturned && callCtx.Err() != nil:
 				// cancelled because lead returned; nothing to report
 			default:
@@ -156,7 +157,7 @@ func (e *Elector) term(ctx context.Context, st state, won time.Time, lead func(c
 
 		case <-deadline.C():
 			if holding {
-				lose("not renewed within the renew deadline", "renewDeadline", e.cfg.RenewDeadline)
+				lose(fmt.Errorf("not renewed within the renew deadline of %s", e.cfg.RenewDeadline))
 			}
 		}
 	}

@@ -14,6 +14,7 @@
 package logging
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -189,29 +191,53 @@ const plainKey = "\x00plain"
 // klog's printf-style calls do (kube-scheduler's "FLAG: --v=\"2\"" lines). It adds no key.
 func Plain() slog.Attr { return slog.Bool(plainKey, true) }
 
+// nameKey carries the name of the logger a record comes from. See Named.
+const nameKey = "\x00logger"
+
+// Named is the attribute that names the logger a record comes from, as klog.LoggerWithName does
+// (kube-scheduler's utilruntime.HandleError lines come from "UnhandledError"). JSON writes it as
+// "logger", after "ts", as zap does; klog's text leaves it out. Give it to the record, not to
+// With.
+func Named(name string) slog.Attr { return slog.String(nameKey, name) }
+
 // Handle writes r, unless --vmodule or a lowered -v leaves out records of its level from its file.
+//
+// The keys come in the order kube-scheduler's loggers write them. In text, as klog: an error
+// record's "err" first, then the logger's attributes (WithAttrs), then the record's; a key given
+// again with the same value keeps its first place, with another value it moves to its last. In
+// JSON, as Kubernetes' zap logger: the logger's attributes, "v", the record's, and an error
+// record's "err" last; a key given twice is written twice.
 func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	if r.Level < slog.LevelWarn && r.Level < h.levelFor(r.PC) {
 		return nil
 	}
-	attrs := append([]slog.Attr(nil), h.attrs...)
 	var own []slog.Attr
-	plain := false
+	plain, name := false, ""
 	r.Attrs(func(a slog.Attr) bool {
-		if a.Key == plainKey {
+		switch a.Key {
+		case plainKey:
 			plain = true
-		} else {
+		case nameKey:
+			name = a.Value.String()
+		default:
 			own = append(own, a)
 		}
 		return true
 	})
-	attrs = append(attrs, prefixed(h.group, own)...)
+	own = prefixed(h.group, own)
+	var errAttr []slog.Attr // an error record's "err", which both formats move
+	if r.Level >= slog.LevelError {
+		if i := slices.IndexFunc(own, func(a slog.Attr) bool { return a.Key == "err" }); i >= 0 {
+			errAttr = []slog.Attr{own[i]}
+			own = slices.Delete(own, i, i+1)
+		}
+	}
 	file, line := caller(r.PC)
 	var b []byte
 	if h.json {
-		b = h.appendJSON(nil, r, attrs, file, line)
+		b = h.appendJSON(nil, r, name, own, errAttr, file, line)
 	} else {
-		b = h.appendText(nil, r, attrs, file, line, plain)
+		b = h.appendText(nil, r, slices.Concat(errAttr, h.attrs, own), file, line, plain)
 	}
 	h.out.mu.Lock()
 	defer h.out.mu.Unlock()
@@ -256,13 +282,45 @@ func (h *Handler) appendText(b []byte, r slog.Record, attrs []slog.Attr, file st
 	} else {
 		b = strconv.AppendQuote(b, r.Message)
 	}
+	return append(appendTextAttrs(b, attrs), '\n')
+}
+
+// appendTextAttrs writes attrs as klog does, " key=value" each, dropping duplicate keys as klog's
+// serializer does: a pair written again with the same value is dropped, one with another value
+// replaces the earlier pair, at its own place.
+func appendTextAttrs(b []byte, attrs []slog.Attr) []byte {
+	type span struct {
+		key        string
+		start, end int // the pair's bytes in b
+	}
+	var spans [16]span // on the stack for the usual few keys
+	written := spans[:0]
 	for _, a := range attrs {
+		start := len(b)
 		b = append(b, ' ')
 		b = append(b, a.Key...)
 		b = append(b, '=')
 		b = appendTextValue(b, a.Value)
+		i := slices.IndexFunc(written, func(s span) bool { return s.key == a.Key })
+		if i < 0 {
+			written = append(written, span{a.Key, start, len(b)})
+			continue
+		}
+		old := written[i]
+		if bytes.Equal(b[old.start:old.end], b[start:]) {
+			b = b[:start]
+			continue
+		}
+		n := old.end - old.start
+		b = append(b[:old.start], b[old.end:]...)
+		written = slices.Delete(written, i, i+1)
+		for j := i; j < len(written); j++ {
+			written[j].start -= n
+			written[j].end -= n
+		}
+		written = append(written, span{a.Key, start - n, len(b)})
 	}
-	return append(b, '\n')
+	return b
 }
 
 // appendTextValue writes strings, errors and Stringers quoted, other values as %+v, as klog does.
@@ -297,22 +355,38 @@ func appendTextValue(b []byte, v slog.Value) []byte {
 	}
 }
 
-// appendJSON writes one JSON object with Kubernetes' JSON log keys first.
-func (h *Handler) appendJSON(b []byte, r slog.Record, attrs []slog.Attr, file string, line int) []byte {
+// appendJSON writes one JSON object with the keys of Kubernetes' JSON logs first: ts (epoch
+// milliseconds, written as zap writes a float), logger (name, if any), caller and msg; then the
+// logger's attributes, "v" (not for errors), own, and errAttr.
+func (h *Handler) appendJSON(b []byte, r slog.Record, name string, own, errAttr []slog.Attr, file string, line int) []byte {
 	t := r.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
 	b = append(b, `{"ts":`...)
-	b = strconv.AppendFloat(b, float64(t.UnixNano())/1e6, 'f', 3, 64)
+	b = strconv.AppendFloat(b, float64(t.UnixNano())/float64(time.Millisecond), 'f', -1, 64)
+	if name != "" {
+		b = append(b, `,"logger":`...)
+		b = appendJSONValue(b, name)
+	}
 	b = append(b, `,"caller":`...)
 	b = appendJSONValue(b, file+":"+strconv.Itoa(line))
 	b = append(b, `,"msg":`...)
 	b = appendJSONValue(b, r.Message)
+	b = appendJSONAttrs(b, h.attrs)
 	if r.Level < slog.LevelError {
 		b = append(b, `,"v":`...)
 		b = strconv.AppendInt(b, int64(max(0, -int(r.Level))), 10)
 	}
+	b = appendJSONAttrs(b, own)
+	b = appendJSONAttrs(b, errAttr)
+	return append(b, "}\n"...)
+}
+
+// appendJSONAttrs writes ,"key":value for each of attrs, values as zap renders them: durations
+// and times as strings, errors as their message, an ObjectRef as an object, other Stringers as
+// their string, everything else as encoding/json does.
+func appendJSONAttrs(b []byte, attrs []slog.Attr) []byte {
 	for _, a := range attrs {
 		b = append(b, ',')
 		b = appendJSONValue(b, a.Key)
@@ -322,13 +396,17 @@ func (h *Handler) appendJSON(b []byte, r slog.Record, attrs []slog.Attr, file st
 			b = appendJSONValue(b, v.String())
 		default:
 			x := v.Any()
-			if err, ok := x.(error); ok {
-				x = err.Error()
+			switch y := x.(type) {
+			case ObjectRef: // klog.KObj's shape, {"name","namespace"}
+			case error:
+				x = y.Error()
+			case fmt.Stringer:
+				x = y.String()
 			}
 			b = appendJSONValue(b, x)
 		}
 	}
-	return append(b, "}\n"...)
+	return b
 }
 
 func appendJSONValue(b []byte, x any) []byte {

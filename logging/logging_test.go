@@ -52,6 +52,25 @@ func TestText(t *testing.T) {
 			want: head("I") + `"m" node="n1" names=["a" "b"]`},
 		{name: "a printf-style line, as kube-scheduler's FLAG lines", r: record(V(1), `FLAG: --v="1"`, Plain()),
 			want: head("I") + `FLAG: --v="1"`},
+		{name: "an error record's err comes first, as klog's Error(err, ...)",
+			r:    record(slog.LevelError, "failed", "pod", KRef("ns", "p"), "err", errors.New("boom")),
+			h:    func(h slog.Handler) slog.Handler { return h.WithAttrs([]slog.Attr{slog.String("component", "c")}) },
+			want: head("E") + `"failed" err="boom" component="c" pod="ns/p"`},
+		{name: "a logger's name is not written, as klog's text",
+			r:    record(slog.LevelError, "Error scheduling pod; retrying", Named("UnhandledError"), "pod", KRef("ns", "p"), "err", errors.New("boom")),
+			want: head("E") + `"Error scheduling pod; retrying" err="boom" pod="ns/p"`},
+		{name: "a key of the logger given again with the same value keeps its place",
+			r: record(V(2), "m", "node", "n1", "pod", KRef("ns", "p")),
+			h: func(h slog.Handler) slog.Handler {
+				return h.WithAttrs([]slog.Attr{slog.Any("pod", KRef("ns", "p")), slog.Int("x", 1)})
+			},
+			want: head("I") + `"m" pod="ns/p" x=1 node="n1"`},
+		{name: "a key of the logger given again with another value moves to its last place",
+			r: record(V(2), "m", "node", "n1", "pod", KRef("ns", "q"), "y", 2),
+			h: func(h slog.Handler) slog.Handler {
+				return h.WithAttrs([]slog.Attr{slog.Any("pod", KRef("ns", "p")), slog.Int("x", 1)})
+			},
+			want: head("I") + `"m" x=1 node="n1" pod="ns/q" y=2`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,23 +90,43 @@ func TestText(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	ts := strconv.FormatFloat(float64(at.UnixNano())/1e6, 'f', 3, 64)
+	// zap's epoch-milliseconds encoder: as many digits as the float needs.
+	ts := strconv.FormatFloat(float64(at.UnixNano())/1e6, 'f', -1, 64)
 	tests := []struct {
 		name string
 		r    slog.Record
+		h    func(slog.Handler) slog.Handler
 		want string
 	}{
 		{name: "a bound pod", r: record(V(2), "Successfully bound pod to node", "pod", KRef("default", "nginx"), "node", "n1", "evaluatedNodes", 3),
 			want: `{"ts":` + ts + `,"caller":"???:0","msg":"Successfully bound pod to node","v":2,"pod":{"name":"nginx","namespace":"default"},"node":"n1","evaluatedNodes":3}`},
-		{name: "an error has no v", r: record(slog.LevelError, "failed", "err", errors.New("boom")),
-			want: `{"ts":` + ts + `,"caller":"???:0","msg":"failed","err":"boom"}`},
+		{name: "the logger's attributes come before v, and a key given again is written again, as zap does",
+			r: record(V(2), "Successfully bound pod to node", "pod", KRef("default", "nginx"), "node", "n1"),
+			h: func(h slog.Handler) slog.Handler {
+				return h.WithAttrs([]slog.Attr{slog.Any("pod", KRef("default", "nginx"))})
+			},
+			want: `{"ts":` + ts + `,"caller":"???:0","msg":"Successfully bound pod to node","pod":{"name":"nginx","namespace":"default"},"v":2,"pod":{"name":"nginx","namespace":"default"},"node":"n1"}`},
+		{name: "an error has no v, and its err comes last",
+			r:    record(slog.LevelError, "failed", "err", errors.New("boom"), "lock", "ns/l"),
+			want: `{"ts":` + ts + `,"caller":"???:0","msg":"failed","lock":"ns/l","err":"boom"}`},
+		{name: "an info record's err stays in place", r: record(V(0), "Failed to renew lease", "lock", "ns/l", "err", errors.New("boom"), "x", 1),
+			want: `{"ts":` + ts + `,"caller":"???:0","msg":"Failed to renew lease","v":0,"lock":"ns/l","err":"boom","x":1}`},
+		{name: "durations and Stringers as strings", r: record(V(0), "m", "took", 1500*time.Millisecond, "ip", stringer{"10.0.0.1"}),
+			want: `{"ts":` + ts + `,"caller":"???:0","msg":"m","v":0,"took":"1.5s","ip":"10.0.0.1"}`},
+		{name: "a named logger's record, as utilruntime.HandleError's",
+			r:    record(slog.LevelError, "Error scheduling pod; retrying", Named("UnhandledError"), "pod", KRef("ns", "p"), "err", errors.New("boom")),
+			want: `{"ts":` + ts + `,"logger":"UnhandledError","caller":"???:0","msg":"Error scheduling pod; retrying","pod":{"name":"p","namespace":"ns"},"err":"boom"}`},
 		{name: "a printf-style line adds no key", r: record(V(1), `FLAG: --v="1"`, Plain()),
 			want: `{"ts":` + ts + `,"caller":"???:0","msg":"FLAG: --v=\"1\"","v":1}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			if err := NewHandler(&buf, "json", 2).Handle(context.Background(), tc.r); err != nil {
+			var h slog.Handler = NewHandler(&buf, "json", 2)
+			if tc.h != nil {
+				h = tc.h(h)
+			}
+			if err := h.Handle(context.Background(), tc.r); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.TrimSuffix(buf.String(), "\n"); got != tc.want {
@@ -96,6 +135,11 @@ func TestJSON(t *testing.T) {
 		})
 	}
 }
+
+// stringer is a Stringer that encoding/json would write as an empty object.
+type stringer struct{ s string }
+
+func (s stringer) String() string { return s.s }
 
 func TestVerbosityAndCaller(t *testing.T) {
 	var buf bytes.Buffer

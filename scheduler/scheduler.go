@@ -427,7 +427,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 	s.m.attempts.With(resultUnschedulable, profile).Inc()
 	s.m.attemptDuration.With(resultUnschedulable, profile).Observe(time.Since(start).Seconds())
 	if s.log.Enabled(ctx, logging.V(2)) {
-		s.log.Log(ctx, logging.V(2), "Unable to schedule pod; no fit; waiting", "pod", klogRef(pod), "err", msg)
+		s.cycleLog(pod).Log(ctx, logging.V(2), "Unable to schedule pod; no fit; waiting", "pod", klogRef(pod), "err", msg)
 	}
 	qp.RejectedBy, qp.Message = diag.Plugins, msg
 	interest := interestOf(prof, diag.Plugins)
@@ -458,7 +458,9 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 func (s *Scheduler) schedulingError(ctx context.Context, pool *pool, qp *queue.QueuedPod, profile string, err error, start time.Time) {
 	s.m.attempts.With(resultError, profile).Inc()
 	s.m.attemptDuration.With(resultError, profile).Observe(time.Since(start).Seconds())
-	s.log.Info("Error scheduling pod; retrying", "pod", klogRef(qp.Pod), "err", err)
+	// kube-scheduler's utilruntime.HandleErrorWithContext line: an error, from its "UnhandledError"
+	// logger, in the cycle's context.
+	s.cycleLog(qp.Pod).Error("Error scheduling pod; retrying", logging.Named("UnhandledError"), "pod", klogRef(qp.Pod), "err", err)
 	qp.Message = err.Error()
 	s.queue.Retry(qp)
 	pod, msg := qp.Pod, err.Error()
@@ -482,7 +484,7 @@ func (s *Scheduler) bind(ctx context.Context, b binding) {
 	postBind := b.rec.start() // no PostBind plugins, as in kube-scheduler's default profile
 	b.rec.point(pointPostBind, nil, postBind)
 	if s.log.Enabled(ctx, logging.V(2)) { // no argument boxing on the hot path when off
-		s.log.Log(ctx, logging.V(2), "Successfully bound pod to node", "pod", klogRef(bound), "node", bound.Spec.NodeName,
+		s.cycleLog(bound).Log(ctx, logging.V(2), "Successfully bound pod to node", "pod", klogRef(bound), "node", bound.Spec.NodeName,
 			"evaluatedNodes", evaluated, "feasibleNodes", feasible)
 	}
 	s.m.attempts.With(resultScheduled, profile).Inc()
@@ -548,3 +550,9 @@ func attemptsLabel(n int) string {
 
 // klogRef names pod in logs as kube-scheduler does (klog.KObj).
 func klogRef(p *v1.Pod) logging.ObjectRef { return logging.KRef(p.Namespace, p.Name) }
+
+// cycleLog returns the logger of pod's scheduling and binding cycles. kube-scheduler's carries the
+// pod as context (klog.LoggerWithValues) and its lines name the pod again, so in JSON they hold
+// "pod" twice, before "v" and among their own keys; klog's text writes it once. Berth's lines
+// that kube-scheduler writes that way use this logger and name the pod too.
+func (s *Scheduler) cycleLog(pod *v1.Pod) *slog.Logger { return s.log.With("pod", klogRef(pod)) }
