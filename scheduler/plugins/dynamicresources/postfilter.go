@@ -1,10 +1,12 @@
 package dynamicresources
 
 import (
+	"hash/fnv"
 	"slices"
 
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/berth-scheduler/berth/scheduler/decide"
 )
@@ -16,7 +18,8 @@ import (
 // pod fits. A claim counts when it was unavailable on a node where everything else fitted: every
 // earlier filter passed there, the claims still to allocate were allocatable, and only an
 // allocated claim was not available (ReasonNotAvailable). Upstream picks one such claim at random;
-// berth takes the first in the pod's claim order.
+// berth picks one by a hash of the pod's UID (see pickFor), which spreads the choice over pods as a
+// random one does while the decision stays a function of the pod and the snapshot.
 
 // DeallocatedMessage is the PostFilter reason once a deallocation was written, upstream's.
 const DeallocatedMessage = "deallocation of ResourceClaim completed"
@@ -65,12 +68,24 @@ func (p *prepared) PostFilter(rejected []decide.Rejection) decide.Plan {
 			}
 		}
 	}
+	var candidates []*resourcev1.ResourceClaim
 	for i, a := range p.allocated {
 		if c := p.claims[a.index]; unavailable != nil && unavailable[i] && reservedForNoOther(c, p.pod) {
-			return &Deallocation{Pod: p.pod, Claim: c}
+			candidates = append(candidates, c)
 		}
 	}
-	return nil
+	if len(candidates) == 0 {
+		return nil
+	}
+	return &Deallocation{Pod: p.pod, Claim: candidates[pickFor(p.pod.UID, len(candidates))]}
+}
+
+// pickFor chooses one of n candidates for the pod with uid: the same one every time for the same
+// pod, and evenly spread over pods.
+func pickFor(uid types.UID, n int) int {
+	h := fnv.New64a()
+	h.Write([]byte(uid))
+	return int(h.Sum64() % uint64(n))
 }
 
 // reservedForNoOther reports whether c is reserved for no pod, or for pod alone.

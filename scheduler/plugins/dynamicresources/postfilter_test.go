@@ -1,6 +1,7 @@
 package dynamicresources
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -81,8 +82,8 @@ func TestPostFilter(t *testing.T) {
 			objs: []any{gpu, on("c", "n2"), claim("new", exact("r", "gpu", 1)), free}, skip: []string{"n2"}, want: "c"},
 		{name: "binding failed, available everywhere otherwise", claims: []string{"c"},
 			objs: []any{gpu, bindingFailed(allocated(claim("c", exact("r", "gpu", 1)), nil, "pool-n1/gpu-0"))}, want: "c"},
-		{name: "two unavailable claims: the first of the pod's", claims: []string{"b", "a"},
-			objs: []any{gpu, on("a", "n2"), on("b", "n2")}, skip: []string{"n2"}, want: "b"},
+		{name: "two unavailable claims: the one the pod's UID picks", claims: []string{"b", "a"},
+			objs: []any{gpu, on("a", "n2"), on("b", "n2")}, skip: []string{"n2"}, want: []string{"b", "a"}[pickFor("pod-uid", 2)]},
 		{name: "the first unavailable is reserved for another pod: the next", claims: []string{"b", "a"},
 			objs: []any{gpu, on("a", "n2"), reserved(on("b", "n2"), "other")}, skip: []string{"n2"}, want: "a"},
 		{name: "available everywhere, another claim allocatable nowhere: kept", claims: []string{"c", "new"},
@@ -126,6 +127,28 @@ func TestPostFilter(t *testing.T) {
 // TestDeallocated checks what a deallocation writes: no allocation, reservations or device
 // statuses, the rest (resourceVersion, finalizers, spec) as the snapshot had it, and the
 // snapshot's claim unchanged.
+// TestPickFor: the same pod always picks the same claim, and pods spread evenly over the
+// candidates, as upstream's random pick does.
+func TestPickFor(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 5} {
+		counts := make([]int, n)
+		const pods = 3000
+		for i := range pods {
+			uid := types.UID(fmt.Sprintf("0b7c1e5a-%04d-4f1e-9a3b-6d2c8e1f0a%02d", i, i%97))
+			k := pickFor(uid, n)
+			if k != pickFor(uid, n) {
+				t.Fatalf("%s picks differently twice", uid)
+			}
+			counts[k]++
+		}
+		for k, c := range counts { // each within 20% of pods/n: off only for a poor hash
+			if want := pods / n; c < want*8/10 || c > want*12/10 {
+				t.Errorf("n=%d: candidate %d picked %d times of %d, want about %d", n, k, c, pods, want)
+			}
+		}
+	}
+}
+
 func TestDeallocated(t *testing.T) {
 	c := allocated(claim("c", exact("r", "gpu", 1)), nodeNameSelector("n1"), "pool/gpu-0")
 	c.ResourceVersion, c.Finalizers = "42", []string{resourcev1.Finalizer}
