@@ -74,9 +74,12 @@ func (s *Scheduler) deallocate(ctx context.Context, d *dynamicresources.Dealloca
 // report and the wait in the unschedulable pool. msg is the pod's message when the write succeeds;
 // filterMsg is the filters' part alone, which the write's error follows when it fails.
 func (s *Scheduler) deallocateAsync(ctx context.Context, qp *queue.QueuedPod, prof *Profile, d *dynamicresources.Deallocation,
-	p preemption, msg, filterMsg string, interest queue.Events) {
+	p preemption, msg, filterMsg string, interest queue.Events, cyc cycleRecorder) {
 	pod := qp.Pod
-	if err := s.deallocate(ctx, d); err != nil {
+	start := cyc.start()
+	err := s.deallocate(ctx, d)
+	cyc.deallocationDone(err, start, p.cand == nil && prof.Preemption == nil)
+	if err != nil {
 		s.log.Info("deallocating a ResourceClaim in PostFilter", "pod", klogRef(pod), "claim", d.Claim.Namespace+"/"+d.Claim.Name, "err", err)
 		if p.cand != nil {
 			s.cache.Unnominate(pod.UID)

@@ -130,6 +130,26 @@ func (c cycleRecorder) plugin(plugin, point string, err error, start int64) {
 	}
 }
 
+// deallocationDone records DynamicResources' PostFilter, timed by its claim write: Unschedulable
+// once the claim is deallocated (the pod still waits, as upstream's plugin reports), Error when the
+// write failed. alone is set when no other PostFilter plugin ran in the cycle (no preemption),
+// which then records the PostFilter point too.
+func (c cycleRecorder) deallocationDone(err error, start int64, alone bool) {
+	if c.r == nil {
+		return
+	}
+	status := decide.StatusUnschedulable
+	if err != nil {
+		status = decide.StatusError
+	}
+	if c.timed {
+		c.r.Plugin(dynamicResources, pointPostFilter, status, start)
+	}
+	if alone {
+		c.r.Point(pointPostFilter, status, start)
+	}
+}
+
 func errStatus(err error) string {
 	if err != nil {
 		return decide.StatusError
@@ -138,9 +158,9 @@ func errStatus(err error) string {
 }
 
 // postFilterDone records the PostFilter point, timed by DefaultPreemption's search: Success when
-// preemption found a node, Unschedulable when it could not help. DynamicResources' PostFilter is
-// part of the decision (decide.Result.PostFilter) and its write happens in the pool: neither is
-// recorded as a plugin call here.
+// preemption found a node, Unschedulable when it could not help. DynamicResources' PostFilter,
+// proposed by the decision (decide.Result.PostFilter) and written in the pool, is recorded by
+// deallocationDone.
 func (c cycleRecorder) postFilterDone(found bool, start int64) {
 	if c.r == nil {
 		return

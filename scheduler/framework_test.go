@@ -40,6 +40,8 @@ func TestFrameworkRecorder(t *testing.T) {
 	failed.plugin(defaultBinder, pointBind, errors.New("conflict"), s)
 	failed.point(pointBind, errors.New("conflict"), s)
 	failed.postFilterDone(false, failed.start())
+	failed.deallocationDone(nil, failed.start(), true)                     // the only PostFilter
+	failed.deallocationDone(errors.New("conflict"), failed.start(), false) // after preemption's
 	rec.Evaluated("NodeAffinity", "Filter", 7)
 
 	var b strings.Builder
@@ -59,12 +61,19 @@ func TestFrameworkRecorder(t *testing.T) {
 			[]string{`extension_point="Bind"`, `status="Error"`}, 1},
 		{"only timed cycles time the binder", "scheduler_plugin_execution_duration_seconds_count",
 			[]string{`extension_point="Bind"`, `plugin="DefaultBinder"`, `status="Success"`}, float64(timed)},
-		{"preemption that cannot help", "scheduler_framework_extension_point_duration_seconds_count",
-			[]string{`extension_point="PostFilter"`, `status="Unschedulable"`}, 1},
+		{"preemption that cannot help, and a deallocation alone", "scheduler_framework_extension_point_duration_seconds_count",
+			[]string{`extension_point="PostFilter"`, `status="Unschedulable"`}, 2},
+		{"a deallocation timed as its plugin", "scheduler_plugin_execution_duration_seconds_count",
+			[]string{`extension_point="PostFilter"`, `plugin="DynamicResources"`, `status="Unschedulable"`}, 1},
+		{"a failed deallocation", "scheduler_plugin_execution_duration_seconds_count",
+			[]string{`extension_point="PostFilter"`, `plugin="DynamicResources"`, `status="Error"`}, 1},
 		{"preemption timed as its plugin", "scheduler_plugin_execution_duration_seconds_count",
 			[]string{`extension_point="PostFilter"`, `plugin="DefaultPreemption"`, `status="Unschedulable"`}, 1},
 		{"evaluations add up", "scheduler_plugin_evaluation_total",
 			[]string{`extension_point="Filter"`, `plugin="NodeAffinity"`, `profile="p1"`}, 7},
+	}
+	if strings.Contains(text, `extension_point="PostFilter",profile="p1",status="Error"`) {
+		t.Error("a deallocation after preemption's PostFilter recorded a second PostFilter point")
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

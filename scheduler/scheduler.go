@@ -436,7 +436,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 		s.m.victims.With().Observe(float64(len(p.cand.Victims)))
 	}
 	if dealloc != nil {
-		pool.submit(ctx, func(ctx context.Context) { s.deallocateAsync(ctx, qp, prof, dealloc, p, msg, filterMsg, interest) })
+		pool.submit(ctx, func(ctx context.Context) { s.deallocateAsync(ctx, qp, prof, dealloc, p, msg, filterMsg, interest, cyc) })
 		return
 	}
 	if p.cand != nil {
