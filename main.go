@@ -113,6 +113,9 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbo
 		return err
 	}
 	reg.Configure(opts.Metrics.DisabledMetrics, allowed)
+	if err := reg.RegisterMeta(); err != nil {
+		return fmt.Errorf("registering the registry's metrics: %w", err)
+	}
 	if err := reg.RegisterRuntime(); err != nil {
 		return fmt.Errorf("registering runtime metrics: %w", err)
 	}

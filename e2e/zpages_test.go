@@ -39,13 +39,9 @@ var upstreamOnlyFamilies = map[string]string{
 	"scheduler_inflight_events":                         "upstream's queue tracks in-flight events for its queueing hints; berth's queue does not keep them",
 
 	// client-go and component-base instrumentation berth's own packages do not offer (yet).
-	"informer_*":               "client-go's informer metrics: berth's informers are not instrumented yet",
-	"workqueue_*":              "client-go workqueues: berth's only queues are its scheduling queue (scheduler_pending_pods) and the event writer",
-	"version_info":             "component-base's compatibility-version info: not built yet (kubernetes_build_info is there)",
-	"registered_metrics_total": "component-base registry meta-metric by stability level, which berth's registry does not track",
-	"disabled_metrics_total":   "component-base registry meta-metric: not built yet",
-	"hidden_metrics_total":     "component-base registry meta-metric: berth hides no deprecated metrics",
-	"cardinality_enforcement_unexpected_categorizations_total": "component-base registry meta-metric: not built yet (--allow-metric-labels works)",
+	"informer_*":   "client-go's informer metrics: berth's informers are not instrumented yet",
+	"workqueue_*":  "client-go workqueues: berth's only queues are its scheduling queue (scheduler_pending_pods) and the event writer",
+	"version_info": "component-base's compatibility-version info: not built yet (kubernetes_build_info is there)",
 
 	// Go runtime/metrics families client_golang's Go collector adds as component-base configures
 	// it; berth exposes the classic go_* and go_memstats_* set.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrAlreadyRegistered is wrapped by the error a registration returns when
@@ -73,6 +74,8 @@ type Registry struct {
 	// --allow-metric-labels admits, by family and label name (see Configure).
 	disabled map[string]bool
 	allowed  map[string]map[string]map[string]bool
+	// unexpected counts label values replaced by UnexpectedLabelValue.
+	unexpected atomic.Uint64
 
 	// readMemStats is runtime.ReadMemStats; tests count calls through it.
 	readMemStats func(*runtime.MemStats)
@@ -163,6 +166,7 @@ func (r *Registry) newLabelSet(metric string, names []string, reserved string) (
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if lists := r.allowed[metric]; lists != nil {
+		ls.unexpected = &r.unexpected
 		ls.allowed = make([]map[string]bool, len(names))
 		for i, n := range names {
 			ls.allowed[i] = lists[n]
@@ -199,8 +203,10 @@ func (r *Registry) sortedFamilies() []*family {
 type labelSet struct {
 	names []string
 	// allowed, when not nil, holds per label (in names order) the values admitted; a nil
-	// entry admits any value (see Registry.Configure).
-	allowed []map[string]bool
+	// entry admits any value (see Registry.Configure). unexpected, then, counts the values
+	// replaced (the registry's cardinality_enforcement_unexpected_categorizations_total).
+	allowed    []map[string]bool
+	unexpected *atomic.Uint64
 	// order indexes names sorted by name: series are written and sorted
 	// in this order, as Prometheus' own client does.
 	order []int
@@ -221,6 +227,9 @@ func (ls labelSet) admit(values []string) []string {
 			out = slices.Clone(values)
 		}
 		out[i] = UnexpectedLabelValue
+		if ls.unexpected != nil {
+			ls.unexpected.Add(1)
+		}
 	}
 	if out == nil {
 		return values
