@@ -143,6 +143,9 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbo
 	if err := registerFeatureGates(reg, opts); err != nil {
 		return fmt.Errorf("registering kubernetes_feature_enabled: %w", err)
 	}
+	if err := registerVersionInfo(reg); err != nil {
+		return fmt.Errorf("registering version_info: %w", err)
+	}
 	if err := registerBuildInfo(reg); err != nil {
 		return fmt.Errorf("registering kubernetes_build_info: %w", err)
 	}

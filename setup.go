@@ -313,6 +313,20 @@ func registerFeatureGates(reg *metrics.Registry, opts *flags.Options) error {
 		})
 }
 
+// registerVersionInfo registers version_info, the compatibility versions berth runs at: it
+// behaves as v1.37 only, and its minimum compatibility version is v1.37's default, the previous
+// minor.
+func registerVersionInfo(reg *metrics.Registry) error {
+	info, err := reg.Gauge("version_info", "[ALPHA] Provides the compatibility version info of the component. "+
+		"The component label is the name of the component, usually kube, but is relevant for aggregated-apiservers.",
+		"component", "binary", "emulation", "min_compat")
+	if err != nil {
+		return err
+	}
+	info.With("kube", flags.KubeVersion, flags.KubeVersion, flags.PreviousVersion).Set(1)
+	return nil
+}
+
 func registerLeaderMetric(reg *metrics.Registry, e *election.Elector) error {
 	return reg.GaugeVecFunc("leader_election_master_status",
 		"[ALPHA] Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. 'name' is the string used to identify the lease. Please make sure to group by name.",

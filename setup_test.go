@@ -71,6 +71,35 @@ func TestBuildInfo(t *testing.T) {
 	}
 }
 
+// TestVersionMetrics checks version_info and kubernetes_feature_enabled as registered at start.
+func TestVersionMetrics(t *testing.T) {
+	opts, err := flags.Parse([]string{"--feature-gates=ComponentFlagz=false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := metrics.NewRegistry()
+	if err := registerVersionInfo(reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := registerFeatureGates(reg, opts); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := reg.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`version_info{binary="1.37",component="kube",emulation="1.37",min_compat="1.36"} 1`,
+		`kubernetes_feature_enabled{name="ComponentFlagz",stage="BETA"} 0`,
+		`kubernetes_feature_enabled{name="ComponentStatusz",stage="BETA"} 1`,
+		`kubernetes_feature_enabled{name="AllowServiceExternalIPs",stage=""} 1`,
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("exposition lacks %s", want)
+		}
+	}
+}
+
 // TestMetricLabelAllowLists checks --allow-metric-labels-manifest: a YAML map read into the same
 // allow-lists as the flag, and errors naming the flag.
 func TestMetricLabelAllowLists(t *testing.T) {

@@ -12,8 +12,8 @@ const noEffect = " Accepted for compatibility; has no effect in berth."
 
 const ignoredWithConfig = " Ignored when --config is given."
 
-// previousVersion is the minor version before KubeVersion.
-const previousVersion = "1.36"
+// PreviousVersion is the minor version before KubeVersion.
+const PreviousVersion = "1.36"
 
 const (
 	contentTypeJSON     = "application/json"
@@ -136,8 +136,8 @@ func registerFeatureGates(s *section, o *Options) {
 		"Version whose behaviour to emulate, as [kube=]major.minor. Only "+KubeVersion+" is accepted; berth always behaves as kube-scheduler v"+KubeVersion+".")
 	s.add("feature-gates", "[kube:]Name=bool,...", featureGateValue{p: &o.FeatureGates},
 		"Comma-separated Name=true|false feature gates; may be repeated."+noEffect+" Berth implements v"+KubeVersion+"'s default behaviour only.")
-	s.add("min-compatibility-version", "strings", compatVersionValue{allowed: []string{previousVersion, KubeVersion}},
-		"Oldest control-plane version to stay compatible with, as [kube=]major.minor. Only "+previousVersion+" and "+KubeVersion+" are accepted."+noEffect)
+	s.add("min-compatibility-version", "strings", compatVersionValue{allowed: []string{PreviousVersion, KubeVersion}},
+		"Oldest control-plane version to stay compatible with, as [kube=]major.minor. Only "+PreviousVersion+" and "+KubeVersion+" are accepted."+noEffect)
 }
 
 func registerMetrics(s *section, m *Metrics) {
@@ -148,7 +148,7 @@ func registerMetrics(s *section, m *Metrics) {
 	s.add("disabled-metrics", "strings", stringList(&m.DisabledMetrics),
 		"Fully qualified names of metrics not to expose.")
 	s.add("show-hidden-metrics-for-version", "string", hiddenMetricsValue(&m.ShowHiddenMetricsForVersion),
-		"Previous minor version ("+previousVersion+") whose hidden metrics to show. Berth has no hidden metrics."+noEffect)
+		"Previous minor version ("+PreviousVersion+") whose hidden metrics to show. Berth has no hidden metrics."+noEffect)
 }
 
 func registerLogs(s *section, l *Logs) {
@@ -195,8 +195,8 @@ func oneOfValueUnsupported(p *string, allowed ...string) *scalar[string] {
 func hiddenMetricsValue(p *string) *scalar[string] {
 	v := stringValue(p)
 	v.parse = func(s string) (string, error) {
-		if s != "" && s != previousVersion {
-			return "", errors.New("must be omitted or " + previousVersion + ": only the previous minor version is allowed")
+		if s != "" && s != PreviousVersion {
+			return "", errors.New("must be omitted or " + PreviousVersion + ": only the previous minor version is allowed")
 		}
 		return s, nil
 	}
