@@ -212,7 +212,9 @@ func (f *Informers) get(resource string, example runtime.Object, newLW func() *c
 	shared := cache.NewSharedIndexInformer(newLW(), example, 0,
 		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
 	// Nothing reads managedFields; dropping them before objects enter the cache saves a good part
-	// of the memory a large cluster's pods and nodes take (kube-scheduler does the same). The
+	// of the memory a large cluster's pods and nodes take (kube-scheduler does the same). Objects
+	// decoded from protobuf come without them already (see withoutManagedFields); this is for the
+	// others (JSON) and anything that slipped through. The
 	// transform cannot fail once the informer has not started, which it has not here.
 	trim := f.trim
 	_ = shared.SetTransform(func(obj any) (any, error) {
