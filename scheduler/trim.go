@@ -20,7 +20,8 @@ import (
 //
 // Container limits are kept for /metrics/resources (kube_pod_resource_limit); no plugin reads
 // them. A container whose limits equal its requests (the common Guaranteed pod) shares the
-// requests' map, so they cost nothing: informer objects are never modified. Adding a plugin that
+// requests' map, so they cost nothing: informer objects are never modified. For the same reason
+// containers of all pods that ask for the same resources share one map (see resourceLists). Adding a plugin that
 // reads a dropped field means keeping it here.
 func Trim(obj any) {
 	switch o := obj.(type) {
@@ -58,11 +59,12 @@ func trimPod(p *v1.Pod) {
 }
 
 func trimContainer(c *v1.Container) {
+	requests := resourceLists.intern(c.Resources.Requests)
 	*c = v1.Container{
 		Name:          c.Name,
 		Image:         c.Image,
 		Ports:         c.Ports,
-		Resources:     v1.ResourceRequirements{Requests: c.Resources.Requests, Limits: limits(c.Resources), Claims: c.Resources.Claims},
+		Resources:     v1.ResourceRequirements{Requests: requests, Limits: limits(requests, c.Resources.Limits), Claims: c.Resources.Claims},
 		ResizePolicy:  c.ResizePolicy,
 		RestartPolicy: c.RestartPolicy,
 		// Restart rules and bind mount options tell which node-declared features the pod needs.
@@ -71,17 +73,18 @@ func trimContainer(c *v1.Container) {
 	}
 }
 
-// limits returns r's limits, or its requests' map when both hold the same quantities.
-func limits(r v1.ResourceRequirements) v1.ResourceList {
-	if len(r.Limits) == 0 || len(r.Limits) != len(r.Requests) {
-		return r.Limits
+// limits returns the container's limits, or its requests' map when both hold the same
+// quantities, or else the interned list equal to them (see resourceLists).
+func limits(requests, limits v1.ResourceList) v1.ResourceList {
+	if len(limits) == 0 || len(limits) != len(requests) {
+		return resourceLists.intern(limits)
 	}
-	for name, q := range r.Limits {
-		if req, ok := r.Requests[name]; !ok || req.Cmp(q) != 0 {
-			return r.Limits
+	for name, q := range limits {
+		if req, ok := requests[name]; !ok || req.Cmp(q) != 0 {
+			return resourceLists.intern(limits)
 		}
 	}
-	return r.Requests
+	return requests
 }
 
 // bindMounts returns the mounts that have bind mount options, reduced to their name and those
