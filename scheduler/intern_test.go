@@ -41,11 +41,11 @@ func TestInternResourceLists(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			in := listInterner{lists: map[string]v1.ResourceList{}}
-			if got := in.intern(tc.first); !sameMap(got, tc.first) {
+			in := newInterner[v1.ResourceList]()
+			if got := in.intern(listKey(nil, tc.first), tc.first); !sameMap(got, tc.first) {
 				t.Fatal("the first list was not kept")
 			}
-			got := in.intern(tc.now)
+			got := in.intern(listKey(nil, tc.now), tc.now)
 			if shared := sameMap(got, tc.first); shared != tc.wantShared {
 				t.Fatalf("shared the first list: %v, want %v", shared, tc.wantShared)
 			}
@@ -59,32 +59,33 @@ func TestInternResourceLists(t *testing.T) {
 	}
 }
 
-// TestInternResourceListsBounded: past maxInternedLists distinct lists, new ones are not kept;
+// TestInternResourceListsBounded: past maxInterned distinct lists, new ones are not kept;
 // those kept still are. Concurrent callers are safe (run with -race).
 func TestInternResourceListsBounded(t *testing.T) {
-	in := listInterner{lists: map[string]v1.ResourceList{}}
+	in := newInterner[v1.ResourceList]()
+	intern := func(rl v1.ResourceList) v1.ResourceList { return in.intern(listKey(nil, rl), rl) }
 	first := v1.ResourceList{v1.ResourceCPU: resource.MustParse("1m")}
-	in.intern(first)
+	intern(first)
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
-			for i := range maxInternedLists {
-				in.intern(v1.ResourceList{v1.ResourceCPU: *resource.NewMilliQuantity(int64(2+i*4+w), resource.DecimalSI)})
+			for i := range maxInterned {
+				intern(v1.ResourceList{v1.ResourceCPU: *resource.NewMilliQuantity(int64(2+i*4+w), resource.DecimalSI)})
 			}
 		})
 	}
 	wg.Wait()
-	if len(in.lists) != maxInternedLists {
-		t.Errorf("%d lists kept, want %d", len(in.lists), maxInternedLists)
+	if len(in.byKey) != maxInterned {
+		t.Errorf("%d lists kept, want %d", len(in.byKey), maxInterned)
 	}
 	late := v1.ResourceList{v1.ResourceCPU: resource.MustParse("5")} // above every list interned
-	if got := in.intern(late); !sameMap(got, late) {
+	if got := intern(late); !sameMap(got, late) {
 		t.Error("a list past the bound did not come back as is")
 	}
-	if again := in.intern(v1.ResourceList{v1.ResourceCPU: resource.MustParse("5")}); sameMap(again, late) {
+	if again := intern(v1.ResourceList{v1.ResourceCPU: resource.MustParse("5")}); sameMap(again, late) {
 		t.Error("a list past the bound was kept")
 	}
-	if got := in.intern(v1.ResourceList{v1.ResourceCPU: resource.MustParse("1m")}); !sameMap(got, first) {
+	if got := intern(v1.ResourceList{v1.ResourceCPU: resource.MustParse("1m")}); !sameMap(got, first) {
 		t.Error("the first list is no longer shared")
 	}
 }
@@ -110,5 +111,99 @@ func TestTrimSharesRequestsBetweenPods(t *testing.T) {
 	}
 	if got := fmt.Sprint(rb.Requests.Cpu(), rb.Requests.Memory()); got != "31m 77Mi" {
 		t.Errorf("requests read %s", got)
+	}
+}
+
+// TestInternTolerationsAndPorts: equal tolerations (the same, in the same order) and equal
+// container ports are shared; any difference keeps them apart.
+func TestInternTolerationsAndPorts(t *testing.T) {
+	secs := func(s int64) *int64 { return &s }
+	tol := func(key, value string, seconds *int64) v1.Toleration {
+		return v1.Toleration{Key: key, Operator: v1.TolerationOpExists, Value: value, Effect: v1.TaintEffectNoExecute, TolerationSeconds: seconds}
+	}
+	notReady, unreachable := tol("node.kubernetes.io/not-ready", "", secs(300)), tol("node.kubernetes.io/unreachable", "", secs(300))
+	tolerationTests := []struct {
+		name       string
+		first, now []v1.Toleration
+		wantShared bool
+	}{
+		{"equal", []v1.Toleration{notReady, unreachable}, []v1.Toleration{notReady, unreachable}, true},
+		{"other seconds", []v1.Toleration{notReady}, []v1.Toleration{tol("node.kubernetes.io/not-ready", "", secs(301))}, false},
+		{"no seconds and zero seconds", []v1.Toleration{tol("k", "", nil)}, []v1.Toleration{tol("k", "", secs(0))}, false},
+		{"other order", []v1.Toleration{notReady, unreachable}, []v1.Toleration{unreachable, notReady}, false},
+		{"key and value boundary", []v1.Toleration{tol("ab", "c", nil)}, []v1.Toleration{tol("a", "bc", nil)}, false},
+		{"one fewer", []v1.Toleration{notReady, unreachable}, []v1.Toleration{notReady}, false},
+	}
+	for _, tc := range tolerationTests {
+		t.Run("tolerations "+tc.name, func(t *testing.T) {
+			in := newInterner[[]v1.Toleration]()
+			first := in.intern(tolerationsKey(nil, tc.first), tc.first)
+			got := in.intern(tolerationsKey(nil, tc.now), tc.now)
+			if shared := &got[0] == &first[0]; shared != tc.wantShared {
+				t.Errorf("shared: %v, want %v", shared, tc.wantShared)
+			}
+			if !reflect.DeepEqual(got, tc.now) {
+				t.Errorf("tolerations %v, want %v", got, tc.now)
+			}
+		})
+	}
+	port := func(p, host int32, proto v1.Protocol) []v1.ContainerPort {
+		return []v1.ContainerPort{{Name: "http", ContainerPort: p, HostPort: host, Protocol: proto}}
+	}
+	portTests := []struct {
+		name       string
+		now        []v1.ContainerPort
+		wantShared bool
+	}{
+		{"equal", port(8080, 0, v1.ProtocolTCP), true},
+		{"other port", port(8081, 0, v1.ProtocolTCP), false},
+		{"other protocol", port(8080, 0, v1.ProtocolUDP), false},
+		{"a host port", port(8080, 8080, v1.ProtocolTCP), false},
+	}
+	for _, tc := range portTests {
+		t.Run("ports "+tc.name, func(t *testing.T) {
+			in := newInterner[[]v1.ContainerPort]()
+			firstPorts := port(8080, 0, v1.ProtocolTCP)
+			first := in.intern(portsKey(nil, firstPorts), firstPorts)
+			got := in.intern(portsKey(nil, tc.now), tc.now)
+			if shared := &got[0] == &first[0]; shared != tc.wantShared {
+				t.Errorf("shared: %v, want %v", shared, tc.wantShared)
+			}
+			if !reflect.DeepEqual(got, tc.now) {
+				t.Errorf("ports %v, want %v", got, tc.now)
+			}
+		})
+	}
+}
+
+// TestTrimSharesEmptySecurityContexts: an empty pod security context becomes the shared one; a
+// set one stays.
+func TestTrimSharesEmptySecurityContexts(t *testing.T) {
+	user := int64(1000)
+	tests := []struct {
+		name       string
+		sc         *v1.PodSecurityContext
+		wantShared bool
+	}{
+		{"empty", &v1.PodSecurityContext{}, true},
+		{"none", nil, false},
+		{"run as a user", &v1.PodSecurityContext{RunAsUser: &user}, false},
+		{"empty supplemental groups", &v1.PodSecurityContext{SupplementalGroups: []int64{}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &v1.Pod{Spec: v1.PodSpec{SecurityContext: tc.sc}}
+			var want *v1.PodSecurityContext
+			if tc.sc != nil {
+				want = tc.sc.DeepCopy()
+			}
+			Trim(p)
+			if shared := p.Spec.SecurityContext == emptySecurityContext; shared != tc.wantShared {
+				t.Errorf("shared: %v, want %v", shared, tc.wantShared)
+			}
+			if !reflect.DeepEqual(p.Spec.SecurityContext, want) {
+				t.Errorf("security context %+v, want %+v", p.Spec.SecurityContext, want)
+			}
+		})
 	}
 }

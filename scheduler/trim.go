@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"reflect"
+
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -21,7 +23,8 @@ import (
 // Container limits are kept for /metrics/resources (kube_pod_resource_limit); no plugin reads
 // them. A container whose limits equal its requests (the common Guaranteed pod) shares the
 // requests' map, so they cost nothing: informer objects are never modified. For the same reason
-// containers of all pods that ask for the same resources share one map (see resourceLists). Adding a plugin that
+// pods share equal resource lists, tolerations, container ports and empty security contexts
+// (see resourceLists). Adding a plugin that
 // reads a dropped field means keeping it here.
 func Trim(obj any) {
 	switch o := obj.(type) {
@@ -31,6 +34,10 @@ func Trim(obj any) {
 		trimNode(o)
 	}
 }
+
+// emptySecurityContext is the security context of every pod whose own is empty, as the API
+// server leaves most pods' (see resourceLists on sharing).
+var emptySecurityContext = &v1.PodSecurityContext{}
 
 func trimPod(p *v1.Pod) {
 	for i := range p.Spec.InitContainers {
@@ -52,6 +59,10 @@ func trimPod(p *v1.Pod) {
 	if len(ephemeral) > 0 {
 		p.Spec.EphemeralContainers = ephemeral
 	}
+	p.Spec.Tolerations = internTolerations(p.Spec.Tolerations)
+	if sc := p.Spec.SecurityContext; sc != nil && reflect.ValueOf(*sc).IsZero() {
+		p.Spec.SecurityContext = emptySecurityContext
+	}
 	s := &p.Status
 	s.InitContainerStatuses = trimStatuses(s.InitContainerStatuses)
 	s.ContainerStatuses = trimStatuses(s.ContainerStatuses)
@@ -59,11 +70,11 @@ func trimPod(p *v1.Pod) {
 }
 
 func trimContainer(c *v1.Container) {
-	requests := resourceLists.intern(c.Resources.Requests)
+	requests := internList(c.Resources.Requests)
 	*c = v1.Container{
 		Name:          c.Name,
 		Image:         c.Image,
-		Ports:         c.Ports,
+		Ports:         internPorts(c.Ports),
 		Resources:     v1.ResourceRequirements{Requests: requests, Limits: limits(requests, c.Resources.Limits), Claims: c.Resources.Claims},
 		ResizePolicy:  c.ResizePolicy,
 		RestartPolicy: c.RestartPolicy,
@@ -77,11 +88,11 @@ func trimContainer(c *v1.Container) {
 // quantities, or else the interned list equal to them (see resourceLists).
 func limits(requests, limits v1.ResourceList) v1.ResourceList {
 	if len(limits) == 0 || len(limits) != len(requests) {
-		return resourceLists.intern(limits)
+		return internList(limits)
 	}
 	for name, q := range limits {
 		if req, ok := requests[name]; !ok || req.Cmp(q) != 0 {
-			return resourceLists.intern(limits)
+			return internList(limits)
 		}
 	}
 	return requests
