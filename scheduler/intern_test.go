@@ -207,3 +207,43 @@ func TestTrimSharesEmptySecurityContexts(t *testing.T) {
 		})
 	}
 }
+
+// TestInternLabels: equal label sets (the same keys with the same values) are shared; any
+// difference keeps them apart; sets larger than maxInternedLabels are left alone.
+func TestInternLabels(t *testing.T) {
+	many := func(n int) map[string]string {
+		m := map[string]string{}
+		for i := range n {
+			m[fmt.Sprint("k", i)] = "v"
+		}
+		return m
+	}
+	tests := []struct {
+		name       string
+		first, now map[string]string
+		wantShared bool
+	}{
+		{"equal, built in another order", map[string]string{"app": "web", "pod-template-hash": "5d8f"}, map[string]string{"pod-template-hash": "5d8f", "app": "web"}, true},
+		{"other value", map[string]string{"app": "web"}, map[string]string{"app": "db"}, false},
+		{"key and value boundary", map[string]string{"ab": "c"}, map[string]string{"a": "bc"}, false},
+		{"an empty label more", map[string]string{"app": "web"}, map[string]string{"app": "web", "x": ""}, false},
+		{"as many as interned", many(maxInternedLabels), many(maxInternedLabels), true},
+		{"too many to intern", many(maxInternedLabels + 1), many(maxInternedLabels + 1), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			old := labelSets
+			defer func() { labelSets = old }()
+			labelSets = newInterner[map[string]string]()
+			first := internLabels(tc.first)
+			got := internLabels(tc.now)
+			shared := reflect.ValueOf(got).UnsafePointer() == reflect.ValueOf(first).UnsafePointer()
+			if shared != tc.wantShared {
+				t.Errorf("shared: %v, want %v", shared, tc.wantShared)
+			}
+			if !reflect.DeepEqual(got, tc.now) {
+				t.Errorf("labels %v, want %v", got, tc.now)
+			}
+		})
+	}
+}
