@@ -136,6 +136,9 @@ func TestLowCopyManagedFieldsCorrupt(t *testing.T) {
 
 // TestShapeOf checks where the shapes read from struct tags say managedFields are.
 func TestShapeOf(t *testing.T) {
+	if f, ok := reflect.TypeFor[metav1.ObjectMeta]().FieldByName("ManagedFields"); !ok || protobufField(f.Tag) != managedFieldsField {
+		t.Fatalf("ObjectMeta.ManagedFields is not protobuf field %d: %v", managedFieldsField, f.Tag)
+	}
 	object := &shape{in: 1, sub: objectMetaShape}
 	cases := []struct {
 		name string
@@ -146,6 +149,8 @@ func TestShapeOf(t *testing.T) {
 		{"node", &corev1.Node{}, object},
 		{"replica set", &appsv1.ReplicaSet{}, object},
 		{"pod list", &corev1.PodList{}, &shape{in: 2, sub: object}},
+		{"partial object metadata", &metav1.PartialObjectMetadata{}, object},
+		{"generic list (raw items)", &metav1.List{}, nil},
 		{"status", &metav1.Status{}, nil},
 		{"watch event", &metav1.WatchEvent{}, nil},
 		{"not a pointer", corev1.Pod{}, nil},
