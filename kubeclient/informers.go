@@ -29,7 +29,8 @@ const NonTerminalPods = "status.phase!=" + string(corev1.PodSucceeded) + ",statu
 
 // Informers is a set of shared informers over one Client, each watching one resource in all
 // namespaces with no resync and a namespace index (so client-go's listers can be built on their
-// indexers). An informer is created on the first call of its accessor, which returns the same
+// indexers), but for pods: nothing lists pods by namespace, and indexing a large cluster's pods
+// was a third of what the informer spent on each at a cold start. An informer is created on the first call of its accessor, which returns the same
 // informer from then on; Start starts those created so far. This is the part of client-go's
 // SharedInformerFactory berth uses, for berth's resources only.
 //
@@ -70,9 +71,10 @@ func NewInformers(c *Client, opts ...InformerOption) *Informers {
 	return f
 }
 
-// Pods is the informer of non-terminal pods (see NonTerminalPods) in all namespaces.
+// Pods is the informer of non-terminal pods (see NonTerminalPods) in all namespaces. Its store
+// has no namespace index: look pods up by key, or list them all.
 func (f *Informers) Pods() cache.SharedIndexInformer {
-	return f.get("pods", &corev1.Pod{}, func() *cache.ListWatch {
+	return f.getIndexed("pods", &corev1.Pod{}, cache.Indexers{}, func() *cache.ListWatch {
 		return listWatch(f.client.Pods(metav1.NamespaceAll).Resource, func(o *metav1.ListOptions) { o.FieldSelector = NonTerminalPods })
 	})
 }
@@ -200,8 +202,14 @@ func (f *Informers) VolumeAttachments() cache.SharedIndexInformer {
 	})
 }
 
-// get returns the informer of resource, creating it over newLW's list and watch on first use.
+// get returns the informer of resource, creating it over newLW's list and watch, with a namespace
+// index, on first use.
 func (f *Informers) get(resource string, example runtime.Object, newLW func() *cache.ListWatch) cache.SharedIndexInformer {
+	return f.getIndexed(resource, example, cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}, newLW)
+}
+
+// getIndexed is get with the store's indexers.
+func (f *Informers) getIndexed(resource string, example runtime.Object, indexers cache.Indexers, newLW func() *cache.ListWatch) cache.SharedIndexInformer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, inf := range f.informers {
@@ -209,10 +217,11 @@ func (f *Informers) get(resource string, example runtime.Object, newLW func() *c
 			return inf.shared
 		}
 	}
-	shared := cache.NewSharedIndexInformer(newLW(), example, 0,
-		cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc})
+	shared := cache.NewSharedIndexInformer(newLW(), example, 0, indexers)
 	// Nothing reads managedFields; dropping them before objects enter the cache saves a good part
-	// of the memory a large cluster's pods and nodes take (kube-scheduler does the same). The
+	// of the memory a large cluster's pods and nodes take (kube-scheduler does the same). Objects
+	// decoded from protobuf come without them already (see withoutManagedFields); this is for the
+	// others (JSON) and anything that slipped through. The
 	// transform cannot fail once the informer has not started, which it has not here.
 	trim := f.trim
 	_ = shared.SetTransform(func(obj any) (any, error) {

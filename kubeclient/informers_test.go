@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/berth-scheduler/berth/kubeclient"
 )
@@ -123,8 +124,11 @@ func TestInformersSyncNonTerminalPods(t *testing.T) {
 	if want := []string{"a/p1", "b/p2"}; !slices.Equal(keys, want) {
 		t.Errorf("pods in the cache = %v, want %v", keys, want)
 	}
-	if got, err := pods.GetIndexer().ByIndex("namespace", "b"); err != nil || len(got) != 1 {
-		t.Errorf("namespace index for b = %v, %v; want one pod", got, err)
+	if _, indexed := pods.GetIndexer().GetIndexers()[cache.NamespaceIndex]; indexed {
+		t.Error("the pod store has a namespace index (nothing reads it)")
+	}
+	if _, indexed := inf.Services().GetIndexer().GetIndexers()[cache.NamespaceIndex]; !indexed {
+		t.Error("the service store has no namespace index (its lister needs one)")
 	}
 	sels := srv.selectorsOf("pods")
 	if len(sels) == 0 {

@@ -18,6 +18,8 @@ import (
 // event's object before it reads the next frame into the same buffer, and because generated
 // Unmarshal methods copy what they keep (strings and byte slices alike).
 //
+// The objects come without their metadata.managedFields: see withoutManagedFields.
+//
 // Anything unusual (another media type, a content encoding, an unregistered or untyped target,
 // data that does not parse) goes to client-go's own decoder, so its results and errors are
 // unchanged.
@@ -89,7 +91,7 @@ func (d envelopeDecoder) Decode(data []byte, defaults *schema.GroupVersionKind, 
 		return d.Serializer.Decode(data, defaults, into)
 	}
 	u.Reset()
-	if err := u.Unmarshal(env.raw); err != nil {
+	if err := u.Unmarshal(withoutManagedFields(env.raw, shapeOf(obj))); err != nil {
 		return nil, &actual, err
 	}
 	obj.GetObjectKind().SetGroupVersionKind(actual)
@@ -191,42 +193,67 @@ func (d watchEventDecoder) Decode(data []byte, defaults *schema.GroupVersionKind
 // false, and returns false then or when b is malformed.
 func eachField(b []byte, fn func(field int, v []byte) bool) bool {
 	for len(b) > 0 {
-		key, n := binary.Uvarint(b)
-		if n <= 0 {
+		f, ok := nextField(b)
+		if !ok {
 			return false
 		}
-		b = b[n:]
-		field, wire := int(key>>3), key&7
-		switch wire {
-		case 0: // varint
-			if _, n := binary.Uvarint(b); n <= 0 {
-				return false
-			} else {
-				b = b[n:]
-			}
-		case 1: // 64-bit
-			if len(b) < 8 {
-				return false
-			}
-			b = b[8:]
-		case 5: // 32-bit
-			if len(b) < 4 {
-				return false
-			}
-			b = b[4:]
-		case 2:
-			size, n := binary.Uvarint(b)
-			if n <= 0 || size > uint64(len(b)-n) {
-				return false
-			}
-			v := b[n : n+int(size) : n+int(size)]
-			b = b[n+int(size):]
-			if field <= 0 || !fn(field, v) {
-				return false
-			}
-		default: // groups: not in Kubernetes' messages
+		if f.wire == wireBytes && !fn(f.num, f.value) {
 			return false
 		}
+		b = b[f.size:]
 	}
 	return true
+}
+
+// wireBytes is protobuf's length-delimited wire type (strings, bytes, messages).
+const wireBytes = 2
+
+// field is one field of a protobuf message, sliced from the message's bytes.
+type field struct {
+	num   int
+	wire  uint64
+	key   int    // bytes of the key
+	value []byte // a length-delimited field's content; the raw value of the others
+	size  int    // bytes of the whole field: key, length, value
+}
+
+// nextField reads the field that starts b; false means b does not start with a well-formed
+// field (a truncated or overlong value, field number 0, a group: none is in Kubernetes' messages).
+func nextField(b []byte) (field, bool) {
+	key, k := binary.Uvarint(b)
+	if k <= 0 || key>>3 == 0 || key>>3 > 1<<29-1 {
+		return field{}, false
+	}
+	f := field{num: int(key >> 3), wire: key & 7, key: k}
+	rest := b[k:]
+	switch f.wire {
+	case 0: // varint
+		_, n := binary.Uvarint(rest)
+		if n <= 0 {
+			return field{}, false
+		}
+		f.value = rest[:n:n]
+	case 1: // 64-bit
+		if len(rest) < 8 {
+			return field{}, false
+		}
+		f.value = rest[:8:8]
+	case 5: // 32-bit
+		if len(rest) < 4 {
+			return field{}, false
+		}
+		f.value = rest[:4:4]
+	case wireBytes:
+		size, n := binary.Uvarint(rest)
+		if n <= 0 || size > uint64(len(rest)-n) {
+			return field{}, false
+		}
+		f.value = rest[n : n+int(size) : n+int(size)]
+		f.size = k + n + int(size)
+		return f, true
+	default:
+		return field{}, false
+	}
+	f.size = k + len(f.value)
+	return f, true
 }

@@ -22,7 +22,10 @@ type object[E any] interface {
 // cluster-scoped resources and for listing or watching all namespaces. Its methods have the
 // signatures of client-go's typed clients and the same wire behaviour: options as query
 // parameters, the Client's content types, protobuf when those name none. Like client-go's, a
-// method that fails returns an empty object with the error. Safe for concurrent use.
+// method that fails returns an empty object with the error. Unlike client-go's, objects read as
+// protobuf come without metadata.managedFields, which berth never reads (see
+// withoutManagedFields); an update sent back without them leaves the server's as they are.
+// Safe for concurrent use.
 type Resource[T, L runtime.Object] struct {
 	client    *rest.RESTClient
 	params    runtime.ParameterCodec

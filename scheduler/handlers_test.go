@@ -21,7 +21,7 @@ import (
 
 // newTestScheduler builds a Scheduler whose informers are never started: tests call its
 // handlers directly.
-func newTestScheduler(t *testing.T) *Scheduler {
+func newTestScheduler(t testing.TB) *Scheduler {
 	t.Helper()
 	c, err := kubeclient.New(&rest.Config{Host: "http://127.0.0.1:1"})
 	if err != nil {

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"reflect"
+
 	v1 "k8s.io/api/core/v1"
 )
 
@@ -20,7 +22,9 @@ import (
 //
 // Container limits are kept for /metrics/resources (kube_pod_resource_limit); no plugin reads
 // them. A container whose limits equal its requests (the common Guaranteed pod) shares the
-// requests' map, so they cost nothing: informer objects are never modified. Adding a plugin that
+// requests' map, so they cost nothing: informer objects are never modified. For the same reason
+// pods share equal labels, resource lists, tolerations, container ports and empty security
+// contexts (see resourceLists). Adding a plugin that
 // reads a dropped field means keeping it here.
 func Trim(obj any) {
 	switch o := obj.(type) {
@@ -30,6 +34,10 @@ func Trim(obj any) {
 		trimNode(o)
 	}
 }
+
+// emptySecurityContext is the security context of every pod whose own is empty, as the API
+// server leaves most pods' (see resourceLists on sharing).
+var emptySecurityContext = &v1.PodSecurityContext{}
 
 func trimPod(p *v1.Pod) {
 	for i := range p.Spec.InitContainers {
@@ -51,6 +59,11 @@ func trimPod(p *v1.Pod) {
 	if len(ephemeral) > 0 {
 		p.Spec.EphemeralContainers = ephemeral
 	}
+	p.Labels = internLabels(p.Labels)
+	p.Spec.Tolerations = internTolerations(p.Spec.Tolerations)
+	if sc := p.Spec.SecurityContext; sc != nil && reflect.ValueOf(*sc).IsZero() {
+		p.Spec.SecurityContext = emptySecurityContext
+	}
 	s := &p.Status
 	s.InitContainerStatuses = trimStatuses(s.InitContainerStatuses)
 	s.ContainerStatuses = trimStatuses(s.ContainerStatuses)
@@ -58,11 +71,12 @@ func trimPod(p *v1.Pod) {
 }
 
 func trimContainer(c *v1.Container) {
+	requests := internList(c.Resources.Requests)
 	*c = v1.Container{
 		Name:          c.Name,
 		Image:         c.Image,
-		Ports:         c.Ports,
-		Resources:     v1.ResourceRequirements{Requests: c.Resources.Requests, Limits: limits(c.Resources), Claims: c.Resources.Claims},
+		Ports:         internPorts(c.Ports),
+		Resources:     v1.ResourceRequirements{Requests: requests, Limits: limits(requests, c.Resources.Limits), Claims: c.Resources.Claims},
 		ResizePolicy:  c.ResizePolicy,
 		RestartPolicy: c.RestartPolicy,
 		// Restart rules and bind mount options tell which node-declared features the pod needs.
@@ -71,17 +85,18 @@ func trimContainer(c *v1.Container) {
 	}
 }
 
-// limits returns r's limits, or its requests' map when both hold the same quantities.
-func limits(r v1.ResourceRequirements) v1.ResourceList {
-	if len(r.Limits) == 0 || len(r.Limits) != len(r.Requests) {
-		return r.Limits
+// limits returns the container's limits, or its requests' map when both hold the same
+// quantities, or else the interned list equal to them (see resourceLists).
+func limits(requests, limits v1.ResourceList) v1.ResourceList {
+	if len(limits) == 0 || len(limits) != len(requests) {
+		return internList(limits)
 	}
-	for name, q := range r.Limits {
-		if req, ok := r.Requests[name]; !ok || req.Cmp(q) != 0 {
-			return r.Limits
+	for name, q := range limits {
+		if req, ok := requests[name]; !ok || req.Cmp(q) != 0 {
+			return internList(limits)
 		}
 	}
-	return r.Requests
+	return requests
 }
 
 // bindMounts returns the mounts that have bind mount options, reduced to their name and those

@@ -56,7 +56,7 @@ func (c *Cache) dryRun(without types.UID) dryRunParts {
 	defer c.mu.Unlock()
 	var skip *snapshot.PodInfo
 	skipNode := ""
-	if ps := c.pods[without]; ps != nil {
+	if ps, ok := c.pods[without]; ok {
 		skip, skipNode = ps.info, ps.node
 	}
 	d := dryRunParts{

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"fmt"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -8,6 +9,14 @@ import (
 )
 
 func TestLabelsID(t *testing.T) {
+	many := func(n, from int) map[string]string { // n labels, inserted from the from-th on
+		m := map[string]string{}
+		for i := range n {
+			k := (i + from) % n
+			m[fmt.Sprintf("example.com/k%02d", k)] = fmt.Sprint(k)
+		}
+		return m
+	}
 	for _, tc := range []struct {
 		name      string
 		nsA, nsB  string
@@ -16,6 +25,9 @@ func TestLabelsID(t *testing.T) {
 	}{
 		{name: "same labels built in another order", nsA: "ns", nsB: "ns",
 			a: map[string]string{"app": "web", "tier": "front"}, b: map[string]string{"tier": "front", "app": "web"}, wantEqual: true},
+		{name: "as many labels as sort on the stack, in another order", nsA: "ns", nsB: "ns", a: many(maxStackLabels, 0), b: many(maxStackLabels, 5), wantEqual: true},
+		{name: "more labels than sort on the stack, in another order", nsA: "ns", nsB: "ns", a: many(40, 0), b: many(40, 17), wantEqual: true},
+		{name: "one label more", nsA: "ns", nsB: "ns", a: many(maxStackLabels, 0), b: many(maxStackLabels+1, 0)},
 		{name: "no labels and nil labels", nsA: "ns", nsB: "ns", a: map[string]string{}, b: nil, wantEqual: true},
 		{name: "other namespace", nsA: "ns", nsB: "other", a: map[string]string{"app": "web"}, b: map[string]string{"app": "web"}},
 		{name: "other value", nsA: "ns", nsB: "ns", a: map[string]string{"app": "web"}, b: map[string]string{"app": "db"}},
@@ -96,5 +108,62 @@ func TestTermID(t *testing.T) {
 	}
 	if (TermID{}).Known() {
 		t.Error("the zero TermID reports known")
+	}
+}
+
+// TestNewLabelsIDAllocations: a pod's LabelsID costs one allocation (its key) for up to
+// maxStackLabels labels, none without labels; it is computed for every pod the informer delivers.
+func TestNewLabelsIDAllocations(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"none", nil, 0},
+		{"three", map[string]string{"app": "web", "pod-template-hash": "5d8f7c9b4d", "tier": "front"}, 1},
+		{"sixteen", func() map[string]string {
+			m := map[string]string{}
+			for i := range maxStackLabels {
+				m[fmt.Sprint("k", i)] = "v"
+			}
+			return m
+		}(), 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			NewLabelsID("ns", tc.labels) // interned before counting, as most pods' labels are
+			if got := testing.AllocsPerRun(100, func() { NewLabelsID("ns", tc.labels) }); got > tc.want {
+				t.Errorf("%.0f allocations, want at most %.0f", got, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkNewLabelsID computes the LabelsIDs of pods with a few labels, already interned (the
+// common case: most pods share their labels with others).
+func BenchmarkNewLabelsID(b *testing.B) {
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+	}{
+		{"none", nil},
+		{"one", map[string]string{"app": "web"}},
+		{"deployment", map[string]string{"app": "web", "pod-template-hash": "5d8f7c9b4d", "tier": "front"}},
+		{"twenty", func() map[string]string {
+			m := map[string]string{}
+			for i := range 20 {
+				m["example.com/label-"+string(rune('a'+i))] = "value"
+			}
+			return m
+		}()},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			keep := NewLabelsID("ns", c.labels)
+			b.ReportAllocs()
+			for b.Loop() {
+				if NewLabelsID("ns", c.labels) != keep {
+					b.Fatal("another ID")
+				}
+			}
+		})
 	}
 }

@@ -62,8 +62,11 @@ func (t *AffinityTerm) Matches(pod *v1.Pod, nsLabels labels.Set) bool {
 // recorded in AffinityErr.
 func NewPodInfo(pod *v1.Pod) *PodInfo {
 	pi := &PodInfo{Pod: pod, LabelsID: NewLabelsID(pod.Namespace, pod.Labels), Requests: podRequests(pod, false)}
-	nz := podRequests(pod, true)
-	pi.NonZeroCPU, pi.NonZeroMemory = nz.MilliCPU, nz.Memory
+	pi.NonZeroCPU, pi.NonZeroMemory = pi.Requests.MilliCPU, pi.Requests.Memory
+	if !statesCPUAndMemory(pod) { // else no default applies: the non-zero requests are the requests
+		nz := podRequests(pod, true)
+		pi.NonZeroCPU, pi.NonZeroMemory = nz.MilliCPU, nz.Memory
+	}
 
 	aff := pod.Spec.Affinity
 	if aff == nil {
@@ -87,6 +90,24 @@ func NewPodInfo(pod *v1.Pod) *PodInfo {
 		}
 	}
 	return pi
+}
+
+// statesCPUAndMemory reports whether every container of pod (init containers too) states a cpu
+// and a memory request, as most pods' do.
+func statesCPUAndMemory(pod *v1.Pod) bool {
+	states := func(cs []v1.Container) bool {
+		for i := range cs {
+			r := cs[i].Resources.Requests
+			if _, ok := r[v1.ResourceCPU]; !ok {
+				return false
+			}
+			if _, ok := r[v1.ResourceMemory]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	return states(pod.Spec.Containers) && states(pod.Spec.InitContainers)
 }
 
 // HasScoringTerms reports whether the pod has terms that score other pods' placement: required

@@ -40,6 +40,15 @@ func TestPodRequests(t *testing.T) {
 	}{
 		{name: "no requests", spec: v1.PodSpec{Containers: []v1.Container{ctr()}},
 			nonZeroCPU: DefaultMilliCPURequest, nonZeroM: DefaultMemoryRequest},
+		{name: "every container states cpu and memory", spec: v1.PodSpec{
+			InitContainers: []v1.Container{sidecar("cpu", "300m", "memory", "1Mi"), ctr("cpu", "1", "memory", "3Mi")},
+			Containers:     []v1.Container{ctr("cpu", "500m", "memory", "1Mi")}},
+			cpu: 1300, mem: 4 * mi, nonZeroCPU: 1300, nonZeroM: 4 * mi},
+		{name: "an init container without memory", spec: v1.PodSpec{
+			InitContainers: []v1.Container{ctr("cpu", "1")},
+			Containers:     []v1.Container{ctr("cpu", "500m", "memory", "1Mi")}},
+			cpu: 1000, mem: mi, nonZeroCPU: 1000, nonZeroM: DefaultMemoryRequest},
+		{name: "a zero request is stated", spec: v1.PodSpec{Containers: []v1.Container{ctr("cpu", "0", "memory", "0")}}},
 		{name: "two containers sum", spec: v1.PodSpec{Containers: []v1.Container{ctr("cpu", "100m", "memory", "1Mi"), ctr("cpu", "200m")}},
 			cpu: 300, mem: mi, nonZeroCPU: 300, nonZeroM: mi + DefaultMemoryRequest},
 		{name: "init container peak wins", spec: v1.PodSpec{
@@ -276,5 +285,16 @@ func TestNodeSpecCopies(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkNewPodInfo builds the PodInfo of a pod as most are: one container stating cpu and
+// memory, a few labels.
+func BenchmarkNewPodInfo(b *testing.B) {
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", Labels: map[string]string{"app": "web", "pod-template-hash": "5d8f7c9b4d"}},
+		Spec: v1.PodSpec{NodeName: "n", Containers: []v1.Container{ctr("cpu", "100m", "memory", "500Mi")}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		NewPodInfo(pod)
 	}
 }
