@@ -25,6 +25,11 @@ type NodeInfo struct {
 	// alone: at thousands of nodes, following each Node pointer was a cache miss per node.
 	Unschedulable bool
 	Taints        []v1.Taint
+	// topo holds the node's values of the topology labels pods are spread and kept apart by
+	// most (topoKeys), and topoSet which of them the node has: Label reads them here, for the
+	// same reason.
+	topo    [len(topoKeys)]string
+	topoSet uint8
 
 	// Requested is the sum of the pods' requests.
 	Requested Resource
@@ -63,11 +68,17 @@ func (n *NodeInfo) Name() string {
 func (n *NodeInfo) SetNode(node *v1.Node) {
 	n.Node = node
 	n.Generation++
+	n.topo, n.topoSet = [len(topoKeys)]string{}, 0
 	if node == nil {
 		n.Allocatable, n.Images, n.Unschedulable, n.Taints = Resource{}, nil, false, nil
 		return
 	}
 	n.Unschedulable, n.Taints = node.Spec.Unschedulable, node.Spec.Taints
+	for i, key := range topoKeys {
+		if v, ok := node.Labels[key]; ok {
+			n.topo[i], n.topoSet = v, n.topoSet|1<<i
+		}
+	}
 	n.Allocatable = NewResource(node.Status.Allocatable)
 	n.Images = nil
 	if len(node.Status.Images) > 0 {
@@ -78,6 +89,33 @@ func (n *NodeInfo) SetNode(node *v1.Node) {
 			}
 		}
 	}
+}
+
+// topoKeys are the labels Label answers without reading the node's label map.
+var topoKeys = [...]string{v1.LabelHostname, v1.LabelTopologyZone, v1.LabelTopologyRegion}
+
+// Label returns the node's value of the label key and whether it has it (false without a node
+// object). Topology-spread and inter-pod affinity filters ask it for every node they judge: for
+// the hostname, zone and region labels it answers from the NodeInfo itself, without touching the
+// node's label map, which at thousands of nodes costs a cache miss per node.
+func (n *NodeInfo) Label(key string) (string, bool) {
+	i := -1
+	switch key { // the order of topoKeys
+	case v1.LabelHostname:
+		i = 0
+	case v1.LabelTopologyZone:
+		i = 1
+	case v1.LabelTopologyRegion:
+		i = 2
+	}
+	if i >= 0 {
+		return n.topo[i], n.topoSet&(1<<i) != 0
+	}
+	if n.Node == nil {
+		return "", false
+	}
+	v, ok := n.Node.Labels[key]
+	return v, ok
 }
 
 // AddPod accounts for p on the node.
@@ -134,6 +172,8 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		Node:             n.Node,
 		Unschedulable:    n.Unschedulable,
 		Taints:           n.Taints, // the node object's, never mutated
+		topo:             n.topo,
+		topoSet:          n.topoSet,
 		Requested:        n.Requested.Clone(),
 		NonZeroRequested: n.NonZeroRequested.Clone(),
 		Allocatable:      n.Allocatable.Clone(),

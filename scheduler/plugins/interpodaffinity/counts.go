@@ -1,5 +1,7 @@
 package interpodaffinity
 
+import "github.com/berth-scheduler/berth/scheduler/snapshot"
+
 // topologyCounts counts pods per topology domain, as topology key → value → count. An entry that
 // reaches zero is removed, so the map is empty exactly when no domain holds a counted pod.
 type topologyCounts map[string]map[string]int64
@@ -30,10 +32,10 @@ func (c topologyCounts) addValue(key, value string, delta int64) {
 	}
 }
 
-// anyOnNode reports whether any domain the node belongs to (by nodeLabels) has a positive count.
-func (c topologyCounts) anyOnNode(nodeLabels map[string]string) bool {
+// anyOnNode reports whether any domain node n belongs to has a positive count.
+func (c topologyCounts) anyOnNode(n *snapshot.NodeInfo) bool {
 	for key, values := range c {
-		if value, ok := nodeLabels[key]; ok && values[value] > 0 {
+		if value, ok := n.Label(key); ok && values[value] > 0 {
 			return true
 		}
 	}

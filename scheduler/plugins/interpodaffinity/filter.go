@@ -289,21 +289,17 @@ func (f *PodFilter) newPodMemo() podMemo {
 
 // Filter judges the prepared pod on node n. It does not allocate.
 func (f *PodFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
-	var nodeLabels map[string]string
-	if n.Node != nil {
-		nodeLabels = n.Node.Labels
-	}
-	if !f.affinityMet(nodeLabels) {
+	if !f.affinityMet(n) {
 		return rejectAffinity
 	}
-	if f.antiViolated(nodeLabels) {
+	if f.antiViolated(n) {
 		return rejectAntiAffinity
 	}
-	if f.existingAntiCounts.anyOnNode(nodeLabels) {
+	if f.existingAntiCounts.anyOnNode(n) {
 		return rejectExistingAntiAff
 	}
 	for _, l := range f.existingAntiLayers {
-		if value, ok := nodeLabels[l.key]; ok && l.counts[value] > 0 {
+		if value, ok := n.Label(l.key); ok && l.counts[value] > 0 {
 			return rejectExistingAntiAff
 		}
 	}
@@ -312,11 +308,11 @@ func (f *PodFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 
 // affinityMet reports whether the node has every affinity term's topology key and its domains hold
 // a pod matching all terms, or the first-pod rule applies.
-func (f *PodFilter) affinityMet(nodeLabels map[string]string) bool {
+func (f *PodFilter) affinityMet(n *snapshot.NodeInfo) bool {
 	found := true
 	for i := range f.affinity {
 		key := f.affinity[i].TopologyKey
-		value, ok := nodeLabels[key]
+		value, ok := n.Label(key)
 		if !ok {
 			return false
 		}
@@ -328,13 +324,13 @@ func (f *PodFilter) affinityMet(nodeLabels map[string]string) bool {
 }
 
 // antiViolated reports whether a domain of the node holds a pod matching an anti-affinity term.
-func (f *PodFilter) antiViolated(nodeLabels map[string]string) bool {
+func (f *PodFilter) antiViolated(n *snapshot.NodeInfo) bool {
 	if len(f.antiCounts) == 0 && len(f.antiLayers) == 0 {
 		return false
 	}
 	for i := range f.anti {
 		key := f.anti[i].TopologyKey
-		if value, ok := nodeLabels[key]; ok && f.antiCounts[key][value]+layerCount(f.antiLayers, key, value) > 0 {
+		if value, ok := n.Label(key); ok && f.antiCounts[key][value]+layerCount(f.antiLayers, key, value) > 0 {
 			return true
 		}
 	}

@@ -165,7 +165,7 @@ func (s *scorer) Score(n *snapshot.NodeInfo) int64 {
 	}
 	var sum int64
 	for i := range s.domains {
-		if value, ok := n.Node.Labels[s.domains[i].key]; ok {
+		if value, ok := n.Label(s.domains[i].key); ok {
 			sum += s.domains[i].values[value]
 		}
 	}

@@ -92,6 +92,16 @@ func hasTopologyKeys(nodeLabels map[string]string, cs []constraint) bool {
 	return true
 }
 
+// nodeHasTopologyKeys is hasTopologyKeys for a node of the snapshot (see NodeInfo.Label).
+func nodeHasTopologyKeys(n *snapshot.NodeInfo, cs []constraint) bool {
+	for i := range cs {
+		if _, ok := n.Label(cs[i].topologyKey); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // countMatching counts the pods of pods that c selects: in namespace ns and not terminating.
 func countMatching(pods []*snapshot.PodInfo, c *constraint, ns string) int {
 	if c.countsNothing {

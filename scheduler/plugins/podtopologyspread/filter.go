@@ -101,13 +101,9 @@ func (f *spreadFilter) countNode(n *snapshot.NodeInfo, into []map[string]int, m 
 // Filter rejects a node that lacks a topology key (unresolvable) or whose domain would exceed a
 // constraint's maxSkew with the pod placed there.
 func (f *spreadFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
-	var nodeLabels map[string]string
-	if n.Node != nil {
-		nodeLabels = n.Node.Labels
-	}
 	for i := range f.constraints {
 		c := &f.constraints[i]
-		value, ok := nodeLabels[c.topologyKey]
+		value, ok := n.Label(c.topologyKey)
 		if !ok {
 			return snapshot.Verdict{Reasons: reasonsMissingLabel, Unresolvable: true}
 		}

@@ -124,14 +124,13 @@ func (s *spreadScorer) Score(n *snapshot.NodeInfo) int64 {
 	if n.Node == nil {
 		return 0
 	}
-	nodeLabels := n.Node.Labels
-	if s.requireAll && !hasTopologyKeys(nodeLabels, s.constraints) {
+	if s.requireAll && !nodeHasTopologyKeys(n, s.constraints) {
 		return 0
 	}
 	var score float64
 	for i := range s.constraints {
 		c := &s.constraints[i]
-		value, ok := nodeLabels[c.topologyKey]
+		value, ok := n.Label(c.topologyKey)
 		if !ok {
 			continue
 		}
