@@ -15,6 +15,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
@@ -26,16 +27,18 @@ func TestPostFilterMessage(t *testing.T) {
 		preemptFirst bool
 		preemptMsg   string
 		found        bool
+		delete       bool
 		want         string
 	}{
 		{name: "no preemption", want: "deallocation of ResourceClaim completed"},
 		{name: "the default order", preemptMsg: preemption, want: "deallocation of ResourceClaim completed, " + preemption},
 		{name: "preemption first", preemptFirst: true, preemptMsg: preemption, want: preemption + ", deallocation of ResourceClaim completed"},
 		{name: "preemption found a node: its success alone", preemptMsg: "preemption: found", found: true, want: "preemption: found"},
+		{name: "a stale extended resource claim deleted", delete: true, preemptMsg: preemption, want: "deletion of ResourceClaim completed, " + preemption},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := postFilterMessage(&Profile{PreemptFirst: tc.preemptFirst}, tc.preemptMsg, tc.found); got != tc.want {
+			if got := postFilterMessage(&Profile{PreemptFirst: tc.preemptFirst}, &dynamicresources.Deallocation{Delete: tc.delete}, tc.preemptMsg, tc.found); got != tc.want {
 				t.Errorf("postFilterMessage = %q, want %q", got, tc.want)
 			}
 		})
