@@ -115,6 +115,30 @@ type draCopy struct {
 
 func (c *draCopy) short(name string) string { return strings.TrimPrefix(name, c.prefix) }
 
+// qualifyResource prefixes the extended resources a case's classes may provide, so that a copy's
+// classes never provide the other copy's (or another test's) resources: example.com/X becomes
+// PREFIXexample.com/X, and deviceclass.resource.kubernetes.io/CLASS names the copy's class.
+func (c *draCopy) qualifyResource(r v1.ResourceName) v1.ResourceName {
+	if class, ok := strings.CutPrefix(string(r), resourcev1.ResourceDeviceClassPrefix); ok {
+		return v1.ResourceName(resourcev1.ResourceDeviceClassPrefix + c.prefix + class)
+	}
+	if strings.HasPrefix(string(r), "example.com/") {
+		return v1.ResourceName(c.prefix + string(r))
+	}
+	return r
+}
+
+func (c *draCopy) qualifyResources(l v1.ResourceList) v1.ResourceList {
+	if l == nil {
+		return nil
+	}
+	out := make(v1.ResourceList, len(l))
+	for r, q := range l {
+		out[c.qualifyResource(r)] = q
+	}
+	return out
+}
+
 // qualifyDrivers prefixes every driver name in s (CEL expressions, attribute names).
 func (c *draCopy) qualifyDrivers(s string) string {
 	for _, d := range draDrivers {
@@ -198,11 +222,15 @@ func (dc *draCase) copyOf(id, c, scheduler string) *draCopy {
 	for _, spec := range dc.nodes {
 		spec.Name = q(spec.Name)
 		spec.Labels = marks(spec.Labels)
+		spec.Extra = cp.qualifyResources(spec.Extra)
 		cp.nodes = append(cp.nodes, testenv.Node(spec))
 	}
 	for _, cl := range dc.classes {
 		cl = cl.DeepCopy()
 		cl.Name, cl.Labels = q(cl.Name), marks(cl.Labels)
+		if n := cl.Spec.ExtendedResourceName; n != nil {
+			cl.Spec.ExtendedResourceName = ptrTo(string(cp.qualifyResource(v1.ResourceName(*n))))
+		}
 		cp.qualifySelectors(cl.Spec.Selectors)
 		for i := range cl.Spec.Config {
 			if o := cl.Spec.Config[i].Opaque; o != nil {
@@ -264,6 +292,12 @@ func (dc *draCase) copyOf(id, c, scheduler string) *draCopy {
 			p.Spec.NodeSelector = map[string]string{}
 		}
 		p.Spec.NodeSelector[labelCopy] = c
+		for _, list := range [][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+			for i := range list {
+				r := &list[i].Resources
+				r.Requests, r.Limits = cp.qualifyResources(r.Requests), cp.qualifyResources(r.Limits)
+			}
+		}
 		if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
 			qualifyTerms(q, a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms)
 		}
@@ -357,6 +391,15 @@ func (ph *draPhase) devicesOf(p *v1.Pod) []string {
 			}
 		}
 		out = append(out, fmt.Sprintf("%s->%v", pc.Name, devs))
+	}
+	if st := p.Status.ExtendedResourceClaimStatus; st != nil {
+		var devs []string
+		if c := ph.devices.Claims[p.Namespace+"/"+st.ResourceClaimName]; c != nil && c.Status.Allocation != nil {
+			for _, r := range c.Status.Allocation.Devices.Results {
+				devs = append(devs, ph.copy.short(r.Pool)+"/"+r.Device)
+			}
+		}
+		out = append(out, fmt.Sprintf("extended->%v", devs))
 	}
 	return out
 }
@@ -749,6 +792,19 @@ func compareDRA(t *testing.T, dc *draCase, up, be *draPhase) {
 			problems = append(problems, fmt.Sprintf("%s: FailedScheduling messages differ:\n    upstream: %q\n    berth:    %q", g, um, bm))
 		}
 	}
+	for _, in := range dc.pods {
+		u, b := up.pod(in.Name), be.pod(in.Name)
+		if u == nil || b == nil || u.Spec.NodeName == "" || b.Spec.NodeName == "" {
+			continue
+		}
+		us, bs := up.extendedShape(u), be.extendedShape(b)
+		if *flagShow && us != "" {
+			t.Logf("%s: extended resource claim: %s", in.Name, us)
+		}
+		if us != bs {
+			problems = append(problems, fmt.Sprintf("%s: extended resource claims differ:\n    upstream: %s\n    berth:    %s", in.Name, us, bs))
+		}
+	}
 	if dc.groups == nil {
 		for _, ph := range []*draPhase{up, be} {
 			placed := 0
@@ -812,4 +868,55 @@ func describeDRACase(dc *draCase) string {
 		fmt.Fprintf(&b, "incoming pod %s, claims %s: %s\n", p.Name, jsonString(p.Spec.ResourceClaims), describePod(p))
 	}
 	return b.String()
+}
+
+// extendedShape renders the extended resource claim of bound pod p (status.extendedResourceClaimStatus)
+// with the copy's names made short and the generated parts left out: how it is named, its
+// annotation, owner and finalizers, its requests, its allocation's results by request and its
+// reservations, and the pod's request mappings; "" when the pod has none.
+func (ph *draPhase) extendedShape(p *v1.Pod) string {
+	st := p.Status.ExtendedResourceClaimStatus
+	if st == nil {
+		return ""
+	}
+	short := func(s string) string { return strings.ReplaceAll(s, ph.copy.prefix, "") }
+	var b strings.Builder
+	for _, m := range st.RequestMappings {
+		fmt.Fprintf(&b, "mapping %s/%s->%s; ", m.ContainerName, short(m.ResourceName), m.RequestName)
+	}
+	c := ph.devices.Claims[p.Namespace+"/"+st.ResourceClaimName]
+	if c == nil {
+		return b.String() + "claim " + st.ResourceClaimName + " missing"
+	}
+	fmt.Fprintf(&b, "named %t generateName %q annotations %v finalizers %v", strings.HasPrefix(c.Name, c.GenerateName) && c.GenerateName == p.Name+"-extended-resources-",
+		c.GenerateName, c.Annotations, c.Finalizers)
+	for _, o := range c.OwnerReferences {
+		fmt.Fprintf(&b, " owner %s/%s %s uid-matches=%t controller=%v blockOwnerDeletion=%v", o.APIVersion, o.Kind, o.Name, o.UID == p.UID,
+			ptrValue(o.Controller), ptrValue(o.BlockOwnerDeletion))
+	}
+	for _, r := range c.Spec.Devices.Requests {
+		if e := r.Exactly; e != nil {
+			fmt.Fprintf(&b, " request %s %s %s %d", r.Name, short(e.DeviceClassName), e.AllocationMode, e.Count)
+		} else {
+			fmt.Fprintf(&b, " request %s (not exact)", r.Name)
+		}
+	}
+	if a := c.Status.Allocation; a != nil {
+		perRequest := map[string]int{}
+		for _, r := range a.Devices.Results {
+			perRequest[r.Request]++
+		}
+		fmt.Fprintf(&b, " allocated %v timestamp=%t nodeSelector=%t", perRequest, a.AllocationTimestamp != nil, a.NodeSelector != nil)
+	}
+	for _, r := range c.Status.ReservedFor {
+		fmt.Fprintf(&b, " reservedFor %s/%s %s uid-matches=%t", r.APIGroup, r.Resource, r.Name, r.UID == p.UID)
+	}
+	return b.String()
+}
+
+func ptrValue[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
