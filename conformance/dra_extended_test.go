@@ -96,6 +96,11 @@ func TestDRAExtendedResources(t *testing.T) {
 			pods: []*v1.Pod{with(extPod("pod", nil, extContainer("app", extGPU, "2")), func(p *v1.Pod) {
 				testenv.WithResourceClaims(p, fromTemplate("t"))
 			})}, want: only("pod", "b")},
+		{name: "a claim left by an earlier attempt is deleted, and the pod gets a new one", nodes: abc(),
+			classes: []*resourcev1.DeviceClass{extClass(extGPU)}, slices: gpuSlices(0, 2, 0),
+			pods:          []*v1.Pod{extPod("pod", nil, extContainer("app", extGPU, "2"))},
+			staleExtended: map[string]*resourcev1.ResourceClaim{"pod": rClaim("", testenv.ExactRequest("container-0-request-1", "gpu", 2))},
+			want:          only("pod", "b")},
 		{name: "two pods, devices for one", nodes: abc(),
 			classes: []*resourcev1.DeviceClass{extClass(extGPU)}, slices: gpuSlices(2, 0, 0),
 			pods:  []*v1.Pod{extPod("p0", nil, extContainer("app", extGPU, "2")), extPod("p1", nil, extContainer("app", extGPU, "2"))},

@@ -93,7 +93,15 @@ type draCase struct {
 	berthRefuses string
 	// adminNS labels the namespaces so that claims there may ask for admin access.
 	adminNS bool
+	// staleExtended maps an incoming pod to the extended resource claim "an earlier attempt"
+	// left for it (its spec): the pod is created with a scheduling gate, then the claim
+	// (annotated, controlled by the pod, with the delete-protection finalizer), then the gate is
+	// removed (see runDRAPhase).
+	staleExtended map[string]*resourcev1.ResourceClaim
 }
+
+// staleGate holds a pod of staleExtended until its claim exists.
+const staleGate = "berth.test/stale-extended-claim"
 
 // draCopy is one scheduler's copy of a case, names qualified.
 type draCopy struct {
@@ -111,6 +119,8 @@ type draCopy struct {
 	barrierClass *resourcev1.DeviceClass
 	barrierSlice *resourcev1.ResourceSlice
 	barrierClaim *resourcev1.ResourceClaim
+	// stale are the staleExtended claims by pod name, qualified.
+	stale map[string]*resourcev1.ResourceClaim
 }
 
 func (c *draCopy) short(name string) string { return strings.TrimPrefix(name, c.prefix) }
@@ -300,6 +310,18 @@ func (dc *draCase) copyOf(id, c, scheduler string) *draCopy {
 		}
 		if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
 			qualifyTerms(q, a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms)
+		}
+		if cl := dc.staleExtended[p.Name]; cl != nil {
+			cl = cl.DeepCopy()
+			cl.Namespace, cl.Name, cl.Labels = cp.ns, p.Name+"-extended-resources-stale", marks(cl.Labels)
+			cl.Annotations = map[string]string{resourcev1.ExtendedResourceClaimAnnotation: "true"}
+			cl.Finalizers = []string{resourcev1.Finalizer}
+			cp.qualifySpec(&cl.Spec)
+			if cp.stale == nil {
+				cp.stale = map[string]*resourcev1.ResourceClaim{}
+			}
+			cp.stale[p.Name] = cl
+			p.Spec.SchedulingGates = append(p.Spec.SchedulingGates, v1.PodSchedulingGate{Name: staleGate})
 		}
 		cp.pods = append(cp.pods, p)
 	}
@@ -568,8 +590,21 @@ func runDRAPhase(ctx context.Context, c *draCopy) (*draPhase, error) {
 	sel := metav1.ListOptions{LabelSelector: labelKind + "=incoming," + labelScenario + "=" + c.id}
 	start := time.Now()
 	for _, p := range c.pods {
-		if _, err := admin.CoreV1().Pods(c.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		created, err := admin.CoreV1().Pods(c.ns).Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
 			return nil, fmt.Errorf("creating incoming pod %s for %s: %w", p.Name, c.scheduler, err)
+		}
+		if cl := c.stale[p.Name]; cl != nil {
+			if err := leaveStaleClaim(ctx, created, cl); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// A pod with a stale claim is rejected once, then waits for the claim's deletion and its
+	// backoff: longer than settleDRA's quiet time.
+	for name := range c.stale {
+		if err := waitBoundFor(ctx, c.ns, name, staleWait); err != nil {
+			return nil, err
 		}
 	}
 	pods, err := settleDRA(ctx, c.ns, sel, len(c.pods))
@@ -585,6 +620,43 @@ func runDRAPhase(ctx context.Context, c *draCopy) (*draPhase, error) {
 		return ph, fmt.Errorf("deleting incoming pods: %w", err)
 	}
 	return ph, waitGone(ctx, c.ns, sel)
+}
+
+// staleWait bounds how long runDRAPhase waits for a pod with a stale claim to be bound.
+const staleWait = 20 * time.Second
+
+// waitBoundFor waits until pod ns/name is bound, at most d (then it returns nil: the comparison
+// judges the pending pod).
+func waitBoundFor(ctx context.Context, ns, name string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		p, err := admin.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading pod %s/%s: %w", ns, name, err)
+		}
+		if p.Spec.NodeName != "" {
+			return nil
+		}
+		if err := sleep(ctx, pollEvery); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaveStaleClaim creates cl as the extended resource claim of pod (gated), as an earlier attempt
+// would have left it, then lifts the pod's gate.
+func leaveStaleClaim(ctx context.Context, pod *v1.Pod, cl *resourcev1.ResourceClaim) error {
+	cl = cl.DeepCopy()
+	cl.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID, Controller: ptrTo(true)}}
+	if _, err := admin.ResourceV1().ResourceClaims(cl.Namespace).Create(ctx, cl, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the stale claim of %s: %w", pod.Name, err)
+	}
+	patch := []byte(`{"spec":{"schedulingGates":null}}`)
+	if _, err := admin.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("lifting the gate of %s: %w", pod.Name, err)
+	}
+	return nil
 }
 
 // settleDRA polls the pods until want of them exist and each is bound, or pending (marked
@@ -792,6 +864,22 @@ func compareDRA(t *testing.T, dc *draCase, up, be *draPhase) {
 			problems = append(problems, fmt.Sprintf("%s: FailedScheduling messages differ:\n    upstream: %q\n    berth:    %q", g, um, bm))
 		}
 	}
+	for _, ph := range []*draPhase{up, be} {
+		for name, cl := range ph.copy.stale {
+			if left := ph.devices.Claims[cl.Namespace+"/"+cl.Name]; left != nil {
+				problems = append(problems, fmt.Sprintf("%s: %s left %s's stale extended resource claim (deleting: %v)", name, ph.copy.scheduler, name, left.DeletionTimestamp != nil))
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(dc.staleExtended)) {
+		um, bm := staleEvents(t, up, name), staleEvents(t, be, name)
+		if *flagShow {
+			t.Logf("%s: FailedScheduling events: %q", name, um)
+		}
+		if !slices.Equal(um, bm) {
+			problems = append(problems, fmt.Sprintf("%s: FailedScheduling events differ:\n    upstream: %q\n    berth:    %q", name, um, bm))
+		}
+	}
 	for _, in := range dc.pods {
 		u, b := up.pod(in.Name), be.pod(in.Name)
 		if u == nil || b == nil || u.Spec.NodeName == "" || b.Spec.NodeName == "" {
@@ -868,6 +956,34 @@ func describeDRACase(dc *draCase) string {
 		fmt.Fprintf(&b, "incoming pod %s, claims %s: %s\n", p.Name, jsonString(p.Spec.ResourceClaims), describePod(p))
 	}
 	return b.String()
+}
+
+// staleEvents returns the distinct FailedScheduling messages of the phase's pod called name, with
+// the copy's names made short, waiting a little for the first (events are written
+// asynchronously).
+func staleEvents(t *testing.T, ph *draPhase, name string) []string {
+	t.Helper()
+	p := ph.pod(name)
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for try := 0; try < 25 && len(out) == 0; try++ {
+		if try > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		for _, e := range schedulerEvents(t, ph.copy.ns, p.UID) {
+			if e.Reason != "FailedScheduling" {
+				continue
+			}
+			m := strings.ReplaceAll(strings.ReplaceAll(e.Note, ph.copy.prefix, ""), ph.copy.ns+"/", "<ns>/")
+			if !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // extendedShape renders the extended resource claim of bound pod p (status.extendedResourceClaimStatus)
