@@ -239,13 +239,21 @@ func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (
 		if c, ok := args.(*config.NodeResourcesFitArgs); ok {
 			a = c.NodeResourcesFitArgs
 		}
-		return noderesources.NewFit(a)
+		pl, err := noderesources.NewFit(a)
+		if err != nil {
+			return nil, err
+		}
+		return pl.WithDeviceMatcher(dynamicresources.NewClassMatcher(DeviceSelectorCompiler)), nil
 	case noderesources.BalancedAllocationName:
 		a := noderesources.DefaultBalancedAllocationArgs()
 		if c, ok := args.(*config.NodeResourcesBalancedAllocationArgs); ok {
 			a = c.NodeResourcesBalancedAllocationArgs
 		}
-		return noderesources.NewBalancedAllocation(a)
+		pl, err := noderesources.NewBalancedAllocation(a)
+		if err != nil {
+			return nil, err
+		}
+		return pl.WithDeviceMatcher(dynamicresources.NewClassMatcher(DeviceSelectorCompiler)), nil
 	case podtopologyspread.Name:
 		a := podtopologyspread.DefaultArgs()
 		if c, ok := args.(*config.PodTopologySpreadArgs); ok {

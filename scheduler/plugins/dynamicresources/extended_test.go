@@ -265,3 +265,28 @@ func TestExtendedPostFilterDeletesStaleClaim(t *testing.T) {
 		t.Fatalf("PostFilter = %+v, want the stale claim's deletion", got)
 	}
 }
+
+func TestClassMatcher(t *testing.T) {
+	m := NewClassMatcher(fakeCompile)
+	d := dev("gpu-0", "model", "a")
+	tests := []struct {
+		name    string
+		class   *resourcev1.DeviceClass
+		want    bool
+		wantErr bool
+	}{
+		{name: "no selectors: every device", class: class("c"), want: true},
+		{name: "every selector holds", class: class("c", "true", "model=a"), want: true},
+		{name: "one selector fails", class: class("c", "true", "model=b")},
+		{name: "a runtime error", class: class("c", "boom"), wantErr: true},
+		{name: "a compile error", class: class("c", "unsupported"), wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := m.Matches(tc.class, driver, &d)
+			if got != tc.want || (err != nil) != tc.wantErr {
+				t.Errorf("Matches = %v, %v; want %v, error %v", got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}

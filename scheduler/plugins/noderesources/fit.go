@@ -215,19 +215,27 @@ func (s *shortfalls) verdict() snapshot.Verdict {
 
 // PreScore prepares the pod's scored requests (cpu and memory with non-zero defaults). It always
 // returns a scorer.
-func (f *Fit) PreScore(pod *snapshot.PodInfo, _ *snapshot.Snapshot, _ []*snapshot.NodeInfo) decide.NodeScorer {
-	return &fitScorer{scoring: &f.scoring, podRequests: f.scoring.podRequests(pod)}
+func (f *Fit) PreScore(pod *snapshot.PodInfo, snap *snapshot.Snapshot, _ []*snapshot.NodeInfo) decide.NodeScorer {
+	return &fitScorer{scoring: &f.scoring, podRequests: f.scoring.podRequests(pod), dra: f.scoring.draScoringFor(snap)}
+}
+
+// WithDeviceMatcher makes the plugin score extended resources backed by DRA (see dra.go) with m
+// evaluating the DeviceClasses' selectors. Call it before the plugin is used.
+func (f *Fit) WithDeviceMatcher(m DeviceMatcher) *Fit {
+	f.scoring.matcher = m
+	return f
 }
 
 // fitScorer is one pod's scored requests under the plugin's strategy.
 type fitScorer struct {
 	scoring     *allocationScorer
 	podRequests []int64
+	dra         *draScoring
 }
 
 // Score returns 0..100 by the configured strategy.
 func (s *fitScorer) Score(n *snapshot.NodeInfo) int64 {
-	return s.scoring.score(s.podRequests, n)
+	return s.scoring.score(s.podRequests, n, s.dra)
 }
 
 var _ decide.Shortfaller = (*fitFilter)(nil)
