@@ -12,6 +12,11 @@
 // NodeResourcesBalancedAllocation scores nodes by how evenly the pod would leave their resources
 // used (the standard deviation of the used fractions, before and after placing the pod).
 //
+// An extended resource that a DeviceClass provides (DRAExtendedResource) is the device plugin's on
+// a node that advertises it in allocatable, and is checked and scored as any other there; on a
+// node that does not, DynamicResources allocates devices for it, so the filter skips it and the
+// scorers count the class's devices instead (dra.go).
+//
 // Build plugins with NewFit(DefaultFitArgs()) and NewBalancedAllocation(DefaultBalancedAllocationArgs()),
 // or from user args after SetDefaults. Plugins are immutable and safe for concurrent use.
 package noderesources
