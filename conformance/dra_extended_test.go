@@ -101,6 +101,16 @@ func TestDRAExtendedResources(t *testing.T) {
 			pods:          []*v1.Pod{extPod("pod", nil, extContainer("app", extGPU, "2"))},
 			staleExtended: map[string]*resourcev1.ResourceClaim{"pod": rClaim("", testenv.ExactRequest("container-0-request-1", "gpu", 2))},
 			want:          only("pod", "b")},
+		// Upstream creates a claim without requests for the extended resources there (none are
+		// needed), then fails its PreBind: "nil or empty request mappings". berth leaves them
+		// to the device plugin and binds the pod (README: Devices).
+		{name: "its own claim, and extended resources a node serves by device plugin", upstreamFails: "nil or empty request mappings",
+			nodes:   []testenv.NodeSpec{{Name: "a", Extra: v1.ResourceList{extGPU: resource.MustParse("2")}}},
+			classes: []*resourcev1.DeviceClass{extClass(extGPU)}, slices: gpuSlices(2),
+			templates: []*resourcev1.ResourceClaimTemplate{rTemplate("t", testenv.ExactRequest("gpu", "gpu", 1))},
+			pods: []*v1.Pod{with(extPod("pod", nil, extContainer("app", extGPU, "1")), func(p *v1.Pod) {
+				testenv.WithResourceClaims(p, fromTemplate("t"))
+			})}, want: only("pod", "a")},
 		{name: "two pods, devices for one", nodes: abc(),
 			classes: []*resourcev1.DeviceClass{extClass(extGPU)}, slices: gpuSlices(2, 0, 0),
 			pods:  []*v1.Pod{extPod("p0", nil, extContainer("app", extGPU, "2")), extPod("p1", nil, extContainer("app", extGPU, "2"))},

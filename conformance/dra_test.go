@@ -91,6 +91,10 @@ type draCase struct {
 	// message containing it (a selector berth does not evaluate), whatever upstream does; only
 	// the checker judges upstream's placements.
 	berthRefuses string
+	// upstreamFails, when set, is an accepted divergence the other way: upstream keeps every pod
+	// pending with a message containing it (an upstream bug), and berth's placements are judged
+	// by want alone.
+	upstreamFails string
 	// adminNS labels the namespaces so that claims there may ask for admin access.
 	adminNS bool
 	// staleExtended maps an incoming pod to the extended resource claim "an earlier attempt"
@@ -822,6 +826,23 @@ func compareDRA(t *testing.T, dc *draCase, up, be *draPhase) {
 		for _, p := range be.pods {
 			if p.Spec.NodeName != "" || !strings.Contains(be.message(p), dc.berthRefuses) {
 				problems = append(problems, fmt.Sprintf("berth %s; the case wants it pending, its message saying %q", draPlacement(be, p), dc.berthRefuses))
+			}
+		}
+		if len(problems) > 0 {
+			t.Errorf("%d problem(s):\n  - %s\n\n%s\n%s\n%s", len(problems), strings.Join(problems, "\n  - "), describeDRACase(dc), up, be)
+		}
+		return
+	}
+	if dc.upstreamFails != "" {
+		for _, p := range up.pods {
+			if p.Spec.NodeName != "" || !strings.Contains(up.message(p), dc.upstreamFails) {
+				problems = append(problems, fmt.Sprintf("upstream %s; the case expects upstream's bug %q", draPlacement(up, p), dc.upstreamFails))
+			}
+		}
+		for _, in := range dc.pods {
+			p := be.pod(in.Name)
+			if got, want := be.copy.short(p.Spec.NodeName), dc.want[in.Name]; (len(want) == 0 && p.Spec.NodeName != "") || (len(want) > 0 && !slices.Contains(want, got)) {
+				problems = append(problems, fmt.Sprintf("berth %s, the case wants it on one of %v (none: pending)", draPlacement(be, p), want))
 			}
 		}
 		if len(problems) > 0 {
