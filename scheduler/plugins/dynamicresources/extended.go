@@ -24,7 +24,7 @@ import (
 //   - PreFilter finds the resources (extendedState) and the claim an earlier attempt created,
 //     if any;
 //   - Filter builds, per node, the claim the node needs: one request per container and resource
-//     served by DRA there (extendedClaimFor), and allocates it with the pod's other claims;
+//     served by DRA there (prepared.variant, requestsAndMappings), and allocates it with the pod's other claims;
 //   - Reserve returns it in the Plan (ExtendedClaim), with its allocation and the pod's request
 //     mappings; the binding cycle creates it (generateName POD-extended-resources-, the pod as
 //     controller, the annotation resource.kubernetes.io/extended-resource-claim: "true"), writes
@@ -195,8 +195,8 @@ func newExtendedClaim(pod *v1.Pod, reqs []resourcev1.DeviceRequest) *resourcev1.
 	}
 }
 
-// IsExtendedClaimInMemory reports whether c is a pod's extended resource claim not created yet.
-func IsExtendedClaimInMemory(c *resourcev1.ResourceClaim) bool {
+// inMemory reports whether c is a pod's extended resource claim not created yet.
+func inMemory(c *resourcev1.ResourceClaim) bool {
 	return strings.HasPrefix(c.Name, extendedClaimPrefix)
 }
 
@@ -304,7 +304,7 @@ func containerRequest(i int, c *v1.Container, r extendedResource, reusable []*re
 // ExtendedClaim is the extended resource claim a Plan creates for its pod (see extended.go).
 type ExtendedClaim struct {
 	// Claim is the claim to create: generateName, owner, annotation and spec. Its name is the
-	// in-memory one (IsExtendedClaimInMemory), to be cleared for the create.
+	// in-memory one (see inMemory), to be cleared for the create.
 	Claim *resourcev1.ResourceClaim
 	// Assumed is Claim with the finalizer, Allocation and the pod in reservedFor, as the cache
 	// assumes it under the in-memory name until the claim is created.

@@ -200,7 +200,7 @@ func TestExtendedReserve(t *testing.T) {
 		}
 		x := plan.Extended
 		c := x.Claim
-		if !IsExtendedClaimInMemory(c) || c.GenerateName != "p-extended-resources-" || c.Namespace != ns ||
+		if !inMemory(c) || c.GenerateName != "p-extended-resources-" || c.Namespace != ns ||
 			c.Annotations[resourcev1.ExtendedResourceClaimAnnotation] != "true" {
 			t.Errorf("claim meta = %+v", c.ObjectMeta)
 		}
