@@ -521,6 +521,14 @@ func (w claimWriter) UpdateResourceClaimStatus(ctx context.Context, rc *resource
 	return w.c.ResourceClaims(rc.Namespace).UpdateStatus(ctx, rc, metav1.UpdateOptions{})
 }
 
+func (w claimWriter) CreateResourceClaim(ctx context.Context, rc *resourcev1.ResourceClaim) (*resourcev1.ResourceClaim, error) {
+	return w.c.ResourceClaims(rc.Namespace).Create(ctx, rc, metav1.CreateOptions{})
+}
+
+func (w claimWriter) DeleteResourceClaim(ctx context.Context, namespace, name string) error {
+	return w.c.ResourceClaims(namespace).Delete(ctx, name, metav1.DeleteOptions{})
+}
+
 func (w claimWriter) PatchResourceClaimStatus(ctx context.Context, namespace, name string, patch []byte) error {
 	_, err := w.c.ResourceClaims(namespace).Patch(ctx, name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
 	return err

@@ -154,9 +154,9 @@ func runDRACases(t *testing.T, prefix string, cases []draCase) {
 // under both), placements land where the case wants, and placementcheck accepts every
 // allocation.
 //
-// Not covered, as berth does not do what upstream does: extended resources backed by a DeviceClass
-// (berth keeps such pods pending), and selectors berth does not evaluate (the case "a CEL
-// function berth does not evaluate" only checks berth's refusal).
+// Not covered, as berth does not do what upstream does: selectors berth does not evaluate (the
+// case "a CEL function berth does not evaluate" only checks berth's refusal). Extended resources
+// backed by a DeviceClass are TestDRAExtendedResources' (dra_extended_test.go).
 func TestDynamicResources(t *testing.T) {
 	two := func(node string) *resourcev1.ResourceSlice { return gpuSlice(node, gpus(2, "small")...) }
 	everywhere := []*resourcev1.ResourceSlice{two("a"), two("b"), two("c")}

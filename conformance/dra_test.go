@@ -91,9 +91,21 @@ type draCase struct {
 	// message containing it (a selector berth does not evaluate), whatever upstream does; only
 	// the checker judges upstream's placements.
 	berthRefuses string
+	// upstreamFails, when set, is an accepted divergence the other way: upstream keeps every pod
+	// pending with a message containing it (an upstream bug), and berth's placements are judged
+	// by want alone.
+	upstreamFails string
 	// adminNS labels the namespaces so that claims there may ask for admin access.
 	adminNS bool
+	// staleExtended maps an incoming pod to the extended resource claim "an earlier attempt"
+	// left for it (its spec): the pod is created with a scheduling gate, then the claim
+	// (annotated, controlled by the pod, with the delete-protection finalizer), then the gate is
+	// removed (see runDRAPhase).
+	staleExtended map[string]*resourcev1.ResourceClaim
 }
+
+// staleGate holds a pod of staleExtended until its claim exists.
+const staleGate = "berth.test/stale-extended-claim"
 
 // draCopy is one scheduler's copy of a case, names qualified.
 type draCopy struct {
@@ -111,9 +123,35 @@ type draCopy struct {
 	barrierClass *resourcev1.DeviceClass
 	barrierSlice *resourcev1.ResourceSlice
 	barrierClaim *resourcev1.ResourceClaim
+	// stale are the staleExtended claims by pod name, qualified.
+	stale map[string]*resourcev1.ResourceClaim
 }
 
 func (c *draCopy) short(name string) string { return strings.TrimPrefix(name, c.prefix) }
+
+// qualifyResource prefixes the extended resources a case's classes may provide, so that a copy's
+// classes never provide the other copy's (or another test's) resources: example.com/X becomes
+// PREFIXexample.com/X, and deviceclass.resource.kubernetes.io/CLASS names the copy's class.
+func (c *draCopy) qualifyResource(r v1.ResourceName) v1.ResourceName {
+	if class, ok := strings.CutPrefix(string(r), resourcev1.ResourceDeviceClassPrefix); ok {
+		return v1.ResourceName(resourcev1.ResourceDeviceClassPrefix + c.prefix + class)
+	}
+	if strings.HasPrefix(string(r), "example.com/") {
+		return v1.ResourceName(c.prefix + string(r))
+	}
+	return r
+}
+
+func (c *draCopy) qualifyResources(l v1.ResourceList) v1.ResourceList {
+	if l == nil {
+		return nil
+	}
+	out := make(v1.ResourceList, len(l))
+	for r, q := range l {
+		out[c.qualifyResource(r)] = q
+	}
+	return out
+}
 
 // qualifyDrivers prefixes every driver name in s (CEL expressions, attribute names).
 func (c *draCopy) qualifyDrivers(s string) string {
@@ -198,11 +236,15 @@ func (dc *draCase) copyOf(id, c, scheduler string) *draCopy {
 	for _, spec := range dc.nodes {
 		spec.Name = q(spec.Name)
 		spec.Labels = marks(spec.Labels)
+		spec.Extra = cp.qualifyResources(spec.Extra)
 		cp.nodes = append(cp.nodes, testenv.Node(spec))
 	}
 	for _, cl := range dc.classes {
 		cl = cl.DeepCopy()
 		cl.Name, cl.Labels = q(cl.Name), marks(cl.Labels)
+		if n := cl.Spec.ExtendedResourceName; n != nil {
+			cl.Spec.ExtendedResourceName = ptrTo(string(cp.qualifyResource(v1.ResourceName(*n))))
+		}
 		cp.qualifySelectors(cl.Spec.Selectors)
 		for i := range cl.Spec.Config {
 			if o := cl.Spec.Config[i].Opaque; o != nil {
@@ -264,8 +306,26 @@ func (dc *draCase) copyOf(id, c, scheduler string) *draCopy {
 			p.Spec.NodeSelector = map[string]string{}
 		}
 		p.Spec.NodeSelector[labelCopy] = c
+		for _, list := range [][]v1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+			for i := range list {
+				r := &list[i].Resources
+				r.Requests, r.Limits = cp.qualifyResources(r.Requests), cp.qualifyResources(r.Limits)
+			}
+		}
 		if a := p.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
 			qualifyTerms(q, a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms)
+		}
+		if cl := dc.staleExtended[p.Name]; cl != nil {
+			cl = cl.DeepCopy()
+			cl.Namespace, cl.Name, cl.Labels = cp.ns, p.Name+"-extended-resources-stale", marks(cl.Labels)
+			cl.Annotations = map[string]string{resourcev1.ExtendedResourceClaimAnnotation: "true"}
+			cl.Finalizers = []string{resourcev1.Finalizer}
+			cp.qualifySpec(&cl.Spec)
+			if cp.stale == nil {
+				cp.stale = map[string]*resourcev1.ResourceClaim{}
+			}
+			cp.stale[p.Name] = cl
+			p.Spec.SchedulingGates = append(p.Spec.SchedulingGates, v1.PodSchedulingGate{Name: staleGate})
 		}
 		cp.pods = append(cp.pods, p)
 	}
@@ -357,6 +417,15 @@ func (ph *draPhase) devicesOf(p *v1.Pod) []string {
 			}
 		}
 		out = append(out, fmt.Sprintf("%s->%v", pc.Name, devs))
+	}
+	if st := p.Status.ExtendedResourceClaimStatus; st != nil {
+		var devs []string
+		if c := ph.devices.Claims[p.Namespace+"/"+st.ResourceClaimName]; c != nil && c.Status.Allocation != nil {
+			for _, r := range c.Status.Allocation.Devices.Results {
+				devs = append(devs, ph.copy.short(r.Pool)+"/"+r.Device)
+			}
+		}
+		out = append(out, fmt.Sprintf("extended->%v", devs))
 	}
 	return out
 }
@@ -525,8 +594,21 @@ func runDRAPhase(ctx context.Context, c *draCopy) (*draPhase, error) {
 	sel := metav1.ListOptions{LabelSelector: labelKind + "=incoming," + labelScenario + "=" + c.id}
 	start := time.Now()
 	for _, p := range c.pods {
-		if _, err := admin.CoreV1().Pods(c.ns).Create(ctx, p, metav1.CreateOptions{}); err != nil {
+		created, err := admin.CoreV1().Pods(c.ns).Create(ctx, p, metav1.CreateOptions{})
+		if err != nil {
 			return nil, fmt.Errorf("creating incoming pod %s for %s: %w", p.Name, c.scheduler, err)
+		}
+		if cl := c.stale[p.Name]; cl != nil {
+			if err := leaveStaleClaim(ctx, created, cl); err != nil {
+				return nil, err
+			}
+		}
+	}
+	// A pod with a stale claim is rejected once, then waits for the claim's deletion and its
+	// backoff: longer than settleDRA's quiet time.
+	for name := range c.stale {
+		if err := waitBoundFor(ctx, c.ns, name, staleWait); err != nil {
+			return nil, err
 		}
 	}
 	pods, err := settleDRA(ctx, c.ns, sel, len(c.pods))
@@ -542,6 +624,43 @@ func runDRAPhase(ctx context.Context, c *draCopy) (*draPhase, error) {
 		return ph, fmt.Errorf("deleting incoming pods: %w", err)
 	}
 	return ph, waitGone(ctx, c.ns, sel)
+}
+
+// staleWait bounds how long runDRAPhase waits for a pod with a stale claim to be bound.
+const staleWait = 20 * time.Second
+
+// waitBoundFor waits until pod ns/name is bound, at most d (then it returns nil: the comparison
+// judges the pending pod).
+func waitBoundFor(ctx context.Context, ns, name string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		p, err := admin.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return fmt.Errorf("reading pod %s/%s: %w", ns, name, err)
+		}
+		if p.Spec.NodeName != "" {
+			return nil
+		}
+		if err := sleep(ctx, pollEvery); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// leaveStaleClaim creates cl as the extended resource claim of pod (gated), as an earlier attempt
+// would have left it, then lifts the pod's gate.
+func leaveStaleClaim(ctx context.Context, pod *v1.Pod, cl *resourcev1.ResourceClaim) error {
+	cl = cl.DeepCopy()
+	cl.OwnerReferences = []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: pod.Name, UID: pod.UID, Controller: ptrTo(true)}}
+	if _, err := admin.ResourceV1().ResourceClaims(cl.Namespace).Create(ctx, cl, metav1.CreateOptions{}); err != nil {
+		return fmt.Errorf("creating the stale claim of %s: %w", pod.Name, err)
+	}
+	patch := []byte(`{"spec":{"schedulingGates":null}}`)
+	if _, err := admin.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("lifting the gate of %s: %w", pod.Name, err)
+	}
+	return nil
 }
 
 // settleDRA polls the pods until want of them exist and each is bound, or pending (marked
@@ -714,6 +833,23 @@ func compareDRA(t *testing.T, dc *draCase, up, be *draPhase) {
 		}
 		return
 	}
+	if dc.upstreamFails != "" {
+		for _, p := range up.pods {
+			if p.Spec.NodeName != "" || !strings.Contains(up.message(p), dc.upstreamFails) {
+				problems = append(problems, fmt.Sprintf("upstream %s; the case expects upstream's bug %q", draPlacement(up, p), dc.upstreamFails))
+			}
+		}
+		for _, in := range dc.pods {
+			p := be.pod(in.Name)
+			if got, want := be.copy.short(p.Spec.NodeName), dc.want[in.Name]; (len(want) == 0 && p.Spec.NodeName != "") || (len(want) > 0 && !slices.Contains(want, got)) {
+				problems = append(problems, fmt.Sprintf("berth %s, the case wants it on one of %v (none: pending)", draPlacement(be, p), want))
+			}
+		}
+		if len(problems) > 0 {
+			t.Errorf("%d problem(s):\n  - %s\n\n%s\n%s\n%s", len(problems), strings.Join(problems, "\n  - "), describeDRACase(dc), up, be)
+		}
+		return
+	}
 	messages := func(ph *draPhase, names []string) (pending int, msgs []string) {
 		for _, n := range names {
 			if p := ph.pod(n); p != nil && p.Spec.NodeName == "" {
@@ -747,6 +883,35 @@ func compareDRA(t *testing.T, dc *draCase, up, be *draPhase) {
 		}
 		if dc.skipMessage == "" && (un == len(names) || dc.loose) && !slices.Equal(um, bm) {
 			problems = append(problems, fmt.Sprintf("%s: FailedScheduling messages differ:\n    upstream: %q\n    berth:    %q", g, um, bm))
+		}
+	}
+	for _, ph := range []*draPhase{up, be} {
+		for name, cl := range ph.copy.stale {
+			if left := ph.devices.Claims[cl.Namespace+"/"+cl.Name]; left != nil {
+				problems = append(problems, fmt.Sprintf("%s: %s left %s's stale extended resource claim (deleting: %v)", name, ph.copy.scheduler, name, left.DeletionTimestamp != nil))
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(dc.staleExtended)) {
+		um, bm := staleEvents(t, up, name), staleEvents(t, be, name)
+		if *flagShow {
+			t.Logf("%s: FailedScheduling events: %q", name, um)
+		}
+		if !slices.Equal(um, bm) {
+			problems = append(problems, fmt.Sprintf("%s: FailedScheduling events differ:\n    upstream: %q\n    berth:    %q", name, um, bm))
+		}
+	}
+	for _, in := range dc.pods {
+		u, b := up.pod(in.Name), be.pod(in.Name)
+		if u == nil || b == nil || u.Spec.NodeName == "" || b.Spec.NodeName == "" {
+			continue
+		}
+		us, bs := up.extendedShape(u), be.extendedShape(b)
+		if *flagShow && us != "" {
+			t.Logf("%s: extended resource claim: %s", in.Name, us)
+		}
+		if us != bs {
+			problems = append(problems, fmt.Sprintf("%s: extended resource claims differ:\n    upstream: %s\n    berth:    %s", in.Name, us, bs))
 		}
 	}
 	if dc.groups == nil {
@@ -812,4 +977,83 @@ func describeDRACase(dc *draCase) string {
 		fmt.Fprintf(&b, "incoming pod %s, claims %s: %s\n", p.Name, jsonString(p.Spec.ResourceClaims), describePod(p))
 	}
 	return b.String()
+}
+
+// staleEvents returns the distinct FailedScheduling messages of the phase's pod called name, with
+// the copy's names made short, waiting a little for the first (events are written
+// asynchronously).
+func staleEvents(t *testing.T, ph *draPhase, name string) []string {
+	t.Helper()
+	p := ph.pod(name)
+	if p == nil {
+		return nil
+	}
+	var out []string
+	for try := 0; try < 25 && len(out) == 0; try++ {
+		if try > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+		for _, e := range schedulerEvents(t, ph.copy.ns, p.UID) {
+			if e.Reason != "FailedScheduling" {
+				continue
+			}
+			m := strings.ReplaceAll(strings.ReplaceAll(e.Note, ph.copy.prefix, ""), ph.copy.ns+"/", "<ns>/")
+			if !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// extendedShape renders the extended resource claim of bound pod p (status.extendedResourceClaimStatus)
+// with the copy's names made short and the generated parts left out: how it is named, its
+// annotation, owner and finalizers, its requests, its allocation's results by request and its
+// reservations, and the pod's request mappings; "" when the pod has none.
+func (ph *draPhase) extendedShape(p *v1.Pod) string {
+	st := p.Status.ExtendedResourceClaimStatus
+	if st == nil {
+		return ""
+	}
+	short := func(s string) string { return strings.ReplaceAll(s, ph.copy.prefix, "") }
+	var b strings.Builder
+	for _, m := range st.RequestMappings {
+		fmt.Fprintf(&b, "mapping %s/%s->%s; ", m.ContainerName, short(m.ResourceName), m.RequestName)
+	}
+	c := ph.devices.Claims[p.Namespace+"/"+st.ResourceClaimName]
+	if c == nil {
+		return b.String() + "claim " + st.ResourceClaimName + " missing"
+	}
+	fmt.Fprintf(&b, "named %t generateName %q annotations %v finalizers %v", strings.HasPrefix(c.Name, c.GenerateName) && c.GenerateName == p.Name+"-extended-resources-",
+		c.GenerateName, c.Annotations, c.Finalizers)
+	for _, o := range c.OwnerReferences {
+		fmt.Fprintf(&b, " owner %s/%s %s uid-matches=%t controller=%v blockOwnerDeletion=%v", o.APIVersion, o.Kind, o.Name, o.UID == p.UID,
+			ptrValue(o.Controller), ptrValue(o.BlockOwnerDeletion))
+	}
+	for _, r := range c.Spec.Devices.Requests {
+		if e := r.Exactly; e != nil {
+			fmt.Fprintf(&b, " request %s %s %s %d", r.Name, short(e.DeviceClassName), e.AllocationMode, e.Count)
+		} else {
+			fmt.Fprintf(&b, " request %s (not exact)", r.Name)
+		}
+	}
+	if a := c.Status.Allocation; a != nil {
+		perRequest := map[string]int{}
+		for _, r := range a.Devices.Results {
+			perRequest[r.Request]++
+		}
+		fmt.Fprintf(&b, " allocated %v timestamp=%t nodeSelector=%t", perRequest, a.AllocationTimestamp != nil, a.NodeSelector != nil)
+	}
+	for _, r := range c.Status.ReservedFor {
+		fmt.Fprintf(&b, " reservedFor %s/%s %s uid-matches=%t", r.APIGroup, r.Resource, r.Name, r.UID == p.UID)
+	}
+	return b.String()
+}
+
+func ptrValue[T any](p *T) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }

@@ -21,12 +21,12 @@ import (
 	"github.com/berth-scheduler/berth/testenv"
 )
 
-// TestRefusesWhatItCannotJudge creates, next to berth, a pod berth cannot judge yet (one requesting
-// an extended resource a DeviceClass provides, which DynamicResources would have to create a
-// claim for): it stays pending with a message naming the plugin,
-// scheduler_unschedulable_pods counts it by plugin, and a plain pod in the same namespace still
-// binds at once. Pods needing node-declared features, refused before, now go only to the node
-// that declares them. Pods with volumes are no longer refused: TestVolumes covers them.
+// TestRefusesWhatItCannotJudge creates, next to berth, pods that plugins reject: one requesting an
+// extended resource a DeviceClass provides (refused before berth allocated such resources) on
+// nodes that neither advertise it nor publish devices stays pending with DynamicResources'
+// reason, scheduler_unschedulable_pods counts it by plugin, and a plain pod in the same namespace
+// still binds at once. Pods needing node-declared features, refused before, now go only to the
+// node that declares them. Pods with volumes are no longer refused: TestVolumes covers them.
 func TestRefusesWhatItCannotJudge(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -88,18 +88,11 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 
 	d := startBerth(t, "--leader-elect=false")
 
-	refused := map[string]string{ // pod -> the plugin its message names
-		"extended": "DynamicResources",
-	}
-	for name, plugin := range refused {
-		pod := waitPod(ctx, t, admin, ns, name, func(p *v1.Pod) bool { return scheduledFalse(p) != nil })
-		c := scheduledFalse(pod)
-		// The refusal, then what preemption says of a pod refused on every node.
-		want := "which berth does not schedule yet (" + plugin + "). preemption: 0/"
-		if c.Reason != "Unschedulable" || !strings.HasPrefix(c.Message, "0/") || !strings.Contains(c.Message, want) ||
-			!strings.HasSuffix(c.Message, " Preemption is not helpful for scheduling.") {
-			t.Errorf("%s: PodScheduled=False %s %q, want Unschedulable with %q and preemption not helpful", name, c.Reason, c.Message, want)
-		}
+	// No node has the devices: DynamicResources' reason, then what preemption says of it.
+	if c := scheduledFalse(waitPod(ctx, t, admin, ns, "extended", func(p *v1.Pod) bool { return scheduledFalse(p) != nil })); c.Reason != "Unschedulable" ||
+		!strings.HasPrefix(c.Message, "0/") || !strings.Contains(c.Message, " cannot allocate all claims") ||
+		!strings.HasSuffix(c.Message, " Preemption is not helpful for scheduling.") {
+		t.Errorf("extended: PodScheduled=False %s %q, want Unschedulable, cannot allocate all claims, preemption not helpful", c.Reason, c.Message)
 	}
 
 	if p := waitPod(ctx, t, admin, ns, "feature-0", func(p *v1.Pod) bool { return p.Spec.NodeName != "" }); p.Spec.NodeName != nodes[0] {
@@ -119,14 +112,10 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 		t.Errorf("the plain pod took %s to bind", took)
 	}
 
-	for name := range refused {
-		p, err := admin.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Spec.NodeName != "" {
-			t.Errorf("%s was bound to %s", name, p.Spec.NodeName)
-		}
+	if p, err := admin.CoreV1().Pods(ns).Get(ctx, "extended", metav1.GetOptions{}); err != nil {
+		t.Fatal(err)
+	} else if p.Spec.NodeName != "" {
+		t.Errorf("extended was bound to %s", p.Spec.NodeName)
 	}
 	want := map[string]float64{"DynamicResources": 1, "NodeDeclaredFeatures": 1}
 	got := unschedulableByPlugin(t, d.addr)

@@ -40,14 +40,14 @@ func deallocation(plans []decide.Plan) *dynamicresources.Deallocation {
 // the plugins' reasons in the profile's order, joined as kube-scheduler joins them. preemptMsg is
 // preemption's part ("" when the profile does not preempt, or when it found a node: its success
 // then stands alone).
-func postFilterMessage(prof *Profile, preemptMsg string, found bool) string {
+func postFilterMessage(prof *Profile, d *dynamicresources.Deallocation, preemptMsg string, found bool) string {
 	if found {
 		return preemptMsg
 	}
-	parts := []string{dynamicresources.DeallocatedMessage}
+	parts := []string{d.Message()}
 	if preemptMsg != "" {
 		if prof.PreemptFirst {
-			parts = []string{preemptMsg, dynamicresources.DeallocatedMessage}
+			parts = []string{preemptMsg, d.Message()}
 		} else {
 			parts = append(parts, preemptMsg)
 		}
@@ -55,11 +55,15 @@ func postFilterMessage(prof *Profile, preemptMsg string, found bool) string {
 	return strings.Join(parts, ", ")
 }
 
-// deallocate writes d's claim deallocated and makes the written claim the cache's. The error is
+// deallocate writes d's claim deallocated and makes the written claim the cache's, or deletes it
+// (a stale extended resource claim; the informer's delete then requeues the pod). The error is
 // the writer's, unwrapped: it becomes part of the pod's message, as upstream's does.
 func (s *Scheduler) deallocate(ctx context.Context, d *dynamicresources.Deallocation) error {
 	if s.claims == nil {
 		return errNoClaimWriter
+	}
+	if d.Delete {
+		return deleteClaim(ctx, s.claims, d.Claim)
 	}
 	out, err := s.claims.UpdateResourceClaimStatus(ctx, d.Deallocated())
 	if err != nil {

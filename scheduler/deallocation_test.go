@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/scheduler/plugins/dynamicresources"
 	"github.com/berth-scheduler/berth/scheduler/queue"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
@@ -26,16 +28,18 @@ func TestPostFilterMessage(t *testing.T) {
 		preemptFirst bool
 		preemptMsg   string
 		found        bool
+		delete       bool
 		want         string
 	}{
 		{name: "no preemption", want: "deallocation of ResourceClaim completed"},
 		{name: "the default order", preemptMsg: preemption, want: "deallocation of ResourceClaim completed, " + preemption},
 		{name: "preemption first", preemptFirst: true, preemptMsg: preemption, want: preemption + ", deallocation of ResourceClaim completed"},
 		{name: "preemption found a node: its success alone", preemptMsg: "preemption: found", found: true, want: "preemption: found"},
+		{name: "a stale extended resource claim deleted", delete: true, preemptMsg: preemption, want: "deletion of ResourceClaim completed, " + preemption},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := postFilterMessage(&Profile{PreemptFirst: tc.preemptFirst}, tc.preemptMsg, tc.found); got != tc.want {
+			if got := postFilterMessage(&Profile{PreemptFirst: tc.preemptFirst}, &dynamicresources.Deallocation{Delete: tc.delete}, tc.preemptMsg, tc.found); got != tc.want {
 				t.Errorf("postFilterMessage = %q, want %q", got, tc.want)
 			}
 		})
@@ -186,3 +190,95 @@ func conditionMessage(p *v1.Pod) string {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestStaleExtendedClaim runs a pod whose extended resource claim an earlier attempt created (and
+// could not delete) through one attempt of the scheduling loop with the default profile: every
+// node rejects the pod, PostFilter deletes the claim (finalizer first) and says so in the pod's
+// message, as upstream's does; once the informer delivers the deletion, the pod is queued again
+// and the next decision allocates devices for a new claim.
+func TestStaleExtendedClaim(t *testing.T) {
+	gpu := "example.com/gpu"
+	node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "a", Labels: map[string]string{"kubernetes.io/hostname": "a"}},
+		Status: v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"),
+			v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}}}
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "uid-p", ResourceVersion: "1"},
+		Spec: v1.PodSpec{SchedulerName: DefaultSchedulerName, Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{
+			Requests: v1.ResourceList{v1.ResourceName(gpu): resource.MustParse("1")}, Limits: v1.ResourceList{v1.ResourceName(gpu): resource.MustParse("1")}}}}}}
+	controller := true
+	stale := &resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p-extended-resources-old", UID: "claim-uid", ResourceVersion: "10",
+		Annotations:     map[string]string{resourcev1.ExtendedResourceClaimAnnotation: "true"},
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "p", UID: "uid-p", Controller: &controller}},
+		Finalizers:      []string{resourcev1.Finalizer}},
+		Spec: resourcev1.ResourceClaimSpec{Devices: resourcev1.DeviceClaim{Requests: []resourcev1.DeviceRequest{{Name: "container-0-request-0",
+			Exactly: &resourcev1.ExactDeviceRequest{DeviceClassName: "gpu", AllocationMode: resourcev1.DeviceAllocationModeExactCount, Count: 1}}}}}}
+	const want = "0/1 nodes are available: 1 cannot schedule extended resource claim. deletion of ResourceClaim completed, " +
+		"preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+
+	c, err := kubeclient.New(&rest.Config{Host: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := DefaultProfile(DefaultSchedulerName, nil, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := fake.NewClientset(pod.DeepCopy())
+	claims := &fakeClaims{claims: map[string]*resourcev1.ResourceClaim{"ns/" + stale.Name: stale.DeepCopy()}, rv: 20}
+	s, err := New(Config{
+		Pods:      func(ns string) PodWriter { return fc.CoreV1().Pods(ns) },
+		Events:    func(ns string) EventWriter { return fc.EventsV1().Events(ns) },
+		Informers: kubeclient.NewInformers(c), Profiles: []Profile{prof}, ResourceClaims: claims,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cache.AddNode(node)
+	s.cache.SetDeviceClass(&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu"}, Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpu}})
+	s.cache.SetResourceSlice(&resourcev1.ResourceSlice{ObjectMeta: metav1.ObjectMeta{Name: "a"}, Spec: resourcev1.ResourceSliceSpec{
+		Driver: "gpu.example.com", NodeName: ptr("a"), Pool: resourcev1.ResourcePool{Name: "a", Generation: 1, ResourceSliceCount: 1},
+		Devices: []resourcev1.Device{{Name: "gpu-0"}}}})
+	s.cache.SetResourceClaim(stale)
+	s.onPodAdd(pod)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	qp, err := s.queue.Pop(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := newPool(2)
+	s.scheduleOne(ctx, pool, qp)
+	pool.wait()
+
+	got, err := fc.CoreV1().Pods("ns").Get(ctx, "p", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msg := conditionMessage(got); msg != want {
+		t.Errorf("message\n  %q, want\n  %q", msg, want)
+	}
+	if calls := strings.Join(claims.calls, " "); calls != "update delete" || len(claims.claims) != 0 {
+		t.Fatalf("claim calls %q, claims left %v; want the stale claim's finalizer removed, then the claim deleted", calls, claims.claims)
+	}
+	// The informer delivers the deletion: the pod is queued again and gets devices anew.
+	s.cache.RemoveResourceClaim(stale)
+	s.queue.OnEvent(queue.ResourceClaimDelete)
+	qp, err = s.queue.Pop(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := prof.Decider.Decide(snapshot.NewPodInfo(qp.Pod), s.cache.UpdateSnapshot(nil))
+	if res.Node != "a" {
+		t.Fatalf("the next attempt chose %q (%v), want a", res.Node, res.Diagnosis)
+	}
+	var x *dynamicresources.ExtendedClaim
+	for _, p := range res.Plans {
+		if plan, ok := p.(*dynamicresources.Plan); ok {
+			x = plan.Extended
+		}
+	}
+	if x == nil || len(x.Allocation.Devices.Results) != 1 || x.Allocation.Devices.Results[0].Device != "gpu-0" {
+		t.Errorf("the next attempt's extended claim %+v, want gpu-0 allocated", x)
+	}
+	s.queue.Done(qp)
+}

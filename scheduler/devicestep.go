@@ -27,6 +27,10 @@ type ResourceClaimWriter interface {
 	UpdateResourceClaimStatus(ctx context.Context, rc *resourcev1.ResourceClaim) (*resourcev1.ResourceClaim, error)
 	// PatchResourceClaimStatus applies a strategic merge patch to the claim's status.
 	PatchResourceClaimStatus(ctx context.Context, namespace, name string, patch []byte) error
+	// CreateResourceClaim creates a claim (a pod's extended resource claim, by generateName).
+	CreateResourceClaim(ctx context.Context, rc *resourcev1.ResourceClaim) (*resourcev1.ResourceClaim, error)
+	// DeleteResourceClaim deletes the claim namespace/name.
+	DeleteResourceClaim(ctx context.Context, namespace, name string) error
 }
 
 // errNoClaimWriter fails the binding cycle of a pod with ResourceClaims to write when
@@ -38,6 +42,10 @@ var errNoClaimWriter = errors.New("no writer for ResourceClaims is configured")
 // gets the pod in status.reservedFor, with a fresh read and another try on a conflict. The
 // kubelet prepares the devices of a pod only once its claims are reserved for it.
 //
+// A plan with an extended resource claim (dynamicresources.ExtendedClaim) then creates that
+// claim, writes its finalizer, allocation and reservation as for the others, and patches the pod's
+// status.extendedResourceClaimStatus with the claim's name and the request mappings.
+//
 // When a device the plan allocated has binding conditions, the step then waits, as upstream's
 // does, until the driver reports them true, a failure condition is set, or the plan's binding
 // timeout passes.
@@ -47,7 +55,11 @@ type deviceStep struct {
 	w       ResourceClaimWriter
 	now     func() time.Time
 	podGone func() bool
-	written []bool // the claim's status names the pod (so unreserve must remove it)
+	// patchPod applies a strategic merge patch of status to the pod's status.
+	patchPod func(ctx context.Context, pod *v1.Pod, status map[string]any) error
+	written  []bool // the claim's status names the pod (so unreserve must remove it)
+	// created is the extended resource claim once created (unreserve deletes it).
+	created *resourcev1.ResourceClaim
 }
 
 func (d *deviceStep) plugin() string { return dynamicresources.Name }
@@ -58,12 +70,22 @@ func (d *deviceStep) reserve() {
 	for _, c := range d.plan.Claims {
 		d.cache.AssumeResourceClaim(c.After)
 	}
+	if x := d.plan.Extended; x != nil {
+		d.cache.AssumeResourceClaim(x.Assumed)
+	}
 }
 
 // unreserve drops the assumptions and takes the pod out of the reservedFor of the claims written
 // so far (the resourceclaim controller deallocates a claim nobody reserves). A failure here is
 // left to the next attempt, which finds the claim already reserved for the pod.
 func (d *deviceStep) unreserve(ctx context.Context) {
+	if x := d.plan.Extended; x != nil {
+		d.cache.RestoreResourceClaim(x.Claim.Namespace, x.Claim.Name)
+		if d.created != nil {
+			d.cache.RestoreResourceClaim(d.created.Namespace, d.created.Name)
+			_ = deleteClaim(ctx, d.w, d.created) // else the next attempt finds it stale, and deletes it
+		}
+	}
 	for i := len(d.plan.Claims) - 1; i >= 0; i-- {
 		c := d.plan.Claims[i].Before
 		d.cache.RestoreResourceClaim(c.Namespace, c.Name)
@@ -94,6 +116,11 @@ func (d *deviceStep) preBind(ctx context.Context) error {
 		}
 		d.written[i] = true
 		d.cache.AssumeWrittenResourceClaim(written) // until the informer has it (or newer)
+	}
+	if d.plan.Extended != nil {
+		if err := d.writeExtended(ctx); err != nil {
+			return err
+		}
 	}
 	if !d.plan.WaitForBindingConditions {
 		return nil
@@ -186,4 +213,79 @@ func (d *deviceStep) writeOnce(ctx context.Context, key types.NamespacedName, cu
 func (d *deviceStep) consumer() resourcev1.ResourceClaimConsumerReference {
 	p := d.plan.Pod
 	return resourcev1.ResourceClaimConsumerReference{APIGroup: v1.GroupName, Resource: "pods", Name: p.Name, UID: p.UID}
+}
+
+// writeExtended creates the pod's extended resource claim, allocates and reserves it, and names it
+// in the pod's status, as upstream's PreBind does.
+func (d *deviceStep) writeExtended(ctx context.Context) error {
+	x := d.plan.Extended
+	c := x.Claim.DeepCopy()
+	c.Name, c.UID = "", "" // the API server names it from generateName
+	c.Status = resourcev1.ResourceClaimStatus{}
+	created, err := d.w.CreateResourceClaim(ctx, c)
+	if err != nil {
+		return fmt.Errorf("create claim for extended resources %s/%s: %w", c.Namespace, c.Name, err)
+	}
+	d.created = created
+	d.plan.PodClaims = append(d.plan.PodClaims, types.NamespacedName{Namespace: created.Namespace, Name: created.Name})
+	d.cache.RestoreResourceClaim(x.Claim.Namespace, x.Claim.Name)
+	d.cache.AssumeResourceClaim(assumedAs(x.Assumed, created)) // until written
+	after := created.DeepCopy()
+	after.Status.Allocation = x.Allocation
+	written, err := d.write(ctx, dynamicresources.ClaimUpdate{Before: created, After: after, Allocated: true})
+	if err != nil {
+		return err
+	}
+	d.created = written
+	d.cache.AssumeWrittenResourceClaim(written)
+	pod := d.plan.Pod
+	st := x.ExtendedResourceClaimStatus(written.Name)
+	if err := d.patchPod(ctx, pod, map[string]any{"extendedResourceClaimStatus": st}); err != nil {
+		return fmt.Errorf("update pod %s/%s ExtendedResourceClaimStatus: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
+}
+
+// assumedAs is the assumed claim (allocated, reserved) under the name and identity of the
+// created claim.
+func assumedAs(assumed, created *resourcev1.ResourceClaim) *resourcev1.ResourceClaim {
+	out := created.DeepCopy()
+	out.Finalizers = assumed.Finalizers
+	out.Status = *assumed.Status.DeepCopy()
+	return out
+}
+
+// deleteClaim deletes claim c, first writing it without the delete-protection finalizer (with a
+// fresh read and another try on a conflict: c may be older than the stored claim, which may have
+// the finalizer c lacks), as upstream deletes the extended resource claims it created. A claim
+// already gone is no error.
+func deleteClaim(ctx context.Context, w ResourceClaimWriter, c *resourcev1.ResourceClaim) error {
+	if w == nil {
+		return errNoClaimWriter
+	}
+	cur := c
+	for try := 1; ; try++ {
+		cur = cur.DeepCopy()
+		cur.Finalizers = slices.DeleteFunc(cur.Finalizers, func(f string) bool { return f == resourcev1.Finalizer })
+		_, err := w.UpdateResourceClaim(ctx, cur)
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		if err == nil {
+			break
+		}
+		if !apierrors.IsConflict(err) || try == claimWriteTries {
+			return fmt.Errorf("update resourceclaim %s/%s: %w", c.Namespace, c.Name, err)
+		}
+		if cur, err = w.GetResourceClaim(ctx, c.Namespace, c.Name); err != nil {
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("get resourceclaim %s/%s: %w", c.Namespace, c.Name, err)
+		}
+	}
+	if err := w.DeleteResourceClaim(ctx, c.Namespace, c.Name); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete resourceclaim %s/%s: %w", c.Namespace, c.Name, err)
+	}
+	return nil
 }

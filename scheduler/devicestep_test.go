@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -30,6 +31,47 @@ type fakeClaims struct {
 	patches []string
 	// before, when set, runs before each write (to change the stored claim meanwhile).
 	before func(stored *resourcev1.ResourceClaim)
+	// fail makes the calls named (create, update, status, delete) fail with the error.
+	fail map[string]error
+}
+
+var claimsResource = schema.GroupResource{Group: "resource.k8s.io", Resource: "resourceclaims"}
+
+func (f *fakeClaims) CreateResourceClaim(_ context.Context, rc *resourcev1.ResourceClaim) (*resourcev1.ResourceClaim, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "create")
+	if err := f.fail["create"]; err != nil {
+		return nil, err
+	}
+	if rc.Name != "" || rc.UID != "" || rc.ResourceVersion != "" {
+		return nil, fmt.Errorf("create with name %q, uid %q, resourceVersion %q", rc.Name, rc.UID, rc.ResourceVersion)
+	}
+	out := rc.DeepCopy()
+	out.Name = rc.GenerateName + "x7k2p"
+	out.UID = types.UID("uid-" + out.Name)
+	f.rv++
+	out.ResourceVersion = fmt.Sprint(f.rv)
+	out.Status = resourcev1.ResourceClaimStatus{} // the status is not written on create
+	if f.claims == nil {
+		f.claims = map[string]*resourcev1.ResourceClaim{}
+	}
+	f.claims[out.Namespace+"/"+out.Name] = out
+	return out.DeepCopy(), nil
+}
+
+func (f *fakeClaims) DeleteResourceClaim(_ context.Context, ns, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "delete")
+	if err := f.fail["delete"]; err != nil {
+		return err
+	}
+	if _, ok := f.claims[ns+"/"+name]; !ok {
+		return apierrors.NewNotFound(claimsResource, name)
+	}
+	delete(f.claims, ns+"/"+name)
+	return nil
 }
 
 func (f *fakeClaims) GetResourceClaim(_ context.Context, ns, name string) (*resourcev1.ResourceClaim, error) {
@@ -49,6 +91,12 @@ func (f *fakeClaims) put(what string, rc *resourcev1.ResourceClaim, status bool)
 	f.calls = append(f.calls, what)
 	k := rc.Namespace + "/" + rc.Name
 	stored := f.claims[k]
+	if err := f.fail[what]; err != nil {
+		return nil, err
+	}
+	if stored == nil {
+		return nil, apierrors.NewNotFound(claimsResource, rc.Name)
+	}
 	if f.before != nil {
 		f.before(stored)
 		f.before = nil
@@ -263,3 +311,156 @@ func TestUnknownPlanFails(t *testing.T) {
 type otherPlan struct{}
 
 func (otherPlan) PluginName() string { return "Other" }
+
+// TestDeviceStepExtended runs a plan with an extended resource claim through its binding step:
+// the claim is created from generateName, gets its finalizer, allocation and reservation, and
+// the pod's status names it with the request mappings; a failure after the create deletes the
+// claim in unreserve, finalizer first.
+func TestDeviceStepExtended(t *testing.T) {
+	pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p", UID: "pod-uid"}}
+	controller := true
+	toCreate := &resourcev1.ResourceClaim{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "<extended-resources>-pod-uid", GenerateName: "p-extended-resources-",
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: "p", UID: "pod-uid", Controller: &controller}},
+			Annotations:     map[string]string{resourcev1.ExtendedResourceClaimAnnotation: "true"}},
+		Spec: resourcev1.ResourceClaimSpec{Devices: resourcev1.DeviceClaim{Requests: []resourcev1.DeviceRequest{{Name: "container-0-request-0",
+			Exactly: &resourcev1.ExactDeviceRequest{DeviceClassName: "gpu-class", AllocationMode: resourcev1.DeviceAllocationModeExactCount, Count: 1}}}}},
+	}
+	alloc := &resourcev1.AllocationResult{Devices: resourcev1.DeviceAllocationResult{Results: []resourcev1.DeviceRequestAllocationResult{
+		{Request: "container-0-request-0", Driver: "gpu.example.com", Pool: "node-a", Device: "gpu-0"}}}}
+	assumed := toCreate.DeepCopy()
+	assumed.Finalizers = []string{resourcev1.Finalizer}
+	assumed.Status.Allocation = alloc
+	assumed.Status.ReservedFor = []resourcev1.ResourceClaimConsumerReference{{Resource: "pods", Name: "p", UID: "pod-uid"}}
+	mappings := []v1.ContainerExtendedResourceRequest{{ContainerName: "app", ResourceName: "example.com/gpu", RequestName: "container-0-request-0"}}
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	const created = "ns/p-extended-resources-x7k2p"
+
+	tests := []struct {
+		name      string
+		fail      map[string]error
+		patchErr  error
+		wantErr   string
+		wantCalls string // claim writes in preBind, then unreserve's after "|"
+		wantPatch bool
+	}{
+		{name: "created, allocated, reserved, named in the pod; a later failure deletes it", wantCalls: "create update status|update delete", wantPatch: true},
+		{name: "the create fails: nothing to delete", fail: map[string]error{"create": fmt.Errorf("quota exceeded")},
+			wantErr: "create claim for extended resources ns/: quota exceeded", wantCalls: "create|"},
+		{name: "the status write fails: the claim is deleted, finalizer first", fail: map[string]error{"status": fmt.Errorf("boom")},
+			wantErr: "add allocation and reservation to claim ns/p-extended-resources-x7k2p: boom", wantCalls: "create update status|update get update delete"},
+		{name: "the pod status patch fails: the claim is deleted", patchErr: fmt.Errorf("pod gone"),
+			wantErr: "update pod ns/p ExtendedResourceClaimStatus: pod gone", wantCalls: "create update status|update delete", wantPatch: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := cache.New()
+			f := &fakeClaims{rv: 10, fail: tc.fail}
+			var patches []map[string]any
+			plan := &dynamicresources.Plan{Pod: pod, Node: "node-a",
+				Extended: &dynamicresources.ExtendedClaim{Claim: toCreate, Assumed: assumed, Allocation: alloc, Mappings: mappings}}
+			step := &deviceStep{plan: plan, cache: c, w: f, now: func() time.Time { return now },
+				patchPod: func(_ context.Context, p *v1.Pod, st map[string]any) error {
+					if p != pod {
+						t.Errorf("patched pod %v", p)
+					}
+					patches = append(patches, st)
+					return tc.patchErr
+				}}
+			step.reserve()
+			err := step.preBind(context.Background())
+			calls := strings.Join(f.calls, " ")
+			if tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Fatalf("preBind = %v, want %q", err, tc.wantErr)
+			}
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("preBind: %v", err)
+			}
+			if tc.wantPatch {
+				want := &v1.PodExtendedResourceClaimStatus{ResourceClaimName: "p-extended-resources-x7k2p", RequestMappings: mappings}
+				if len(patches) != 1 || !reflect.DeepEqual(patches[0]["extendedResourceClaimStatus"], want) {
+					t.Errorf("pod patches %+v, want extendedResourceClaimStatus %+v", patches, want)
+				}
+			} else if len(patches) > 0 {
+				t.Errorf("pod patched %+v, want no patch", patches)
+			}
+			if err == nil {
+				got := f.claims[created]
+				if got == nil {
+					t.Fatalf("claim %s not created: %v", created, f.claims)
+				}
+				if got.GenerateName != "p-extended-resources-" || got.Annotations[resourcev1.ExtendedResourceClaimAnnotation] != "true" ||
+					!metav1.IsControlledBy(got, pod) || !reflect.DeepEqual(got.Spec, toCreate.Spec) {
+					t.Errorf("created claim %+v", got)
+				}
+				if !reflect.DeepEqual(got.Finalizers, []string{resourcev1.Finalizer}) {
+					t.Errorf("finalizers %v", got.Finalizers)
+				}
+				if a := got.Status.Allocation; a == nil || len(a.Devices.Results) != 1 || a.AllocationTimestamp == nil || !a.AllocationTimestamp.Time.Equal(now) {
+					t.Errorf("allocation %+v", a)
+				}
+				if r := got.Status.ReservedFor; len(r) != 1 || r[0].UID != pod.UID || r[0].Resource != "pods" {
+					t.Errorf("reservedFor %v", r)
+				}
+				if k := plan.PodClaims; len(k) != 1 || k[0].String() != created {
+					t.Errorf("plan's pod claims %v, want %s", k, created)
+				}
+			}
+			n := len(f.calls)
+			step.unreserve(context.Background())
+			calls += "|" + strings.Join(f.calls[n:], " ")
+			if calls != tc.wantCalls {
+				t.Errorf("calls %q, want %q", calls, tc.wantCalls)
+			}
+			if len(f.claims) != 0 {
+				t.Errorf("claims left after unreserve: %v", f.claims)
+			}
+		})
+	}
+}
+
+// TestDeleteClaim checks the deletion of an extended resource claim (unreserve, PostFilter):
+// finalizer out first, a conflict read again, a claim already gone no error.
+func TestDeleteClaim(t *testing.T) {
+	stale := &resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "p-extended-resources-abc", ResourceVersion: "10",
+		Finalizers: []string{"other", resourcev1.Finalizer}}}
+	noFinalizer := stale.DeepCopy()
+	noFinalizer.Finalizers = nil
+	tests := []struct {
+		name      string
+		claim     *resourcev1.ResourceClaim // as the caller saw it
+		stored    *resourcev1.ResourceClaim // nil: gone
+		before    func(*resourcev1.ResourceClaim)
+		fail      map[string]error
+		wantErr   string
+		wantCalls string
+	}{
+		{name: "finalizer out, then deleted", claim: stale, stored: stale, wantCalls: "update delete"},
+		{name: "no finalizer: written as it is, then deleted", claim: noFinalizer, stored: noFinalizer, wantCalls: "update delete"},
+		{name: "no finalizer as the caller saw it, but stored with one", claim: noFinalizer, stored: stale,
+			before: func(s *resourcev1.ResourceClaim) { s.ResourceVersion = "11" }, wantCalls: "update get update delete"},
+		{name: "a conflict reads the claim again", claim: stale, stored: stale,
+			before: func(s *resourcev1.ResourceClaim) { s.ResourceVersion = "11" }, wantCalls: "update get update delete"},
+		{name: "already gone", claim: stale, wantCalls: "update"},
+		{name: "the delete fails", claim: noFinalizer, stored: noFinalizer, fail: map[string]error{"delete": fmt.Errorf("boom")},
+			wantErr: "delete resourceclaim ns/p-extended-resources-abc: boom", wantCalls: "update delete"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeClaims{claims: map[string]*resourcev1.ResourceClaim{}, rv: 11, before: tc.before, fail: tc.fail}
+			if tc.stored != nil {
+				f.claims["ns/"+tc.stored.Name] = tc.stored.DeepCopy()
+			}
+			err := deleteClaim(context.Background(), f, tc.claim)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Fatalf("deleteClaim = %v, want %q", err, tc.wantErr)
+			}
+			if got := strings.Join(f.calls, " "); got != tc.wantCalls {
+				t.Errorf("calls %q, want %q", got, tc.wantCalls)
+			}
+			if tc.wantErr == "" && len(f.claims) != 0 {
+				t.Errorf("claims left: %v", f.claims)
+			}
+		})
+	}
+}

@@ -239,13 +239,21 @@ func buildPlugin(name string, args config.PluginArgs, f *kubeclient.Informers) (
 		if c, ok := args.(*config.NodeResourcesFitArgs); ok {
 			a = c.NodeResourcesFitArgs
 		}
-		return noderesources.NewFit(a)
+		pl, err := noderesources.NewFit(a)
+		if err != nil {
+			return nil, err
+		}
+		return pl.WithDeviceMatcher(dynamicresources.NewClassMatcher(DeviceSelectorCompiler)), nil
 	case noderesources.BalancedAllocationName:
 		a := noderesources.DefaultBalancedAllocationArgs()
 		if c, ok := args.(*config.NodeResourcesBalancedAllocationArgs); ok {
 			a = c.NodeResourcesBalancedAllocationArgs
 		}
-		return noderesources.NewBalancedAllocation(a)
+		pl, err := noderesources.NewBalancedAllocation(a)
+		if err != nil {
+			return nil, err
+		}
+		return pl.WithDeviceMatcher(dynamicresources.NewClassMatcher(DeviceSelectorCompiler)), nil
 	case podtopologyspread.Name:
 		a := podtopologyspread.DefaultArgs()
 		if c, ok := args.(*config.PodTopologySpreadArgs); ok {
@@ -296,15 +304,12 @@ type refusal struct {
 }
 
 // refusals lists every plugin berth refuses for: when a plugin lands, its line goes. (None at the
-// moment: DynamicResources, implemented in part, refuses what it lacks itself, see partial.)
+// moment.)
 var refusals = map[string]refusal{}
 
 // partial lists the plugins berth implements in part, with the pods that stay pending for want of
-// the rest.
-var partial = map[string]string{
-	dynamicResources: "pods requesting extended resources that a DeviceClass provides (DRAExtendedResource) stay pending " +
-		"(unschedulable, with a message naming the plugin); devices that allow multiple allocations are never allocated",
-}
+// the rest. (None at the moment.)
+var partial = map[string]string{}
 
 // profileInterest is defaultInterest plus the refusals: only a change of the pod itself can lift
 // one (a refused pod otherwise waits for the unschedulable pool's periodic flush).

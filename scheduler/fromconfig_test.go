@@ -233,10 +233,10 @@ func TestNotImplemented(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"default", "", []string{"DynamicResources"}},
+		{"default", "", nil},
 		{"only implemented plugins", "profiles:\n- plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: SchedulingGates}, {name: DefaultBinder}, {name: NodeName}]\n", nil},
 		{"across profiles", "profiles:\n- schedulerName: a\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: DynamicResources}]\n- schedulerName: b\n  plugins:\n    multiPoint:\n      disabled: [{name: '*'}]\n      enabled: [{name: PrioritySort}, {name: DefaultBinder}, {name: GangScheduling}]\n",
-			[]string{"DynamicResources", "GangScheduling"}},
+			[]string{"GangScheduling"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -345,72 +345,53 @@ func TestVolumePlugins(t *testing.T) {
 	}
 }
 
-// TestRefusals shows each pod berth cannot judge stays pending under the default profile, with a
-// message naming the first plugin that would judge it, and is placed once the profile disables
-// every plugin that would.
-func TestRefusals(t *testing.T) {
+// TestExtendedResourcesBackedByDRA runs pods requesting an extended resource a DeviceClass
+// provides through the default profile (refused before berth allocated them): a node advertising
+// the resource serves it the device-plugin way, a node without it needs devices, and NodeResourcesFit
+// and DynamicResources agree on which checks the resource.
+func TestExtendedResourcesBackedByDRA(t *testing.T) {
+	gpu := "example.com/gpu"
+	node := func(name string, gpus string) *snapshot.NodeInfo {
+		alloc := v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"), v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110")}
+		if gpus != "" {
+			alloc[v1.ResourceName(gpu)] = resource.MustParse(gpus)
+		}
+		return snapshot.NewNodeInfo(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
+			Status: v1.NodeStatus{Allocatable: alloc}})
+	}
+	class := &resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu"}, Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpu}}
 	tests := []struct {
 		name    string
-		pod     func(*v1.Pod)
-		message string   // the FailedScheduling message under the default profile
-		judges  []string // every default plugin that would judge the pod
+		nodes   []*snapshot.NodeInfo
+		want    string // the node, or
+		message string // the FailedScheduling message
 	}{
-		{"extended resource a DeviceClass provides", func(p *v1.Pod) {
-			p.Spec.Containers[0].Resources.Requests = v1.ResourceList{"example.com/gpu": resource.MustParse("1")}
-		}, "0/2 nodes are available: pod uses extended resources that a DeviceClass provides, which berth does not schedule yet (DynamicResources).",
-			[]string{"DynamicResources"}},
-	}
-	node := func(name string) *snapshot.NodeInfo {
-		return snapshot.NewNodeInfo(&v1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{"kubernetes.io/hostname": name}},
-			Status: v1.NodeStatus{Allocatable: v1.ResourceList{v1.ResourceCPU: resource.MustParse("4"),
-				v1.ResourceMemory: resource.MustParse("8Gi"), v1.ResourcePods: resource.MustParse("110"),
-				"example.com/gpu": resource.MustParse("1")}}})
-	}
-	snap := snapshot.New([]*snapshot.NodeInfo{node("n0"), node("n1")}, nil)
-	gpu := "example.com/gpu"
-	snap.Devices = snapshot.DevicesOf(&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu"},
-		Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpu}})
-	decideWith := func(t *testing.T, body string, pod *v1.Pod) decide.Result {
-		t.Helper()
-		profiles, err := ProfilesFromConfig(loadConfig(t, body), newInformers(t), 1)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return profiles[0].Decider.Decide(snapshot.NewPodInfo(pod), snap)
+		{name: "a node advertising too little: NodeResourcesFit checks it", nodes: []*snapshot.NodeInfo{node("n0", "1"), node("n1", "")},
+			message: "0/2 nodes are available: 1 Insufficient example.com/gpu, 1 cannot allocate all claims."},
+		{name: "a node advertising enough serves it the device-plugin way", nodes: []*snapshot.NodeInfo{node("n0", "2"), node("n1", "")}, want: "n0"},
+		{name: "no node advertises it, and none has devices", nodes: []*snapshot.NodeInfo{node("n0", ""), node("n1", "")},
+			message: "0/2 nodes are available: 2 cannot allocate all claims."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			snap := snapshot.New(tc.nodes, nil)
+			snap.Devices = snapshot.DevicesOf(class)
 			pod := &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "p"},
-				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c"}}}}
-			tc.pod(pod)
-			res := decideWith(t, "", pod)
-			if res.Node != "" {
-				t.Fatalf("default profile placed the pod on %s", res.Node)
+				Spec: v1.PodSpec{Containers: []v1.Container{{Name: "c", Resources: v1.ResourceRequirements{
+					Requests: v1.ResourceList{v1.ResourceName(gpu): resource.MustParse("2")}}}}}}
+			profiles, err := ProfilesFromConfig(loadConfig(t, ""), newInformers(t), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := profiles[0].Decider.Decide(snapshot.NewPodInfo(pod), snap)
+			if res.Node != tc.want {
+				t.Fatalf("placed on %q, want %q", res.Node, tc.want)
+			}
+			if tc.want != "" {
+				return
 			}
 			if got := res.Diagnosis.Message(); got != tc.message {
 				t.Errorf("message = %q\nwant      %q", got, tc.message)
-			}
-			if !res.Diagnosis.Unresolvable || !reflect.DeepEqual(res.Diagnosis.Plugins, tc.judges[:1]) {
-				t.Errorf("diagnosis plugins %v unresolvable %v, want [%s] unresolvable", res.Diagnosis.Plugins, res.Diagnosis.Unresolvable, tc.judges[0])
-			}
-			// Disabling all but one judge still refuses, in that judge's name.
-			last := tc.judges[len(tc.judges)-1]
-			body := "profiles:\n- plugins:\n    multiPoint:\n      disabled: ["
-			for i, name := range tc.judges[:len(tc.judges)-1] {
-				if i > 0 {
-					body += ", "
-				}
-				body += "{name: " + name + "}"
-			}
-			if len(tc.judges) > 1 {
-				if res := decideWith(t, body+"]\n", pod); res.Node != "" || !strings.Contains(res.Diagnosis.Message(), "("+last+")") {
-					t.Errorf("with only %s enabled: node %q, message %q", last, res.Node, res.Diagnosis.Message())
-				}
-				body += ", "
-			}
-			body += "{name: " + last + "}]\n"
-			if res := decideWith(t, body, pod); res.Node == "" {
-				t.Errorf("with %v disabled the pod is still refused: %s", tc.judges, res.Diagnosis.Message())
 			}
 		})
 	}

@@ -31,9 +31,11 @@ var (
 		nodeaffinity.Name:         nodeEvents | queue.PodChange,
 		nodedeclaredfeatures.Name: nodeEvents | queue.PodChange,
 		nodeports.Name:            queue.NodeAdd | queue.AssignedPodDelete | queue.PodChange,
-		noderesources.FitName:     nodeEvents | queue.AssignedPodDelete | queue.AssignedPodChange | queue.PodChange,
-		podtopologyspread.Name:    nodeEvents | podEvents | queue.PodChange,
-		interpodaffinity.Name:     nodeEvents | podEvents | queue.NamespaceChange | queue.PodChange,
+		// A DeviceClass may come to provide an extended resource the pod lacked (DRAExtendedResource).
+		noderesources.FitName: nodeEvents | queue.AssignedPodDelete | queue.AssignedPodChange | queue.PodChange |
+			queue.DeviceClassAdd | queue.DeviceClassChange,
+		podtopologyspread.Name: nodeEvents | podEvents | queue.PodChange,
+		interpodaffinity.Name:  nodeEvents | podEvents | queue.NamespaceChange | queue.PodChange,
 		// spec.volumes cannot change: no PodChange for the volume plugins.
 		volumebinding.Name: nodeEvents | queue.PVCAdd | queue.PVCChange | queue.PVAdd | queue.PVChange | queue.StorageClassAdd |
 			queue.StorageClassChange | queue.CSINodeAdd | queue.CSINodeChange | queue.CSIDriverChange | queue.CSIStorageCapacityAdd |

@@ -420,7 +420,7 @@ func (s *Scheduler) unschedulable(ctx context.Context, pool *pool, qp *queue.Que
 	var dealloc *dynamicresources.Deallocation
 	if prof.DeallocateClaims && !failsAfter && !(prof.PreemptFirst && p.cand != nil) {
 		if dealloc = deallocation(res.PostFilter); dealloc != nil {
-			msg = filterMsg + " " + postFilterMessage(prof, p.msg, p.cand != nil)
+			msg = filterMsg + " " + postFilterMessage(prof, dealloc, p.msg, p.cand != nil)
 		}
 	}
 	s.m.algorithm.With().Observe(time.Since(start).Seconds()) // as upstream, preemption's search included

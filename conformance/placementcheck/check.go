@@ -91,11 +91,12 @@ func Check(w *World) []Violation {
 			}
 		}
 	}
-	out = append(out, checkResources(all)...)
+	out = append(out, checkResources(w, all)...)
 	out = append(out, checkInterPod(w, all)...)
 	out = append(out, checkSpread(w, all)...)
 	out = append(out, checkVolumes(w, all)...)
 	out = append(out, checkDevices(w, all)...)
+	out = append(out, checkExtended(w, all)...)
 	return out
 }
 
@@ -229,8 +230,10 @@ func portString(p v1.ContainerPort) string {
 // checkResources sums every pod's requests per node. A resource an incoming pod on the node asks
 // for must not be over-committed (each placement checked the room left; pods that ask for none
 // of a resource never look at it), and the pod count must stay within allocatable pods. Sums
-// saturate (see Amounts), and a saturated allocatable is never exceeded.
-func checkResources(all []placed) []Violation {
+// saturate (see Amounts), and a saturated allocatable is never exceeded. An extended resource a
+// DeviceClass provides and the node does not advertise is served by devices instead (see
+// checkExtended), not counted here.
+func checkResources(w *World, all []placed) []Violation {
 	type usage struct {
 		node     *v1.Node
 		sum      Amounts
@@ -270,7 +273,7 @@ func checkResources(all []placed) []Violation {
 		sort.Strings(names)
 		for _, r := range names {
 			rn := v1.ResourceName(r)
-			if u.sum[rn] > alloc[rn] {
+			if u.sum[rn] > alloc[rn] && !w.Devices.servedByDevices(rn, u.node) {
 				out = append(out, Violation{u.asked[rn], name, "NodeResourcesFit",
 					fmt.Sprintf("%s requested %d of %d allocatable", r, u.sum[rn], alloc[rn])})
 			}

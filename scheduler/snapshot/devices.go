@@ -8,6 +8,7 @@ import (
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -22,7 +23,7 @@ import (
 //     another way (nodeSelector, allNodes, perDeviceNodeSelection), and the slices of each
 //     resource pool (for pool completeness and shared counters);
 //   - the DeviceTaintRules by driver, so that a device's rule taints are found without a scan;
-//   - the extended resource names DeviceClasses provide.
+//   - the classes naming each extended resource (spec.extendedResourceName).
 //
 // The objects are the informers' (or the cache's assumed copies) and must not be modified. Like
 // Storage, Devices is changed only by its owner (the scheduler cache, through the Set and Delete
@@ -49,8 +50,8 @@ type Devices struct {
 	// rulesByDriver are the rules with a device selector, by its driver ("" for any driver),
 	// sorted by name.
 	rulesByDriver map[string][]*resourcev1.DeviceTaintRule
-	// extended counts the classes naming each spec.extendedResourceName.
-	extended map[string]int
+	// extended lists, by spec.extendedResourceName, the names of the classes naming it.
+	extended map[string][]string
 }
 
 // DeviceID names a device: its driver, pool and name.
@@ -76,7 +77,7 @@ func NewDevices() *Devices {
 		nodeSlices:    map[string][]*resourcev1.ResourceSlice{},
 		poolSlices:    map[PoolID][]*resourcev1.ResourceSlice{},
 		rulesByDriver: map[string][]*resourcev1.DeviceTaintRule{},
-		extended:      map[string]int{},
+		extended:      map[string][]string{},
 	}
 }
 
@@ -155,14 +156,45 @@ func (d *Devices) RuleTaints(id DeviceID) []resourcev1.DeviceTaint {
 	return out
 }
 
-// ProvidesExtendedResource reports whether some DeviceClass stands for the extended resource
-// name: by spec.extendedResourceName, or as deviceclass.resource.kubernetes.io/CLASS.
-func (d *Devices) ProvidesExtendedResource(name v1.ResourceName) bool {
-	if d.extended[string(name)] > 0 {
-		return true
+// ExtendedResourceClass returns the DeviceClass that provides the extended resource name
+// (DRAExtendedResource), or nil: the class naming it in spec.extendedResourceName or, for
+// deviceclass.resource.kubernetes.io/CLASS, the class CLASS. When several classes name the same
+// resource, the most recently created one wins, then the lowest name, as kube-scheduler's
+// extended resource cache prefers them (it keeps the newer class during a migration).
+func (d *Devices) ExtendedResourceClass(name v1.ResourceName) *resourcev1.DeviceClass {
+	var best *resourcev1.DeviceClass
+	for _, cn := range d.extended[string(name)] {
+		c := d.classes[cn]
+		if best == nil || c.CreationTimestamp.After(best.CreationTimestamp.Time) {
+			best = c // names are sorted: a tie keeps the lower name
+		}
 	}
-	class, ok := strings.CutPrefix(string(name), resourcev1.ResourceDeviceClassPrefix)
-	return ok && d.classes[class] != nil
+	if best != nil {
+		return best
+	}
+	if class, ok := strings.CutPrefix(string(name), resourcev1.ResourceDeviceClassPrefix); ok {
+		return d.classes[class]
+	}
+	return nil
+}
+
+// ExtendedResourceClaim returns the claim the scheduler created for pod's extended resources
+// backed by DRA in an earlier attempt (annotated resource.kubernetes.io/extended-resource-claim
+// "true" and controlled by the pod), or nil. With several, the lowest name.
+func (d *Devices) ExtendedResourceClaim(pod *v1.Pod) *resourcev1.ResourceClaim {
+	var out *resourcev1.ResourceClaim
+	for k, c := range d.claims {
+		if k.Namespace != pod.Namespace || c.Annotations[resourcev1.ExtendedResourceClaimAnnotation] != "true" {
+			continue
+		}
+		if ref := metav1.GetControllerOfNoCopy(c); ref == nil || ref.UID != pod.UID || ref.Name != pod.Name {
+			continue
+		}
+		if out == nil || c.Name < out.Name {
+			out = c
+		}
+	}
+	return out
 }
 
 // SetClaim adds or replaces a claim (also the cache's assumed copies).
@@ -247,7 +279,9 @@ func (d *Devices) SetClass(c *resourcev1.DeviceClass) {
 	d.DeleteClass(c.Name)
 	d.classes[c.Name] = c
 	if n := c.Spec.ExtendedResourceName; n != nil {
-		d.extended[*n]++
+		list := d.extended[*n]
+		i, _ := slices.BinarySearch(list, c.Name)
+		d.extended[*n] = slices.Insert(slices.Clone(list), i, c.Name)
 	}
 }
 
@@ -259,7 +293,9 @@ func (d *Devices) DeleteClass(name string) {
 	}
 	delete(d.classes, name)
 	if n := old.Spec.ExtendedResourceName; n != nil {
-		if d.extended[*n]--; d.extended[*n] <= 0 {
+		if list := slices.DeleteFunc(slices.Clone(d.extended[*n]), func(cn string) bool { return cn == name }); len(list) > 0 {
+			d.extended[*n] = list
+		} else {
 			delete(d.extended, *n)
 		}
 	}

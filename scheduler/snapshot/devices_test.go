@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
@@ -117,7 +118,7 @@ func indexes(d *Devices) map[string][]string {
 		}
 	}
 	for n, c := range d.extended {
-		add("extended", fmt.Sprintf("%s=%d", n, c))
+		add("extended", fmt.Sprintf("%s=%s", n, strings.Join(c, ",")))
 	}
 	// Map-built lists are sorted; the others must already be in name order.
 	for _, k := range []string{"dedicated", "shared", "consumed", "extended"} {
@@ -260,14 +261,88 @@ func TestDevicesIndexes(t *testing.T) {
 				d.SetClass(devClass("old", "example.com/old"))
 				d.DeleteClass("old")
 			},
-			want: map[string][]string{"extended": {"example.com/gpu=1"}},
+			want: map[string][]string{"extended": {"example.com/gpu=gpu"}},
 			checks: func(t *testing.T, d *Devices) {
-				for name, want := range map[v1.ResourceName]bool{
-					"example.com/gpu": true, "example.com/old": false,
-					"deviceclass.resource.kubernetes.io/gpu2": true, "deviceclass.resource.kubernetes.io/old": false,
+				for name, want := range map[v1.ResourceName]string{
+					"example.com/gpu": "gpu", "example.com/old": "",
+					"deviceclass.resource.kubernetes.io/gpu2": "gpu2", "deviceclass.resource.kubernetes.io/old": "",
 				} {
-					if got := d.ProvidesExtendedResource(name); got != want {
-						t.Errorf("ProvidesExtendedResource(%s) = %v, want %v", name, got, want)
+					got := ""
+					if c := d.ExtendedResourceClass(name); c != nil {
+						got = c.Name
+					}
+					if got != want {
+						t.Errorf("ExtendedResourceClass(%s) = %q, want %q", name, got, want)
+					}
+				}
+			},
+		},
+		{
+			name: "classes naming the same extended resource: the newest, then the lowest name",
+			steps: func(d *Devices) {
+				old, newer, twin := devClass("a-old", "example.com/gpu"), devClass("z-new", "example.com/gpu"), devClass("b-twin", "example.com/gpu")
+				old.CreationTimestamp = metav1.Unix(100, 0)
+				newer.CreationTimestamp = metav1.Unix(200, 0)
+				twin.CreationTimestamp = metav1.Unix(200, 0)
+				d.SetClass(old)
+				d.SetClass(newer)
+				d.SetClass(twin)
+			},
+			want: map[string][]string{"extended": {"example.com/gpu=a-old,b-twin,z-new"}},
+			checks: func(t *testing.T, d *Devices) {
+				if c := d.ExtendedResourceClass("example.com/gpu"); c == nil || c.Name != "b-twin" {
+					t.Errorf("ExtendedResourceClass = %v, want b-twin", c)
+				}
+				d.DeleteClass("b-twin")
+				if c := d.ExtendedResourceClass("example.com/gpu"); c == nil || c.Name != "z-new" {
+					t.Errorf("after deleting b-twin, ExtendedResourceClass = %v, want z-new", c)
+				}
+			},
+		},
+		{
+			name: "the extended resource claim of a pod: annotated and controlled by it",
+			steps: func(d *Devices) {
+				ctrl := true
+				owned := func(name, ns, podName, uid, annotation string, controller bool) *resourcev1.ResourceClaim {
+					c := &resourcev1.ResourceClaim{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns,
+						OwnerReferences: []metav1.OwnerReference{{APIVersion: "v1", Kind: "Pod", Name: podName, UID: types.UID(uid)}}}}
+					if controller {
+						c.OwnerReferences[0].Controller = &ctrl
+					}
+					if annotation != "" {
+						c.Annotations = map[string]string{resourcev1.ExtendedResourceClaimAnnotation: annotation}
+					}
+					return c
+				}
+				d.SetClaim(owned("p-extended-resources-b", "ns", "p", "u1", "true", true))
+				d.SetClaim(owned("p-extended-resources-a", "ns", "p", "u1", "true", true))
+				d.SetClaim(owned("not-annotated", "ns", "q", "u2", "", true))
+				d.SetClaim(owned("not-true", "ns", "r", "u3", "false", true))
+				d.SetClaim(owned("not-controller", "ns", "s", "u4", "true", false))
+				d.SetClaim(owned("other-ns", "other", "t", "u5", "true", true))
+			},
+			want: map[string][]string{},
+			checks: func(t *testing.T, d *Devices) {
+				pod := func(name, uid string) *v1.Pod {
+					return &v1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: types.UID(uid)}}
+				}
+				for _, tc := range []struct {
+					pod  *v1.Pod
+					want string
+				}{
+					{pod("p", "u1"), "p-extended-resources-a"},
+					{pod("p", "other-uid"), ""},
+					{pod("q", "u2"), ""},
+					{pod("r", "u3"), ""},
+					{pod("s", "u4"), ""},
+					{pod("t", "u5"), ""},
+				} {
+					got := ""
+					if c := d.ExtendedResourceClaim(tc.pod); c != nil {
+						got = c.Name
+					}
+					if got != tc.want {
+						t.Errorf("ExtendedResourceClaim(%s/%s) = %q, want %q", tc.pod.Name, tc.pod.UID, got, tc.want)
 					}
 				}
 			},

@@ -14,9 +14,9 @@
 //     allocation and the pod in reservedFor), computed from the snapshot alone.
 //
 // The plugin reads only the snapshot (snapshot.Devices). Device selectors are CEL expressions,
-// compiled by the Compiler the constructor is given and cached across pods. A pod that requests
-// an extended resource a DeviceClass provides (DRAExtendedResource) is refused: the scheduler
-// would have to create a claim for it, which berth does not do yet.
+// compiled by the Compiler the constructor is given and cached across pods. Extended resources
+// that a DeviceClass provides (DRAExtendedResource) are allocated through a claim the scheduler
+// makes for the pod, on the nodes that do not advertise them (see extended.go).
 //
 // Preemption cannot free devices here: as upstream (no PreFilter extensions), removing pods from
 // a node does not deallocate their claims, so the filter is not a decide.PodChanger.
@@ -56,7 +56,6 @@ import (
 
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/plugins/nodeaffinity"
-	"github.com/berth-scheduler/berth/scheduler/plugins/notyet"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
@@ -141,6 +140,9 @@ type prepared struct {
 	numRequests int
 	// fail is an allocator error no node can avoid: every Filter fails with it.
 	fail *snapshot.Verdict
+	// extended is set when the pod requests extended resources a DeviceClass provides (see
+	// extended.go).
+	extended *extendedState
 }
 
 type allocatedClaim struct {
@@ -159,20 +161,21 @@ const optionalNodeOperations = "DRAOptionalNodeOperations"
 // nil for a pod without claims.
 func (pl *DynamicResources) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {
 	devs := snap.Devices
-	if notyet.DeviceExtended(pod, devs) {
-		return nil, snapshot.RejectUnresolvable(notyet.Message(notyet.UsesDeviceExtended, Name))
-	}
-	if len(pod.Pod.Spec.ResourceClaims) == 0 {
+	ext := prepareExtended(pod, devs)
+	if len(pod.Pod.Spec.ResourceClaims) == 0 && ext == nil {
 		return nil, snapshot.Verdict{}
 	}
-	claims, msg := podClaims(pod.Pod, devs)
-	if msg != "" {
-		return nil, snapshot.RejectUnresolvable(msg)
+	var claims []*resourcev1.ResourceClaim
+	if len(pod.Pod.Spec.ResourceClaims) > 0 {
+		var msg string
+		if claims, msg = podClaims(pod.Pod, devs); msg != "" {
+			return nil, snapshot.RejectUnresolvable(msg)
+		}
 	}
-	if len(claims) == 0 {
+	if len(claims) == 0 && ext == nil {
 		return nil, snapshot.Verdict{}
 	}
-	p := &prepared{pl: pl, pod: pod.Pod, devs: devs, claims: claims}
+	p := &prepared{pl: pl, pod: pod.Pod, devs: devs, claims: claims, extended: ext}
 	for i, c := range claims {
 		if a := c.Status.Allocation; a != nil {
 			ac := allocatedClaim{index: i, nodeSel: nodeaffinity.CompileSelector(a.NodeSelector),
@@ -295,16 +298,21 @@ func checkClasses(c *resourcev1.ResourceClaim, devs *snapshot.Devices) snapshot.
 	return snapshot.Verdict{}
 }
 
-// Filter judges the pod's claims on node n (see the package comment). Safe for concurrent calls.
+// Filter judges the pod's claims on node n (see the package comment), and its extended resources
+// backed by DRA (see extended.go). Safe for concurrent calls.
 func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
-	if p.fail != nil {
-		return *p.fail
-	}
 	if n.Node == nil {
 		return cannotAllocate
 	}
-	if len(p.pending) > 0 {
-		a, v := p.search(n.Node)
+	pending, numRequests, _, v := p.pendingOn(n)
+	if !v.Fits() {
+		return v
+	}
+	if p.fail != nil {
+		return *p.fail
+	}
+	if len(pending) > 0 {
+		a, v := p.search(n.Node, pending, numRequests)
 		if !v.Fits() {
 			return v
 		}
@@ -318,10 +326,38 @@ func (p *prepared) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 	return snapshot.Verdict{}
 }
 
+// staleExtended rejects every node while a claim from an earlier attempt exists.
+var staleExtended = snapshot.RejectUnresolvable(ReasonStaleExtendedClaim)
+
+// pendingOn returns the claims to allocate on node n and their number of requests: the pod's
+// pending claims and, when n must serve some of its extended resources by DRA, the claim for them
+// last (variant, else nil); or why n cannot serve them.
+func (p *prepared) pendingOn(n *snapshot.NodeInfo) ([]*pending, int, *extendedVariant, snapshot.Verdict) {
+	e := p.extended
+	if e == nil {
+		return p.pending, p.numRequests, nil, snapshot.Verdict{}
+	}
+	if e.stale != nil {
+		return nil, 0, nil, staleExtended
+	}
+	set, v := e.onNode(n)
+	if !v.Fits() || set == 0 {
+		return p.pending, p.numRequests, nil, v
+	}
+	ev := p.variant(set)
+	if ev.fail != nil {
+		return nil, 0, nil, *ev.fail
+	}
+	if ev.claim == nil {
+		return p.pending, p.numRequests, nil, snapshot.Verdict{}
+	}
+	return ev.pending, ev.requests, ev, snapshot.Verdict{}
+}
+
 // search searches an allocation of the pending claims on node: the solution (see
 // allocation.results; the caller releases it), or the verdict when there is none.
-func (p *prepared) search(node *v1.Node) (*allocation, snapshot.Verdict) {
-	a := newAllocation(p.devs, node, p.pl.nodeSels, p.pending, p.numRequests)
+func (p *prepared) search(node *v1.Node, pending []*pending, numRequests int) (*allocation, snapshot.Verdict) {
+	a := newAllocation(p.devs, node, p.pl.nodeSels, pending, numRequests)
 	a.limit.set(p.pl.now, p.pl.args.FilterTimeout)
 	ok, why, err := a.run()
 	if ok {
@@ -341,14 +377,14 @@ func (p *prepared) search(node *v1.Node) (*allocation, snapshot.Verdict) {
 
 // allocate allocates the pending claims on node: their allocation results in order, or the
 // verdict.
-func (p *prepared) allocate(node *v1.Node) ([]resourcev1.AllocationResult, snapshot.Verdict) {
-	a, v := p.search(node)
+func (p *prepared) allocate(node *v1.Node, pending []*pending, numRequests int) ([]resourcev1.AllocationResult, snapshot.Verdict) {
+	a, v := p.search(node, pending, numRequests)
 	if !v.Fits() {
 		return nil, v
 	}
 	defer a.release()
-	out := make([]resourcev1.AllocationResult, len(p.pending))
-	for ci := range p.pending {
+	out := make([]resourcev1.AllocationResult, len(pending))
+	for ci := range pending {
 		res, err := a.allocationResult(ci, node.Name, p.pl.newShareID)
 		if err != nil {
 			return nil, snapshot.Fail(err)

@@ -68,11 +68,6 @@ func TestPreFilterMessages(t *testing.T) {
 			c.Status.ReservedFor = []resourcev1.ResourceClaimConsumerReference{{Resource: "pods", Name: "other", UID: "other"}}
 			return c
 		}()}},
-		{name: "extended resource a class provides", pod: func() *v1.Pod {
-			p := podWithClaims()
-			p.Spec.Containers[0].Resources.Requests = v1.ResourceList{"deviceclass.resource.kubernetes.io/gpu": quantity("1")}
-			return p
-		}(), objs: []any{gpu}, reason: "pod uses extended resources that a DeviceClass provides, which berth does not schedule yet (DynamicResources)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

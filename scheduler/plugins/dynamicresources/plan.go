@@ -32,6 +32,9 @@ type Plan struct {
 	// BindingTimeout.
 	WaitForBindingConditions bool
 	BindingTimeout           time.Duration
+	// Extended is the claim to create for the pod's extended resources backed by DRA, after the
+	// Claims are written (nil: none; see extended.go).
+	Extended *ExtendedClaim
 	// Err is set when the reservation could not be computed on Node (it should not happen: the
 	// node passed Filter); the binding cycle must then fail the attempt with it.
 	Err error
@@ -118,12 +121,18 @@ func claimReady(c *resourcev1.ResourceClaim) (bool, error) {
 func (p *prepared) Reserve(n *snapshot.NodeInfo) decide.Plan {
 	plan := &Plan{Pod: p.pod, Node: n.Name(), BindingTimeout: p.pl.args.BindingTimeout}
 	var results []resourcev1.AllocationResult
-	if len(p.pending) > 0 {
-		var v snapshot.Verdict
-		if results, v = p.allocate(n.Node); !v.Fits() {
-			plan.Err = fmt.Errorf("allocating devices for pod %s/%s on node %s after it passed the filter: %s", p.pod.Namespace, p.pod.Name, plan.Node, v.Reasons[0])
-			return plan
-		}
+	pending, numRequests, ext, v := p.pendingOn(n)
+	if v.Fits() && len(pending) > 0 {
+		results, v = p.allocate(n.Node, pending, numRequests)
+	}
+	if !v.Fits() {
+		plan.Err = fmt.Errorf("allocating devices for pod %s/%s on node %s after it passed the filter: %s", p.pod.Namespace, p.pod.Name, plan.Node, v.Reasons[0])
+		return plan
+	}
+	if ext != nil {
+		alloc := &results[len(results)-1]
+		plan.Extended = p.extendedClaim(ext, alloc)
+		plan.WaitForBindingConditions = hasBindingConditions(alloc)
 	}
 	ref := resourcev1.ResourceClaimConsumerReference{APIGroup: v1.GroupName, Resource: "pods", Name: p.pod.Name, UID: p.pod.UID}
 	next := 0
@@ -156,10 +165,20 @@ func (p *prepared) Reserve(n *snapshot.NodeInfo) decide.Plan {
 		after.Status.ReservedFor = append(after.Status.ReservedFor, ref)
 		plan.Claims = append(plan.Claims, ClaimUpdate{Before: c, After: after, Allocated: alloc != nil})
 	}
-	if len(plan.Claims) == 0 && !plan.WaitForBindingConditions {
+	if len(plan.Claims) == 0 && !plan.WaitForBindingConditions && plan.Extended == nil {
 		return nil
 	}
 	return plan
+}
+
+// extendedClaim is the plan's part for the node's extended resource claim ext, allocated as
+// alloc.
+func (p *prepared) extendedClaim(ext *extendedVariant, alloc *resourcev1.AllocationResult) *ExtendedClaim {
+	assumed := ext.claim.DeepCopy()
+	assumed.Finalizers = []string{resourcev1.Finalizer}
+	assumed.Status.Allocation = alloc
+	assumed.Status.ReservedFor = []resourcev1.ResourceClaimConsumerReference{{APIGroup: v1.GroupName, Resource: "pods", Name: p.pod.Name, UID: p.pod.UID}}
+	return &ExtendedClaim{Claim: ext.claim, Assumed: assumed, Allocation: alloc, Mappings: ext.mappings}
 }
 
 func hasBindingConditions(a *resourcev1.AllocationResult) bool {

@@ -31,6 +31,17 @@ const DeallocatedMessage = "deallocation of ResourceClaim completed"
 type Deallocation struct {
 	Pod   *v1.Pod
 	Claim *resourcev1.ResourceClaim
+	// Delete is set when Claim is the extended resource claim an earlier attempt created for the
+	// pod (see extended.go): the scheduler deletes it, after removing its finalizer, instead.
+	Delete bool
+}
+
+// Message is the PostFilter reason once the write succeeded, upstream's.
+func (d *Deallocation) Message() string {
+	if d.Delete {
+		return DeletedMessage
+	}
+	return DeallocatedMessage
 }
 
 var _ decide.PostFilterer = (*prepared)(nil)
@@ -51,6 +62,10 @@ func (d *Deallocation) Deallocated() *resourcev1.ResourceClaim {
 // PostFilter proposes the deallocation of a claim (see above) given the nodes Filter rejected, or
 // returns nil.
 func (p *prepared) PostFilter(rejected []decide.Rejection) decide.Plan {
+	if e := p.extended; e != nil && e.stale != nil {
+		// Every node rejected the pod for this claim before looking at its others.
+		return &Deallocation{Pod: p.pod, Claim: e.stale, Delete: true}
+	}
 	if len(p.allocated) == 0 {
 		return nil
 	}

@@ -40,7 +40,11 @@ func (s *scorer) Score(n *snapshot.NodeInfo) int64 {
 	if n.Node == nil {
 		return 0
 	}
-	a, v := s.p.search(n.Node)
+	pending, numRequests, _, v := s.p.pendingOn(n)
+	if !v.Fits() {
+		return 0
+	}
+	a, v := s.p.search(n.Node, pending, numRequests)
 	if !v.Fits() {
 		return 0
 	}

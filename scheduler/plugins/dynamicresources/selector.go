@@ -90,3 +90,32 @@ func (c *nodeSelectorCache) nodeMatches(node *v1.Node, name *string, all *bool, 
 	}
 	return false
 }
+
+// ClassMatcher tells whether a device satisfies a DeviceClass's selectors, compiling each
+// expression once (NodeResourcesFit's scoring of extended resources backed by DRA counts the
+// devices of a class). Safe for concurrent use.
+type ClassMatcher struct{ sels *selectorCache }
+
+// NewClassMatcher returns a ClassMatcher compiling with compile.
+func NewClassMatcher(compile Compiler) *ClassMatcher {
+	return &ClassMatcher{sels: newSelectorCache(compile)}
+}
+
+// Matches reports whether device d of driver satisfies every CEL selector of class (a class
+// without selectors matches every device); an expression that does not compile, or fails on the
+// device, is an error.
+func (m *ClassMatcher) Matches(class *resourcev1.DeviceClass, driver string, d *resourcev1.Device) (bool, error) {
+	for _, s := range class.Spec.Selectors {
+		if s.CEL == nil {
+			continue
+		}
+		sel, err := m.sels.get(s.CEL.Expression)
+		if err != nil {
+			return false, err
+		}
+		if ok, err := sel.Match(driver, d); err != nil || !ok {
+			return false, err
+		}
+	}
+	return true, nil
+}

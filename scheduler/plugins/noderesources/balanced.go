@@ -41,25 +41,33 @@ func (*BalancedAllocation) Name() string { return BalancedAllocationName }
 
 // PreScore returns nil (every node scores 0 from this plugin) for a pod that requests none of the
 // scored resources, as kube-scheduler skips such a pod; otherwise the pod's scorer.
-func (b *BalancedAllocation) PreScore(pod *snapshot.PodInfo, _ *snapshot.Snapshot, _ []*snapshot.NodeInfo) decide.NodeScorer {
+func (b *BalancedAllocation) PreScore(pod *snapshot.PodInfo, snap *snapshot.Snapshot, _ []*snapshot.NodeInfo) decide.NodeScorer {
 	reqs := b.scoring.podRequests(pod)
 	for _, r := range reqs {
 		if r != 0 {
-			return &balancedScorer{scoring: &b.scoring, podRequests: reqs}
+			return &balancedScorer{scoring: &b.scoring, podRequests: reqs, dra: b.scoring.draScoringFor(snap)}
 		}
 	}
 	return nil
+}
+
+// WithDeviceMatcher makes the plugin score extended resources backed by DRA (see dra.go) with m
+// evaluating the DeviceClasses' selectors. Call it before the plugin is used.
+func (b *BalancedAllocation) WithDeviceMatcher(m DeviceMatcher) *BalancedAllocation {
+	b.scoring.matcher = m
+	return b
 }
 
 // balancedScorer is one pod's requests of the scored resources.
 type balancedScorer struct {
 	scoring     *allocationScorer
 	podRequests []int64
+	dra         *draScoring
 }
 
 // Score returns 0..100.
 func (s *balancedScorer) Score(n *snapshot.NodeInfo) int64 {
-	return s.scoring.score(s.podRequests, n)
+	return s.scoring.score(s.podRequests, n, s.dra)
 }
 
 // balancedScore is BalancedAllocation's score from the amounts with the pod (requested) and

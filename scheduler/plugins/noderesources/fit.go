@@ -12,6 +12,11 @@
 // NodeResourcesBalancedAllocation scores nodes by how evenly the pod would leave their resources
 // used (the standard deviation of the used fractions, before and after placing the pod).
 //
+// An extended resource that a DeviceClass provides (DRAExtendedResource) is the device plugin's on
+// a node that advertises it in allocatable, and is checked and scored as any other there; on a
+// node that does not, DynamicResources allocates devices for it, so the filter skips it and the
+// scorers count the class's devices instead (dra.go).
+//
 // Build plugins with NewFit(DefaultFitArgs()) and NewBalancedAllocation(DefaultBalancedAllocationArgs()),
 // or from user args after SetDefaults. Plugins are immutable and safe for concurrent use.
 package noderesources
@@ -92,14 +97,19 @@ func (*Fit) Name() string { return FitName }
 // PreFilter prepares the pod's requests for the node checks: the fixed resources, and the scalar
 // resources it requests that are not ignored, in name order (kube-scheduler walks a map there, so
 // its order is random; ours is stable). It never rejects a pod outright.
-func (f *Fit) PreFilter(pod *snapshot.PodInfo, _ *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {
+//
+// A scalar resource some DeviceClass provides (DRAExtendedResource: by spec.extendedResourceName,
+// or as deviceclass.resource.kubernetes.io/CLASS) is checked only on nodes that advertise it in
+// allocatable; on the others DynamicResources allocates devices for it.
+func (f *Fit) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snapshot) (decide.NodeFilter, snapshot.Verdict) {
 	r := &pod.Requests
 	ff := &fitFilter{cpu: r.MilliCPU, memory: r.Memory, ephemeral: r.EphemeralStorage}
 	for name, q := range r.Scalar {
 		if q <= 0 || f.ignored(name) {
 			continue
 		}
-		ff.scalars = append(ff.scalars, scalarRequest{name: name, quantity: q, reason: []string{"Insufficient " + string(name)}})
+		dra := snap != nil && snap.Devices != nil && snap.Devices.ExtendedResourceClass(name) != nil
+		ff.scalars = append(ff.scalars, scalarRequest{name: name, quantity: q, reason: []string{"Insufficient " + string(name)}, dra: dra})
 	}
 	slices.SortFunc(ff.scalars, func(a, b scalarRequest) int { return strings.Compare(string(a.name), string(b.name)) })
 	return ff, snapshot.Verdict{}
@@ -137,6 +147,15 @@ type scalarRequest struct {
 	name     v1.ResourceName
 	quantity int64
 	reason   []string
+	// dra: a DeviceClass provides the resource, so a node that does not advertise it leaves it to
+	// DynamicResources.
+	dra bool
+}
+
+// byDRA reports whether node n leaves the request to DynamicResources: a DeviceClass provides the
+// resource and n's allocatable has none of it.
+func (s *scalarRequest) byDRA(n *snapshot.NodeInfo) bool {
+	return s.dra && n.Allocatable.Scalar[s.name] <= 0
 }
 
 // Filter checks the pod slot, then cpu, memory, ephemeral-storage and the scalar resources,
@@ -158,6 +177,9 @@ func (f *fitFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 	}
 	for i := range f.scalars {
 		s := &f.scalars[i]
+		if s.byDRA(n) {
+			continue
+		}
 		capacity := alloc.Scalar[s.name]
 		if s.quantity > capacity-used.Scalar[s.name] {
 			out.add(s.reason, s.quantity > capacity)
@@ -198,19 +220,27 @@ func (s *shortfalls) verdict() snapshot.Verdict {
 
 // PreScore prepares the pod's scored requests (cpu and memory with non-zero defaults). It always
 // returns a scorer.
-func (f *Fit) PreScore(pod *snapshot.PodInfo, _ *snapshot.Snapshot, _ []*snapshot.NodeInfo) decide.NodeScorer {
-	return &fitScorer{scoring: &f.scoring, podRequests: f.scoring.podRequests(pod)}
+func (f *Fit) PreScore(pod *snapshot.PodInfo, snap *snapshot.Snapshot, _ []*snapshot.NodeInfo) decide.NodeScorer {
+	return &fitScorer{scoring: &f.scoring, podRequests: f.scoring.podRequests(pod), dra: f.scoring.draScoringFor(snap)}
+}
+
+// WithDeviceMatcher makes the plugin score extended resources backed by DRA (see dra.go) with m
+// evaluating the DeviceClasses' selectors. Call it before the plugin is used.
+func (f *Fit) WithDeviceMatcher(m DeviceMatcher) *Fit {
+	f.scoring.matcher = m
+	return f
 }
 
 // fitScorer is one pod's scored requests under the plugin's strategy.
 type fitScorer struct {
 	scoring     *allocationScorer
 	podRequests []int64
+	dra         *draScoring
 }
 
 // Score returns 0..100 by the configured strategy.
 func (s *fitScorer) Score(n *snapshot.NodeInfo) int64 {
-	return s.scoring.score(s.podRequests, n)
+	return s.scoring.score(s.podRequests, n, s.dra)
 }
 
 var _ decide.Shortfaller = (*fitFilter)(nil)
@@ -231,8 +261,10 @@ func (f *fitFilter) Shortfalls(n *snapshot.NodeInfo) []decide.Shortfall {
 	check(v1.ResourceCPU, f.cpu, alloc.MilliCPU, used.MilliCPU)
 	check(v1.ResourceMemory, f.memory, alloc.Memory, used.Memory)
 	check(v1.ResourceEphemeralStorage, f.ephemeral, alloc.EphemeralStorage, used.EphemeralStorage)
-	for _, s := range f.scalars {
-		check(s.name, s.quantity, alloc.Scalar[s.name], used.Scalar[s.name])
+	for i := range f.scalars {
+		if s := &f.scalars[i]; !s.byDRA(n) {
+			check(s.name, s.quantity, alloc.Scalar[s.name], used.Scalar[s.name])
+		}
 	}
 	return out
 }

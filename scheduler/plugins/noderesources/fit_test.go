@@ -6,7 +6,10 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
@@ -25,12 +28,19 @@ func TestFitFilter(t *testing.T) {
 	reject := func(unresolvable bool, reasons ...string) snapshot.Verdict {
 		return snapshot.Verdict{Reasons: reasons, Unresolvable: unresolvable}
 	}
+	// DeviceClasses providing extended resources (DRAExtendedResource).
+	gpuName := "example.com/gpu"
+	classes := snapshot.DevicesOf(
+		&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu-class"}, Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpuName}},
+		&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "fpga"}},
+	)
 	tests := []struct {
-		name string
-		args NodeResourcesFitArgs
-		pod  *snapshot.PodInfo
-		node *snapshot.NodeInfo
-		want snapshot.Verdict
+		name    string
+		args    NodeResourcesFitArgs
+		classes *snapshot.Devices
+		pod     *snapshot.PodInfo
+		node    *snapshot.NodeInfo
+		want    snapshot.Verdict
 	}{
 		{name: "pod requesting nothing fits a node whose cpu is spent",
 			pod: podWith(), node: nodeWith("n", rl("cpu", "1", "pods", "2"), podWith("cpu", "1")), want: fits},
@@ -87,6 +97,19 @@ func TestFitFilter(t *testing.T) {
 		{name: "kubernetes.io resources cannot be ignored",
 			args: NodeResourcesFitArgs{IgnoredResources: []string{"kubernetes.io/widget"}, IgnoredResourceGroups: []string{"kubernetes.io"}},
 			pod:  podWith("kubernetes.io/widget", "2"), node: busy(), want: reject(true, "Insufficient kubernetes.io/widget")},
+		{name: "DRA-backed extended resource on a node without it: left to DynamicResources",
+			classes: classes, pod: podWith("example.com/gpu", "2"), node: nodeWith("n", rl("cpu", "4", "pods", "10")), want: fits},
+		{name: "implicit device class resource on a node without it: left to DynamicResources",
+			classes: classes, pod: podWith("deviceclass.resource.kubernetes.io/fpga", "3"), node: nodeWith("n", rl("cpu", "4", "pods", "10")), want: fits},
+		{name: "DRA-backed extended resource advertised as zero: left to DynamicResources",
+			classes: classes, pod: podWith("example.com/gpu", "2"), node: nodeWith("n", rl("pods", "10", "example.com/gpu", "0")), want: fits},
+		{name: "DRA-backed extended resource the node advertises: checked the device-plugin way",
+			classes: classes, pod: podWith("example.com/gpu", "2"), node: busy(), want: reject(false, "Insufficient example.com/gpu")},
+		{name: "extended resource no class provides: still checked",
+			classes: classes, pod: podWith("example.com/fpga", "1"), node: nodeWith("n", rl("pods", "10")), want: reject(true, "Insufficient example.com/fpga")},
+		{name: "implicit name of a class that does not exist: still checked",
+			classes: classes, pod: podWith("deviceclass.resource.kubernetes.io/none", "1"), node: nodeWith("n", rl("pods", "10")),
+			want: reject(true, "Insufficient deviceclass.resource.kubernetes.io/none")},
 		{name: "hugepages cannot be ignored",
 			args: NodeResourcesFitArgs{IgnoredResources: []string{"hugepages-2Mi"}},
 			pod:  podWith("hugepages-2Mi", "128Mi"), node: busy(), want: reject(true, "Insufficient hugepages-2Mi")},
@@ -96,7 +119,11 @@ func TestFitFilter(t *testing.T) {
 			args := tc.args
 			args.SetDefaults()
 			pl := mustFit(t, args)
-			f, v := pl.PreFilter(tc.pod, snapshot.New([]*snapshot.NodeInfo{tc.node}, nil))
+			snap := snapshot.New([]*snapshot.NodeInfo{tc.node}, nil)
+			if tc.classes != nil {
+				snap.Devices = tc.classes
+			}
+			f, v := pl.PreFilter(tc.pod, snap)
 			if !v.Fits() || f == nil {
 				t.Fatalf("PreFilter = %v, %+v; want a filter and no rejection", f, v)
 			}
@@ -106,6 +133,10 @@ func TestFitFilter(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Filter = %+v, want %+v", got, tc.want)
+			}
+			// Shortfalls (explain) agrees: a resource left to DRA is never short.
+			if sf := f.(decide.Shortfaller).Shortfalls(tc.node); tc.want.Fits() && len(sf) > 0 {
+				t.Errorf("Shortfalls = %+v on a node that fits", sf)
 			}
 		})
 	}

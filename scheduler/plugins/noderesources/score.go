@@ -70,6 +70,9 @@ type allocationScorer struct {
 	// useRequested scores cpu and memory by plain requests (BalancedAllocation) instead of the
 	// non-zero requests that count a container without requests as 100m cpu and 200Mi memory.
 	useRequested bool
+	// matcher evaluates DeviceClass selectors for extended resources backed by DRA (see dra.go);
+	// nil: such resources are scored as the node advertises them.
+	matcher DeviceMatcher
 }
 
 // podRequests returns the pod's request of each scored resource, cpu in millicores.
@@ -98,8 +101,10 @@ func (a *allocationScorer) podRequests(pod *snapshot.PodInfo) []int64 {
 
 // nodeAmounts returns the node's allocatable of resource r and what its pods already use of it.
 // ok is false when the resource is left out of this node's score: a scalar resource the pod does
-// not request, a resource the node does not have, or one with zero allocatable.
-func (a *allocationScorer) nodeAmounts(r *scoredResource, podRequest int64, n *snapshot.NodeInfo) (capacity, used int64, ok bool) {
+// not request, a resource the node does not have, or one with zero allocatable. A scalar resource
+// the node does not advertise but a DeviceClass provides is counted in devices (dra, see dra.go;
+// nil: none).
+func (a *allocationScorer) nodeAmounts(r *scoredResource, podRequest int64, n *snapshot.NodeInfo, dra *draScoring) (capacity, used int64, ok bool) {
 	inUse := &n.NonZeroRequested
 	if a.useRequested {
 		inUse = &n.Requested
@@ -116,7 +121,13 @@ func (a *allocationScorer) nodeAmounts(r *scoredResource, podRequest int64, n *s
 			return 0, 0, false
 		}
 		var exists bool
-		if capacity, exists = n.Allocatable.Scalar[r.name]; !exists {
+		capacity, exists = n.Allocatable.Scalar[r.name]
+		if capacity == 0 && dra != nil {
+			if c, u := dra.amounts(r.name, n.Node); c > 0 {
+				return c, u, true
+			}
+		}
+		if !exists {
 			return 0, 0, false
 		}
 		used = n.Requested.Scalar[r.name]
@@ -128,12 +139,13 @@ func (a *allocationScorer) nodeAmounts(r *scoredResource, podRequest int64, n *s
 
 // score fills, per resource, the node's capacity, its pods' use (used) and what would be requested
 // with the pod placed (requested = used + the pod's request), and hands them to the strategy.
-// Resources left out of this node's score have all three at 0; strategies skip capacity 0.
-func (a *allocationScorer) score(podRequests []int64, n *snapshot.NodeInfo) int64 {
+// Resources left out of this node's score have all three at 0; strategies skip capacity 0. dra
+// scores extended resources backed by DRA (nil: none).
+func (a *allocationScorer) score(podRequests []int64, n *snapshot.NodeInfo, dra *draScoring) int64 {
 	var reqBuf, usedBuf, capBuf [maxScoredResources]int64
 	requested, used, capacity := reqBuf[:0], usedBuf[:0], capBuf[:0]
 	for i := range a.resources {
-		c, u, ok := a.nodeAmounts(&a.resources[i], podRequests[i], n)
+		c, u, ok := a.nodeAmounts(&a.resources[i], podRequests[i], n, dra)
 		if !ok {
 			requested, used, capacity = append(requested, 0), append(used, 0), append(capacity, 0)
 			continue

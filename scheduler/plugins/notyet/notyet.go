@@ -5,8 +5,7 @@
 //
 //	0/5 nodes are available: pod uses PersistentVolumeClaims, which berth does not schedule yet (VolumeBinding).
 //
-// A plugin berth implements in part refuses the rest itself with the same Message (DynamicResources
-// refuses pods that request extended resources a DeviceClass provides, see DeviceExtended).
+// A plugin berth implements in part may refuse the rest itself with the same Message.
 //
 // Each plugin's Needs function tells, from the pod alone, whether upstream's plugin would have
 // judged the pod (rather than skipped it). The scheduler wires a Refusal for every such plugin a
@@ -16,10 +15,6 @@ package notyet
 
 import (
 	"fmt"
-	"strings"
-
-	v1 "k8s.io/api/core/v1"
-	resourcev1 "k8s.io/api/resource/v1"
 
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
@@ -54,33 +49,4 @@ func (r *Refusal) PreFilter(pod *snapshot.PodInfo, _ *snapshot.Snapshot) (decide
 // Message is the reason a Refusal gives: "pod uses WHAT, which berth does not schedule yet (PLUGIN)".
 func Message(what, plugin string) string {
 	return fmt.Sprintf("pod uses %s, which berth does not schedule yet (%s)", what, plugin)
-}
-
-// UsesDeviceExtended is the phrase for a pod that requests an extended resource a DeviceClass
-// provides (DRAExtendedResource): kube-scheduler would create a ResourceClaim for it, which berth
-// does not do yet. The DynamicResources plugin refuses such pods with Message(UsesDeviceExtended,
-// "DynamicResources").
-const UsesDeviceExtended = "extended resources that a DeviceClass provides"
-
-// DeviceExtended reports whether pod requests an extended resource some DeviceClass in devs
-// provides (by spec.extendedResourceName, or the implicit deviceclass.resource.kubernetes.io/CLASS
-// name).
-func DeviceExtended(pod *snapshot.PodInfo, devs *snapshot.Devices) bool {
-	for name, v := range pod.Requests.Scalar {
-		if v != 0 && extendedOrDeviceClass(name) && devs.ProvidesExtendedResource(name) {
-			return true
-		}
-	}
-	return false
-}
-
-// extendedOrDeviceClass reports whether name could be backed by a DeviceClass: an extended
-// resource (a domain outside kubernetes.io) or an implicit device class resource name.
-func extendedOrDeviceClass(name v1.ResourceName) bool {
-	s := string(name)
-	if strings.HasPrefix(s, resourcev1.ResourceDeviceClassPrefix) {
-		return true
-	}
-	return strings.Contains(s, "/") && !strings.Contains(s, "kubernetes.io/") &&
-		!strings.HasPrefix(s, v1.DefaultResourceRequestsPrefix)
 }

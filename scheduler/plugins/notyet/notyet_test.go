@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
-	resourcev1 "k8s.io/api/resource/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
@@ -36,44 +34,6 @@ var (
 	nfs       = volume(v1.VolumeSource{NFS: &v1.NFSVolumeSource{}})
 	noChange  = func(*v1.Pod) {}
 )
-
-func TestDeviceExtended(t *testing.T) {
-	gpu := "example.com/gpu"
-	classes := snapshot.DevicesOf(
-		&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "gpu-class"}, Spec: resourcev1.DeviceClassSpec{ExtendedResourceName: &gpu}},
-		&resourcev1.DeviceClass{ObjectMeta: metav1.ObjectMeta{Name: "fpga"}},
-	)
-	requests := func(name string, q string) func(*v1.Pod) {
-		return func(p *v1.Pod) {
-			p.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceName(name): resource.MustParse(q)}
-		}
-	}
-	tests := []struct {
-		name    string
-		pod     func(*v1.Pod)
-		classes *snapshot.Devices
-		want    bool
-	}{
-		{"nothing", noChange, classes, false},
-		{"resource claims alone", func(p *v1.Pod) {
-			p.Spec.ResourceClaims = []v1.PodResourceClaim{{Name: "c", ResourceClaimName: new("claim")}}
-		}, classes, false},
-		{"extended resource a class names", requests(gpu, "1"), classes, true},
-		{"implicit device class name", requests("deviceclass.resource.kubernetes.io/fpga", "2"), classes, true},
-		{"implicit name of no class", requests("deviceclass.resource.kubernetes.io/none", "2"), classes, false},
-		{"extended resource no class names", requests("example.com/other", "1"), classes, false},
-		{"zero request", requests(gpu, "0"), classes, false},
-		{"no classes", requests(gpu, "1"), snapshot.NewDevices(), false},
-		{"hugepages are not extended resources", requests("hugepages-2Mi", "2Mi"), classes, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := DeviceExtended(podWith(tc.pod), tc.classes); got != tc.want {
-				t.Errorf("DeviceExtended = %v, want %v", got, tc.want)
-			}
-		})
-	}
-}
 
 func TestRefusalPreFilter(t *testing.T) {
 	claims := func(p *snapshot.PodInfo) string {
