@@ -30,6 +30,7 @@ func newDevices() devices {
 // apply brings dv up to date: every object when all, else what changed since the last call.
 func (d *devices) apply(dv *snapshot.Devices, all bool) {
 	d.claims.flush(all, dv.SetClaim, func(k types.NamespacedName) { dv.DeleteClaim(k.Namespace, k.Name) })
+	dv.SetPending(d.pendingAllocations())
 	d.classes.flush(all, dv.SetClass, dv.DeleteClass)
 	d.slices.flush(all, dv.SetSlice, dv.DeleteSlice)
 	d.taintRules.flush(all, dv.SetTaintRule, dv.DeleteTaintRule)
@@ -42,6 +43,23 @@ func (d *devices) apply(dv *snapshot.Devices, all bool) {
 // in-flight allocations apart for the same reason).
 func allocationPending(api, assumed *resourcev1.ResourceClaim) bool {
 	return assumed.Status.Allocation != nil && api.Status.Allocation == nil
+}
+
+// pendingAllocations returns the claims whose assumed allocation is not written yet (nil when
+// there are none, the usual case).
+func (d *devices) pendingAllocations() map[types.NamespacedName]bool {
+	var out map[types.NamespacedName]bool
+	for k := range d.claims.pending {
+		assumed, api := d.claims.live[k], d.claims.api[k]
+		if assumed == nil || assumed.Status.Allocation == nil || (api != nil && api.Status.Allocation != nil) {
+			continue
+		}
+		if out == nil {
+			out = map[types.NamespacedName]bool{}
+		}
+		out[k] = true
+	}
+	return out
 }
 
 func resourceClaimKey(rc *resourcev1.ResourceClaim) types.NamespacedName {

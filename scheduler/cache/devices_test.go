@@ -36,25 +36,27 @@ func TestAssumedResourceClaims(t *testing.T) {
 		// after the informer's unallocated claim at version 5 and an assumed copy allocating gpu-0:
 		then      func(c *Cache)
 		wantTaken []string
+		// wantPending: the allocation is assumed and not written yet (AllocationPending).
+		wantPending bool
 	}{
-		{"the assumed allocation is seen", func(*Cache) {}, []string{"gpu-0"}},
-		{"restored: the device is free again", func(c *Cache) { c.RestoreResourceClaim("ns", "c") }, nil},
-		{"the same informer version does not replace it", func(c *Cache) { c.SetResourceClaim(resourceClaim("c", "5", "")) }, []string{"gpu-0"}},
-		{"a newer informer version replaces it", func(c *Cache) { c.SetResourceClaim(resourceClaim("c", "6", "gpu-1")) }, []string{"gpu-1"}},
+		{"the assumed allocation is seen", func(*Cache) {}, []string{"gpu-0"}, true},
+		{"restored: the device is free again", func(c *Cache) { c.RestoreResourceClaim("ns", "c") }, nil, false},
+		{"the same informer version does not replace it", func(c *Cache) { c.SetResourceClaim(resourceClaim("c", "5", "")) }, []string{"gpu-0"}, true},
+		{"a newer informer version replaces it", func(c *Cache) { c.SetResourceClaim(resourceClaim("c", "6", "gpu-1")) }, []string{"gpu-1"}, false},
 		{"a newer informer version without the allocation (the finalizer written first) does not", func(c *Cache) {
 			c.SetResourceClaim(resourceClaim("c", "6", ""))
-		}, []string{"gpu-0"}},
+		}, []string{"gpu-0"}, true},
 		{"once written, a newer version without the allocation (deallocated since) does", func(c *Cache) {
 			c.AssumeWrittenResourceClaim(resourceClaim("c", "6", "gpu-0"))
 			c.SetResourceClaim(resourceClaim("c", "6", "gpu-0"))
 			c.SetResourceClaim(resourceClaim("c", "7", ""))
-		}, nil},
+		}, nil, false},
 		{"then the informer's version with the allocation does", func(c *Cache) {
 			c.SetResourceClaim(resourceClaim("c", "6", ""))
 			c.SetResourceClaim(resourceClaim("c", "7", "gpu-0"))
 			c.RestoreResourceClaim("ns", "c") // nothing assumed any more: changes nothing
-		}, []string{"gpu-0"}},
-		{"deleted", func(c *Cache) { c.RemoveResourceClaim(resourceClaim("c", "7", "")) }, nil},
+		}, []string{"gpu-0"}, false},
+		{"deleted", func(c *Cache) { c.RemoveResourceClaim(resourceClaim("c", "7", "")) }, nil, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,6 +80,12 @@ func TestAssumedResourceClaims(t *testing.T) {
 				if got := s.Devices.Allocated(gpu(d)); got != want {
 					t.Errorf("%s taken: %v, want %v", d, got, want)
 				}
+			}
+			if got := s.Devices.AllocationPending("ns", "c"); got != tc.wantPending {
+				t.Errorf("allocation pending: %v, want %v", got, tc.wantPending)
+			}
+			if got := c.DryRunSnapshot("").Devices.AllocationPending("ns", "c"); got != tc.wantPending {
+				t.Errorf("allocation pending in a dry run: %v, want %v", got, tc.wantPending)
 			}
 			if api := c.APIResourceClaim("ns", "c"); api != nil && api.ResourceVersion == "5" && api.Status.Allocation != nil {
 				t.Errorf("APIResourceClaim returns the assumed copy")

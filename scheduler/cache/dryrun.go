@@ -129,6 +129,7 @@ func (s *storage) fill(st *snapshot.Storage) {
 // fill copies every resource.k8s.io object into dv, a new snapshot's (see DryRunSnapshot).
 func (d *devices) fill(dv *snapshot.Devices) {
 	d.claims.fill(dv.SetClaim)
+	dv.SetPending(d.pendingAllocations())
 	d.classes.fill(dv.SetClass)
 	d.slices.fill(dv.SetSlice)
 	d.taintRules.fill(dv.SetTaintRule)

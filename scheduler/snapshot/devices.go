@@ -52,6 +52,9 @@ type Devices struct {
 	rulesByDriver map[string][]*resourcev1.DeviceTaintRule
 	// extended lists, by spec.extendedResourceName, the names of the classes naming it.
 	extended map[string][]string
+	// pending are the claims whose allocation this scheduler assumed and has not written yet
+	// (see SetPending).
+	pending map[types.NamespacedName]bool
 }
 
 // DeviceID names a device: its driver, pool and name.
@@ -195,6 +198,17 @@ func (d *Devices) ExtendedResourceClaim(pod *v1.Pod) *resourcev1.ResourceClaim {
 		}
 	}
 	return out
+}
+
+// SetPending replaces the set of claims whose allocation is pending: assumed by this scheduler
+// for a pod whose binding cycle has not written it yet. Devices keeps keys as it is.
+func (d *Devices) SetPending(keys map[types.NamespacedName]bool) { d.pending = keys }
+
+// AllocationPending reports whether the claim namespace/name has an allocation this scheduler
+// assumed and has not written yet (upstream's in-flight allocation): another pod sharing the
+// claim must wait for the write rather than reserve the claim meanwhile.
+func (d *Devices) AllocationPending(namespace, name string) bool {
+	return d.pending[types.NamespacedName{Namespace: namespace, Name: name}]
 }
 
 // SetClaim adds or replaces a claim (also the cache's assumed copies).

@@ -178,6 +178,11 @@ func (pl *DynamicResources) PreFilter(pod *snapshot.PodInfo, snap *snapshot.Snap
 	p := &prepared{pl: pl, pod: pod.Pod, devs: devs, claims: claims, extended: ext}
 	for i, c := range claims {
 		if a := c.Status.Allocation; a != nil {
+			if devs.AllocationPending(c.Namespace, c.Name) && !reservedFor(c, pod.Pod.UID) {
+				// Allocated by this scheduler for another pod whose binding cycle has not
+				// written it yet: wait for the write, as upstream waits for in-flight allocations.
+				return nil, snapshot.Reject(fmt.Sprintf("resource claim %s/%s is in the process of being allocated", c.Namespace, c.Name))
+			}
 			ac := allocatedClaim{index: i, nodeSel: nodeaffinity.CompileSelector(a.NodeSelector),
 				bindingFailed: bindingFailed(c) || bindingTimedOut(c, pl.args.BindingTimeout, snap.Time)}
 			for _, r := range a.Devices.Results {

@@ -164,3 +164,43 @@ func TestDeallocated(t *testing.T) {
 		t.Errorf("the snapshot's claim was changed")
 	}
 }
+
+// TestPendingAllocationWaits: a claim this scheduler allocated for another pod and has not
+// written yet keeps a pod sharing it waiting, as upstream's in-flight allocations do; once the
+// pod is among its consumers, or the write is done, the pod goes on.
+func TestPendingAllocationWaits(t *testing.T) {
+	nodes := []*snapshot.NodeInfo{node("n1")}
+	shared := func(uids ...types.UID) *resourcev1.ResourceClaim {
+		c := allocated(claim("c", exact("r", "gpu", 1)), nodeNameSelector("n1"), "pool-n1/gpu-0")
+		for _, u := range uids {
+			c.Status.ReservedFor = append(c.Status.ReservedFor, resourcev1.ResourceClaimConsumerReference{Resource: "pods", Name: string(u), UID: u})
+		}
+		return c
+	}
+	tests := []struct {
+		name    string
+		claim   *resourcev1.ResourceClaim
+		pending bool
+		want    string // the verdict's reason, "" when PreFilter lets the pod on
+	}{
+		{"allocated for another pod, not written yet", shared("other"), true, "resource claim ns/c is in the process of being allocated"},
+		{"written", shared("other"), false, ""},
+		{"pending, but for this pod", shared("pod-uid"), true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := snap(nodes, class("gpu"), tt.claim)
+			if tt.pending {
+				s.Devices.SetPending(map[types.NamespacedName]bool{{Namespace: "ns", Name: "c"}: true})
+			}
+			_, v := newPlugin(t).PreFilter(snapshot.NewPodInfo(podWithClaims("c")), s)
+			got := ""
+			if !v.Fits() {
+				got = v.Reasons[0]
+			}
+			if got != tt.want || (got != "" && v.Unresolvable) {
+				t.Errorf("PreFilter = %q (unresolvable %v), want %q, resolvable", got, v.Unresolvable, tt.want)
+			}
+		})
+	}
+}
