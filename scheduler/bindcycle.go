@@ -62,7 +62,7 @@ func (s *Scheduler) steps(pod *v1.Pod, plans []decide.Plan) []bindStep {
 			out = append(out, &volumeStep{plan: p, cache: s.cache, w: s.volumes, podGone: func() bool { return s.podGone(pod) }})
 		case *dynamicresources.Plan:
 			out = append(out, &deviceStep{plan: p, cache: s.cache, w: s.claims, now: time.Now, podGone: func() bool { return s.podGone(pod) },
-				patchPod: s.writer.patchStatus})
+				patchPod: s.writer.patchStatus, creates: s.m.claimCreated})
 		default:
 			// A plan the scheduler cannot carry out must fail the cycle, never be dropped:
 			// the pod would be bound without what its plugin reserved.

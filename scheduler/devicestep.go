@@ -60,6 +60,9 @@ type deviceStep struct {
 	written  []bool // the claim's status names the pod (so unreserve must remove it)
 	// created is the extended resource claim once created (unreserve deletes it).
 	created *resourcev1.ResourceClaim
+	// creates counts the extended resource claims' creations by status ("success", "failure"),
+	// as dynamic_resource_allocation_resourceclaim_creates_total; nil counts nothing.
+	creates func(status string)
 }
 
 func (d *deviceStep) plugin() string { return dynamicresources.Name }
@@ -223,6 +226,13 @@ func (d *deviceStep) writeExtended(ctx context.Context) error {
 	c.Name, c.UID = "", "" // the API server names it from generateName
 	c.Status = resourcev1.ResourceClaimStatus{}
 	created, err := d.w.CreateResourceClaim(ctx, c)
+	if d.creates != nil {
+		status := "success"
+		if err != nil {
+			status = "failure"
+		}
+		d.creates(status)
+	}
 	if err != nil {
 		return fmt.Errorf("create claim for extended resources %s/%s: %w", c.Namespace, c.Name, err)
 	}

@@ -343,20 +343,26 @@ func TestDeviceStepExtended(t *testing.T) {
 		wantErr   string
 		wantCalls string // claim writes in preBind, then unreserve's after "|"
 		wantPatch bool
+		// wantCreates is what dynamic_resource_allocation_resourceclaim_creates_total counted.
+		wantCreates string
 	}{
-		{name: "created, allocated, reserved, named in the pod; a later failure deletes it", wantCalls: "create update status|update delete", wantPatch: true},
+		{name: "created, allocated, reserved, named in the pod; a later failure deletes it", wantCalls: "create update status|update delete", wantPatch: true,
+			wantCreates: "success"},
 		{name: "the create fails: nothing to delete", fail: map[string]error{"create": fmt.Errorf("quota exceeded")},
-			wantErr: "create claim for extended resources ns/: quota exceeded", wantCalls: "create|"},
+			wantErr: "create claim for extended resources ns/: quota exceeded", wantCalls: "create|", wantCreates: "failure"},
 		{name: "the status write fails: the claim is deleted, finalizer first", fail: map[string]error{"status": fmt.Errorf("boom")},
-			wantErr: "add allocation and reservation to claim ns/p-extended-resources-x7k2p: boom", wantCalls: "create update status|update get update delete"},
+			wantErr: "add allocation and reservation to claim ns/p-extended-resources-x7k2p: boom", wantCalls: "create update status|update get update delete",
+			wantCreates: "success"},
 		{name: "the pod status patch fails: the claim is deleted", patchErr: fmt.Errorf("pod gone"),
-			wantErr: "update pod ns/p ExtendedResourceClaimStatus: pod gone", wantCalls: "create update status|update delete", wantPatch: true},
+			wantErr: "update pod ns/p ExtendedResourceClaimStatus: pod gone", wantCalls: "create update status|update delete", wantPatch: true,
+			wantCreates: "success"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := cache.New()
 			f := &fakeClaims{rv: 10, fail: tc.fail}
 			var patches []map[string]any
+			var creates []string
 			plan := &dynamicresources.Plan{Pod: pod, Node: "node-a",
 				Extended: &dynamicresources.ExtendedClaim{Claim: toCreate, Assumed: assumed, Allocation: alloc, Mappings: mappings}}
 			step := &deviceStep{plan: plan, cache: c, w: f, now: func() time.Time { return now },
@@ -366,10 +372,14 @@ func TestDeviceStepExtended(t *testing.T) {
 					}
 					patches = append(patches, st)
 					return tc.patchErr
-				}}
+				},
+				creates: func(status string) { creates = append(creates, status) }}
 			step.reserve()
 			err := step.preBind(context.Background())
 			calls := strings.Join(f.calls, " ")
+			if got := strings.Join(creates, " "); got != tc.wantCreates {
+				t.Errorf("creates counted %q, want %q", got, tc.wantCreates)
+			}
 			if tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
 				t.Fatalf("preBind = %v, want %q", err, tc.wantErr)
 			}

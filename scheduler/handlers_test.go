@@ -186,3 +186,27 @@ func TestTimedHandlers(t *testing.T) {
 		t.Error("with the family disabled the handler was wrapped anyway")
 	}
 }
+
+// TestClaimCreatesMetric: an extended resource claim's creation is counted with upstream's labels.
+func TestClaimCreatesMetric(t *testing.T) {
+	reg := metrics.NewRegistry()
+	m, err := newSchedMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.claimCreated("success")
+	m.claimCreated("failure")
+	m.claimCreated("success")
+	var b strings.Builder
+	if err := reg.WritePrometheus(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`dynamic_resource_allocation_resourceclaim_creates_total{admin_access="false",owner_api_group="",owner_api_kind="Pod",status="success"} 2`,
+		`dynamic_resource_allocation_resourceclaim_creates_total{admin_access="false",owner_api_group="",owner_api_kind="Pod",status="failure"} 1`,
+	} {
+		if !strings.Contains(b.String(), want+"\n") {
+			t.Errorf("exposition lacks %s", want)
+		}
+	}
+}

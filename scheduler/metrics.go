@@ -28,6 +28,13 @@ type schedMetrics struct {
 	binding         *metrics.Gauge        // scheduler_goroutines{operation="binding"}: bindings under way
 	eventHandling   *metrics.HistogramVec // event: informer event handling (see Scheduler.timed)
 	afterFlush      *metrics.CounterVec   // no labels: pods bound after the periodic flush moved them
+	claimCreates    *metrics.CounterVec   // status, admin_access, owner_api_group, owner_api_kind
+}
+
+// claimCreated counts the creation of a pod's extended resource claim, labelled as upstream's
+// scheduler labels it (no admin access, owned by a Pod).
+func (m *schedMetrics) claimCreated(status string) {
+	m.claimCreates.With(status, "false", "", "Pod").Inc()
 }
 
 // newSchedMetrics registers the scheduler's metrics in r. With r nil the metrics are counted
@@ -76,6 +83,10 @@ func newSchedMetrics(r *metrics.Registry) (*schedMetrics, error) {
 	m.binding = goroutines.With("binding")
 	m.eventHandling, err = r.Histogram("scheduler_event_handling_duration_seconds", "[ALPHA] Event handling latency in seconds.",
 		metrics.ExponentialBuckets(0.0001, 2, 12), "event")
+	errs = append(errs, err)
+	m.claimCreates, err = r.Counter("dynamic_resource_allocation_resourceclaim_creates_total",
+		"[ALPHA] Number of ResourceClaims creation requests, categorized by creation status, admin access, and owning API group and kind (either Pod or scheduling.k8s.io/PodGroup)",
+		"status", "admin_access", "owner_api_group", "owner_api_kind")
 	errs = append(errs, err)
 	m.afterFlush, err = r.Counter("scheduler_pod_scheduled_after_flush_total",
 		"[ALPHA] Number of pods that were successfully scheduled after being flushed from unschedulableEntities due to timeout. This metric helps detect potential queueing hint misconfigurations or event handling issues.")
