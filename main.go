@@ -128,7 +128,10 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbo
 	if err != nil {
 		return err
 	}
-	informers := kubeclient.NewInformers(clients.main, kubeclient.WithTrim(scheduler.Trim))
+	informers := kubeclient.NewInformers(clients.main, kubeclient.WithTrim(scheduler.Trim), kubeclient.WithMetrics(reg))
+	if err := informers.Err(); err != nil {
+		return fmt.Errorf("registering informer metrics: %w", err)
+	}
 	sched, err := newScheduler(opts, cfg, clients, informers, reg, log)
 	if err != nil {
 		return err

@@ -39,7 +39,6 @@ var upstreamOnlyFamilies = map[string]string{
 	"scheduler_inflight_events":                         "upstream's queue tracks in-flight events for its queueing hints; berth's queue does not keep them",
 
 	// client-go and component-base instrumentation berth's own packages do not offer (yet).
-	"informer_*":  "client-go's informer metrics: berth's informers are not instrumented yet",
 	"workqueue_*": "client-go workqueues: berth's only queues are its scheduling queue (scheduler_pending_pods) and the event writer",
 
 	// Go runtime/metrics families client_golang's Go collector adds as component-base configures

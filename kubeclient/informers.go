@@ -39,6 +39,11 @@ const NonTerminalPods = "status.phase!=" + string(corev1.PodSucceeded) + ",statu
 type Informers struct {
 	client *Client
 	trim   func(obj any) // nil: none
+	// metrics and name publish client-go's informer metrics (WithMetrics); nil: none.
+	// metricsErr is WithMetrics' registration error, which NewInformers' caller reads with Err.
+	metrics    *informerMetrics
+	name       *cache.InformerName
+	metricsErr error
 
 	mu        sync.Mutex // guards the fields below
 	informers []*informer
@@ -70,6 +75,9 @@ func NewInformers(c *Client, opts ...InformerOption) *Informers {
 	}
 	return f
 }
+
+// Err reports an option that failed (WithMetrics' registration).
+func (f *Informers) Err() error { return f.metricsErr }
 
 // Pods is the informer of non-terminal pods (see NonTerminalPods) in all namespaces. Its store
 // has no namespace index: look pods up by key, or list them all.
@@ -217,7 +225,9 @@ func (f *Informers) getIndexed(resource string, example runtime.Object, indexers
 			return inf.shared
 		}
 	}
-	shared := cache.NewSharedIndexInformer(newLW(), example, 0, indexers)
+	opts := f.identity(resource)
+	opts.Indexers = indexers
+	shared := cache.NewSharedIndexInformerWithOptions(newLW(), example, opts)
 	// Nothing reads managedFields; dropping them before objects enter the cache saves a good part
 	// of the memory a large cluster's pods and nodes take (kube-scheduler does the same). Objects
 	// decoded from protobuf come without them already (see withoutManagedFields); this is for the

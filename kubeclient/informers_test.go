@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/berth-scheduler/berth/kubeclient"
+	"github.com/berth-scheduler/berth/metrics"
 )
 
 // listWatchServer serves the core/v1 collections in objects to lists, to watches that ask for
@@ -259,5 +260,46 @@ func TestInformersStartAfterShutdown(t *testing.T) {
 	}
 	if n := len(srv.selectorsOf("namespaces")); n > 0 {
 		t.Errorf("Start after Shutdown started an informer (%d requests)", n)
+	}
+}
+
+// TestInformerMetrics: with WithMetrics the informers publish client-go's informer families
+// under kube-scheduler's informer name, labelled by resource; a second set in the same process
+// cannot reserve the name and counts nothing, without failing.
+func TestInformerMetrics(t *testing.T) {
+	srv := &listWatchServer{objects: map[string][]runtime.Object{"pods": {pod("a", "p1"), pod("b", "p2")}}}
+	reg := metrics.NewRegistry()
+	inf := startServer(t, srv, kubeclient.WithMetrics(reg))
+	if err := inf.Err(); err != nil {
+		t.Fatal(err)
+	}
+	second := startServer(t, &listWatchServer{}, kubeclient.WithMetrics(metrics.NewRegistry()))
+	if err := second.Err(); err != nil {
+		t.Fatalf("a second set of informers with metrics: %v", err)
+	}
+	inf.Pods()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer shutdown(t, inf, cancel)
+	inf.Start(ctx)
+	if err := inf.WaitForCacheSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	labels := `group="",name="kube-scheduler",resource="pods",version="v1"`
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var b strings.Builder
+		if err := reg.WritePrometheus(&b); err != nil {
+			t.Fatal(err)
+		}
+		text := b.String()
+		if strings.Contains(text, "informer_store_resource_version{"+labels+"} 10\n") &&
+			strings.Contains(text, "informer_queued_items{"+labels+"}") &&
+			strings.Contains(text, "informer_processing_latency_seconds_count{"+labels+"}") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pod informer's metrics are missing:\n%s", text)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
