@@ -34,10 +34,11 @@ type authMetrics struct {
 	certExpiration *metrics.Histogram            // apiserver_client_certificate_expiration_seconds
 }
 
-// Result label values, as k8s.io/apiserver's filters write them.
+// Result label values, as k8s.io/apiserver's filters write them. Its third authentication
+// result, "failure" (no method applied), never happens in kube-scheduler nor in berth: both fall
+// back to the anonymous user.
 const (
 	authnSuccess = "success"
-	authnFailure = "failure"
 	authnError   = "error"
 
 	authzAllowed   = "allowed"
@@ -58,8 +59,9 @@ var (
 	certBuckets       = []float64{0, 1800, 3600, 7200, 21600, 43200, 86400, 172800, 345600, 604800, 2592000, 7776000, 15552000, 31104000}
 )
 
-// newAuthMetrics registers the families in reg.
-func newAuthMetrics(reg *metrics.Registry) (*authMetrics, error) {
+// newAuthMetrics registers the families in reg; the token cache's only with tokens, as upstream
+// registers them when it builds the cache for a TokenReview client.
+func newAuthMetrics(reg *metrics.Registry, tokens bool) (*authMetrics, error) {
 	var errs []error
 	counter := func(name, help string, label string) *metrics.CounterVec {
 		v, err := reg.Counter(name, help, label)
@@ -76,26 +78,18 @@ func newAuthMetrics(reg *metrics.Registry) (*authMetrics, error) {
 	users := counter("authenticated_user_requests", "[ALPHA] Counter of authenticated requests broken out by username.", "username")
 	m.users = counters(users, append(countedUsernames, "email_id", "other")...)
 	authn := counter("authentication_attempts", "[ALPHA] Counter of authenticated attempts.", "result")
-	m.authnAttempts = counters(authn, authnSuccess, authnFailure, authnError)
+	m.authnAttempts = counters(authn, authnSuccess, authnError)
 	authnDur := histogram("authentication_duration_seconds", "[ALPHA] Authentication duration in seconds broken out by result.", filterBuckets, "result")
-	m.authnDuration = histograms(authnDur, authnSuccess, authnFailure, authnError)
+	m.authnDuration = histograms(authnDur, authnSuccess, authnError)
 
 	authz := counter("authorization_attempts_total", "[ALPHA] Counter of authorization attempts broken down by result. It can be either 'allowed', 'denied', 'no-opinion' or 'error'.", "result")
 	m.authzAttempts = counters(authz, authzAllowed, authzDenied, authzNoOpinion, authzError)
 	authzDur := histogram("authorization_duration_seconds", "[ALPHA] Authorization duration in seconds broken out by result.", filterBuckets, "result")
 	m.authzDuration = histograms(authzDur, authzAllowed, authzDenied, authzNoOpinion, authzError)
 
-	// Upstream gives the token cache families no help text, so only the stability level shows.
-	requests := counter("authentication_token_cache_request_total", "[ALPHA] ", "status")
-	m.tokenRequests = map[bool]*metrics.Counter{true: requests.With("hit"), false: requests.With("miss")}
-	reqDur := histogram("authentication_token_cache_request_duration_seconds", "[ALPHA] ", tokenCacheBuckets, "status")
-	m.tokenDuration = map[bool]*metrics.Histogram{true: reqDur.With("hit"), false: reqDur.With("miss")}
-	fetches := counter("authentication_token_cache_fetch_total", "[ALPHA] ", "status")
-	m.tokenFetches = map[bool]*metrics.Counter{true: fetches.With("ok"), false: fetches.With("error")}
-	active, err := reg.Gauge("authentication_token_cache_active_fetch_count", "[ALPHA] ", "status")
-	errs = append(errs, err)
-	m.tokenInFlight, m.tokenBlocked = active.With("in_flight"), active.With("blocked")
-
+	if tokens {
+		errs = append(errs, m.registerTokenCache(reg))
+	}
 	m.sarRequests = counter("apiserver_delegated_authz_request_total", "[ALPHA] Number of HTTP requests partitioned by status code.", "code")
 	m.sarDuration = histogram("apiserver_delegated_authz_request_duration_seconds", "[ALPHA] Request latency in seconds. Broken down by status code.", reviewBuckets, "code")
 
@@ -106,6 +100,20 @@ func newAuthMetrics(reg *metrics.Registry) (*authMetrics, error) {
 		return nil, fmt.Errorf("registering authentication and authorization metrics: %w", err)
 	}
 	return m, nil
+}
+
+// registerTokenCache registers the bearer-token cache's families. Upstream gives them no help
+// text, so only the stability level shows.
+func (m *authMetrics) registerTokenCache(reg *metrics.Registry) error {
+	requests, err1 := reg.Counter("authentication_token_cache_request_total", "[ALPHA] ", "status")
+	duration, err2 := reg.Histogram("authentication_token_cache_request_duration_seconds", "[ALPHA] ", tokenCacheBuckets, "status")
+	fetches, err3 := reg.Counter("authentication_token_cache_fetch_total", "[ALPHA] ", "status")
+	active, err4 := reg.Gauge("authentication_token_cache_active_fetch_count", "[ALPHA] ", "status")
+	m.tokenRequests = map[bool]*metrics.Counter{true: requests.With("hit"), false: requests.With("miss")}
+	m.tokenDuration = map[bool]*metrics.Histogram{true: duration.With("hit"), false: duration.With("miss")}
+	m.tokenFetches = map[bool]*metrics.Counter{true: fetches.With("ok"), false: fetches.With("error")}
+	m.tokenInFlight, m.tokenBlocked = active.With("in_flight"), active.With("blocked")
+	return errors.Join(err1, err2, err3, err4)
 }
 
 func counters(v *metrics.CounterVec, values ...string) map[string]*metrics.Counter {
@@ -125,8 +133,7 @@ func histograms(v *metrics.HistogramVec, values ...string) map[string]*metrics.H
 }
 
 // authenticated records one request's authentication, which began at start: an error when its
-// credentials were rejected, else a success for user u (berth falls back to anonymous, so it
-// never records upstream's "failure").
+// credentials were rejected, else a success for user u.
 func (m *authMetrics) authenticated(u *userInfo, err error, start time.Time) {
 	if m == nil {
 		return

@@ -35,6 +35,7 @@ func TestAuthMetrics(t *testing.T) {
 	tests := []struct {
 		name     string
 		sar      string // key of sarAnswers
+		noTokens bool   // no TokenReviewer
 		disabled []string
 		requests []authRequest
 		want     []string // exposition lines
@@ -45,7 +46,6 @@ func TestAuthMetrics(t *testing.T) {
 			requests: []authRequest{{path: "/healthz"}},
 			want: []string{
 				`authentication_attempts{result="success"} 1`,
-				`authentication_attempts{result="error"} 0`,
 				`authentication_duration_seconds_count{result="success"} 1`,
 				`authenticated_user_requests{username="other"} 1`,
 				`authorization_attempts_total{result="allowed"} 1`,
@@ -138,6 +138,12 @@ func TestAuthMetrics(t *testing.T) {
 			},
 		},
 		{
+			name: "no token cache without a token reviewer", sar: "allow", noTokens: true,
+			requests: []authRequest{{path: "/healthz", token: "admin"}},
+			want:     []string{`authenticated_user_requests{username="other"} 1`},
+			absent:   []string{`authentication_token_cache_`, `# HELP authentication_token_cache_`},
+		},
+		{
 			name: "disabled families count nothing", sar: "allow",
 			disabled: []string{"authorization_attempts_total", "apiserver_delegated_authz_request_total"},
 			requests: []authRequest{{path: "/configz", token: "admin"}},
@@ -152,7 +158,7 @@ func TestAuthMetrics(t *testing.T) {
 			ca := newTestCA(t, "client-ca")
 			clock := newFakeClock()
 			answer := sarAnswers[tc.sar]
-			s := mustNew(t, Config{
+			cfg := Config{
 				ClientCA: ca.pem,
 				TokenReviewer: &stubTokens{answer: func(token string) (authenticationv1.TokenReviewStatus, error) {
 					if token == "broken" {
@@ -168,7 +174,11 @@ func TestAuthMetrics(t *testing.T) {
 				Configz:     func() any { return 1 },
 				AuthMetrics: reg,
 				clock:       clock.Now,
-			})
+			}
+			if tc.noTokens {
+				cfg.TokenReviewer = nil
+			}
+			s := mustNew(t, cfg)
 			for _, r := range tc.requests {
 				var header http.Header
 				if r.token != "" {

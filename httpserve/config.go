@@ -131,7 +131,8 @@ type Config struct {
 	// AuthMetrics, when set, is the registry (the one served at /metrics) in which New registers
 	// k8s.io/apiserver's authentication and authorization families: authentication_*,
 	// authorization_*, authenticated_user_requests, apiserver_delegated_authz_* and
-	// apiserver_client_certificate_expiration_seconds; every request is then counted there.
+	// apiserver_client_certificate_expiration_seconds (and, with a TokenReviewer,
+	// authentication_token_cache_*); every request is then counted there.
 	// nil means nothing is counted. Configure it before New.
 	AuthMetrics *metrics.Registry
 	// SetVerbosity changes the log verbosity (-v) at run time; with Profiling it is served as

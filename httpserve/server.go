@@ -61,7 +61,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	if cfg.AuthMetrics != nil {
-		if s.auth, err = newAuthMetrics(cfg.AuthMetrics); err != nil {
+		if s.auth, err = newAuthMetrics(cfg.AuthMetrics, cfg.TokenReviewer != nil); err != nil {
 			return nil, err
 		}
 	}
