@@ -359,7 +359,7 @@ func newHTTPServer(opts *flags.Options, sc *config.KubeSchedulerConfiguration, c
 		AlwaysAllowPaths: az.AlwaysAllowPaths,
 		AllowCacheTTL:    az.AuthorizedTTL, DenyCacheTTL: az.UnauthorizedTTL,
 		Profiling: *sc.EnableProfiling, ContentionProfiling: *sc.EnableContentionProfiling,
-		Metrics: reg,
+		Metrics: reg, AuthMetrics: reg,
 		Configz: func() any { return sc },
 		Logger:  log.With("component", "http"),
 	}

@@ -60,19 +60,13 @@ var upstreamOnlyFamilies = map[string]string{
 	"go_sched_*":                      "Go runtime/metrics family (go_goroutines and go_threads are there)",
 	"go_sync_*":                       "Go runtime/metrics family",
 
-	// k8s.io/apiserver's instrumentation of its delegated authentication and authorization, and
-	// of API-server machinery kube-scheduler links in without using.
-	"aggregator_discovery_aggregation_count_total":    "API server aggregation: not part of a scheduler",
-	"apiserver_audit_*":                               "API server auditing: not part of a scheduler",
-	"apiserver_envelope_encryption_*":                 "API server storage encryption: not part of a scheduler",
-	"apiserver_storage_*":                             "API server storage: not part of a scheduler",
-	"apiserver_validation_*":                          "API server declarative validation: not part of a scheduler",
-	"apiserver_webhooks_x509_*":                       "API server webhooks: not part of a scheduler",
-	"apiserver_client_certificate_expiration_seconds": "not built yet (berth's client-certificate authentication)",
-	"apiserver_delegated_authz_*":                     "not built yet (berth's SubjectAccessReviews)",
-	"authenticated_user_requests":                     "not built yet (berth's delegated authentication)",
-	"authentication_*":                                "not built yet (berth's delegated authentication)",
-	"authorization_*":                                 "not built yet (berth's delegated authorization)",
+	// API-server machinery kube-scheduler links in without using.
+	"aggregator_discovery_aggregation_count_total": "API server aggregation: not part of a scheduler",
+	"apiserver_audit_*":                            "API server auditing: not part of a scheduler",
+	"apiserver_envelope_encryption_*":              "API server storage encryption: not part of a scheduler",
+	"apiserver_storage_*":                          "API server storage: not part of a scheduler",
+	"apiserver_validation_*":                       "API server declarative validation: not part of a scheduler",
+	"apiserver_webhooks_x509_*":                    "API server webhooks: not part of a scheduler",
 }
 
 // sampledFamilies are observed in a random sample of scheduling cycles, by berth as by upstream:

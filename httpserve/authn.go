@@ -134,16 +134,18 @@ func verifyClientCert(chain []*x509.Certificate, roots *x509.CertPool, now time.
 // clientCertAuth authenticates a client certificate signed by the client CA as user = CN,
 // groups = O, UID = the subject's UID attribute.
 type clientCertAuth struct {
-	roots *x509.CertPool
-	now   func() time.Time
+	roots   *x509.CertPool
+	now     func() time.Time
+	metrics *authMetrics // observes each presented certificate's remaining lifetime
 }
 
 func (a *clientCertAuth) authenticate(r *http.Request) (*userInfo, bool, error) {
 	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
 		return nil, false, nil
 	}
-	leaf := r.TLS.PeerCertificates[0]
-	if err := verifyClientCert(r.TLS.PeerCertificates, a.roots, a.now()); err != nil {
+	leaf, now := r.TLS.PeerCertificates[0], a.now()
+	a.metrics.clientCertPresented(leaf.NotAfter, now)
+	if err := verifyClientCert(r.TLS.PeerCertificates, a.roots, now); err != nil {
 		return nil, false, err
 	}
 	if leaf.Subject.CommonName == "" {

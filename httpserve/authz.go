@@ -14,9 +14,11 @@ import (
 )
 
 // verdict is an authorization decision. reason is shown in 403 bodies; err, when set on a
-// verdict that does not allow, turns the answer into a 500.
+// verdict that does not allow, turns the answer into a 500. A verdict neither allowed nor denied
+// is the reviewers' lack of an opinion, which refuses too.
 type verdict struct {
 	allowed bool
+	denied  bool
 	reason  string
 	err     error
 }
@@ -32,6 +34,7 @@ type authorizer struct {
 	allowTTL time.Duration
 	denyTTL  time.Duration
 	cache    *ttlCache[authzStatus]
+	metrics  *authMetrics // counts the SubjectAccessReview calls
 }
 
 // authorize decides whether u may use verb on the non-resource path.
@@ -73,7 +76,7 @@ func (a *authorizer) authorize(ctx context.Context, u *userInfo, path, verb stri
 	case st.Allowed && st.Denied:
 		return verdict{reason: st.Reason, err: errors.New("SubjectAccessReview returned both allow and deny")}
 	case st.Denied:
-		return verdict{reason: st.Reason}
+		return verdict{denied: true, reason: st.Reason}
 	case st.Allowed:
 		return verdict{allowed: true, reason: st.Reason}
 	case st.Reason != "":
@@ -86,7 +89,9 @@ func (a *authorizer) authorize(ctx context.Context, u *userInfo, path, verb stri
 func (a *authorizer) ask(ctx context.Context, spec authorizationv1.SubjectAccessReviewSpec) (authorizationv1.SubjectAccessReviewStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, reviewTimeout)
 	defer cancel()
+	start := time.Now()
 	sar, err := a.reviewer.Create(ctx, &authorizationv1.SubjectAccessReview{Spec: spec}, metav1.CreateOptions{})
+	a.metrics.reviewed(err, time.Since(start))
 	if err != nil {
 		return authorizationv1.SubjectAccessReviewStatus{}, fmt.Errorf("creating a SubjectAccessReview: %w", err)
 	}

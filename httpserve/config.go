@@ -128,6 +128,13 @@ type Config struct {
 	// it, and the health endpoints record each check they run there. nil means /metrics/slis is
 	// 404. Configure it (disabled families, label allow-lists) before New.
 	SLIMetrics *metrics.Registry
+	// AuthMetrics, when set, is the registry (the one served at /metrics) in which New registers
+	// k8s.io/apiserver's authentication and authorization families: authentication_*,
+	// authorization_*, authenticated_user_requests, apiserver_delegated_authz_* and
+	// apiserver_client_certificate_expiration_seconds (and, with a TokenReviewer,
+	// authentication_token_cache_*); every request is then counted there.
+	// nil means nothing is counted. Configure it before New.
+	AuthMetrics *metrics.Registry
 	// SetVerbosity changes the log verbosity (-v) at run time; with Profiling it is served as
 	// PUT /debug/flags/v, as in kube-scheduler. nil means /debug/flags/v is 404.
 	SetVerbosity func(v int) error

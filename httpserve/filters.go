@@ -24,7 +24,9 @@ func (s *Server) handlerChain(endpoints http.Handler) http.Handler {
 // guard authenticates and authorizes every request before it reaches next.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		u, err := s.authn.authenticate(r)
+		s.auth.authenticated(u, err, start)
 		if err != nil {
 			s.log.Info("Unable to authenticate the request", "path", r.URL.Path, "err", err)
 			if r.ProtoMajor == 2 {
@@ -39,7 +41,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		}
 		// Non-resource requests use the lower-cased method as their verb.
 		verb := strings.ToLower(r.Method)
+		start = time.Now()
 		v := s.authz.authorize(r.Context(), u, r.URL.Path, verb)
+		s.auth.authorized(v, start)
 		switch {
 		case v.allowed:
 			next.ServeHTTP(w, r)

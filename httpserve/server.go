@@ -29,7 +29,8 @@ type Server struct {
 	authz   *authorizer
 	mux     *pathMux
 	health  map[Endpoint]*healthEndpoint
-	slis    *sliMetrics // nil without Config.SLIMetrics
+	slis    *sliMetrics  // nil without Config.SLIMetrics
+	auth    *authMetrics // nil without Config.AuthMetrics
 	handler http.Handler
 
 	mu      sync.Mutex
@@ -58,6 +59,11 @@ func New(cfg Config) (*Server, error) {
 	rhCAs, err := loadCAs(caField("RequestHeader.ClientCA", rh.ClientCAFile), rh.ClientCAFile, rh.ClientCA)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.AuthMetrics != nil {
+		if s.auth, err = newAuthMetrics(cfg.AuthMetrics, cfg.TokenReviewer != nil); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.setUpAuth(clientCAs, rhCAs); err != nil {
 		return nil, err
@@ -115,7 +121,7 @@ func (s *Server) setUpAuth(clientCAs, rhCAs []*x509.Certificate) error {
 	}
 	var cert *clientCertAuth
 	if len(clientCAs) > 0 {
-		cert = &clientCertAuth{roots: poolOf(clientCAs), now: s.cfg.now}
+		cert = &clientCertAuth{roots: poolOf(clientCAs), now: s.cfg.now, metrics: s.auth}
 	}
 	var token *tokenAuth
 	if s.cfg.TokenReviewer != nil {
@@ -123,6 +129,7 @@ func (s *Server) setUpAuth(clientCAs, rhCAs []*x509.Certificate) error {
 		if token, err = newTokenAuth(s.cfg.TokenReviewer, s.cfg.TokenCacheTTL, s.cfg.now); err != nil {
 			return err
 		}
+		token.metrics = s.auth
 	}
 	s.authn = newAuthenticator(rh, cert, token)
 
@@ -139,6 +146,7 @@ func (s *Server) setUpAuth(clientCAs, rhCAs []*x509.Certificate) error {
 		allowTTL: s.cfg.AllowCacheTTL,
 		denyTTL:  s.cfg.DenyCacheTTL,
 		cache:    newTTLCache[authzStatus](s.cfg.now),
+		metrics:  s.auth,
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ type tokenAuth struct {
 	cache    *ttlCache[tokenAnswer]
 	flight   singleflight.Group
 	hmacKey  []byte
+	metrics  *authMetrics // counts cache lookups and the reviews in flight; nil counts nothing
 }
 
 type tokenAnswer struct {
@@ -72,14 +73,23 @@ func bearerToken(h http.Header) (string, bool) {
 	return parts[1], true
 }
 
+// review answers from the cache or with a TokenReview. As upstream, a lookup is a hit or a miss
+// (timed until its answer), a miss is "blocked" while it waits for the (possibly shared) review,
+// and each review is "in flight" until it ends, ok or in error.
 func (a *tokenAuth) review(token string) (tokenAnswer, error) {
+	start := time.Now()
 	mac := hmac.New(sha256.New, a.hmacKey)
 	mac.Write([]byte(token))
 	key := string(mac.Sum(nil))
 	if ans, ok := a.cache.get(key); ok {
+		a.metrics.tokenLookup(true, start)
 		return ans, nil
 	}
-	v, err, _ := a.flight.Do(key, func() (any, error) {
+	defer a.metrics.tokenLookup(false, start)
+	defer a.metrics.tokenBlocking()()
+	v, err, _ := a.flight.Do(key, func() (_ any, err error) {
+		fetched := a.metrics.tokenFetching()
+		defer func() { fetched(err == nil) }()
 		if ans, ok := a.cache.get(key); ok {
 			return ans, nil
 		}

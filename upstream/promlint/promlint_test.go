@@ -42,7 +42,11 @@ func TestMain(m *testing.M) { os.Exit(testenv.RunWithBerth(m, &cp, &berthPath)) 
 // sharedProblems are promlint's complaints about berth's expositions that upstream
 // kube-scheduler v1.37's have too, keyed "metric: text", each with the reason it stays: the
 // names, units and help texts are upstream's, which dashboards and alerts rely on.
-var sharedProblems = map[string]string{}
+var sharedProblems = map[string]string{
+	"authenticated_user_requests: counter metrics should have \"_total\" suffix":                                             "k8s.io/apiserver's name",
+	"authentication_attempts: counter metrics should have \"_total\" suffix":                                                 "k8s.io/apiserver's name",
+	"authentication_token_cache_active_fetch_count: non-histogram and non-summary metrics should not have \"_count\" suffix": "k8s.io/apiserver's name",
+}
 
 // TestExposition starts berth and upstream kube-scheduler, each with a profile of its own, gives
 // both pods that bind and one that fits nowhere, then parses and lints every metrics path:
@@ -54,6 +58,10 @@ func TestExposition(t *testing.T) {
 	berth := start(ctx, t, admin, berthPath, "lint-berth")
 	upstream := start(ctx, t, admin, cp.Binaries.Scheduler, "lint-upstream")
 	schedulePods(ctx, t, admin, "lint-berth", "lint-upstream")
+	// Strangers make each use its token cache and send a SubjectAccessReview, whose families are
+	// only exposed once used.
+	askAsStrangers(t, berth)
+	askAsStrangers(t, upstream)
 
 	scrapes := map[string]string{}
 	for _, path := range []string{"/metrics", "/metrics/resources", "/metrics/slis"} {
@@ -228,6 +236,30 @@ func scrape(t *testing.T, addr, path string) string {
 		t.Fatalf("GET %s from %s: %s\n%s", path, addr, resp.Status, body)
 	}
 	return string(body)
+}
+
+// askAsStrangers sends addr two requests for /metrics without a client certificate: one with a
+// bearer token that authenticates no one (a TokenReview, then 401) and one anonymous (a
+// SubjectAccessReview, then 403). It only fails if no answer comes.
+func askAsStrangers(t *testing.T, addr string) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	for _, auth := range []string{"Bearer not-a-token", ""} {
+		req, err := http.NewRequest(http.MethodGet, "https://"+addr+"/metrics", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 }
 
 // unschedulable reports whether conditions hold PodScheduled=False.
