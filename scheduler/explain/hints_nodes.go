@@ -18,6 +18,11 @@ import (
 // This file holds the hints that change a node (or what the pod asks of nodes): taints,
 // cordons, labels. hints_pods.go holds those about other pods.
 
+// maxTries is how many groups of nodes one kind of hint checks at most: a check may prepare the
+// pod's filters again (on a changed pod or snapshot), so a pod rejected in many different ways
+// must not cost one such check per node.
+const maxTries = 2 * maxHintsPerKind
+
 // nodeGroup is the rejected nodes that one change would help: key names the change, cost orders
 // the groups (cheaper first; ties: more nodes first, then by key).
 type nodeGroup struct {
@@ -26,16 +31,27 @@ type nodeGroup struct {
 	nodes []*snapshot.NodeInfo
 }
 
-// groupRejected groups the nodes plugin rejected (with reason, when not empty) by the change
-// that would help each: change returns its key and cost, or false when no change is known.
-func groupRejected(tr *decide.Trace, plugin, reason string, change func(n *snapshot.NodeInfo) (key string, cost int, ok bool)) []*nodeGroup {
-	byKey := map[string]*nodeGroup{}
+// rejected returns the nodes plugin rejected, for one of reasons when any are given.
+func rejected(tr *decide.Trace, plugin string, reasons ...string) []*snapshot.NodeInfo {
+	var out []*snapshot.NodeInfo
 	for i := range tr.Nodes {
 		nt := &tr.Nodes[i]
-		if nt.RejectedBy != plugin || (reason != "" && !slices.Contains(nt.Verdict.Reasons, reason)) {
+		if nt.RejectedBy != plugin {
 			continue
 		}
-		k, cost, ok := change(nt.Node)
+		if len(reasons) == 0 || slices.ContainsFunc(nt.Verdict.Reasons, func(r string) bool { return slices.Contains(reasons, r) }) {
+			out = append(out, nt.Node)
+		}
+	}
+	return out
+}
+
+// groupBy groups nodes by the change that would help each: change returns its key and cost, or
+// false when no change is known. Cheapest first.
+func groupBy(nodes []*snapshot.NodeInfo, change func(n *snapshot.NodeInfo) (key string, cost int, ok bool)) []*nodeGroup {
+	byKey := map[string]*nodeGroup{}
+	for _, n := range nodes {
+		k, cost, ok := change(n)
 		if !ok {
 			continue
 		}
@@ -44,7 +60,7 @@ func groupRejected(tr *decide.Trace, plugin, reason string, change func(n *snaps
 			g = &nodeGroup{key: k, cost: cost}
 			byKey[k] = g
 		}
-		g.nodes = append(g.nodes, nt.Node)
+		g.nodes = append(g.nodes, n)
 	}
 	list := make([]*nodeGroup, 0, len(byKey))
 	for _, g := range byKey {
@@ -61,6 +77,22 @@ func groupRejected(tr *decide.Trace, plugin, reason string, change func(n *snaps
 		return a.key < b.key
 	})
 	return list
+}
+
+// verified returns the hints of the first groups whose change check finds true, cheapest first:
+// at most maxHintsPerKind hints, from at most maxTries groups. check returns the names of the
+// group's nodes the pod fits once changed, and word the hint for them.
+func verified(groups []*nodeGroup, check func(g *nodeGroup) []string, word func(g *nodeGroup, fit []string) string) []string {
+	var out []string
+	for _, g := range groups[:min(len(groups), maxTries)] {
+		if fit := check(g); len(fit) > 0 {
+			out = append(out, word(g, fit))
+		}
+		if len(out) == maxHintsPerKind {
+			break
+		}
+	}
+	return out
 }
 
 // fitting returns the names of the nodes on which p passes every filter once change (nil: no
@@ -92,7 +124,7 @@ func wouldFit(fit []string, singular, plural string) string {
 // pass every filter if the pod tolerated those taints; fewer taints first.
 func taintHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
 	taints := map[string][]v1.Taint{}
-	groups := groupRejected(tr, tainttoleration.Name, "", func(n *snapshot.NodeInfo) (string, int, bool) {
+	groups := groupBy(rejected(tr, tainttoleration.Name), func(n *snapshot.NodeInfo) (string, int, bool) {
 		ts := untolerated(n.Taints, pi.Pod.Spec.Tolerations)
 		names := make([]string, len(ts))
 		for i, t := range ts {
@@ -102,23 +134,15 @@ func taintHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *de
 		taints[k] = ts
 		return k, len(ts), len(ts) > 0
 	})
-	var out []string
-	for _, g := range groups {
-		if len(out) == maxHintsPerKind {
-			break
-		}
-		ts := taints[g.key]
-		fit := fitting(d.DryPrepare(snapshot.NewPodInfo(Tolerating(pi.Pod, ts...)), snap), g.nodes, nil)
-		if len(fit) == 0 {
-			continue
-		}
+	return verified(groups, func(g *nodeGroup) []string {
+		return fitting(d.DryPrepare(snapshot.NewPodInfo(Tolerating(pi.Pod, taints[g.key]...)), snap), g.nodes, nil)
+	}, func(g *nodeGroup, fit []string) string {
 		what := "the taint " + g.key + " were"
-		if len(ts) > 1 {
+		if len(taints[g.key]) > 1 {
 			what = "the taints " + g.key + " were all"
 		}
-		out = append(out, fmt.Sprintf("%s would fit if %s tolerated (%s)", nodeCount(len(fit)), what, sample(fit)))
-	}
-	return out
+		return fmt.Sprintf("%s would fit if %s tolerated (%s)", nodeCount(len(fit)), what, sample(fit))
+	})
 }
 
 // untolerated returns the node's NoSchedule and NoExecute taints that tolerations do not
@@ -168,11 +192,11 @@ func taintString(t v1.Taint) string {
 
 // cordonHints finds the cordoned nodes that would pass every filter once uncordoned.
 func cordonHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
-	groups := groupRejected(tr, nodeunschedulable.Name, "", func(*snapshot.NodeInfo) (string, int, bool) { return "", 0, true })
-	if len(groups) == 0 {
+	nodes := rejected(tr, nodeunschedulable.Name)
+	if len(nodes) == 0 {
 		return nil
 	}
-	fit := fitting(d.DryPrepare(pi, snap), groups[0].nodes, Uncordoned)
+	fit := fitting(d.DryPrepare(pi, snap), nodes, Uncordoned)
 	if len(fit) == 0 {
 		return nil
 	}
@@ -202,7 +226,7 @@ func Uncordoned(n *snapshot.NodeInfo) *snapshot.NodeInfo {
 // so too.
 func nodeLabelHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
 	wanted := map[string]map[string]string{}
-	groups := groupRejected(tr, nodeaffinity.Name, nodeaffinity.ErrReasonPod, func(n *snapshot.NodeInfo) (string, int, bool) {
+	groups := groupBy(rejected(tr, nodeaffinity.Name, nodeaffinity.ErrReasonPod), func(n *snapshot.NodeInfo) (string, int, bool) {
 		add, ok := missingLabels(pi.Pod, n.Node.Labels)
 		if !ok || len(add) == 0 {
 			return "", 0, false
@@ -212,26 +236,20 @@ func nodeLabelHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr
 		return k, len(add), true
 	})
 	var p *decide.Prepared
-	var out []string
-	for _, g := range groups {
-		if len(out) == maxHintsPerKind {
-			break
-		}
+	return verified(groups, func(g *nodeGroup) []string {
 		if p == nil {
 			p = d.DryPrepare(pi, snap)
 		}
 		add := wanted[g.key]
-		fit := fitting(p, g.nodes, func(n *snapshot.NodeInfo) *snapshot.NodeInfo { return Labelled(n, add) })
-		if len(fit) == 0 {
-			continue
-		}
+		return fitting(p, g.nodes, func(n *snapshot.NodeInfo) *snapshot.NodeInfo { return Labelled(n, add) })
+	}, func(g *nodeGroup, fit []string) string {
+		add := wanted[g.key]
 		verb := "had " + g.key
 		if fromSelector(pi.Pod, add) && slices.Equal(fitting(d.DryPrepare(snapshot.NewPodInfo(WithoutSelector(pi.Pod, add)), snap), g.nodes, nil), fit) {
 			verb += ", or if the pod's nodeSelector did not require " + itOrThem(len(add))
 		}
-		out = append(out, wouldFit(fit, verb, verb))
-	}
-	return out
+		return wouldFit(fit, verb, verb)
+	})
 }
 
 // missingLabels returns the labels a node with labels have lacks for the pod's nodeSelector and

@@ -21,7 +21,7 @@ import (
 // the ports the pod asks for were gone from them.
 func portHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
 	want := snapshot.PodHostPorts(pi.Pod)
-	groups := groupRejected(tr, nodeports.Name, "", func(n *snapshot.NodeInfo) (string, int, bool) {
+	groups := groupBy(rejected(tr, nodeports.Name), func(n *snapshot.NodeInfo) (string, int, bool) {
 		var taken []string
 		for _, hp := range want {
 			if n.UsedPorts.Conflicts(hp) {
@@ -31,11 +31,7 @@ func portHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *dec
 		return strings.Join(taken, " and "), len(taken), len(taken) > 0
 	})
 	var p *decide.Prepared
-	var out []string
-	for _, g := range groups {
-		if len(out) == maxHintsPerKind {
-			break
-		}
+	return verified(groups, func(g *nodeGroup) []string {
 		if p == nil {
 			p = d.DryPrepare(pi, snap)
 		}
@@ -46,16 +42,14 @@ func portHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *dec
 				fit = append(fit, n.Name())
 			}
 		}
-		if len(fit) == 0 {
-			continue
-		}
+		return fit
+	}, func(g *nodeGroup, fit []string) string {
 		what := "port " + g.key + " were"
 		if strings.Contains(g.key, " and ") {
 			what = "ports " + g.key + " were"
 		}
-		out = append(out, fmt.Sprintf("%s would fit if %s free (%s)", nodeCount(len(fit)), what, sample(fit)))
-	}
-	return out
+		return fmt.Sprintf("%s would fit if %s free (%s)", nodeCount(len(fit)), what, sample(fit))
+	})
 }
 
 // portString words a host port: "8080" for TCP on any address, else with protocol and address.
@@ -114,12 +108,13 @@ type blocker struct {
 // running pod's) that would pass every filter if the pods in the way were not there; fewer pods
 // first. Each is checked on a copy of the snapshot without those pods.
 func podPresenceHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
-	doms := antiAffinityDomains(pi, snap)
-	if len(doms) == 0 {
+	nodes := rejected(tr, interpodaffinity.Name, interpodaffinity.ReasonAntiAffinityRulesNotMatch, interpodaffinity.ReasonExistingAntiAffinityRulesNotMatch)
+	if len(nodes) == 0 {
 		return nil
 	}
+	doms := antiAffinityDomains(pi, snap)
 	inWay := map[string][]blocker{}
-	change := func(n *snapshot.NodeInfo) (string, int, bool) {
+	groups := groupBy(nodes, func(n *snapshot.NodeInfo) (string, int, bool) {
 		var bs []blocker
 		seen := map[*snapshot.PodInfo]bool{}
 		for key, byValue := range doms {
@@ -142,16 +137,9 @@ func podPresenceHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, 
 		k := strings.Join(names, ", ")
 		inWay[k] = bs
 		return k, len(bs), len(bs) > 0
-	}
-	groups := groupRejected(tr, interpodaffinity.Name, interpodaffinity.ReasonAntiAffinityRulesNotMatch, change)
-	groups = append(groups, groupRejected(tr, interpodaffinity.Name, interpodaffinity.ReasonExistingAntiAffinityRulesNotMatch, change)...)
-	var out []string
-	for _, g := range groups {
-		if len(out) == maxHintsPerKind {
-			break
-		}
-		bs := inWay[g.key]
-		without := snapshotWithout(snap, bs)
+	})
+	return verified(groups, func(g *nodeGroup) []string {
+		without := snapshotWithout(snap, inWay[g.key])
 		p := d.DryPrepare(pi, without)
 		var fit []string
 		for _, n := range g.nodes {
@@ -159,12 +147,10 @@ func podPresenceHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, 
 				fit = append(fit, n.Name())
 			}
 		}
-		if len(fit) == 0 {
-			continue
-		}
-		out = append(out, fmt.Sprintf("%s would fit if %s were not there (%s)", nodeCount(len(fit)), blockersPhrase(bs), sample(fit)))
-	}
-	return out
+		return fit
+	}, func(g *nodeGroup, fit []string) string {
+		return fmt.Sprintf("%s would fit if %s were not there (%s)", nodeCount(len(fit)), blockersPhrase(inWay[g.key]), sample(fit))
+	})
 }
 
 // antiAffinityDomains indexes the pods that anti-affinity keeps the pod away from, by topology
@@ -276,9 +262,8 @@ func topologyPhrase(key string) string {
 // PodTopologySpread rejects for skew that would pass every filter were that constraint
 // ScheduleAnyway.
 func spreadHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
-	groups := groupRejected(tr, podtopologyspread.Name, podtopologyspread.ErrReasonConstraintsNotMatch,
-		func(*snapshot.NodeInfo) (string, int, bool) { return "", 0, true })
-	if len(groups) == 0 {
+	nodes := rejected(tr, podtopologyspread.Name, podtopologyspread.ErrReasonConstraintsNotMatch)
+	if len(nodes) == 0 {
 		return nil
 	}
 	var out []string
@@ -289,7 +274,7 @@ func spreadHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *d
 		if c.WhenUnsatisfiable != v1.DoNotSchedule {
 			continue
 		}
-		fit := fitting(d.DryPrepare(snapshot.NewPodInfo(ScheduleAnyway(pi.Pod, i)), snap), groups[0].nodes, nil)
+		fit := fitting(d.DryPrepare(snapshot.NewPodInfo(ScheduleAnyway(pi.Pod, i)), snap), nodes, nil)
 		if len(fit) == 0 {
 			continue
 		}
@@ -310,8 +295,7 @@ func ScheduleAnyway(pod *v1.Pod, i int) *v1.Pod {
 // affinityTermHints names the pod's required affinity terms that no pod in the cluster matches,
 // when InterPodAffinity rejected a node for affinity: no single change of a node helps then.
 func affinityTermHints(pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
-	if len(pi.RequiredAffinity) == 0 || len(groupRejected(tr, interpodaffinity.Name, interpodaffinity.ReasonAffinityRulesNotMatch,
-		func(*snapshot.NodeInfo) (string, int, bool) { return "", 0, true })) == 0 {
+	if len(pi.RequiredAffinity) == 0 || len(rejected(tr, interpodaffinity.Name, interpodaffinity.ReasonAffinityRulesNotMatch)) == 0 {
 		return nil
 	}
 	var out []string
