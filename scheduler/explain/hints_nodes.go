@@ -2,6 +2,7 @@ package explain
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -206,7 +207,7 @@ func cordonHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *d
 // Uncordoned returns a copy of n as `kubectl uncordon` leaves it: spec.unschedulable unset and
 // without the node.kubernetes.io/unschedulable taint the node controller adds to cordoned nodes.
 func Uncordoned(n *snapshot.NodeInfo) *snapshot.NodeInfo {
-	node := n.Node.DeepCopy()
+	node := *n.Node
 	node.Spec.Unschedulable = false
 	node.Spec.Taints = nil
 	for _, t := range n.Node.Spec.Taints {
@@ -214,6 +215,12 @@ func Uncordoned(n *snapshot.NodeInfo) *snapshot.NodeInfo {
 			node.Spec.Taints = append(node.Spec.Taints, t)
 		}
 	}
+	return withNode(n, &node)
+}
+
+// withNode returns a copy of n with node, a changed shallow copy of n's node object (what it
+// shares with the original must be left as it is), as its node.
+func withNode(n *snapshot.NodeInfo, node *v1.Node) *snapshot.NodeInfo {
 	c := n.Clone()
 	c.SetNode(node)
 	return c
@@ -316,16 +323,11 @@ func termNeeds(term v1.NodeSelectorTerm, have map[string]string) (map[string]str
 // Labelled returns a copy of n whose node also has the labels add: the change a label hint
 // suggests.
 func Labelled(n *snapshot.NodeInfo, add map[string]string) *snapshot.NodeInfo {
-	node := n.Node.DeepCopy()
-	if node.Labels == nil {
-		node.Labels = map[string]string{}
-	}
-	for k, v := range add {
-		node.Labels[k] = v
-	}
-	c := n.Clone()
-	c.SetNode(node)
-	return c
+	node := *n.Node
+	node.Labels = make(map[string]string, len(n.Node.Labels)+len(add))
+	maps.Copy(node.Labels, n.Node.Labels)
+	maps.Copy(node.Labels, add)
+	return withNode(n, &node)
 }
 
 // WithoutSelector returns a copy of pod whose nodeSelector no longer requires the keys of drop.
