@@ -197,16 +197,16 @@ func cordonHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *d
 	if len(nodes) == 0 {
 		return nil
 	}
-	fit := fitting(d.DryPrepare(pi, snap), nodes, Uncordoned)
+	fit := fitting(d.DryPrepare(pi, snap), nodes, uncordoned)
 	if len(fit) == 0 {
 		return nil
 	}
 	return []string{wouldFit(fit, "were uncordoned", "were uncordoned")}
 }
 
-// Uncordoned returns a copy of n as `kubectl uncordon` leaves it: spec.unschedulable unset and
+// uncordoned returns a copy of n as `kubectl uncordon` leaves it: spec.unschedulable unset and
 // without the node.kubernetes.io/unschedulable taint the node controller adds to cordoned nodes.
-func Uncordoned(n *snapshot.NodeInfo) *snapshot.NodeInfo {
+func uncordoned(n *snapshot.NodeInfo) *snapshot.NodeInfo {
 	node := *n.Node
 	node.Spec.Unschedulable = false
 	node.Spec.Taints = nil
@@ -248,11 +248,11 @@ func nodeLabelHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr
 			p = d.DryPrepare(pi, snap)
 		}
 		add := wanted[g.key]
-		return fitting(p, g.nodes, func(n *snapshot.NodeInfo) *snapshot.NodeInfo { return Labelled(n, add) })
+		return fitting(p, g.nodes, func(n *snapshot.NodeInfo) *snapshot.NodeInfo { return withLabels(n, add) })
 	}, func(g *nodeGroup, fit []string) string {
 		add := wanted[g.key]
 		verb := "had " + g.key
-		if fromSelector(pi.Pod, add) && slices.Equal(fitting(d.DryPrepare(snapshot.NewPodInfo(WithoutSelector(pi.Pod, add)), snap), g.nodes, nil), fit) {
+		if fromSelector(pi.Pod, add) && slices.Equal(fitting(d.DryPrepare(snapshot.NewPodInfo(withoutSelector(pi.Pod, add)), snap), g.nodes, nil), fit) {
 			verb += ", or if the pod's nodeSelector did not require " + itOrThem(len(add))
 		}
 		return wouldFit(fit, verb, verb)
@@ -320,9 +320,9 @@ func termNeeds(term v1.NodeSelectorTerm, have map[string]string) (map[string]str
 	return need, true
 }
 
-// Labelled returns a copy of n whose node also has the labels add: the change a label hint
+// withLabels returns a copy of n whose node also has the labels add: the change a label hint
 // suggests.
-func Labelled(n *snapshot.NodeInfo, add map[string]string) *snapshot.NodeInfo {
+func withLabels(n *snapshot.NodeInfo, add map[string]string) *snapshot.NodeInfo {
 	node := *n.Node
 	node.Labels = make(map[string]string, len(n.Node.Labels)+len(add))
 	maps.Copy(node.Labels, n.Node.Labels)
@@ -330,8 +330,8 @@ func Labelled(n *snapshot.NodeInfo, add map[string]string) *snapshot.NodeInfo {
 	return withNode(n, &node)
 }
 
-// WithoutSelector returns a copy of pod whose nodeSelector no longer requires the keys of drop.
-func WithoutSelector(pod *v1.Pod, drop map[string]string) *v1.Pod {
+// withoutSelector returns a copy of pod whose nodeSelector no longer requires the keys of drop.
+func withoutSelector(pod *v1.Pod, drop map[string]string) *v1.Pod {
 	c := pod.DeepCopy()
 	for k := range drop {
 		delete(c.Spec.NodeSelector, k)

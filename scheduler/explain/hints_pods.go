@@ -38,7 +38,7 @@ func portHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *dec
 		var fit []string
 		for _, n := range g.nodes {
 			holders := portHolders(n, want)
-			if p.Check(Without(n, holders), holders).Fits() {
+			if p.Check(without(n, holders), holders).Fits() {
 				fit = append(fit, n.Name())
 			}
 		}
@@ -88,8 +88,8 @@ func holds(used, want []snapshot.HostPort) bool {
 	return false
 }
 
-// Without returns a copy of n without the pods gone.
-func Without(n *snapshot.NodeInfo, gone []*snapshot.PodInfo) *snapshot.NodeInfo {
+// without returns a copy of n without the pods gone.
+func without(n *snapshot.NodeInfo, gone []*snapshot.PodInfo) *snapshot.NodeInfo {
 	c := n.Clone()
 	for _, p := range gone {
 		c.RemovePod(p)
@@ -139,11 +139,11 @@ func podPresenceHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, 
 		return k, len(bs), len(bs) > 0
 	})
 	return verified(groups, func(g *nodeGroup) []string {
-		without := snapshotWithout(snap, inWay[g.key])
-		p := d.DryPrepare(pi, without)
+		rest := snapshotWithout(snap, inWay[g.key])
+		p := d.DryPrepare(pi, rest)
 		var fit []string
 		for _, n := range g.nodes {
-			if p.Check(without.Get(n.Name()), nil).Fits() {
+			if p.Check(rest.Get(n.Name()), nil).Fits() {
 				fit = append(fit, n.Name())
 			}
 		}
@@ -203,7 +203,7 @@ func snapshotWithout(snap *snapshot.Snapshot, bs []blocker) *snapshot.Snapshot {
 	nodes := append([]*snapshot.NodeInfo(nil), snap.Nodes...)
 	for name, pods := range gone {
 		if i, ok := snap.Position(name); ok {
-			nodes[i] = Without(nodes[i], pods)
+			nodes[i] = without(nodes[i], pods)
 		}
 	}
 	c := snapshot.NewAt(nodes, snap.Positions(), snap.NamespaceLabels)
