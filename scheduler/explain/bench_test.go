@@ -14,7 +14,7 @@ import (
 // BenchmarkExplain measures one explain of a pending pod, as /debug/explain runs it, on the
 // basic and mixed workloads of ./bench at 5000 nodes holding 5000 pods: the dry-run snapshot
 // from the cache (after the loop took one, whose clones it shares), the dry run over every node,
-// the hints, the report and its JSON.
+// the hints, the report and its JSON; and of a pod that fits nowhere, with its hints.
 //
 //	go test -run '^$' -bench Explain ./scheduler/explain/
 func BenchmarkExplain(b *testing.B) {
@@ -44,6 +44,18 @@ func BenchmarkExplain(b *testing.B) {
 					}
 					if err := json.NewEncoder(io.Discard).Encode(r); err != nil {
 						b.Fatal(err)
+					}
+				}
+			})
+			// A pod that fits nowhere, for want of a label no node has: the hints run, checking
+			// a labelled copy of every node.
+			stuck := p.DeepCopy()
+			stuck.Spec.NodeSelector = map[string]string{"bench/disk": "ssd"}
+			b.Run("explain-unschedulable", func(b *testing.B) {
+				for b.Loop() {
+					r := explain.Build(explain.Input{Pod: stuck, Profile: scheduler.DefaultSchedulerName, Decider: d, Snapshot: c.DryRunSnapshot("")})
+					if len(r.Summary.Hints) == 0 {
+						b.Fatal("no hints")
 					}
 				}
 			})

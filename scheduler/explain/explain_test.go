@@ -130,14 +130,21 @@ func TestBuild(t *testing.T) {
 					change: func(_ *cluster, p *v1.Pod) {
 						*p = *explain.Tolerating(p, v1.Taint{Key: "dedicated", Value: "gpu", Effect: v1.TaintEffectNoSchedule})
 					}},
+				{text: "1 node would fit if it were uncordoned (cordoned)", fitsOn: []string{"cordoned"},
+					change: func(c *cluster, _ *v1.Pod) { c.nodes[3].Spec.Unschedulable = false }},
 			},
 		},
 		{
 			name: "zone nobody has", cluster: mixed, pod: pod("p", "100m", ""), podOpts: []func(*v1.Pod){withSelector(v1.LabelTopologyZone, "eu-1c")},
 			wantGroups: map[string]int{"NodeAffinity: node(s) didn't match Pod's node affinity/selector": 3,
 				"TaintToleration: node(s) had untolerated taint(s)": 1, "NodeUnschedulable: node(s) were unschedulable": 1},
-			hints: []hint{{text: "no node has zone eu-1c", fitsOn: []string{"small"},
-				change: func(c *cluster, _ *v1.Pod) { c.nodes[4].Labels[v1.LabelTopologyZone] = "eu-1c" }}},
+			hints: []hint{
+				{text: "3 nodes would fit if they had zone eu-1c, or if the pod's nodeSelector did not require it (full-1, full-2, small)",
+					fitsOn: []string{"full-1", "full-2", "small"},
+					change: func(_ *cluster, p *v1.Pod) { delete(p.Spec.NodeSelector, v1.LabelTopologyZone) }},
+				{text: "no node has zone eu-1c", fitsOn: []string{"small"},
+					change: func(c *cluster, _ *v1.Pod) { c.nodes[4].Labels[v1.LabelTopologyZone] = "eu-1c" }},
+			},
 		},
 		{
 			name: "fits", cluster: mixed, pod: pod("p", "100m", ""), wantNode: "any",
@@ -172,25 +179,7 @@ func TestBuild(t *testing.T) {
 					t.Errorf("node %s: missing %v, want %q", name, r.Rejected, line)
 				}
 			}
-			var texts []string
-			for _, h := range tc.hints {
-				texts = append(texts, h.text)
-			}
-			if !slices.Equal(r.Summary.Hints, texts) {
-				t.Errorf("hints = %q, want %q", r.Summary.Hints, texts)
-			}
-			for _, h := range tc.hints { // each hint is true: the change makes the pod fit
-				c := cluster{pods: tc.cluster.pods}
-				for _, n := range tc.cluster.nodes {
-					c.nodes = append(c.nodes, n.DeepCopy())
-				}
-				changed := p.DeepCopy()
-				h.change(&c, changed)
-				res := newDecider(t).Decide(snapshot.NewPodInfo(changed), c.snapshot())
-				if !slices.Contains(h.fitsOn, res.Node) {
-					t.Errorf("after %q the pod goes to %q, want one of %v", h.text, res.Node, h.fitsOn)
-				}
-			}
+			checkHints(t, tc.cluster, p, r.Summary.Hints, tc.hints)
 			checkFeasibleAreFeasible(t, r, p, snap)
 			var text bytes.Buffer
 			if err := r.Text(&text); err != nil || !strings.Contains(text.String(), "pod ns/p") {
@@ -200,6 +189,35 @@ func TestBuild(t *testing.T) {
 				t.Error(err)
 			}
 		})
+	}
+}
+
+// checkHints checks that got are the texts of want, in order, and that each hint is true: its
+// change, applied to a copy of the cluster and of p, makes the real decision place p on one of
+// the nodes the hint names.
+func checkHints(t *testing.T, cl cluster, p *v1.Pod, got []string, want []hint) {
+	t.Helper()
+	var texts []string
+	for _, h := range want {
+		texts = append(texts, h.text)
+	}
+	if !slices.Equal(got, texts) {
+		t.Errorf("hints = %q, want %q", got, texts)
+	}
+	for _, h := range want {
+		c := cluster{}
+		for _, n := range cl.nodes {
+			c.nodes = append(c.nodes, n.DeepCopy())
+		}
+		for _, q := range cl.pods {
+			c.pods = append(c.pods, q.DeepCopy())
+		}
+		changed := p.DeepCopy()
+		h.change(&c, changed)
+		res := newDecider(t).Decide(snapshot.NewPodInfo(changed), c.snapshot())
+		if !slices.Contains(h.fitsOn, res.Node) {
+			t.Errorf("after %q the pod goes to %q, want one of %v", h.text, res.Node, h.fitsOn)
+		}
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 
 	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/plugins/noderesources"
-	"github.com/berth-scheduler/berth/scheduler/plugins/tainttoleration"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
@@ -17,15 +16,27 @@ import (
 const maxHintsPerKind = 3
 
 // hints returns the cheapest changes that would let pod fit, in this order: nodes that lack
-// only some resources (the smallest shortfall first), nodes that only an untolerated taint keeps
-// out, and node labels the pod requires that no node has. Each resource and taint hint is
-// checked with the decision's own filters: the node changed as the hint says (more of the
-// resource, or the pod tolerating the taint) must pass every filter.
+// only some resources (the smallest shortfall first), nodes that only untolerated taints keep
+// out, cordoned nodes, nodes that lack only labels the pod requires, nodes where only host ports
+// are taken, nodes that only other pods' presence keeps out (inter-pod anti-affinity), nodes that
+// only a topology spread constraint's skew keeps out, and finally facts no change of one node
+// helps with: node labels the pod requires that no node has, affinity terms no pod matches.
+//
+// Every hint that proposes a change is checked with the decision's own filters: the change is
+// made to a copy (of the node, of the pod, or of the snapshot without some pods) and the pod
+// must pass every filter there. Build calls hints only for a pod that fits nowhere, so none of
+// this costs anything when the pod fits.
 func hints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
 	var out []string
 	out = append(out, resourceHints(d, pi, snap, tr)...)
 	out = append(out, taintHints(d, pi, snap, tr)...)
+	out = append(out, cordonHints(d, pi, snap, tr)...)
+	out = append(out, nodeLabelHints(d, pi, snap, tr)...)
+	out = append(out, portHints(d, pi, snap, tr)...)
+	out = append(out, podPresenceHints(d, pi, snap, tr)...)
+	out = append(out, spreadHints(d, pi, snap, tr)...)
 	out = append(out, labelHints(pi.Pod, snap)...)
+	out = append(out, affinityTermHints(pi, snap, tr)...)
 	return out
 }
 
@@ -107,68 +118,6 @@ func withMore(n *snapshot.NodeInfo, missing []decide.Shortfall) *snapshot.NodeIn
 		}
 	}
 	return c
-}
-
-// taintHints finds, per taint, the nodes TaintToleration rejects that would pass every filter
-// if the pod tolerated that taint.
-func taintHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
-	byTaint := map[string][]*snapshot.NodeInfo{}
-	taints := map[string]v1.Taint{}
-	for i := range tr.Nodes {
-		nt := &tr.Nodes[i]
-		if nt.RejectedBy != tainttoleration.Name {
-			continue
-		}
-		t, ok := tainttoleration.FindUntoleratedTaint(nt.Node.Taints, pi.Pod.Spec.Tolerations)
-		if !ok {
-			continue
-		}
-		k := taintString(t)
-		byTaint[k] = append(byTaint[k], nt.Node)
-		taints[k] = t
-	}
-	keys := make([]string, 0, len(byTaint))
-	for k := range byTaint {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool {
-		if len(byTaint[keys[i]]) != len(byTaint[keys[j]]) {
-			return len(byTaint[keys[i]]) > len(byTaint[keys[j]])
-		}
-		return keys[i] < keys[j]
-	})
-	var out []string
-	for _, k := range keys[:min(len(keys), maxHintsPerKind)] {
-		p := d.DryPrepare(snapshot.NewPodInfo(Tolerating(pi.Pod, taints[k])), snap)
-		var fit []string
-		for _, n := range byTaint[k] {
-			if p.Check(n, nil).Fits() {
-				fit = append(fit, n.Name())
-			}
-		}
-		if len(fit) > 0 {
-			out = append(out, fmt.Sprintf("%s would fit if the taint %s were tolerated (%s)", nodeCount(len(fit)), k, sample(fit)))
-		}
-	}
-	return out
-}
-
-// Tolerating returns a copy of pod that also tolerates t: the change a taint hint suggests.
-func Tolerating(pod *v1.Pod, t v1.Taint) *v1.Pod {
-	c := pod.DeepCopy()
-	tol := v1.Toleration{Key: t.Key, Operator: v1.TolerationOpEqual, Value: t.Value, Effect: t.Effect}
-	if t.Value == "" {
-		tol.Operator = v1.TolerationOpExists
-	}
-	c.Spec.Tolerations = append(c.Spec.Tolerations, tol)
-	return c
-}
-
-func taintString(t v1.Taint) string {
-	if t.Value == "" {
-		return t.Key + ":" + string(t.Effect)
-	}
-	return t.Key + "=" + t.Value + ":" + string(t.Effect)
 }
 
 // labelHints names the node labels the pod requires (spec.nodeSelector, and the In
