@@ -38,7 +38,7 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 	nodes := make([]string, 3)
 	for i := range nodes {
 		nodes[i] = fmt.Sprintf("%s-n%d", ns, i)
-		n := testenv.Node(testenv.NodeSpec{Name: nodes[i], CPU: "4", Memory: "8Gi"})
+		n := testenv.Node(testenv.NodeSpec{Name: nodes[i], CPU: "4", Memory: "8Gi", Labels: map[string]string{"refuse": ns}})
 		if i == 0 {
 			n.Status.DeclaredFeatures = []string{"RestartAllContainersOnContainerExits"}
 		}
@@ -71,6 +71,9 @@ func TestRefusesWhatItCannotJudge(t *testing.T) {
 	extended := testenv.Pod(ns, "extended", "100m", "64Mi")
 	extended.Spec.Containers[0].Resources.Requests[v1.ResourceName(resourceName)] = resource.MustParse("1")
 	extended.Spec.Containers[0].Resources.Limits = v1.ResourceList{v1.ResourceName(resourceName): resource.MustParse("1")}
+	// Other tests' nodes share the cluster; some may be full, and a full node is one preemption
+	// could help. Keeping the pod to this test's nodes makes every other node one it cannot help.
+	extended.Spec.NodeSelector = map[string]string{"refuse": ns}
 	create(extended)
 	// 2. Pods needing a feature only n0 declares: NodeDeclaredFeatures judges them (no refusal).
 	// feature-0 goes to n0; feature-1, kept off n0 by its node selector, stays pending.
