@@ -12,6 +12,13 @@ type Shortfaller interface {
 	Shortfalls(n *snapshot.NodeInfo) []Shortfall
 }
 
+// Detailer is implemented by a NodeFilter that can say in words how far a node it rejects is
+// from passing, where no Shortfall fits (PodTopologySpread: the domain counts that make the
+// skew). Only Explain calls it, on rejected nodes.
+type Detailer interface {
+	Detail(n *snapshot.NodeInfo) string
+}
+
 // Shortfall is how much of one resource a node lacks for a pod: the pod requests Requested and
 // the node has Free left (cpu in millicores, pods as a count, everything else in the quantity's
 // base unit). Free may be negative on an overcommitted node.
@@ -59,6 +66,8 @@ type NodeTrace struct {
 	RejectedBy string
 	// Shortfalls say how much the node lacks, when RejectedBy can tell (see Shortfaller).
 	Shortfalls []Shortfall
+	// Detail says how far the node is from passing, when RejectedBy can tell (see Detailer).
+	Detail string
 	// Scored is set for the feasible nodes the decision ranked: the first Trace.Wanted feasible
 	// nodes from Trace.Start. A feasible node that is not scored was outside that sample.
 	Scored bool
@@ -172,6 +181,9 @@ func (t *Trace) reject(i int, n *snapshot.NodeInfo, v snapshot.Verdict, p *Prepa
 	nt.Verdict, nt.RejectedBy = v, p.names[filter]
 	if sf, ok := p.checks[filter].(Shortfaller); ok {
 		nt.Shortfalls = sf.Shortfalls(n)
+	}
+	if d, ok := p.checks[filter].(Detailer); ok {
+		nt.Detail = d.Detail(n)
 	}
 }
 

@@ -188,6 +188,9 @@ func (r *Report) add(nt *decide.NodeTrace, chosen string, tr *decide.Trace) {
 			n.Missing = append(n.Missing, fmt.Sprintf("%s: requests %s, free %s", s.Resource,
 				quantity(s.Resource, s.Requested), quantity(s.Resource, s.Free)))
 		}
+		if nt.Detail != "" {
+			n.Missing = append(n.Missing, nt.Detail)
+		}
 		r.Rejected = append(r.Rejected, n)
 		return
 	}

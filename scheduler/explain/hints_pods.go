@@ -260,7 +260,7 @@ func topologyPhrase(key string) string {
 
 // spreadHints finds, per DoNotSchedule topology spread constraint of the pod, the nodes
 // PodTopologySpread rejects for skew that would pass every filter were that constraint
-// ScheduleAnyway.
+// ScheduleAnyway, with the domain counts that make the skew on the first of them.
 func spreadHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *decide.Trace) []string {
 	nodes := rejected(tr, podtopologyspread.Name, podtopologyspread.ErrReasonConstraintsNotMatch)
 	if len(nodes) == 0 {
@@ -279,7 +279,11 @@ func spreadHints(d Decider, pi *snapshot.PodInfo, snap *snapshot.Snapshot, tr *d
 			continue
 		}
 		what := fmt.Sprintf("the topology spread constraint on %s (maxSkew %d) were ScheduleAnyway", c.TopologyKey, c.MaxSkew)
-		out = append(out, fmt.Sprintf("%s would fit if %s (%s)", nodeCount(len(fit)), what, sample(fit)))
+		where := sample(fit)
+		if nt := tr.Node(fit[0]); nt != nil && nt.Detail != "" {
+			where += "; on " + fit[0] + " " + nt.Detail // the skew the constraint counts
+		}
+		out = append(out, fmt.Sprintf("%s would fit if %s (%s)", nodeCount(len(fit)), what, where))
 	}
 	return out
 }

@@ -276,7 +276,8 @@ func TestHints(t *testing.T) {
 			hints: []hint{
 				{text: "1 node lacks only 1 cpu (b1)", fitsOn: []string{"b1"},
 					change: func(c *cluster, _ *v1.Pod) { c.nodes[1].Status.Allocatable[v1.ResourceCPU] = resource.MustParse("2") }},
-				{text: "1 node would fit if the topology spread constraint on topology.kubernetes.io/zone (maxSkew 1) were ScheduleAnyway (a1)",
+				{text: "1 node would fit if the topology spread constraint on topology.kubernetes.io/zone (maxSkew 1) were ScheduleAnyway (a1; on a1 " +
+					"topology.kubernetes.io/zone=eu-1a would hold 3 matching pods, 3 more than topology.kubernetes.io/zone=eu-1b; maxSkew 1)",
 					fitsOn: []string{"a1"}, change: func(_ *cluster, p *v1.Pod) { *p = *explain.ScheduleAnyway(p, 0) }},
 			},
 		},

@@ -96,7 +96,9 @@ type Node struct {
 	Feasible bool   `json:"feasible"`
 	Chosen   bool   `json:"chosen,omitempty"`
 	// RejectedBy is the first filter that rejected the node, Reasons its reasons in upstream's
-	// words; Missing says, for resources, how much ("cpu: requests 2, free 500m").
+	// words; Missing says how far the node is from passing: for resources how much ("cpu:
+	// requests 2, free 500m"), for topology spread the skew placing the pod there would make
+	// ("topology.kubernetes.io/zone=a would hold 4 matching pods, 2 more than zone=b; maxSkew 1").
 	RejectedBy string   `json:"rejectedBy,omitempty"`
 	Reasons    []string `json:"reasons,omitempty"`
 	Missing    []string `json:"missing,omitempty"`

@@ -1,6 +1,7 @@
 package podtopologyspread
 
 import (
+	"fmt"
 	"maps"
 	"math"
 
@@ -112,6 +113,29 @@ func (f *spreadFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 		}
 	}
 	return snapshot.Verdict{}
+}
+
+// Detail says, for a node Filter rejects, the skew that makes it fail: the first constraint it
+// breaks, its domain's count with the pod and the least crowded domain's (for explain).
+func (f *spreadFilter) Detail(n *snapshot.NodeInfo) string {
+	for i := range f.constraints {
+		c := &f.constraints[i]
+		value, ok := n.Label(c.topologyKey)
+		if !ok {
+			return fmt.Sprintf("node has no label %s", c.topologyKey)
+		}
+		with, low := f.counts[i][value]+c.self, f.minCount(i)
+		if with-low <= int(c.maxSkew) {
+			continue
+		}
+		than := fmt.Sprintf("%s=%s", c.topologyKey, f.paths[i][0].value)
+		if len(f.counts[i]) < int(c.minDomains) {
+			than = fmt.Sprintf("the minimum of 0 (%d of minDomains %d domains)", len(f.counts[i]), c.minDomains)
+		}
+		return fmt.Sprintf("%s=%s would hold %d matching pods, %d more than %s; maxSkew %d",
+			c.topologyKey, value, with, with-low, than, c.maxSkew)
+	}
+	return ""
 }
 
 // minCount is the global minimum of constraint i for the skew: the least crowded domain's count,

@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/berth-scheduler/berth/scheduler/decide"
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
@@ -347,5 +348,80 @@ func checkVerdict(t *testing.T, node string, got snapshot.Verdict, want string) 
 	}
 	if len(got.Reasons) != 1 || got.Reasons[0] != want || got.Unresolvable != (want == label) {
 		t.Errorf("node %s: verdict %+v, want %q (unresolvable %v)", node, got, want, want == label)
+	}
+}
+
+// TestDetail checks the words explain shows for a node the filter rejects: the first constraint
+// the node breaks, its domain's count with the pod, and what it is compared with.
+func TestDetail(t *testing.T) {
+	tests := []struct {
+		name  string
+		pod   *v1.Pod
+		nodes []*snapshot.NodeInfo
+		node  string
+		want  string
+	}{
+		{
+			name: "skew against the least crowded zone",
+			pod:  web(spread(hard("zone", 1, appWeb))),
+			nodes: []*snapshot.NodeInfo{
+				zoned("a", "z1", web(), web()), zoned("x", "z2"), zoned("y", "z3", web()),
+			},
+			node: "a",
+			want: "zone=z1 would hold 3 matching pods, 3 more than zone=z2; maxSkew 1",
+		},
+		{
+			name: "the second constraint is the one broken",
+			pod:  web(spread(hard("zone", 2, appWeb), hard(hostKey, 1, appWeb))),
+			nodes: []*snapshot.NodeInfo{
+				zoned("a", "z1", web()), zoned("x", "z2"),
+			},
+			node: "a",
+			want: hostKey + "=a would hold 2 matching pods, 2 more than " + hostKey + "=x; maxSkew 1",
+		},
+		{
+			name:  "fewer domains than minDomains: compared with 0",
+			pod:   web(spread(hard("zone", 1, appWeb, minDomains(3)))),
+			nodes: []*snapshot.NodeInfo{zoned("a", "z1", web()), zoned("x", "z2", web())},
+			node:  "a",
+			want:  "zone=z1 would hold 2 matching pods, 2 more than the minimum of 0 (2 of minDomains 3 domains); maxSkew 1",
+		},
+		{
+			name:  "a node without the topology key",
+			pod:   web(spread(hard("zone", 1, appWeb))),
+			nodes: []*snapshot.NodeInfo{zoned("a", "z1"), mkNode("bare", []string{hostKey, "bare"})},
+			node:  "bare",
+			want:  "node has no label zone",
+		},
+		{
+			name:  "a node that passes has none",
+			pod:   web(spread(hard("zone", 1, appWeb))),
+			nodes: []*snapshot.NodeInfo{zoned("a", "z1"), zoned("x", "z2")},
+			node:  "a",
+			want:  "",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, v := mustNew(t, DefaultArgs(), nil).PreFilter(snapshot.NewPodInfo(tt.pod), snap(tt.nodes...))
+			if !v.Fits() || f == nil {
+				t.Fatalf("PreFilter: filter %v, verdict %+v", f, v)
+			}
+			d, ok := f.(decide.Detailer)
+			if !ok {
+				t.Fatalf("%T is no decide.Detailer", f)
+			}
+			for _, n := range tt.nodes {
+				if n.Name() != tt.node {
+					continue
+				}
+				if got := d.Detail(n); got != tt.want {
+					t.Errorf("Detail(%s) = %q, want %q", n.Name(), got, tt.want)
+				}
+				if fitsNow := f.Filter(n).Fits(); fitsNow != (tt.want == "") {
+					t.Errorf("Filter(%s) fits = %v, but Detail says %q", n.Name(), fitsNow, tt.want)
+				}
+			}
+		})
 	}
 }
