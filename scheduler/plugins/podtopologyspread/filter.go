@@ -108,7 +108,7 @@ func (f *spreadFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 		if !ok {
 			return snapshot.Verdict{Reasons: reasonsMissingLabel, Unresolvable: true}
 		}
-		if f.counts[i][value]+c.self-f.minCount(i) > int(c.maxSkew) {
+		if f.skew(i, value) > int(c.maxSkew) {
 			return snapshot.Verdict{Reasons: reasonsNotMatch}
 		}
 	}
@@ -124,8 +124,8 @@ func (f *spreadFilter) Detail(n *snapshot.NodeInfo) string {
 		if !ok {
 			return fmt.Sprintf("node has no label %s", c.topologyKey)
 		}
-		with, low := f.counts[i][value]+c.self, f.minCount(i)
-		if with-low <= int(c.maxSkew) {
+		skew := f.skew(i, value)
+		if skew <= int(c.maxSkew) {
 			continue
 		}
 		than := fmt.Sprintf("%s=%s", c.topologyKey, f.paths[i][0].value)
@@ -133,9 +133,15 @@ func (f *spreadFilter) Detail(n *snapshot.NodeInfo) string {
 			than = fmt.Sprintf("the minimum of 0 (%d of minDomains %d domains)", len(f.counts[i]), c.minDomains)
 		}
 		return fmt.Sprintf("%s=%s would hold %d matching pods, %d more than %s; maxSkew %d",
-			c.topologyKey, value, with, with-low, than, c.maxSkew)
+			c.topologyKey, value, f.counts[i][value]+c.self, skew, than, c.maxSkew)
 	}
 	return ""
+}
+
+// skew is constraint i's skew with the pod placed in domain value: that domain's matching pods,
+// the pod included when it matches, less the global minimum.
+func (f *spreadFilter) skew(i int, value string) int {
+	return f.counts[i][value] + f.constraints[i].self - f.minCount(i)
 }
 
 // minCount is the global minimum of constraint i for the skew: the least crowded domain's count,
