@@ -187,7 +187,11 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbo
 	g.Go(func() error { <-ctx.Done(); notified(notify.Stopping()); return nil })
 	g.Go(func() error {
 		informers.Start(ctx)
-		if err := informers.WaitForCacheSync(ctx); err != nil {
+		err := informers.WaitForCacheSync(ctx)
+		if err == nil {
+			err = sched.WaitForHandlers(ctx)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -195,7 +199,7 @@ func serve(opts *flags.Options, cfg *config.KubeSchedulerConfiguration, setVerbo
 		}
 		notified(notify.Ready()) // before set: READY=1 precedes every STATUS=
 		synced.set()
-		log.Info("informer caches synced")
+		log.Info("informer caches synced and handled")
 		<-ctx.Done()
 		informers.Shutdown()
 		return nil

@@ -1,8 +1,11 @@
 package scheduler
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -17,14 +20,14 @@ import (
 // registerHandlers feeds the cache and queue from the pod (non-terminal pods only: finished pods
 // hold no resources, so they are neither scheduled nor counted), node and namespace informers.
 func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
-	if _, err := f.Pods().AddEventHandler(s.timed(podEventLabel, toolscache.ResourceEventHandlerFuncs{
+	if err := s.addHandler("pod", f.Pods(), s.timed(podEventLabel, toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(o any) { s.onPodAdd(o) },
 		UpdateFunc: func(o, n any) { s.onPodUpdate(o, n) },
 		DeleteFunc: func(o any) { s.onPodDelete(o) },
 	})); err != nil {
-		return fmt.Errorf("registering pod handler: %w", err)
+		return err
 	}
-	if _, err := f.Nodes().AddEventHandler(s.timed(kindLabels("Node"), toolscache.ResourceEventHandlerFuncs{
+	if err := s.addHandler("node", f.Nodes(), s.timed(kindLabels("Node"), toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) {
 			if n, ok := o.(*v1.Node); ok {
 				s.cache.AddNode(n)
@@ -48,9 +51,9 @@ func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
 			}
 		},
 	})); err != nil {
-		return fmt.Errorf("registering node handler: %w", err)
+		return err
 	}
-	if _, err := f.Namespaces().AddEventHandler(s.timed(kindLabels("Namespace"), toolscache.ResourceEventHandlerFuncs{
+	if err := s.addHandler("namespace", f.Namespaces(), s.timed(kindLabels("Namespace"), toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(o any) {
 			if ns, ok := o.(*v1.Namespace); ok {
 				s.cache.SetNamespace(ns)
@@ -71,9 +74,53 @@ func (s *Scheduler) registerHandlers(f *kubeclient.Informers) error {
 			}
 		},
 	})); err != nil {
-		return fmt.Errorf("registering namespace handler: %w", err)
+		return err
 	}
 	return s.registerStorageHandlers(f)
+}
+
+// handlerRegistration is one event handler the scheduler added to an informer.
+type handlerRegistration struct {
+	what string
+	reg  toolscache.ResourceEventHandlerRegistration
+}
+
+// addHandler adds h to inf and keeps its registration for WaitForHandlers.
+func (s *Scheduler) addHandler(what string, inf toolscache.SharedIndexInformer, h toolscache.ResourceEventHandler) error {
+	reg, err := inf.AddEventHandler(h)
+	if err != nil {
+		return fmt.Errorf("registering %s handler: %w", what, err)
+	}
+	s.handlers = append(s.handlers, handlerRegistration{what: what, reg: reg})
+	return nil
+}
+
+// WaitForHandlers blocks until every event handler of the scheduler has been handed every object
+// of its informer's initial list, or ctx ends; it returns nil when all have, else an error
+// naming the handlers that have not (wrapping ctx's cause). An informer counts as synced once its
+// store holds the initial list, while its handlers may still be working through it: scheduling
+// before they have would decide on a cache that lacks some bound pods or nodes (kube-scheduler
+// waits for its handlers too). Call it after the informers have synced, before Run.
+func (s *Scheduler) WaitForHandlers(ctx context.Context) error {
+	checkers := make([]toolscache.DoneChecker, 0, len(s.handlers))
+	for _, h := range s.handlers {
+		checkers = append(checkers, h.reg.HasSyncedChecker())
+	}
+	toolscache.WaitFor(ctx, "", checkers...)
+	var unsynced []string
+	for _, h := range s.handlers {
+		if !h.reg.HasSynced() {
+			unsynced = append(unsynced, h.what)
+		}
+	}
+	if len(unsynced) == 0 {
+		return nil
+	}
+	cause := context.Cause(ctx)
+	if cause == nil {
+		cause = errors.New("stopped waiting")
+	}
+	return fmt.Errorf("event handlers for %s have not handled their informers' initial lists: %w", strings.Join(unsynced, ", "), cause)
 }
 
 // Informer actions, as timed handlers are told them.

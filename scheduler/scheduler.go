@@ -135,6 +135,8 @@ type Scheduler struct {
 	claims    ResourceClaimWriter
 	// podIndexer is the pod informer's store, where binding cycles see their pod deleted.
 	podIndexer toolscache.Indexer
+	// handlers are the event handlers registerHandlers added, for WaitForHandlers.
+	handlers []handlerRegistration
 	// cycles tracks the binding cycles that run on their own goroutines (see bindcycle.go).
 	cycles sync.WaitGroup
 }

@@ -1,8 +1,6 @@
 package scheduler
 
 import (
-	"fmt"
-
 	v1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -36,8 +34,8 @@ func (s *Scheduler) registerStorageHandlers(f *kubeclient.Informers) error {
 		{"devicetaintrule", "DeviceTaintRule", f.DeviceTaintRules(), handler(s, c.SetDeviceTaintRule, c.RemoveDeviceTaintRule, queue.ResourceSliceChange, queue.ResourceSliceChange, queue.ResourceSliceChange)},
 	}
 	for _, r := range regs {
-		if _, err := r.inf.AddEventHandler(s.timed(kindLabels(r.kind), r.h)); err != nil {
-			return fmt.Errorf("registering %s handler: %w", r.what, err)
+		if err := s.addHandler(r.what, r.inf, s.timed(kindLabels(r.kind), r.h)); err != nil {
+			return err
 		}
 	}
 	return nil
