@@ -5,9 +5,12 @@
 // # What runs
 //
 // TestMain starts etcd and kube-apiserver (package testenv), then two scheduler processes for the
-// whole package: upstream kube-scheduler v1.37.2 with one profile named "upstream", and berth,
-// which schedules pods whose spec.schedulerName is "default-scheduler". Both use the
-// system:kube-scheduler identity and run without leader election. BERTH_BIN selects a prebuilt
+// whole package: upstream kube-scheduler v1.37.2 with a profile named "upstream", and berth,
+// which schedules pods whose spec.schedulerName is "default-scheduler", each from a
+// KubeSchedulerConfiguration file. Each has a second profile ("upstream-gpu-scored",
+// "berth-gpu-scored") that scores MostAllocated over cpu, memory and DRA-backed GPUs, for
+// TestDRAExtendedResourceScoring. Both use the system:kube-scheduler identity and run without
+// leader election. BERTH_BIN selects a prebuilt
 // berth binary; otherwise the tree is built with -race. Tests run one at a time: nodes are
 // cluster-wide and both schedulers see all of them.
 //

@@ -16,6 +16,14 @@ import (
 
 const extGPU = "example.com/gpu"
 
+// TestDRAExtendedResourceScoring's cases: their ids are scoredPrefix and an index below
+// scoredCases, and scoredProfile weighs their GPUs scoredGPUWeight.
+const (
+	scoredPrefix    = "drs"
+	scoredCases     = 3
+	scoredGPUWeight = 5
+)
+
 // extClass is class gpu of drvGPU's devices, providing extended resource name ("": only its
 // implicit name deviceclass.resource.kubernetes.io/gpu).
 func extClass(name string) *resourcev1.DeviceClass {
@@ -117,4 +125,45 @@ func TestDRAExtendedResources(t *testing.T) {
 			loose: true, placed: 1},
 	}
 	runDRACases(t, "drx", cases)
+}
+
+// TestDRAExtendedResourceScoring: cases whose pods use the schedulers' second profile
+// (scoredProfile), where NodeResourcesFit scores MostAllocated with the GPUs of a DeviceClass
+// weighing scoredGPUWeight against cpu's and memory's 1. Each case is built so that the GPU term
+// decides the node: without it (or with the devices counted wrongly) another node would score
+// higher, so the want checks the score, not only the fit.
+func TestDRAExtendedResourceScoring(t *testing.T) {
+	gpuSlices := func(counts ...int) []*resourcev1.ResourceSlice {
+		var out []*resourcev1.ResourceSlice
+		for i, n := range counts {
+			out = append(out, gpuSlice(string(rune('a'+i)), gpus(n, "small")...))
+		}
+		return out
+	}
+	// Node a has twice the others' cpu and memory, and the pods ask for both in the nodes'
+	// ratio: NodeResourcesBalancedAllocation ranks every node the same, and MostAllocated on cpu
+	// and memory alone ranks a last (12 against 25).
+	bigA := func() []testenv.NodeSpec {
+		return []testenv.NodeSpec{{Name: "a", CPU: "8", Memory: "64Gi"}, {Name: "b"}, {Name: "c"}}
+	}
+	pod := func(gpus string) *v1.Pod {
+		return extPod("pod", nil, extContainer("app", "cpu", "1", "memory", "8Gi", extGPU, gpus))
+	}
+	cases := []draCase{
+		{name: "MostAllocated on GPUs: the node the pod's GPU fills", scored: true, nodes: bigA(),
+			classes: []*resourcev1.DeviceClass{extClass(extGPU)}, slices: gpuSlices(1, 4, 2),
+			pods: []*v1.Pod{pod("1")}, want: only("pod", "a")},
+		{name: "GPUs allocated to other claims count as used", scored: true, nodes: bigA(),
+			classes: []*resourcev1.DeviceClass{extClass(extGPU)}, slices: gpuSlices(4, 2, 2),
+			claims: []*resourcev1.ResourceClaim{allocatedOn(rClaim("taken", testenv.ExactRequest("gpu", "gpu", 3)), "a",
+				[2]string{"gpu", "gpu-0"}, [2]string{"gpu", "gpu-1"}, [2]string{"gpu", "gpu-2"})},
+			pods: []*v1.Pod{pod("1")}, want: only("pod", "a")},
+		{name: "two GPUs requested: the node they fill", scored: true, nodes: bigA(),
+			classes: []*resourcev1.DeviceClass{extClass(extGPU)}, slices: gpuSlices(2, 8, 4),
+			pods: []*v1.Pod{pod("2")}, want: only("pod", "a")},
+	}
+	if len(cases) > scoredCases {
+		t.Fatalf("%d cases, but scoredProfile lists the GPUs of %d", len(cases), scoredCases)
+	}
+	runDRACases(t, scoredPrefix, cases)
 }

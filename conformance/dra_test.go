@@ -102,6 +102,8 @@ type draCase struct {
 	// (annotated, controlled by the pod, with the delete-protection finalizer), then the gate is
 	// removed (see runDRAPhase).
 	staleExtended map[string]*resourcev1.ResourceClaim
+	// scored runs the case's pods under the schedulers' second profile (scoredProfile).
+	scored bool
 }
 
 // staleGate holds a pod of staleExtended until its claim exists.
@@ -463,7 +465,11 @@ func runDRACase(t *testing.T, id string, dc *draCase) (up, be *draPhase) {
 	startDRAControllers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	copies := []*draCopy{dc.copyOf(id, "u", upstreamName), dc.copyOf(id, "b", berthName)}
+	upName, beName := upstreamName, berthName
+	if dc.scored {
+		upName, beName = upstreamScoredName, berthScoredName
+	}
+	copies := []*draCopy{dc.copyOf(id, "u", upName), dc.copyOf(id, "b", beName)}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

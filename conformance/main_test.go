@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +23,34 @@ import (
 const (
 	upstreamName = "upstream"
 	berthName    = "default-scheduler"
+	// The schedulers' second profile, for cases that need NodeResourcesFit to score extended
+	// resources backed by DRA (see scoredProfile).
+	upstreamScoredName = "upstream-gpu-scored"
+	berthScoredName    = "berth-gpu-scored"
 )
+
+// scoredProfile is the second profile of both schedulers: NodeResourcesFit scores MostAllocated
+// over cpu, memory and the GPUs of TestDRAExtendedResourceScoring's cases. Those are extended
+// resources qualified per case and copy (draCopy.qualifyResource), so each is listed here.
+func scoredProfile(name string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `- schedulerName: %s
+  pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy:
+        type: MostAllocated
+        resources:
+        - {name: cpu, weight: 1}
+        - {name: memory, weight: 1}
+`, name)
+	for i := range scoredCases {
+		for _, c := range []string{"u", "b"} {
+			fmt.Fprintf(&b, "        - {name: %s%d-%s-%s, weight: %d}\n", scoredPrefix, i, c, extGPU, scoredGPUWeight)
+		}
+	}
+	return b.String()
+}
 
 var (
 	cp    *testenv.ControlPlane
@@ -68,7 +96,7 @@ func startSchedulers(berthPath string) (stop func(), err error) {
 		return stop, err
 	}
 	cfg := filepath.Join(cp.Dir, "upstream-scheduler.yaml")
-	config := fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
+	config := `apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
   kubeconfig: %q
@@ -78,9 +106,14 @@ leaderElection:
   leaderElect: false
 profiles:
 - schedulerName: %s
-`, cp.SchedulerKubeconfig, upstreamName)
-	if err := os.WriteFile(cfg, []byte(config), 0o600); err != nil {
+%s`
+	upConfig := fmt.Sprintf(config, cp.SchedulerKubeconfig, upstreamName, scoredProfile(upstreamScoredName))
+	if err := os.WriteFile(cfg, []byte(upConfig), 0o600); err != nil {
 		return stop, fmt.Errorf("writing the upstream scheduler config: %w", err)
+	}
+	berthCfg := filepath.Join(cp.Dir, "berth-scheduler.yaml")
+	if err := os.WriteFile(berthCfg, []byte(fmt.Sprintf(config, cp.SchedulerKubeconfig, berthName, scoredProfile(berthScoredName))), 0o600); err != nil {
+		return stop, fmt.Errorf("writing the berth config: %w", err)
 	}
 	up, err := testenv.StartProcess(cp.Binaries.Scheduler, "--config", cfg, "--secure-port", "0")
 	if err != nil {
@@ -91,9 +124,8 @@ profiles:
 	if err != nil {
 		return stop, err
 	}
-	b, err := testenv.StartProcess(berthPath, "--kubeconfig", cp.SchedulerKubeconfig, "--leader-elect=false",
-		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1",
-		"--kube-api-qps", "1000", "--kube-api-burst", "1000", "--authentication-skip-lookup")
+	b, err := testenv.StartProcess(berthPath, "--config", berthCfg,
+		"--secure-port", strconv.Itoa(port), "--bind-address", "127.0.0.1", "--authentication-skip-lookup")
 	if err != nil {
 		return stop, err
 	}
