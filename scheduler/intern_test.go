@@ -8,6 +8,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // sameMap reports whether a and b are one map.
@@ -245,5 +246,91 @@ func TestInternLabels(t *testing.T) {
 				t.Errorf("labels %v, want %v", got, tc.now)
 			}
 		})
+	}
+}
+
+// TestInternSpreadAndAffinity: constraints and affinities equal in every field are shared, and
+// any field that differs (or the order of constraints) keeps them apart.
+func TestInternSpreadAndAffinity(t *testing.T) {
+	spread := func(skew int32, key string, labels map[string]string, minDomains *int32) v1.TopologySpreadConstraint {
+		return v1.TopologySpreadConstraint{MaxSkew: skew, TopologyKey: key, WhenUnsatisfiable: v1.DoNotSchedule,
+			LabelSelector: &metav1.LabelSelector{MatchLabels: labels}, MinDomains: minDomains}
+	}
+	two := int32(2)
+	zone, host := "topology.kubernetes.io/zone", "kubernetes.io/hostname"
+	app := map[string]string{"app": "web", "tier": "front"}
+	first := []v1.TopologySpreadConstraint{spread(1, zone, app, nil), spread(1, host, app, nil)}
+	spreadTests := []struct {
+		name       string
+		now        []v1.TopologySpreadConstraint
+		wantShared bool
+	}{
+		{"equal", []v1.TopologySpreadConstraint{spread(1, zone, map[string]string{"tier": "front", "app": "web"}, nil), spread(1, host, app, nil)}, true},
+		{"other skew", []v1.TopologySpreadConstraint{spread(2, zone, app, nil), spread(1, host, app, nil)}, false},
+		{"other selector", []v1.TopologySpreadConstraint{spread(1, zone, map[string]string{"app": "web"}, nil), spread(1, host, app, nil)}, false},
+		{"minDomains", []v1.TopologySpreadConstraint{spread(1, zone, app, &two), spread(1, host, app, nil)}, false},
+		{"other order", []v1.TopologySpreadConstraint{spread(1, host, app, nil), spread(1, zone, app, nil)}, false},
+		{"one fewer", []v1.TopologySpreadConstraint{spread(1, zone, app, nil)}, false},
+	}
+	for _, tc := range spreadTests {
+		t.Run("spread "+tc.name, func(t *testing.T) {
+			in := newInterner[[]v1.TopologySpreadConstraint]()
+			k1, ok1 := spreadKey(nil, first)
+			k2, ok2 := spreadKey(nil, tc.now)
+			if !ok1 || !ok2 {
+				t.Fatal("no key")
+			}
+			kept := in.intern(k1, first)
+			got := in.intern(k2, tc.now)
+			if shared := &got[0] == &kept[0]; shared != tc.wantShared {
+				t.Errorf("shared: %v, want %v", shared, tc.wantShared)
+			}
+			if !reflect.DeepEqual(got, tc.now) && !tc.wantShared {
+				t.Errorf("constraints %v, want %v", got, tc.now)
+			}
+		})
+	}
+	anti := func(key string) *v1.Affinity {
+		return &v1.Affinity{PodAntiAffinity: &v1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{
+			{TopologyKey: key, LabelSelector: &metav1.LabelSelector{MatchLabels: app}}}}}
+	}
+	in := newInterner[*v1.Affinity]()
+	k1, _ := affinityKey(anti(host))
+	kept := in.intern(k1, anti(host))
+	if k2, ok := affinityKey(anti(host)); !ok || in.intern(k2, anti(host)) != kept {
+		t.Error("an equal affinity is not shared")
+	}
+	if k3, ok := affinityKey(anti(zone)); !ok || in.intern(k3, anti(zone)) == kept {
+		t.Error("an affinity over another topology key is shared")
+	}
+	if _, ok := affinityKey(nil); ok {
+		t.Error("a nil affinity has a key")
+	}
+}
+
+// TestTrimSharesSpreadAndAffinity: two pods of one workload end up with one spread constraint
+// slice and one affinity; a pod of another workload keeps its own.
+func TestTrimSharesSpreadAndAffinity(t *testing.T) {
+	pod := func(app string) *v1.Pod {
+		sel := &metav1.LabelSelector{MatchLabels: map[string]string{"app": app, "trim-test": "spread"}}
+		return &v1.Pod{Spec: v1.PodSpec{
+			TopologySpreadConstraints: []v1.TopologySpreadConstraint{{MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone",
+				WhenUnsatisfiable: v1.DoNotSchedule, LabelSelector: sel}},
+			Affinity: &v1.Affinity{PodAntiAffinity: &v1.PodAntiAffinity{RequiredDuringSchedulingIgnoredDuringExecution: []v1.PodAffinityTerm{
+				{TopologyKey: "kubernetes.io/hostname", LabelSelector: sel}}}},
+		}}
+	}
+	a, b, other := pod("trim-a"), pod("trim-a"), pod("trim-b")
+	for _, p := range []*v1.Pod{a, b, other} {
+		Trim(p)
+	}
+	if &a.Spec.TopologySpreadConstraints[0] != &b.Spec.TopologySpreadConstraints[0] || a.Spec.Affinity != b.Spec.Affinity {
+		t.Error("equal constraints or affinities of two pods are not shared")
+	}
+	if &a.Spec.TopologySpreadConstraints[0] == &other.Spec.TopologySpreadConstraints[0] || a.Spec.Affinity == other.Spec.Affinity {
+		t.Error("another workload's constraints or affinity are shared")
+	}
+	if got := other.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution[0].LabelSelector.MatchLabels["app"]; got != "trim-b" {
+		t.Errorf("the other pod's affinity selects app=%s", got)
 	}
 }

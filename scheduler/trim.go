@@ -23,8 +23,8 @@ import (
 // Container limits are kept for /metrics/resources (kube_pod_resource_limit); no plugin reads
 // them. A container whose limits equal its requests (the common Guaranteed pod) shares the
 // requests' map, so they cost nothing: informer objects are never modified. For the same reason
-// pods share equal labels, resource lists, tolerations, container ports and empty security
-// contexts (see resourceLists). Adding a plugin that
+// pods share equal labels, resource lists, tolerations, container ports, topology spread
+// constraints, affinities and empty security contexts (see resourceLists). Adding a plugin that
 // reads a dropped field means keeping it here.
 func Trim(obj any) {
 	switch o := obj.(type) {
@@ -61,6 +61,8 @@ func trimPod(p *v1.Pod) {
 	}
 	p.Labels = internLabels(p.Labels)
 	p.Spec.Tolerations = internTolerations(p.Spec.Tolerations)
+	p.Spec.TopologySpreadConstraints = internSpread(p.Spec.TopologySpreadConstraints)
+	p.Spec.Affinity = internAffinity(p.Spec.Affinity)
 	if sc := p.Spec.SecurityContext; sc != nil && reflect.ValueOf(*sc).IsZero() {
 		p.Spec.SecurityContext = emptySecurityContext
 	}

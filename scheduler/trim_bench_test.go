@@ -13,12 +13,12 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/benchdata"
 )
 
-// serverPod is bound pod i of the startup benchmark as the API server returns it: the
-// benchmark's basic pod with the fields the server fills in (identity, defaults, default
-// tolerations, status).
-func serverPod(i int) *v1.Pod {
-	basic, _ := benchdata.Get("basic")
-	p := basic.Pods("bound", benchdata.Size{Nodes: 10, Pods: 1})[0].Pod
+// serverPod is bound pod i of the named benchmark workload as the API server returns it: the
+// workload's pod with the fields the server fills in (identity, defaults, default tolerations,
+// status). The startup benchmark's pods are basic's.
+func serverPod(workload string, i int) *v1.Pod {
+	w, _ := benchdata.Get(workload)
+	p := w.Pods("bound", benchdata.Size{Nodes: 10, Pods: 1})[0].Pod
 	p.Name = fmt.Sprintf("pod-%05d", i)
 	p.UID = types.UID(fmt.Sprintf("8f0d6a3e-1b2c-4d5e-9f00-%012d", i))
 	p.ResourceVersion = fmt.Sprint(100000 + i)
@@ -49,12 +49,19 @@ func serverPod(i int) *v1.Pod {
 
 // BenchmarkDecodeTrimPods decodes 10,000 bound pods from protobuf and trims them, as the pod
 // informer does, keeping them all: ns and allocations per pod, and the heap they retain
-// (retained-B/pod, after a collection).
+// (retained-B/pod, after a collection). Pods of the basic workload, and of spread (one
+// topology spread constraint each, as the pods of one Deployment carry).
 func BenchmarkDecodeTrimPods(b *testing.B) {
+	for _, w := range []string{"basic", "spread"} {
+		b.Run(w, func(b *testing.B) { benchmarkDecodeTrimPods(b, w) })
+	}
+}
+
+func benchmarkDecodeTrimPods(b *testing.B, workload string) {
 	const n = 10000
 	raw := make([][]byte, n)
 	for i := range raw {
-		data, err := serverPod(i).Marshal()
+		data, err := serverPod(workload, i).Marshal()
 		if err != nil {
 			b.Fatal(err)
 		}
