@@ -109,7 +109,7 @@ func parseArgs(args []string, stderr io.Writer) (options, error) {
 	explainRPS := fs.Int("explain-rps", 0, "also run berth, after each berth run, with this many GET /debug/explain requests per second during the run (0: no such runs); the report compares the two")
 	obsCost := fs.Bool("observability-cost", false, "run berth at -v=2 with all its metrics and, after each such run, once more at -v=0 with the metric families counted per request or per plugin call disabled; the report compares their CPU per pod")
 	mode := fs.String("mode", modeThroughput, "what to measure: "+modesHelp)
-	fromJSON := fs.String("from-json", "", "run nothing: rewrite the -md report from this JSON report (of any mode)")
+	fromJSON := fs.String("from-json", "", "run nothing: rewrite the -md report from this JSON report (of any mode), its summaries and goals judged again from its runs")
 	var mo modeOptions
 	mo.addFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -206,6 +206,7 @@ func rewriteMarkdown(jsonPath, mdPath string) error {
 	if err := json.Unmarshal(b, &rep); err != nil {
 		return fmt.Errorf("parsing the JSON report %s: %w", jsonPath, err)
 	}
+	rep.summarize()
 	return writeFile(mdPath, rep.writeMarkdown)
 }
 

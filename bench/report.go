@@ -198,6 +198,12 @@ func (w WorkloadSummary) label() string { return limitLabel(w.Workload, w.Client
 func (r *Report) finish() {
 	r.Machine.LoadEnd = loadAverage()
 	r.Duration = time.Since(r.Started).Round(time.Second).String()
+	r.summarize()
+}
+
+// summarize is finish without the machine's end state: the summaries and goals from the runs
+// alone, so that -from-json can judge recorded runs again with the current code.
+func (r *Report) summarize() {
 	if r.Settings.Mode == modeStartup {
 		r.finishStartup()
 		return
@@ -401,7 +407,8 @@ func goals(ws []WorkloadSummary, nodes int) []Goal {
 		every.Measured = fmt.Sprintf("lowest %s (%s)", fmtJudged(w.BerthOverCeiling, goalEveryOfCeiling, true), w.label())
 		if nodes >= goalRSSNodes {
 			every.Status = status(w.BerthOverCeiling >= goalEveryOfCeiling)
-		} else {
+		}
+		if nodes != goalRSSNodes {
 			every.Measured += fmt.Sprintf(" at %d nodes", nodes)
 		}
 	}
@@ -421,7 +428,8 @@ func goals(ws []WorkloadSummary, nodes int) []Goal {
 		rss.Measured = fmt.Sprintf("highest %s (%s)", fmtJudged(w.RSSBerthOverUpstream, goalRSSShare, false), w.label())
 		if nodes >= goalRSSNodes {
 			rss.Status = status(w.RSSBerthOverUpstream <= goalRSSShare)
-		} else {
+		}
+		if nodes != goalRSSNodes {
 			rss.Measured += fmt.Sprintf(" at %d nodes", nodes)
 		}
 	}
