@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -112,6 +114,8 @@ func explainSummaries(runs []RunResult) []ExplainSummary {
 		cpuOff, cpuOn     []float64 // ms per pod
 		p50, p99          []float64
 		rps, reqs, failed int
+		// byRound are the pods/s of each round's runs: [0] alone, [1] under load.
+		byRound map[int]*[2]float64
 	}
 	by := map[key]*pair{}
 	for _, r := range runs {
@@ -121,11 +125,19 @@ func explainSummaries(runs []RunResult) []ExplainSummary {
 		k := key{r.Workload, r.ClientLimit}
 		p := by[k]
 		if p == nil {
-			p = &pair{}
+			p = &pair{byRound: map[int]*[2]float64{}}
 			by[k] = p
 			order = append(order, k)
 		}
+		if p.byRound[r.Round] == nil {
+			p.byRound[r.Round] = &[2]float64{}
+		}
 		cpu := 1000 * r.SchedulerCPUSeconds / float64(r.Bound)
+		if r.Explain != nil {
+			p.byRound[r.Round][1] = r.PodsPerSecond
+		} else {
+			p.byRound[r.Round][0] = r.PodsPerSecond
+		}
 		if el := r.Explain; el != nil {
 			p.with, p.cpuOn = append(p.with, r.PodsPerSecond), append(p.cpuOn, cpu)
 			p.p50, p.p99 = append(p.p50, el.P50Ms), append(p.p99, el.P99Ms)
@@ -147,6 +159,17 @@ func explainSummaries(runs []RunResult) []ExplainSummary {
 		if s.WithoutPodsPerSecond > 0 {
 			s.Change = s.WithPodsPerSecond/s.WithoutPodsPerSecond - 1
 		}
+		rounds := make([]int, 0, len(p.byRound))
+		for round := range p.byRound {
+			rounds = append(rounds, round)
+		}
+		slices.Sort(rounds)
+		for _, round := range rounds {
+			if pp := p.byRound[round]; pp[0] > 0 && pp[1] > 0 {
+				s.RoundChanges = append(s.RoundChanges, pp[1]/pp[0]-1)
+			}
+		}
+		s.PairedChange = median(s.RoundChanges)
 		out = append(out, s)
 	}
 	return out
@@ -159,10 +182,37 @@ func (r *Report) writeExplainTable(p func(format string, args ...any)) {
 	}
 	p("\n## Explain under load\n\nberth alone, then berth while GET /debug/explain requests arrive at a steady rate (pods in creation order; " +
 		"pods not created yet answer 404), alternating within each round; medians of the complete runs.\n\n")
-	p("| workload | explain req/s | berth pods/s | under load | change | CPU ms/pod | under load | requests (failed) | explain p50 / p99 ms |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	p("*change* compares the medians; *paired change* is the median of each round's change (its run under load against its run alone, back to back), which cancels drift between rounds; the rounds' changes follow it.\n\n")
+	p("| workload | explain req/s | berth pods/s | under load | change | paired change (rounds) | CPU ms/pod | under load | requests (failed) | explain p50 / p99 ms |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|\n")
 	for _, s := range r.Explain {
-		p("| %s | %d | %.1f | %.1f | %+.1f%% | %.2f | %.2f | %d (%d) | %.0f / %.0f |\n", limitLabel(s.Workload, s.ClientLimit), s.RPS,
-			s.WithoutPodsPerSecond, s.WithPodsPerSecond, 100*s.Change, s.WithoutCPUMsPerPod, s.WithCPUMsPerPod,
-			s.Requests, s.Failed, s.ExplainP50Ms, s.ExplainP99Ms)
+		rounds := make([]string, len(s.RoundChanges))
+		for i, c := range s.RoundChanges {
+			rounds[i] = fmt.Sprintf("%+.1f", 100*c)
+		}
+		p("| %s | %d | %.1f | %.1f | %+.1f%% | %+.1f%% (%s) | %.2f | %.2f | %d (%d) | %.0f / %.0f |\n", limitLabel(s.Workload, s.ClientLimit), s.RPS,
+			s.WithoutPodsPerSecond, s.WithPodsPerSecond, 100*s.Change, 100*s.PairedChange, strings.Join(rounds, ", "),
+			s.WithoutCPUMsPerPod, s.WithCPUMsPerPod, s.Requests, s.Failed, s.ExplainP50Ms, s.ExplainP99Ms)
 	}
+}
+
+// goalExplain bounds how much explain requests may lower berth's throughput (issue 19: < 5%).
+const goalExplain = 0.05
+
+// explainGoal judges the largest paired throughput loss under explain load; nil when no run had
+// explain load.
+func explainGoal(ss []ExplainSummary) *Goal {
+	if len(ss) == 0 {
+		return nil
+	}
+	worst := ss[0]
+	for _, s := range ss[1:] {
+		if s.PairedChange < worst.PairedChange {
+			worst = s
+		}
+	}
+	g := Goal{Goal: fmt.Sprintf("explain: %d requests/s change berth's throughput by", worst.RPS), Target: fmt.Sprintf("< %.0f%%", 100*goalExplain),
+		Measured: fmt.Sprintf("%+.1f%% (%s, median of %d paired rounds; the medians' ratio %+.1f%%)", 100*worst.PairedChange,
+			limitLabel(worst.Workload, worst.ClientLimit), len(worst.RoundChanges), 100*worst.Change),
+		Status: status(len(worst.RoundChanges) > 0 && worst.PairedChange > -goalExplain)}
+	return &g
 }

@@ -45,12 +45,15 @@ type ExplainSummary struct {
 	WithoutPodsPerSecond float64 `json:"withoutPodsPerSecond"`
 	WithPodsPerSecond    float64 `json:"withPodsPerSecond"`
 	Change               float64 `json:"change"` // with/without - 1
-	WithoutCPUMsPerPod   float64 `json:"withoutCpuMsPerPod"`
-	WithCPUMsPerPod      float64 `json:"withCpuMsPerPod"`
-	Requests             int     `json:"requests"`
-	Failed               int     `json:"failed"`
-	ExplainP50Ms         float64 `json:"explainP50Ms"`
-	ExplainP99Ms         float64 `json:"explainP99Ms"`
+	// RoundChanges are each round's with/without - 1, in round order; PairedChange their median.
+	RoundChanges       []float64 `json:"roundChanges,omitempty"`
+	PairedChange       float64   `json:"pairedChange"`
+	WithoutCPUMsPerPod float64   `json:"withoutCpuMsPerPod"`
+	WithCPUMsPerPod    float64   `json:"withCpuMsPerPod"`
+	Requests           int       `json:"requests"`
+	Failed             int       `json:"failed"`
+	ExplainP50Ms       float64   `json:"explainP50Ms"`
+	ExplainP99Ms       float64   `json:"explainP99Ms"`
 }
 
 // Settings are the sizes and options of the benchmark.
@@ -237,6 +240,9 @@ func (r *Report) summarize() {
 	r.Goals = append(r.Goals, volumesGoals(r.Workloads)...)
 	r.Goals = append(r.Goals, devicesGoals(r.Workloads)...)
 	if g := observabilityGoal(r.Observability); g != nil {
+		r.Goals = append(r.Goals, *g)
+	}
+	if g := explainGoal(r.Explain); g != nil {
 		r.Goals = append(r.Goals, *g)
 	}
 	switch r.Settings.Mode {

@@ -550,23 +550,47 @@ func goalNamed(r *Report, name string) Goal {
 }
 
 func TestExplainSummaries(t *testing.T) {
-	run := func(pps float64, load *ExplainLoad) RunResult {
-		return RunResult{Workload: "basic", Scheduler: kindBerth, ClientLimit: "5000", Bound: 1000, PodsPerSecond: pps,
+	run := func(round int, pps float64, load *ExplainLoad) RunResult {
+		return RunResult{Workload: "basic", Scheduler: kindBerth, ClientLimit: "5000", Round: round, Bound: 1000, PodsPerSecond: pps,
 			SchedulerCPUSeconds: 2, Explain: load}
 	}
 	load := &ExplainLoad{RPS: 50, Requests: 200, OK: 150, P50Ms: 12, P99Ms: 40}
-	runs := []RunResult{run(200, nil), run(190, load), run(220, nil), run(209, load), run(210, nil), run(199.5, load),
+	// Rounds change by -5%, -3% and -10%: the medians (210 alone, 190 under load) by -9.5%.
+	runs := []RunResult{run(1, 200, nil), run(1, 190, load), run(2, 220, nil), run(2, 213.4, load), run(3, 210, nil), run(3, 189, load),
 		{Workload: "basic", Scheduler: kindUpstream, ClientLimit: "5000", Bound: 1000, PodsPerSecond: 100}}
 	got := explainSummaries(runs)
 	if len(got) != 1 {
 		t.Fatalf("summaries = %+v, want one", got)
 	}
 	s := got[0]
-	if s.Runs != 3 || s.WithoutPodsPerSecond != 210 || s.WithPodsPerSecond != 199.5 || s.Requests != 600 || s.ExplainP99Ms != 40 {
+	if s.Runs != 3 || s.WithoutPodsPerSecond != 210 || s.WithPodsPerSecond != 190 || s.Requests != 600 || s.ExplainP99Ms != 40 {
 		t.Errorf("summary = %+v", s)
 	}
-	if want := -0.05; math.Abs(s.Change-want) > 1e-9 {
+	if want := 190.0/210 - 1; math.Abs(s.Change-want) > 1e-9 {
 		t.Errorf("change = %v, want %v", s.Change, want)
+	}
+	wantRounds := []float64{-0.05, -0.03, -0.10}
+	if len(s.RoundChanges) != len(wantRounds) {
+		t.Fatalf("round changes = %v, want %v", s.RoundChanges, wantRounds)
+	}
+	for i, w := range wantRounds {
+		if math.Abs(s.RoundChanges[i]-w) > 1e-9 {
+			t.Errorf("round %d change = %v, want %v", i+1, s.RoundChanges[i], w)
+		}
+	}
+	if math.Abs(s.PairedChange-(-0.05)) > 1e-9 {
+		t.Errorf("paired change = %v, want the median round's -0.05", s.PairedChange)
+	}
+	// The goal is < 5% lost: -5.0% misses it, -4.9% meets it.
+	if g := explainGoal(got); g == nil || g.Status != status(false) {
+		t.Errorf("goal at a paired -5%% = %+v, want missed", g)
+	}
+	s.PairedChange = -0.049
+	if g := explainGoal([]ExplainSummary{s}); g == nil || g.Status != status(true) || !strings.Contains(g.Measured, "-4.9%") {
+		t.Errorf("goal at a paired -4.9%% = %+v, want met", g)
+	}
+	if g := explainGoal(nil); g != nil {
+		t.Errorf("goal with no explain runs = %+v, want none", g)
 	}
 	// The loaded runs stay out of berth's own medians.
 	if c, _ := selectRuns(runs, "basic", kindBerth, "5000"); len(c) != 3 {
