@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -350,25 +351,42 @@ func (f *Informers) WaitForCacheSync(ctx context.Context) error {
 		}
 	}
 	f.mu.Unlock()
-	checkers := make([]cache.DoneChecker, 0, len(started))
+	waits := make(map[string]cache.DoneChecker, len(started))
 	for _, inf := range started {
-		checkers = append(checkers, inf.shared.HasSyncedChecker())
+		waits[inf.resource] = inf.shared.HasSyncedChecker()
+	}
+	if err := WaitDone(ctx, waits); err != nil {
+		return fmt.Errorf("informer caches for %w", err)
+	}
+	return nil
+}
+
+// WaitDone blocks until every checker of waits is done, or ctx ends. It returns nil when all
+// are, else an error that starts with the names of those that are not, sorted, and wraps ctx's
+// cause ("pod, node did not sync: context deadline exceeded"); callers prefix what they are.
+func WaitDone(ctx context.Context, waits map[string]cache.DoneChecker) error {
+	checkers := make([]cache.DoneChecker, 0, len(waits))
+	for _, c := range waits {
+		checkers = append(checkers, c)
 	}
 	cache.WaitFor(ctx, "", checkers...)
 	var unsynced []string
-	for _, inf := range started {
-		if !inf.shared.HasSynced() {
-			unsynced = append(unsynced, inf.resource)
+	for name, c := range waits {
+		select {
+		case <-c.Done():
+		default:
+			unsynced = append(unsynced, name)
 		}
 	}
 	if len(unsynced) == 0 {
 		return nil
 	}
+	slices.Sort(unsynced)
 	cause := context.Cause(ctx)
 	if cause == nil {
 		cause = errors.New("stopped waiting")
 	}
-	return fmt.Errorf("informer caches for %s did not sync: %w", strings.Join(unsynced, ", "), cause)
+	return fmt.Errorf("%s did not sync: %w", strings.Join(unsynced, ", "), cause)
 }
 
 // Shutdown stops further Starts and waits until every started informer has returned, which

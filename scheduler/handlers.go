@@ -2,10 +2,8 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -102,25 +100,14 @@ func (s *Scheduler) addHandler(what string, inf toolscache.SharedIndexInformer, 
 // before they have would decide on a cache that lacks some bound pods or nodes (kube-scheduler
 // waits for its handlers too). Call it after the informers have synced, before Run.
 func (s *Scheduler) WaitForHandlers(ctx context.Context) error {
-	checkers := make([]toolscache.DoneChecker, 0, len(s.handlers))
+	waits := make(map[string]toolscache.DoneChecker, len(s.handlers))
 	for _, h := range s.handlers {
-		checkers = append(checkers, h.reg.HasSyncedChecker())
+		waits[h.what] = h.reg.HasSyncedChecker()
 	}
-	toolscache.WaitFor(ctx, "", checkers...)
-	var unsynced []string
-	for _, h := range s.handlers {
-		if !h.reg.HasSynced() {
-			unsynced = append(unsynced, h.what)
-		}
+	if err := kubeclient.WaitDone(ctx, waits); err != nil {
+		return fmt.Errorf("event handlers for %w", err)
 	}
-	if len(unsynced) == 0 {
-		return nil
-	}
-	cause := context.Cause(ctx)
-	if cause == nil {
-		cause = errors.New("stopped waiting")
-	}
-	return fmt.Errorf("event handlers for %s have not handled their informers' initial lists: %w", strings.Join(unsynced, ", "), cause)
+	return nil
 }
 
 // Informer actions, as timed handlers are told them.

@@ -136,12 +136,15 @@ func internSpread(ts []v1.TopologySpreadConstraint) []v1.TopologySpreadConstrain
 // maxInternedSpecBytes.
 func spreadKey(b []byte, ts []v1.TopologySpreadConstraint) ([]byte, bool) {
 	for i := range ts {
-		one, err := ts[i].Marshal()
-		if err != nil || len(b)+len(one) > maxInternedSpecBytes {
+		n := ts[i].Size()
+		b = binary.AppendUvarint(b, uint64(n))
+		if len(b)+n > maxInternedSpecBytes {
 			return nil, false
 		}
-		b = binary.AppendUvarint(b, uint64(len(one)))
-		b = append(b, one...)
+		b = slices.Grow(b, n)[:len(b)+n] // encoded in place: no buffer per constraint
+		if _, err := ts[i].MarshalToSizedBuffer(b[len(b)-n:]); err != nil {
+			return nil, false
+		}
 	}
 	return b, true
 }
