@@ -48,9 +48,10 @@ import (
 type Client struct {
 	core, apps, coordination, events, authentication, authorization, resource, policy, storage *rest.RESTClient
 	params                                                                                     runtime.ParameterCodec
-	// corePost and eventsPost send bindings and events without client-go's request builder;
+	// corePost, eventsPost and resourcePost send the writes of every scheduled pod (bindings,
+	// events, status patches, claim and volume updates) without client-go's request builder;
 	// nil when the content configuration leaves the choice to client-go (see poster).
-	corePost, eventsPost *poster
+	corePost, eventsPost, resourcePost *poster
 }
 
 // New builds a Client from cfg, which it does not modify. As client-go's Clientset: an empty
@@ -114,6 +115,7 @@ func New(cfg *rest.Config) (*Client, error) {
 	}
 	c.corePost = newPoster(c.core, httpClient, base.UserAgent, base.ContentConfig, serializer, corev1.SchemeGroupVersion)
 	c.eventsPost = newPoster(c.events, httpClient, base.UserAgent, base.ContentConfig, serializer, eventsv1.SchemeGroupVersion)
+	c.resourcePost = newPoster(c.resource, httpClient, base.UserAgent, base.ContentConfig, serializer, resourcev1.SchemeGroupVersion)
 	return c, nil
 }
 
@@ -188,7 +190,9 @@ func (c *Client) DeviceClasses() Resource[*resourcev1.DeviceClass, *resourcev1.D
 
 // ResourceClaims reaches resource.k8s.io/v1 resource claims in namespace ("" for all namespaces).
 func (c *Client) ResourceClaims(namespace string) Resource[*resourcev1.ResourceClaim, *resourcev1.ResourceClaimList] {
-	return newResource[resourcev1.ResourceClaim, resourcev1.ResourceClaimList](c.resource, c.params, "resourceclaims", namespace)
+	r := newResource[resourcev1.ResourceClaim, resourcev1.ResourceClaimList](c.resource, c.params, "resourceclaims", namespace)
+	r.post = c.resourcePost
+	return r
 }
 
 // ResourceSlices reaches resource.k8s.io/v1 resource slices.
@@ -203,12 +207,16 @@ func (c *Client) DeviceTaintRules() Resource[*resourcev1.DeviceTaintRule, *resou
 
 // PersistentVolumeClaims reaches persistent volume claims in namespace ("" for all namespaces).
 func (c *Client) PersistentVolumeClaims(namespace string) Resource[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList] {
-	return newResource[corev1.PersistentVolumeClaim, corev1.PersistentVolumeClaimList](c.core, c.params, "persistentvolumeclaims", namespace)
+	r := newResource[corev1.PersistentVolumeClaim, corev1.PersistentVolumeClaimList](c.core, c.params, "persistentvolumeclaims", namespace)
+	r.post = c.corePost
+	return r
 }
 
 // PersistentVolumes reaches persistent volumes.
 func (c *Client) PersistentVolumes() Resource[*corev1.PersistentVolume, *corev1.PersistentVolumeList] {
-	return newResource[corev1.PersistentVolume, corev1.PersistentVolumeList](c.core, c.params, "persistentvolumes", "")
+	r := newResource[corev1.PersistentVolume, corev1.PersistentVolumeList](c.core, c.params, "persistentvolumes", "")
+	r.post = c.corePost
+	return r
 }
 
 // StorageClasses reaches storage.k8s.io/v1 storage classes.

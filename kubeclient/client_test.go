@@ -14,6 +14,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -82,6 +83,19 @@ var (
 		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: "n1"},
 	}
+	claim = &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "data-0", Namespace: "ns", ResourceVersion: "3",
+			Annotations: map[string]string{"volume.kubernetes.io/selected-node": "n1"}},
+		Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: new("local")},
+	}
+	volume = &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: "pv-1", ResourceVersion: "4"},
+		Spec:       corev1.PersistentVolumeSpec{ClaimRef: &corev1.ObjectReference{Namespace: "ns", Name: "data-0"}},
+	}
+	resourceClaim = &resourcev1.ResourceClaim{
+		ObjectMeta: metav1.ObjectMeta{Name: "rc", Namespace: "ns", ResourceVersion: "5"},
+		Status:     resourcev1.ResourceClaimStatus{ReservedFor: []resourcev1.ResourceClaimConsumerReference{{Resource: "pods", Name: "p", UID: "u1"}}},
+	}
 	tokenReview = &authenticationv1.TokenReview{Spec: authenticationv1.TokenReviewSpec{Token: "t0ken"}}
 	sar         = &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User: "alice", NonResourceAttributes: &authorizationv1.NonResourceAttributes{Path: "/metrics", Verb: "get"},
@@ -148,6 +162,51 @@ var calls = []apiCall{
 		},
 		func(ctx context.Context, c kubernetes.Interface) error {
 			_, err := c.CoreV1().Pods("ns").Patch(ctx, "p", types.StrategicMergePatchType, statusPatch, metav1.PatchOptions{}, "status")
+			return err
+		}},
+	{"update claim",
+		func(ctx context.Context, c *kubeclient.Client) error {
+			_, err := c.PersistentVolumeClaims("ns").Update(ctx, claim, metav1.UpdateOptions{})
+			return err
+		},
+		func(ctx context.Context, c kubernetes.Interface) error {
+			_, err := c.CoreV1().PersistentVolumeClaims("ns").Update(ctx, claim, metav1.UpdateOptions{})
+			return err
+		}},
+	{"update claim with options",
+		func(ctx context.Context, c *kubeclient.Client) error {
+			_, err := c.PersistentVolumeClaims("ns").Update(ctx, claim, metav1.UpdateOptions{FieldManager: "berth"})
+			return err
+		},
+		func(ctx context.Context, c kubernetes.Interface) error {
+			_, err := c.CoreV1().PersistentVolumeClaims("ns").Update(ctx, claim, metav1.UpdateOptions{FieldManager: "berth"})
+			return err
+		}},
+	{"update volume",
+		func(ctx context.Context, c *kubeclient.Client) error {
+			_, err := c.PersistentVolumes().Update(ctx, volume, metav1.UpdateOptions{})
+			return err
+		},
+		func(ctx context.Context, c kubernetes.Interface) error {
+			_, err := c.CoreV1().PersistentVolumes().Update(ctx, volume, metav1.UpdateOptions{})
+			return err
+		}},
+	{"update resource claim status",
+		func(ctx context.Context, c *kubeclient.Client) error {
+			_, err := c.ResourceClaims("ns").UpdateStatus(ctx, resourceClaim, metav1.UpdateOptions{})
+			return err
+		},
+		func(ctx context.Context, c kubernetes.Interface) error {
+			_, err := c.ResourceV1().ResourceClaims("ns").UpdateStatus(ctx, resourceClaim, metav1.UpdateOptions{})
+			return err
+		}},
+	{"patch resource claim status",
+		func(ctx context.Context, c *kubeclient.Client) error {
+			_, err := c.ResourceClaims("ns").Patch(ctx, "rc", types.StrategicMergePatchType, statusPatch, metav1.PatchOptions{}, "status")
+			return err
+		},
+		func(ctx context.Context, c kubernetes.Interface) error {
+			_, err := c.ResourceV1().ResourceClaims("ns").Patch(ctx, "rc", types.StrategicMergePatchType, statusPatch, metav1.PatchOptions{}, "status")
 			return err
 		}},
 	{"delete pod with a UID precondition",

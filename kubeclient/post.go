@@ -16,20 +16,22 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
 )
 
-// poster sends the creates berth makes for every scheduled pod, its binding and its Scheduled
-// event, straight over the Client's HTTP client instead of through client-go's rest.Request.
-// That builder computes the URL, and a URL template for its latency metrics, several times per
+// poster sends the writes berth makes for every scheduled pod (its binding, its Scheduled event,
+// its status patches, its claims' and volumes' updates) straight over the Client's HTTP client
+// instead of through client-go's rest.Request. That builder computes the URL, and a URL template for its latency metrics, several times per
 // call, and cloned headers and requests on the way: about a tenth of berth's CPU on the binding
 // path. The request on the wire is the one client-go sends (TestRequestsMatchClientGo compares
 // them), and so is what callers see: the shared rate limiter first, API errors as the
 // *errors.StatusError client-go returns, transport errors unchanged. Answers that ask to be
 // retried (429 or 5xx with Retry-After) are waited out once and the call is handed to client-go,
-// which retries as it always does. Warning headers of these answers are not logged (client-go
-// logs them; the API server sends none for bindings and events of valid pods).
+// which retries as it always does. Warning headers are logged as client-go's default handler
+// logs them (berth sets no other).
 //
 // A poster exists only for an explicitly configured JSON or protobuf content type, so the
 // headers and encoder it fixes at construction are what client-go would choose per request.
@@ -84,6 +86,27 @@ func (p *poster) create(ctx context.Context, path, resource, name string, obj, o
 	if err != nil {
 		return err
 	}
+	return p.send(ctx, http.MethodPost, path, resource, name, p.contentType, body, out)
+}
+
+// update puts obj to the object's path below the group version, as create posts.
+func (p *poster) update(ctx context.Context, path, resource, name string, obj, out runtime.Object) error {
+	body, err := runtime.Encode(p.encoder, obj)
+	if err != nil {
+		return err
+	}
+	return p.send(ctx, http.MethodPut, path, resource, name, p.contentType, body, out)
+}
+
+// patch sends data, a patch of type pt, to the object's path below the group version, as
+// create posts.
+func (p *poster) patch(ctx context.Context, path, resource, name string, pt types.PatchType, data []byte, out runtime.Object) error {
+	return p.send(ctx, http.MethodPatch, path, resource, name, string(pt), data, out)
+}
+
+// send makes one request of method with body (of contentType) to path below the group version,
+// about the object called name of resource, and decodes the answer into out unless out is nil.
+func (p *poster) send(ctx context.Context, method, path, resource, name, contentType string, body []byte, out runtime.Object) error {
 	start, waited := time.Now(), time.Duration(-1)
 	if p.limiter != nil {
 		if err := p.limiter.Wait(ctx); err != nil {
@@ -91,21 +114,27 @@ func (p *poster) create(ctx context.Context, path, resource, name string, obj, o
 		}
 		waited = time.Since(start)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, p.base+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
-	req.Header = http.Header{"Accept": {p.accept}, "Content-Type": {p.contentType}, "User-Agent": {p.userAgent}}
+	req.Header = http.Header{"Accept": {p.accept}, "Content-Type": {contentType}, "User-Agent": {p.userAgent}}
 	resp, err := p.http.Do(req)
 	if err != nil {
-		countRequest(http.MethodPost, p.host, waited, time.Since(start), len(body), -1, 0, false)
+		countRequest(method, p.host, waited, time.Since(start), len(body), -1, 0, false)
 		return err
 	}
 	data, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if err != nil {
-		countRequest(http.MethodPost, p.host, waited, time.Since(start), len(body), -1, resp.StatusCode, false)
+		countRequest(method, p.host, waited, time.Since(start), len(body), -1, resp.StatusCode, false)
 		return fmt.Errorf("unexpected error when reading response body. Please retry. Original error: %w", err)
+	}
+	if w := resp.Header["Warning"]; len(w) > 0 {
+		warnings, _ := utilnet.ParseWarningHeaders(w)
+		for _, w := range warnings {
+			rest.WarningLogger{}.HandleWarningHeaderWithContext(ctx, w.Code, w.Agent, w.Text)
+		}
 	}
 	decoder := p.decoderFor(resp)
 	wait, retry := retryAfter(resp)
@@ -113,7 +142,7 @@ func (p *poster) create(ctx context.Context, path, resource, name string, obj, o
 	if failed := resp.StatusCode < http.StatusOK || resp.StatusCode > http.StatusPartialContent; failed && (decoder == nil || len(data) == 0) {
 		received = -1 // client-go keeps no body of an error answer it cannot decode
 	}
-	countRequest(http.MethodPost, p.host, waited, time.Since(start), len(body), received, resp.StatusCode, retry)
+	countRequest(method, p.host, waited, time.Since(start), len(body), received, resp.StatusCode, retry)
 	if retry {
 		t := time.NewTimer(time.Duration(wait) * time.Second)
 		defer t.Stop()
@@ -125,7 +154,7 @@ func (p *poster) create(ctx context.Context, path, resource, name string, obj, o
 		return errRetryLater{}
 	}
 	if resp.StatusCode < http.StatusOK || resp.StatusCode > http.StatusPartialContent {
-		return p.responseError(resp, data, decoder, resource, name)
+		return p.responseError(method, resp, data, decoder, resource, name)
 	}
 	if out == nil {
 		return nil
@@ -166,7 +195,7 @@ func (p *poster) decoderFor(resp *http.Response) runtime.Decoder {
 
 // responseError is the error of a non-2xx answer: the Status the server sent, or else a generic
 // error built from the status code as client-go builds it.
-func (p *poster) responseError(resp *http.Response, body []byte, decoder runtime.Decoder, resource, name string) error {
+func (p *poster) responseError(method string, resp *http.Response, body []byte, decoder runtime.Decoder, resource, name string) error {
 	if decoder != nil && len(body) > 0 {
 		if out, _, err := decoder.Decode(body, &schema.GroupVersionKind{Version: "v1"}, nil); err == nil {
 			if s, ok := out.(*metav1.Status); ok && s.Status == metav1.StatusFailure {
@@ -180,7 +209,7 @@ func (p *poster) responseError(resp *http.Response, body []byte, decoder runtime
 		message = strings.TrimSpace(string(body[:min(len(body), maxText)]))
 	}
 	seconds, _ := retryAfterSeconds(resp)
-	return apierrors.NewGenericServerResponse(resp.StatusCode, http.MethodPost,
+	return apierrors.NewGenericServerResponse(resp.StatusCode, method,
 		schema.GroupResource{Group: p.group, Resource: resource}, name, message, seconds, true)
 }
 

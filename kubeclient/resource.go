@@ -2,6 +2,7 @@ package kubeclient
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -33,7 +34,7 @@ type Resource[T, L runtime.Object] struct {
 	namespace string // "" when cluster-scoped or across all namespaces
 	newObject func() T
 	newList   func() L
-	post      *poster // nil: creates go through client-go's request builder
+	post      *poster // nil: writes go through client-go's request builder
 }
 
 func newResource[E, LE any, T object[E], L object[LE]](c *rest.RESTClient, params runtime.ParameterCodec, resource, namespace string) Resource[T, L] {
@@ -101,6 +102,13 @@ func (r Resource[T, L]) put(ctx context.Context, obj T, opts metav1.UpdateOption
 	if m, ok := any(obj).(metav1.Object); ok {
 		name = m.GetName()
 	}
+	if r.post != nil && name != "" && len(subresources) <= 1 && emptyUpdateOptions(&opts) {
+		err := r.post.update(ctx, collectionPath(r.namespace, r.resource, name, strings.Join(subresources, "")), r.resource, name, obj, out)
+		if _, retry := err.(errRetryLater); !retry {
+			return out, err
+		}
+		ctx = retrying(ctx)
+	}
 	err := r.request(r.client.Put()).Name(name).SubResource(subresources...).VersionedParams(&opts, r.params).Body(obj).Do(ctx).Into(out)
 	return out, err
 }
@@ -109,6 +117,13 @@ func (r Resource[T, L]) put(ctx context.Context, obj T, opts metav1.UpdateOption
 // and returns the patched object.
 func (r Resource[T, L]) Patch(ctx context.Context, name string, pt types.PatchType, data []byte, opts metav1.PatchOptions, subresources ...string) (T, error) {
 	out := r.newObject()
+	if r.post != nil && name != "" && len(subresources) <= 1 && emptyPatchOptions(&opts) {
+		err := r.post.patch(ctx, collectionPath(r.namespace, r.resource, name, strings.Join(subresources, "")), r.resource, name, pt, data, out)
+		if _, retry := err.(errRetryLater); !retry {
+			return out, err
+		}
+		ctx = retrying(ctx)
+	}
 	err := withPatchParams(r.request(r.client.Patch(pt)).Name(name).SubResource(subresources...), &opts, r.params).Body(data).Do(ctx).Into(out)
 	return out, err
 }
@@ -164,10 +179,20 @@ func emptyCreateOptions(opts *metav1.CreateOptions) bool {
 
 // withPatchParams is withCreateParams for PatchOptions.
 func withPatchParams(req *rest.Request, opts *metav1.PatchOptions, codec runtime.ParameterCodec) *rest.Request {
-	if opts.TypeMeta == (metav1.TypeMeta{}) && len(opts.DryRun) == 0 && opts.Force == nil && opts.FieldManager == "" && opts.FieldValidation == "" {
+	if emptyPatchOptions(opts) {
 		return req
 	}
 	return req.VersionedParams(opts, codec)
+}
+
+// emptyPatchOptions reports whether opts add no query parameter.
+func emptyPatchOptions(opts *metav1.PatchOptions) bool {
+	return opts.TypeMeta == (metav1.TypeMeta{}) && len(opts.DryRun) == 0 && opts.Force == nil && opts.FieldManager == "" && opts.FieldValidation == ""
+}
+
+// emptyUpdateOptions reports whether opts add no query parameter.
+func emptyUpdateOptions(opts *metav1.UpdateOptions) bool {
+	return opts.TypeMeta == (metav1.TypeMeta{}) && len(opts.DryRun) == 0 && opts.FieldManager == "" && opts.FieldValidation == ""
 }
 
 // Review sends reviews (TokenReview, SubjectAccessReview): objects that are only ever created,

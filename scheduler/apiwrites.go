@@ -80,12 +80,30 @@ func (w *writer) markUnschedulable(ctx context.Context, pod *v1.Pod, reason, mes
 	return nil
 }
 
-// nominate sets pod's status.nominatedNodeName to node.
+// nominate sets pod's status.nominatedNodeName to node. It runs for every pod whose binding
+// cycle has API writes before the binding, so its patch is encoded from a struct, without the
+// sorting and reflection of patchStatus's map.
 func (w *writer) nominate(ctx context.Context, pod *v1.Pod, node string) error {
-	if err := w.patchStatus(ctx, pod, map[string]any{"nominatedNodeName": node}); err != nil {
+	var p nominationPatch
+	p.Metadata.UID, p.Status.NominatedNodeName = pod.UID, node
+	patch, err := json.Marshal(&p)
+	if err == nil {
+		_, err = w.pods(pod.Namespace).Patch(ctx, pod.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{}, "status")
+	}
+	if err != nil {
 		return fmt.Errorf("setting the nominated node of %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	return nil
+}
+
+// nominationPatch is the status patch of nominate, the same bytes patchStatus would send.
+type nominationPatch struct {
+	Metadata struct {
+		UID types.UID `json:"uid"`
+	} `json:"metadata"`
+	Status struct {
+		NominatedNodeName string `json:"nominatedNodeName"`
+	} `json:"status"`
 }
 
 // clearNomination removes pod's status.nominatedNodeName.

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,11 @@ func TestWriterPodWrites(t *testing.T) {
 			want: []string{"patch status"}, wantInPatch: []string{`"nominatedNodeName":null`},
 		},
 		{
+			name:  "nominate",
+			write: func(ctx context.Context, w *writer) error { return w.nominate(ctx, pending, "n2") },
+			want:  []string{"patch status"}, wantInPatch: []string{`{"metadata":{"uid":"u1"},"status":{"nominatedNodeName":"n2"}}`},
+		},
+		{
 			name:  "clearNomination",
 			write: func(ctx context.Context, w *writer) error { return w.clearNomination(ctx, nominated) },
 			want:  []string{"patch status"}, wantInPatch: []string{`"nominatedNodeName":null`, `"uid":"u1"`},
@@ -141,5 +147,25 @@ func TestWriterPodWrites(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNominationPatchIsPatchStatus wants nominate's struct-encoded patch to be byte for byte the
+// one patchStatus's map would send.
+func TestNominationPatchIsPatchStatus(t *testing.T) {
+	for _, node := range []string{"n1", "node-with-\"quote\"", ""} {
+		var p nominationPatch
+		p.Metadata.UID, p.Status.NominatedNodeName = "u-1", node
+		got, err := json.Marshal(&p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := json.Marshal(map[string]any{"metadata": map[string]any{"uid": types.UID("u-1")}, "status": map[string]any{"nominatedNodeName": node}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Errorf("node %q: nominate patches %s, patchStatus would send %s", node, got, want)
+		}
 	}
 }
