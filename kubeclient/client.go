@@ -26,6 +26,8 @@ package kubeclient
 
 import (
 	"fmt"
+	"net"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -46,7 +48,7 @@ import (
 // usable. Its methods only build small values and are safe for concurrent use, as are the values
 // they return.
 type Client struct {
-	core, apps, coordination, events, authentication, authorization, resource, policy, storage *rest.RESTClient
+	core, apps, coordination, events, authentication, authorization, resource, policy, storage group
 	params                                                                                     runtime.ParameterCodec
 	// corePost, eventsPost and resourcePost send the writes of every scheduled pod (bindings,
 	// events, status patches, claim and volume updates) without client-go's request builder;
@@ -80,21 +82,31 @@ func New(cfg *rest.Config) (*Client, error) {
 		}
 		base.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(base.QPS, base.Burst)
 	}
+	streamClient := httpClient
+	if sc, ok := streamConfig(&base); ok {
+		if streamClient, err = rest.HTTPClientFor(sc); err != nil {
+			return nil, fmt.Errorf("creating API client transport for lists and watches: %w", err)
+		}
+	}
 	serializer := lowCopy(rest.CodecFactoryForGeneratedClient(s.scheme, s.codecs).WithoutConversion(), s.scheme)
-	forGroup := func(gv schema.GroupVersion, apiPath string) (*rest.RESTClient, error) {
+	forGroup := func(gv schema.GroupVersion, apiPath string) (group, error) {
 		c := base
 		c.GroupVersion = &gv
 		c.APIPath = apiPath
 		c.NegotiatedSerializer = serializer
 		rc, err := rest.RESTClientForConfigAndClient(&c, httpClient)
 		if err != nil {
-			return nil, fmt.Errorf("creating API client for %s: %w", gv, err)
+			return group{}, fmt.Errorf("creating API client for %s: %w", gv, err)
 		}
-		return rc, nil
+		stream, err := rest.RESTClientForConfigAndClient(&c, streamClient)
+		if err != nil {
+			return group{}, fmt.Errorf("creating API client for %s: %w", gv, err)
+		}
+		return group{rest: rc, stream: stream}, nil
 	}
 	c := &Client{params: s.params}
 	groups := []struct {
-		dst     **rest.RESTClient
+		dst     *group
 		gv      schema.GroupVersion
 		apiPath string
 	}{
@@ -113,14 +125,51 @@ func New(cfg *rest.Config) (*Client, error) {
 			return nil, err
 		}
 	}
-	c.corePost = newPoster(c.core, httpClient, base.UserAgent, base.ContentConfig, serializer, corev1.SchemeGroupVersion)
-	c.eventsPost = newPoster(c.events, httpClient, base.UserAgent, base.ContentConfig, serializer, eventsv1.SchemeGroupVersion)
-	c.resourcePost = newPoster(c.resource, httpClient, base.UserAgent, base.ContentConfig, serializer, resourcev1.SchemeGroupVersion)
+	c.corePost = newPoster(c.core.rest, httpClient, base.UserAgent, base.ContentConfig, serializer, corev1.SchemeGroupVersion)
+	c.eventsPost = newPoster(c.events.rest, httpClient, base.UserAgent, base.ContentConfig, serializer, eventsv1.SchemeGroupVersion)
+	c.resourcePost = newPoster(c.resource.rest, httpClient, base.UserAgent, base.ContentConfig, serializer, resourcev1.SchemeGroupVersion)
 	return c, nil
 }
 
+// group reaches one API group version: rest for every request but lists and watches, which go
+// through stream.
+//
+// Lists and watches stream objects: at start-up every pod and node of the cluster, then every
+// change. Over HTTP/2, client-go's transport hands each response's bytes from its connection's
+// read loop to the reader through a pipe, and sends the server a flow-control WINDOW_UPDATE
+// frame (a TLS record and a write syscall) for every 4 KiB read; with 50,000 pods those frames
+// alone were 6% of berth's CPU at start-up. So, where the connection is TLS and the caller left
+// the protocol choice open, stream is a second client of the same config (credentials, rate
+// limiter, user agent, proxy) that speaks HTTP/1.1: the watch reads its own connection, one per
+// concurrent list or watch (about twenty). The writes stay on the one HTTP/2 connection, where
+// hundreds of concurrent bindings share it. See streamConfig for dead-connection detection.
+type group struct {
+	rest, stream *rest.RESTClient
+}
+
+// streamKeepAlive makes the kernel probe an idle list or watch connection after 30s and give up
+// after three unanswered probes 5s apart: an API server that vanished without closing the
+// connection ends the watch after about 45s, as client-go's HTTP/2 health check (a ping after 30s
+// of silence, 15s to answer) does on the shared connection.
+var streamKeepAlive = net.KeepAliveConfig{Enable: true, Idle: 30 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+// streamConfig returns the config of the client for lists and watches (see group), or false
+// when cfg's own must serve them: a plain-HTTP server (HTTP/1.1 already), a caller-supplied
+// transport (its protocol is its own), or TLS protocols the caller chose.
+func streamConfig(cfg *rest.Config) (*rest.Config, bool) {
+	if !rest.IsConfigTransportTLS(*cfg) || cfg.Transport != nil || len(cfg.TLSClientConfig.NextProtos) > 0 {
+		return nil, false
+	}
+	c := *cfg
+	c.TLSClientConfig.NextProtos = []string{"http/1.1"}
+	if c.Dial == nil {
+		c.Dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAliveConfig: streamKeepAlive}).DialContext
+	}
+	return &c, true
+}
+
 // RateLimiter returns the token bucket every request of c waits on (nil: none).
-func (c *Client) RateLimiter() flowcontrol.RateLimiter { return c.core.GetRateLimiter() }
+func (c *Client) RateLimiter() flowcontrol.RateLimiter { return c.core.rest.GetRateLimiter() }
 
 // Pods reaches pods in namespace; "" (metav1.NamespaceAll) means all namespaces, for List and
 // Watch only.
@@ -247,10 +296,10 @@ func (c *Client) VolumeAttachments() Resource[*storagev1.VolumeAttachment, *stor
 
 // TokenReviews sends authentication.k8s.io/v1 TokenReviews.
 func (c *Client) TokenReviews() Review[*authenticationv1.TokenReview] {
-	return newReview[authenticationv1.TokenReview](c.authentication, c.params, "tokenreviews")
+	return newReview[authenticationv1.TokenReview](c.authentication.rest, c.params, "tokenreviews")
 }
 
 // SubjectAccessReviews sends authorization.k8s.io/v1 SubjectAccessReviews.
 func (c *Client) SubjectAccessReviews() Review[*authorizationv1.SubjectAccessReview] {
-	return newReview[authorizationv1.SubjectAccessReview](c.authorization, c.params, "subjectaccessreviews")
+	return newReview[authorizationv1.SubjectAccessReview](c.authorization.rest, c.params, "subjectaccessreviews")
 }

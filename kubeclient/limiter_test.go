@@ -28,7 +28,10 @@ func TestRateLimiterShared(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			clients := []*rest.RESTClient{c.core, c.apps, c.coordination, c.events, c.authentication, c.authorization, c.resource, c.policy}
+			var clients []*rest.RESTClient
+			for _, g := range []group{c.core, c.apps, c.coordination, c.events, c.authentication, c.authorization, c.resource, c.policy, c.storage} {
+				clients = append(clients, g.rest, g.stream)
+			}
 			first := clients[0].GetRateLimiter()
 			if tc.wantNil != (first == nil) {
 				t.Fatalf("rate limiter = %v, want nil: %v", first, tc.wantNil)

@@ -29,6 +29,7 @@ type object[E any] interface {
 // Safe for concurrent use.
 type Resource[T, L runtime.Object] struct {
 	client    *rest.RESTClient
+	stream    *rest.RESTClient // lists and watches (see group)
 	params    runtime.ParameterCodec
 	resource  string
 	namespace string // "" when cluster-scoped or across all namespaces
@@ -37,9 +38,9 @@ type Resource[T, L runtime.Object] struct {
 	post      *poster // nil: writes go through client-go's request builder
 }
 
-func newResource[E, LE any, T object[E], L object[LE]](c *rest.RESTClient, params runtime.ParameterCodec, resource, namespace string) Resource[T, L] {
+func newResource[E, LE any, T object[E], L object[LE]](g group, params runtime.ParameterCodec, resource, namespace string) Resource[T, L] {
 	return Resource[T, L]{
-		client: c, params: params, resource: resource, namespace: namespace,
+		client: g.rest, stream: g.stream, params: params, resource: resource, namespace: namespace,
 		newObject: func() T { return T(new(E)) },
 		newList:   func() L { return L(new(LE)) },
 	}
@@ -61,14 +62,14 @@ func (r Resource[T, L]) Get(ctx context.Context, name string, opts metav1.GetOpt
 // List reads the objects opts selects.
 func (r Resource[T, L]) List(ctx context.Context, opts metav1.ListOptions) (L, error) {
 	out := r.newList()
-	err := r.request(r.client.Get()).VersionedParams(&opts, r.params).Timeout(timeoutOf(opts)).Do(ctx).Into(out)
+	err := r.request(r.stream.Get()).VersionedParams(&opts, r.params).Timeout(timeoutOf(opts)).Do(ctx).Into(out)
 	return out, err
 }
 
 // Watch starts a watch of the objects opts selects; the caller must Stop it.
 func (r Resource[T, L]) Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error) {
 	opts.Watch = true
-	return r.request(r.client.Get()).VersionedParams(&opts, r.params).Timeout(timeoutOf(opts)).Watch(ctx)
+	return r.request(r.stream.Get()).VersionedParams(&opts, r.params).Timeout(timeoutOf(opts)).Watch(ctx)
 }
 
 // Create creates obj and returns the server's copy.
@@ -202,7 +203,7 @@ type Review[T runtime.Object] struct {
 }
 
 func newReview[E any, T object[E]](c *rest.RESTClient, params runtime.ParameterCodec, resource string) Review[T] {
-	return Review[T]{newResource[E, E, T, T](c, params, resource, "")}
+	return Review[T]{newResource[E, E, T, T](group{rest: c, stream: c}, params, resource, "")}
 }
 
 // Create sends review and returns the server's answer.
