@@ -98,11 +98,13 @@ func New(cfg *rest.Config) (*Client, error) {
 		if err != nil {
 			return group{}, fmt.Errorf("creating API client for %s: %w", gv, err)
 		}
-		stream, err := rest.RESTClientForConfigAndClient(&c, streamClient)
-		if err != nil {
-			return group{}, fmt.Errorf("creating API client for %s: %w", gv, err)
+		g := group{rest: rc, stream: rc}
+		if streamClient != httpClient {
+			if g.stream, err = rest.RESTClientForConfigAndClient(&c, streamClient); err != nil {
+				return group{}, fmt.Errorf("creating API client for %s: %w", gv, err)
+			}
 		}
-		return group{rest: rc, stream: stream}, nil
+		return g, nil
 	}
 	c := &Client{params: s.params}
 	groups := []struct {
@@ -296,10 +298,10 @@ func (c *Client) VolumeAttachments() Resource[*storagev1.VolumeAttachment, *stor
 
 // TokenReviews sends authentication.k8s.io/v1 TokenReviews.
 func (c *Client) TokenReviews() Review[*authenticationv1.TokenReview] {
-	return newReview[authenticationv1.TokenReview](c.authentication.rest, c.params, "tokenreviews")
+	return newReview[authenticationv1.TokenReview](c.authentication, c.params, "tokenreviews")
 }
 
 // SubjectAccessReviews sends authorization.k8s.io/v1 SubjectAccessReviews.
 func (c *Client) SubjectAccessReviews() Review[*authorizationv1.SubjectAccessReview] {
-	return newReview[authorizationv1.SubjectAccessReview](c.authorization.rest, c.params, "subjectaccessreviews")
+	return newReview[authorizationv1.SubjectAccessReview](c.authorization, c.params, "subjectaccessreviews")
 }

@@ -202,8 +202,8 @@ type Review[T runtime.Object] struct {
 	resource Resource[T, T]
 }
 
-func newReview[E any, T object[E]](c *rest.RESTClient, params runtime.ParameterCodec, resource string) Review[T] {
-	return Review[T]{newResource[E, E, T, T](group{rest: c, stream: c}, params, resource, "")}
+func newReview[E any, T object[E]](g group, params runtime.ParameterCodec, resource string) Review[T] {
+	return Review[T]{newResource[E, E, T, T](g, params, resource, "")}
 }
 
 // Create sends review and returns the server's answer.
