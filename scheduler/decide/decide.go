@@ -54,6 +54,8 @@ type Decider struct {
 	st state
 
 	rec Recorder // nil: decisions are not observed (see SetRecorder); never told of dry runs
+
+	memo nodeMemo
 }
 
 // state is what one decision reads and changes besides the pod and snapshot: where the node
@@ -300,6 +302,10 @@ type Prepared struct {
 	allowed      map[string]bool
 	restrictedBy []string
 	priority     int32
+	// nodeOnly is how many of the first checks are NodeOnlyFilters, and memoKey their
+	// plugins' names and keys (see nodeMemo).
+	nodeOnly int
+	memoKey  []byte
 	// timer times each filter call while the decision that prepared p runs (see Recorder).
 	timer Recorder
 }
@@ -336,6 +342,7 @@ func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, 
 		pod: pod, snap: snap, priority: podPriority(pod),
 		checks: make([]NodeFilter, 0, len(d.filters)), names: make([]string, 0, len(d.filters)),
 	}
+	noKey := false
 	for _, f := range d.filters {
 		var start int64
 		if timer != nil {
@@ -354,6 +361,15 @@ func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, 
 		}
 		if nf == nil {
 			continue
+		}
+		if no, ok := nf.(NodeOnlyFilter); ok && p.nodeOnly == len(p.checks) && !noKey {
+			key, ok := no.AppendKey(nil)
+			if ok {
+				p.nodeOnly++
+				p.memoKey = appendMemoPart(appendMemoPart(p.memoKey, []byte(f.Name())), key)
+			} else {
+				noKey = true // the node-only prefix ends here
+			}
 		}
 		p.checks = append(p.checks, nf)
 		p.names = append(p.names, f.Name())
@@ -403,26 +419,58 @@ func (p *Prepared) Check(node *snapshot.NodeInfo, removed []*snapshot.PodInfo) s
 // filter runs the filters on node (see Check) and returns the first rejection with the index of
 // its filter. timer, when set, times each filter call.
 func (p *Prepared) filter(node *snapshot.NodeInfo, removed []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
+	return p.filterFrom(0, node, removed, timer)
+}
+
+// filterFrom is filter running the filters from index from on: the earlier ones passed node.
+func (p *Prepared) filterFrom(from int, node *snapshot.NodeInfo, removed []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
 	if len(p.snap.Nominated) == 0 {
-		return p.run(node, removed, nil, timer)
+		return p.run(from, node, removed, nil, timer)
 	}
 	if nominated := p.nominatedOn(node.Name()); len(nominated) > 0 {
 		with := node.Clone()
 		for _, np := range nominated {
 			with.AddPod(np)
 		}
-		if v, i := p.run(with, removed, nominated, timer); !v.Fits() {
+		if v, i := p.run(from, with, removed, nominated, timer); !v.Fits() {
 			return v, i
 		}
 	}
-	return p.run(node, removed, nil, timer)
+	return p.run(from, node, removed, nil, timer)
 }
 
-// run runs every filter on node, telling the PodChangers which pods count as removed and added;
-// timer, when set, times each call.
-func (p *Prepared) run(node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
+// filterAt is filter for the node at position pos of the snapshot's nodes, remembering in m
+// (nil: nowhere) what the node-only filters said of its node object. A timed call filters afresh.
+func (p *Prepared) filterAt(m *memoEntry, pos int, node *snapshot.NodeInfo, timer Recorder) (snapshot.Verdict, int) {
+	version := node.NodeVersion()
+	if m == nil || timer != nil || version == 0 {
+		return p.filter(node, nil, timer)
+	}
+	if m.versions[pos] != version {
+		v, i := p.runRange(0, p.nodeOnly, node, nil, nil, nil)
+		if v.Failed { // an error is reported, not remembered
+			m.versions[pos] = 0
+			return v, i
+		}
+		m.versions[pos], m.checks[pos], m.verdicts[pos] = version, int16(i), v
+	}
+	if i := m.checks[pos]; i >= 0 {
+		return m.verdicts[pos], int(i)
+	}
+	return p.filterFrom(p.nodeOnly, node, nil, nil)
+}
+
+// run runs the filters from index from on on node (see runRange).
+func (p *Prepared) run(from int, node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
+	return p.runRange(from, len(p.checks), node, removed, added, timer)
+}
+
+// runRange runs the filters of index from up to to (exclusive) on node, telling the PodChangers
+// which pods count as removed and added; timer, when set, times each call.
+func (p *Prepared) runRange(from, to int, node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
 	changed := len(removed)+len(added) > 0
-	for i, c := range p.checks {
+	for i := from; i < to; i++ {
+		c := p.checks[i]
 		if changed {
 			c = withPods(c, node, removed, added)
 		}
@@ -509,12 +557,18 @@ func (d *Decider) findFeasible(st *state, all []*snapshot.NodeInfo, p *Prepared,
 	}
 	start := st.nextStart % n
 	verdicts, rejectedBy, passed := st.scratch(n) // by offset from start
+	var memo *memoEntry
+	if p.nodeOnly > 0 && p.allowed == nil { // all is the snapshot's nodes: positions are stable
+		memo = d.memo.take(p.memoKey, n)
+		defer d.memo.put(memo)
+	}
 	check := func(off int) bool {
 		var timer Recorder
 		if off%TimedNodeEvery == 0 {
 			timer = p.timer
 		}
-		if v, i := p.filter(all[(start+off)%n], nil, timer); !v.Fits() {
+		pos := (start + off) % n
+		if v, i := p.filterAt(memo, pos, all[pos], timer); !v.Fits() {
 			verdicts[off], rejectedBy[off] = v, int16(i)
 			return false
 		}

@@ -29,6 +29,20 @@ type NodeFilter interface {
 	Filter(n *snapshot.NodeInfo) snapshot.Verdict
 }
 
+// NodeOnlyFilter is a NodeFilter whose verdict depends on nothing but the node object (its
+// spec, labels and taints, as NodeInfo.SetNode keeps them) and what AppendKey writes: not on the
+// node's pods, nor on other nodes. The Decider remembers such verdicts per node object
+// (NodeInfo.NodeVersion) for the pods whose filters write the same keys, so that the pods of one
+// workload judge each node object once while it lasts.
+type NodeOnlyFilter interface {
+	NodeFilter
+	// AppendKey appends to b an encoding of everything of the pod (and of the plugin's
+	// configuration) the verdicts depend on: two filters of the plugin that append the same
+	// bytes must give every node object the same verdict. false: no key (nothing is
+	// remembered for the pod).
+	AppendKey(b []byte) ([]byte, bool)
+}
+
 // ScorePlugin ranks the nodes a pod fits on.
 type ScorePlugin interface {
 	Name() string

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"strings"
+	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -12,7 +13,11 @@ import (
 type NodeInfo struct {
 	// Node is nil when pods are known on a node the informer has not delivered (or has deleted).
 	Node *v1.Node
-	Pods []*PodInfo
+	// version identifies the node object SetNode was last given (see NodeVersion). It sits
+	// beside Pods, which NodeResourcesFit reads of every node, so that a search reading it (in
+	// place of the node-only filters) touches no memory that filter does not.
+	version uint64
+	Pods    []*PodInfo
 	// PodsWithScoringTerms are the pods of Pods whose own terms can weigh on where other pods go
 	// when those have no preferred terms: required affinity (weighted by hardPodAffinityWeight)
 	// and preferred (anti-)affinity. Pods with required anti-affinity only are not among them.
@@ -46,6 +51,15 @@ type NodeInfo struct {
 	Generation int64
 }
 
+// nodeVersions numbers the SetNode calls of the process.
+var nodeVersions atomic.Uint64
+
+// NodeVersion identifies the node object: it differs between any two SetNode calls in the
+// process (so between any two node objects, on any NodeInfo) and is kept by Clone; 0 when SetNode
+// was never called. What depends on the node object alone (its spec, labels, taints) may be
+// remembered by NodeVersion.
+func (n *NodeInfo) NodeVersion() uint64 { return n.version }
+
 // NewNodeInfo returns a NodeInfo for node (which may be nil) with the given pods.
 func NewNodeInfo(node *v1.Node, pods ...*PodInfo) *NodeInfo {
 	n := &NodeInfo{}
@@ -68,6 +82,7 @@ func (n *NodeInfo) Name() string {
 func (n *NodeInfo) SetNode(node *v1.Node) {
 	n.Node = node
 	n.Generation++
+	n.version = nodeVersions.Add(1)
 	n.topo, n.topoSet = [len(topoKeys)]string{}, 0
 	if node == nil {
 		n.Allocatable, n.Images, n.Unschedulable, n.Taints = Resource{}, nil, false, nil
@@ -180,6 +195,7 @@ func (n *NodeInfo) Clone() *NodeInfo {
 		UsedPorts:        n.UsedPorts.Clone(),
 		Images:           n.Images, // replaced, never mutated, by SetNode
 		Generation:       n.Generation,
+		version:          n.version,
 	}
 	c.Pods = append([]*PodInfo(nil), n.Pods...)
 	c.PodsWithScoringTerms = append([]*PodInfo(nil), n.PodsWithScoringTerms...)

@@ -14,8 +14,10 @@
 package nodeaffinity
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"sort"
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -90,7 +92,7 @@ func (pl *NodeAffinity) PreFilter(pod *snapshot.PodInfo, _ *snapshot.Snapshot) (
 	if m.matchesNothing() {
 		return nil, snapshot.RejectUnresolvable(err.Error())
 	}
-	return &nodeFilter{added: pl.addedRequired, required: m, names: names}, snapshot.Verdict{}
+	return &nodeFilter{added: pl.addedRequired, required: m, names: names, pod: p}, snapshot.Verdict{}
 }
 
 // nodeFilter is the NodeAffinity check prepared for one pod. Read-only once built.
@@ -98,6 +100,30 @@ type nodeFilter struct {
 	added    *nodeSelector
 	required *RequiredMatcher
 	names    []string
+	pod      *v1.Pod // what required was compiled from
+}
+
+// AppendKey appends the pod's node selector and required node affinity (the added affinity is
+// the plugin's, the same for every pod).
+func (f *nodeFilter) AppendKey(b []byte) ([]byte, bool) {
+	sel := f.pod.Spec.NodeSelector
+	keys := make([]string, 0, len(sel))
+	for k := range sel {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		b = decide.AppendKeyString(decide.AppendKeyString(b, k), sel[k])
+	}
+	if req := requiredNodeSelector(f.pod); req != nil {
+		data, err := req.Marshal() // deterministic: a NodeSelector holds no maps
+		if err != nil {
+			return b, false
+		}
+		return decide.AppendKeyString(append(b, 1), string(data)), true
+	}
+	return append(b, 0), true
 }
 
 // Filter rejects, unresolvably, a node that misses the added affinity or the pod's own.

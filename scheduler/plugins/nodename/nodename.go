@@ -39,6 +39,11 @@ func (*NodeName) PreFilter(pod *snapshot.PodInfo, _ *snapshot.Snapshot) (decide.
 // nameFilter is the node name a pod asks for.
 type nameFilter string
 
+// AppendKey appends the name asked for.
+func (want nameFilter) AppendKey(b []byte) ([]byte, bool) {
+	return decide.AppendKeyString(b, string(want)), true
+}
+
 // Filter rejects, unresolvably, every node but the named one (and a NodeInfo without a node
 // object, which has no name).
 func (want nameFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {

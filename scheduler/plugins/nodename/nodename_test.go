@@ -70,3 +70,5 @@ func BenchmarkFilter5000(b *testing.B) {
 		}
 	}
 }
+
+var _ decide.NodeOnlyFilter = nameFilter("")

@@ -78,3 +78,5 @@ func BenchmarkFilter5000(b *testing.B) {
 		}
 	}
 }
+
+var _ decide.NodeOnlyFilter = cordonFilter{}
