@@ -1,6 +1,7 @@
 package decide_test
 
 import (
+	"flag"
 	"testing"
 
 	"k8s.io/client-go/rest"
@@ -12,14 +13,13 @@ import (
 )
 
 // The decision micro-benchmarks run berth's default profile on the workloads of the end-to-end
-// benchmark (./bench), in memory: a cluster of benchNodes nodes that already holds the first
-// half of benchPods pods (placed validly by benchdata's Place), then decisions for the other half.
+// benchmark (./bench), in memory: a cluster of -bench-nodes nodes (5000 unless told) that already
+// holds the first half of twice as many pods (placed validly by benchdata's Place), then
+// decisions for the other half.
 //
 //	go test -run '^$' -bench . -benchmem ./scheduler/decide
-const (
-	benchNodes = 5000
-	benchPods  = 10000
-)
+//	go test -run '^$' -bench Decide/mixed ./scheduler/decide -args -bench-nodes 15000
+var benchNodes = flag.Int("bench-nodes", 5000, "nodes of the decision micro-benchmarks' cluster (pods: twice as many)")
 
 // sink keeps the compiler from dropping a decision.
 var sink decide.Result
@@ -78,7 +78,7 @@ type benchCluster struct {
 
 func newBenchCluster(b *testing.B, w benchdata.Workload) *benchCluster {
 	b.Helper()
-	c, err := w.NewCluster("bench", benchdata.Size{Nodes: benchNodes, Pods: benchPods}, scheduler.DefaultSchedulerName)
+	c, err := w.NewCluster("bench", benchdata.Size{Nodes: *benchNodes, Pods: 2 * *benchNodes}, scheduler.DefaultSchedulerName)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -302,9 +302,11 @@ type Prepared struct {
 	allowed      map[string]bool
 	restrictedBy []string
 	priority     int32
-	// nodeOnly is how many of the first checks are NodeOnlyFilters, and memoKey their
-	// plugins' names and keys (see nodeMemo).
+	// nodeOnly is how many of the first checks are NodeObjectFilters; memoized says which of
+	// them are remembered (NodeOnlyFilters), and memoKey holds their plugins' names and keys
+	// (see nodeMemo). No memo without a remembered one.
 	nodeOnly int
+	memoized []bool
 	memoKey  []byte
 	// timer times each filter call while the decision that prepared p runs (see Recorder).
 	timer Recorder
@@ -362,14 +364,18 @@ func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, 
 		if nf == nil {
 			continue
 		}
-		if no, ok := nf.(NodeOnlyFilter); ok && p.nodeOnly == len(p.checks) && !noKey {
-			key, ok := no.AppendKey(nil)
-			if ok {
-				p.nodeOnly++
-				p.memoKey = appendMemoPart(appendMemoPart(p.memoKey, []byte(f.Name())), key)
-			} else {
-				noKey = true // the node-only prefix ends here
+		if _, ok := nf.(NodeObjectFilter); ok && p.nodeOnly == len(p.checks) {
+			p.nodeOnly++
+			remembered := false
+			if no, ok := nf.(NodeOnlyFilter); ok && !noKey {
+				if key, ok := no.AppendKey(nil); ok {
+					p.memoKey = appendMemoPart(appendMemoPart(p.memoKey, []byte(f.Name())), key)
+					remembered = true
+				} else {
+					noKey = true // nothing is remembered for this pod
+				}
 			}
+			p.memoized = append(p.memoized, remembered)
 		}
 		p.checks = append(p.checks, nf)
 		p.names = append(p.names, f.Name())
@@ -379,6 +385,9 @@ func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, 
 				p.restrictedBy = append(p.restrictedBy, f.Name())
 			}
 		}
+	}
+	if noKey {
+		p.memoKey = nil
 	}
 	if p.restrictedBy != nil {
 		sort.Strings(p.restrictedBy)
@@ -446,16 +455,41 @@ func (p *Prepared) filterAt(m *memoEntry, pos int, node *snapshot.NodeInfo, time
 	if m == nil || timer != nil || version == 0 {
 		return p.filter(node, nil, timer)
 	}
+	live, liveAt := snapshot.Verdict{}, -1 // the first rejection of a filter run every time
+	for i, c := range p.checks[:p.nodeOnly] {
+		if p.memoized[i] {
+			continue
+		}
+		if v := c.Filter(node); !v.Fits() {
+			live, liveAt = v, i
+			break
+		}
+	}
 	if m.versions[pos] != version {
-		v, i := p.runRange(0, p.nodeOnly, node, nil, nil, nil)
+		v, i := snapshot.Verdict{}, -1
+		for j, c := range p.checks[:p.nodeOnly] {
+			if !p.memoized[j] {
+				continue
+			}
+			if v = c.Filter(node); !v.Fits() {
+				i = j
+				break
+			}
+		}
 		if v.Failed { // an error is reported, not remembered
 			m.versions[pos] = 0
+			if liveAt >= 0 && liveAt < i {
+				return live, liveAt
+			}
 			return v, i
 		}
 		m.versions[pos], m.checks[pos], m.verdicts[pos] = version, int16(i), v
 	}
-	if i := m.checks[pos]; i >= 0 {
-		return m.verdicts[pos], int(i)
+	if i := int(m.checks[pos]); i >= 0 && (liveAt < 0 || i < liveAt) {
+		return m.verdicts[pos], i
+	}
+	if liveAt >= 0 {
+		return live, liveAt
 	}
 	return p.filterFrom(p.nodeOnly, node, nil, nil)
 }
@@ -558,7 +592,7 @@ func (d *Decider) findFeasible(st *state, all []*snapshot.NodeInfo, p *Prepared,
 	start := st.nextStart % n
 	verdicts, rejectedBy, passed := st.scratch(n) // by offset from start
 	var memo *memoEntry
-	if p.nodeOnly > 0 && p.allowed == nil { // all is the snapshot's nodes: positions are stable
+	if len(p.memoKey) > 0 && p.allowed == nil { // all is the snapshot's nodes: positions are stable
 		memo = d.memo.take(p.memoKey, n)
 		defer d.memo.put(memo)
 	}

@@ -34,6 +34,23 @@ func (f labelledFilter) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
 }
 
 func (f labelledFilter) AppendKey(b []byte) ([]byte, bool) { return AppendKeyString(b, f.avoid), true }
+func (labelledFilter) NodeObjectOnly()                     {}
+
+// cordoned is a NodeObjectFilter run every time: it rejects nodes labelled "cordon".
+type cordoned struct{ calls *atomic.Int64 }
+
+func (cordoned) Name() string { return "Cordoned" }
+func (c cordoned) PreFilter(*snapshot.PodInfo, *snapshot.Snapshot) (NodeFilter, snapshot.Verdict) {
+	return c, snapshot.Verdict{}
+}
+func (c cordoned) Filter(n *snapshot.NodeInfo) snapshot.Verdict {
+	c.calls.Add(1)
+	if _, ok := n.Node.Labels["cordon"]; ok {
+		return snapshot.RejectUnresolvable("node(s) were cordoned")
+	}
+	return snapshot.Verdict{}
+}
+func (cordoned) NodeObjectOnly() {}
 
 // counting is a filter that reads the node's pods (not node-only); it rejects nothing.
 type counting struct{ calls *atomic.Int64 }
@@ -222,5 +239,42 @@ func TestMemoUnderConcurrentDryRuns(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestMemoKeepsFilterOrder checks that a remembered rejection and one of a filter run every time
+// come out as the first of them in the profile's order would, before or after the other.
+func TestMemoKeepsFilterOrder(t *testing.T) {
+	cordonedFirst := []FilterPlugin{cordoned{new(atomic.Int64)}, labelled{new(atomic.Int64)}}
+	labelledFirst := []FilterPlugin{labelled{new(atomic.Int64)}, cordoned{new(atomic.Int64)}}
+	for _, tc := range []struct {
+		name    string
+		filters []FilterPlugin
+		want    string
+	}{
+		{name: "live filter first", filters: cordonedFirst, want: "0/4 nodes are available: 1 node(s) had label gpu, 3 node(s) were cordoned."},
+		{name: "remembered filter first", filters: labelledFirst, want: "0/4 nodes are available: 1 node(s) were cordoned, 3 node(s) had label gpu."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := New(Profile{Filters: tc.filters, PercentageOfNodesToScore: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns := labelledNodes(4)
+			relabel(ns, 0, map[string]string{"gpu": "", "cordon": ""})
+			relabel(ns, 1, map[string]string{"gpu": "", "cordon": ""})
+			relabel(ns, 2, map[string]string{"gpu": ""})
+			relabel(ns, 3, map[string]string{"cordon": ""})
+			snap := snapshot.New(ns, nil)
+			for round := range 2 { // the second from memory
+				res := d.Decide(avoiding("gpu"), snap)
+				if res.Node != "" {
+					t.Fatalf("round %d: chose %s", round, res.Node)
+				}
+				if got := res.Diagnosis.Message(); got != tc.want {
+					t.Errorf("round %d: %q, want %q", round, got, tc.want)
+				}
+			}
+		})
 	}
 }

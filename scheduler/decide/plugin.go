@@ -29,13 +29,22 @@ type NodeFilter interface {
 	Filter(n *snapshot.NodeInfo) snapshot.Verdict
 }
 
-// NodeOnlyFilter is a NodeFilter whose verdict depends on nothing but the node object (its
-// spec, labels and taints, as NodeInfo.SetNode keeps them) and what AppendKey writes: not on the
-// node's pods, nor on other nodes. The Decider remembers such verdicts per node object
+// NodeObjectFilter is a NodeFilter whose verdict depends on nothing but the node object (its
+// spec, labels and taints, as NodeInfo.SetNode keeps them) and the prepared pod: not on the
+// node's pods, nor on other nodes. Filters cheap enough to run every time (a flag, a short taint
+// list) are only NodeObjectFilters; costlier ones are NodeOnlyFilters, whose verdicts the Decider
+// remembers (see nodeMemo), as long as only NodeObjectFilters run before them.
+type NodeObjectFilter interface {
+	NodeFilter
+	// NodeObjectOnly marks the filter; it does nothing.
+	NodeObjectOnly()
+}
+
+// NodeOnlyFilter is a NodeObjectFilter whose verdicts the Decider remembers per node object
 // (NodeInfo.NodeVersion) for the pods whose filters write the same keys, so that the pods of one
 // workload judge each node object once while it lasts.
 type NodeOnlyFilter interface {
-	NodeFilter
+	NodeObjectFilter
 	// AppendKey appends to b an encoding of everything of the pod (and of the plugin's
 	// configuration) the verdicts depend on: two filters of the plugin that append the same
 	// bytes must give every node object the same verdict. false: no key (nothing is

@@ -103,6 +103,9 @@ type nodeFilter struct {
 	pod      *v1.Pod // what required was compiled from
 }
 
+// NodeObjectOnly marks the filter as judging the node object alone (see decide.NodeOnlyFilter).
+func (*nodeFilter) NodeObjectOnly() {}
+
 // AppendKey appends the pod's node selector and required node affinity (the added affinity is
 // the plugin's, the same for every pod).
 func (f *nodeFilter) AppendKey(b []byte) ([]byte, bool) {

@@ -39,10 +39,8 @@ func (*NodeName) PreFilter(pod *snapshot.PodInfo, _ *snapshot.Snapshot) (decide.
 // nameFilter is the node name a pod asks for.
 type nameFilter string
 
-// AppendKey appends the name asked for.
-func (want nameFilter) AppendKey(b []byte) ([]byte, bool) {
-	return decide.AppendKeyString(b, string(want)), true
-}
+// NodeObjectOnly marks the filter as judging the node object alone (see decide.NodeObjectFilter).
+func (nameFilter) NodeObjectOnly() {}
 
 // Filter rejects, unresolvably, every node but the named one (and a NodeInfo without a node
 // object, which has no name).

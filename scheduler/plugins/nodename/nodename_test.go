@@ -71,4 +71,4 @@ func BenchmarkFilter5000(b *testing.B) {
 	}
 }
 
-var _ decide.NodeOnlyFilter = nameFilter("")
+var _ decide.NodeObjectFilter = nameFilter("")

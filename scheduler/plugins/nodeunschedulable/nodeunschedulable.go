@@ -45,8 +45,9 @@ func (*NodeUnschedulable) PreFilter(pod *snapshot.PodInfo, _ *snapshot.Snapshot)
 // cordonFilter rejects cordoned nodes for a pod that does not tolerate them.
 type cordonFilter struct{}
 
-// AppendKey appends nothing: the verdict is the node's alone.
-func (cordonFilter) AppendKey(b []byte) ([]byte, bool) { return b, true }
+// NodeObjectOnly marks the filter as judging the node object alone (see decide.NodeObjectFilter):
+// it reads one flag, cheaper than remembering.
+func (cordonFilter) NodeObjectOnly() {}
 
 // Filter rejects, unresolvably, a node whose spec.unschedulable is set. A NodeInfo without a node
 // object is let through: there is nothing to judge.

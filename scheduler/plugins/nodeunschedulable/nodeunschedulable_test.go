@@ -79,4 +79,4 @@ func BenchmarkFilter5000(b *testing.B) {
 	}
 }
 
-var _ decide.NodeOnlyFilter = cordonFilter{}
+var _ decide.NodeObjectFilter = cordonFilter{}

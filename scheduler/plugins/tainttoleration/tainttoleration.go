@@ -45,16 +45,9 @@ type filter struct {
 	tolerations []v1.Toleration
 }
 
-// AppendKey appends the tolerations.
-func (f filter) AppendKey(b []byte) ([]byte, bool) {
-	for _, t := range f.tolerations {
-		b = decide.AppendKeyString(b, t.Key)
-		b = decide.AppendKeyString(b, string(t.Operator))
-		b = decide.AppendKeyString(b, t.Value)
-		b = decide.AppendKeyString(b, string(t.Effect))
-	}
-	return b, true
-}
+// NodeObjectOnly marks the filter as judging the node object alone (see
+// decide.NodeObjectFilter): most nodes have no taint or one, cheaper to check than to remember.
+func (filter) NodeObjectOnly() {}
 
 // Filter rejects, unresolvably, a node with a NoSchedule or NoExecute taint the pod does not
 // tolerate. A NodeInfo without a node object has no taints.
