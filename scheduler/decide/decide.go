@@ -369,7 +369,7 @@ func (d *Decider) runPreFilters(pod *snapshot.PodInfo, snap *snapshot.Snapshot, 
 			remembered := false
 			if no, ok := nf.(NodeOnlyFilter); ok && !noKey {
 				if key, ok := no.AppendKey(nil); ok {
-					p.memoKey = appendMemoPart(appendMemoPart(p.memoKey, []byte(f.Name())), key)
+					p.memoKey = appendKeyPart(appendKeyPart(p.memoKey, f.Name()), key)
 					remembered = true
 				} else {
 					noKey = true // nothing is remembered for this pod
@@ -455,27 +455,9 @@ func (p *Prepared) filterAt(m *memoEntry, pos int, node *snapshot.NodeInfo, time
 	if m == nil || timer != nil || version == 0 {
 		return p.filter(node, nil, timer)
 	}
-	live, liveAt := snapshot.Verdict{}, -1 // the first rejection of a filter run every time
-	for i, c := range p.checks[:p.nodeOnly] {
-		if p.memoized[i] {
-			continue
-		}
-		if v := c.Filter(node); !v.Fits() {
-			live, liveAt = v, i
-			break
-		}
-	}
+	live, liveAt := p.firstNodeObjectRejection(node, false) // of the filters run every time
 	if m.versions[pos] != version {
-		v, i := snapshot.Verdict{}, -1
-		for j, c := range p.checks[:p.nodeOnly] {
-			if !p.memoized[j] {
-				continue
-			}
-			if v = c.Filter(node); !v.Fits() {
-				i = j
-				break
-			}
-		}
+		v, i := p.firstNodeObjectRejection(node, true)
 		if v.Failed { // an error is reported, not remembered
 			m.versions[pos] = 0
 			if liveAt >= 0 && liveAt < i {
@@ -494,16 +476,25 @@ func (p *Prepared) filterAt(m *memoEntry, pos int, node *snapshot.NodeInfo, time
 	return p.filterFrom(p.nodeOnly, node, nil, nil)
 }
 
-// run runs the filters from index from on on node (see runRange).
-func (p *Prepared) run(from int, node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
-	return p.runRange(from, len(p.checks), node, removed, added, timer)
+// firstNodeObjectRejection runs the leading NodeObjectFilters that are remembered (or those
+// that are not) on node, and returns the first rejection with its filter's index (-1: none).
+func (p *Prepared) firstNodeObjectRejection(node *snapshot.NodeInfo, remembered bool) (snapshot.Verdict, int) {
+	for i, c := range p.checks[:p.nodeOnly] {
+		if p.memoized[i] != remembered {
+			continue
+		}
+		if v := c.Filter(node); !v.Fits() {
+			return v, i
+		}
+	}
+	return snapshot.Verdict{}, -1
 }
 
-// runRange runs the filters of index from up to to (exclusive) on node, telling the PodChangers
-// which pods count as removed and added; timer, when set, times each call.
-func (p *Prepared) runRange(from, to int, node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
+// run runs the filters from index from on on node, telling the PodChangers which pods count as
+// removed and added; timer, when set, times each call.
+func (p *Prepared) run(from int, node *snapshot.NodeInfo, removed, added []*snapshot.PodInfo, timer Recorder) (snapshot.Verdict, int) {
 	changed := len(removed)+len(added) > 0
-	for i := from; i < to; i++ {
+	for i := from; i < len(p.checks); i++ {
 		c := p.checks[i]
 		if changed {
 			c = withPods(c, node, removed, added)

@@ -7,10 +7,10 @@ import (
 	"github.com/berth-scheduler/berth/scheduler/snapshot"
 )
 
-// nodeMemo remembers what the node-only filters (NodeOnlyFilter) of a pod said of each node
-// object, for the next pods whose filters write the same keys: the pods of one workload. Most of
-// a node search's rejections are theirs (taints, node affinity, cordons), and judging a node
-// again reads its taints and label map, a few cache misses per node at thousands of nodes. A
+// nodeMemo remembers what the remembered node-object filters (NodeOnlyFilter: NodeAffinity) of a
+// pod said of each node object, for the next pods whose filters write the same keys: the pods of
+// one workload. Judging a node again looks its labels up in a map, a few cache misses per node
+// at thousands of nodes. A
 // remembered verdict is the one the filters would give again: it is kept per node object
 // (NodeInfo.NodeVersion), and a node object is never changed, so a decision stays a function of
 // the pod and the snapshot.
@@ -24,8 +24,7 @@ type nodeMemo struct {
 	spare   *memoEntry // the last entry put out, its memory for the next new key
 }
 
-// maxMemoEntries bounds the memory of a nodeMemo: an entry holds about 10 bytes per node, and 32
-// per node its filters reject.
+// maxMemoEntries bounds the memory of a nodeMemo: an entry holds about 42 bytes per node.
 const maxMemoEntries = 16
 
 // memoEntry holds, per position in the snapshot's nodes, the verdict on the node object last
@@ -75,14 +74,12 @@ func (m *nodeMemo) put(e *memoEntry) {
 	m.entries[e.key] = e
 }
 
-// appendMemoPart appends part to a memo key, its length first, so that different sequences of
-// parts never make the same key.
-func appendMemoPart(key, part []byte) []byte {
+// appendKeyPart appends part to a key, its length first, so that different sequences of parts
+// never make the same key.
+func appendKeyPart[T ~string | ~[]byte](key []byte, part T) []byte {
 	return append(binary.AppendUvarint(key, uint64(len(part))), part...)
 }
 
 // AppendKeyString appends s to a NodeOnlyFilter's key, its length first, so that different
 // sequences of strings never append the same bytes.
-func AppendKeyString(b []byte, s string) []byte {
-	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
-}
+func AppendKeyString(b []byte, s string) []byte { return appendKeyPart(b, s) }

@@ -165,8 +165,8 @@ func TestNodeOnlyVerdictsAreRemembered(t *testing.T) {
 }
 
 func TestMemoKeysAreUnambiguous(t *testing.T) {
-	a := appendMemoPart(appendMemoPart(nil, []byte("ab")), []byte("c"))
-	b := appendMemoPart(appendMemoPart(nil, []byte("a")), []byte("bc"))
+	a := appendKeyPart(appendKeyPart(nil, []byte("ab")), []byte("c"))
+	b := appendKeyPart(appendKeyPart(nil, []byte("a")), []byte("bc"))
 	if string(a) == string(b) {
 		t.Errorf("parts ab|c and a|bc make the same key %q", a)
 	}
